@@ -1,0 +1,155 @@
+//! The command line as the user types it: a plain record of flags, turned into a
+//! [`crate::config`] before anything else sees it.
+//!
+//! Doc comments here are the `--help` text: written for users, so variable names stay bare.
+#![allow(clippy::doc_markdown)]
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  the inputs were read but a check failed (digest mismatch, unknown container,
+     ambiguous or missing image)
+  2  usage error, unreadable or malformed input, I/O failure";
+
+const EXAMPLES: &str = "\
+Examples:
+  # In CodeBuild, with the ECR source artifact as a secondary input:
+  CONTAINER_NAME=web imagedef emit
+  # List what was found in two extracted artifacts:
+  imagedef scan WebImage=./web-artifact ApiImage=./api-artifact
+  # Check every imageDetail.json of the build:
+  imagedef verify";
+
+/// Turns the imageDetail.json of CodePipeline ECR source artifacts into verified
+/// imagedefinitions.json / imageDetail.json files for ECS deploy actions.
+#[derive(Debug, Parser)]
+#[command(
+    name = "imagedef",
+    version,
+    about,
+    after_help = EXIT_CODES,
+    after_long_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"),
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Logging flags, accepted before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log format on stderr: text, or json (one object per line, for CloudWatch).
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text, env = "IMAGEDEF_LOG_FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every imageDetail.json found: artifact, path, repository, tags, digest, problems.
+    Scan(ScanArgs),
+    /// Write imagedefinitions.json (and imageDetail.json, bundles) from what was found.
+    Emit(EmitArgs),
+    /// Check every imageDetail.json found: digest grammar and agreement of its fields.
+    Verify(VerifyArgs),
+}
+
+/// Where to look.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Artifact directories to search, as DIR or NAME=DIR. Default: $CODEBUILD_SRC_DIR (artifact
+    /// "primary") and every $CODEBUILD_SRC_DIR_<NAME> (artifact NAME); else the current directory.
+    #[arg(value_name = "ROOT")]
+    pub roots: Vec<String>,
+    /// The file name to look for.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "imageDetail.json",
+        env = "IMAGEDEF_FILE_NAME"
+    )]
+    pub file_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub discover: DiscoverArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EmitArgs {
+    #[command(flatten)]
+    pub discover: DiscoverArgs,
+    /// Mapping file (services -> containers -> images). Without it, exactly one image must be found.
+    #[arg(long, value_name = "FILE", env = "IMAGEDEF_MAPPING")]
+    pub mapping: Option<PathBuf>,
+    /// Container name to write (single-image mode): 1-255 of letters, digits, _ and -.
+    #[arg(long, value_name = "NAME", env = "CONTAINER_NAME")]
+    pub container: Option<String>,
+    /// Output directory; created if missing. [default: .]
+    #[arg(long, value_name = "DIR", env = "IMAGEDEF_OUT")]
+    pub out: Option<PathBuf>,
+    /// Form of the imageUri written: digest (repo@sha256:..., the pushed image), tag (repo:tag) or
+    /// tag+digest (repo:tag@sha256:...). [default: digest, or the mapping's "uri"]
+    #[arg(long, value_name = "MODE", env = "IMAGEDEF_URI")]
+    pub uri: Option<String>,
+    /// Regex choosing the tag when an image has several (unanchored; add ^ and $ to anchor).
+    /// Without it, "latest" is set aside and one tag must remain.
+    #[arg(long, value_name = "REGEX", env = "IMAGEDEF_TAG_PATTERN")]
+    pub tag_pattern: Option<String>,
+    /// Task definition JSON (raw, or `aws ecs describe-task-definition` output): every container
+    /// written must exist in it.
+    #[arg(long, value_name = "FILE")]
+    pub task_definition: Option<PathBuf>,
+    /// Also write a deterministic zip per service for an S3 source action.
+    #[arg(long)]
+    pub bundle: bool,
+    /// Resolve and verify everything, print what would be written, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub discover: DiscoverArgs,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

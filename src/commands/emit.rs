@@ -1,0 +1,184 @@
+//! `imagedef emit`: resolve what was found, check it, and write the deploy files.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::config::EmitConfig;
+use crate::discover;
+use crate::error::{CheckFailed, ExitCode};
+use crate::model::{ContainerName, ImageRef, TaskDefinition};
+use crate::render;
+use crate::resolve::{self, Image};
+use crate::write::{self, OutFile};
+
+/// One container written, and where its image came from.
+#[derive(Serialize)]
+pub struct Resolved {
+    pub service: Option<String>,
+    pub container: ContainerName,
+    pub image_uri: ImageRef,
+    pub digest: Option<String>,
+    pub tags: Vec<String>,
+    /// `artifact:path` of every file naming this image; empty for a fixed image.
+    pub sources: Vec<String>,
+}
+
+impl Resolved {
+    #[must_use]
+    pub fn from_image(
+        service: Option<String>,
+        container: ContainerName,
+        image_uri: ImageRef,
+        image: &Image<'_>,
+    ) -> Resolved {
+        Resolved {
+            service,
+            container,
+            image_uri,
+            digest: image.detail.digest().map(|d| d.to_string()),
+            tags: image.detail.tags().into_iter().map(str::to_owned).collect(),
+            sources: image.sources.iter().map(|c| c.label()).collect(),
+        }
+    }
+}
+
+pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
+    let found = discover::discover(&config.discover.roots, &config.discover.file_name);
+    super::warn_unusable(&found);
+    let image = resolve::the_only_image(&found)?;
+    resolve::check_consistent(&image)?;
+    let container = config
+        .container
+        .clone()
+        .expect("config requires a container in single-image mode");
+    let reference = resolve::reference(image.detail, config.uri.unwrap_or_default(), &config.tags)?;
+    if let Some(path) = &config.task_definition {
+        check_task_definition(path, std::slice::from_ref(&container))?;
+    }
+    let bytes = render::image_definitions(&[(container.clone(), reference.clone())])?;
+    let files = vec![OutFile::new("imagedefinitions.json", bytes)];
+    let resolved = vec![Resolved::from_image(None, container, reference, &image)];
+    finish(config, &files, &resolved)
+}
+
+/// Every container must be one the task definition at `path` declares.
+pub fn check_task_definition(path: &Path, containers: &[ContainerName]) -> anyhow::Result<()> {
+    let bytes = read_small(path, "task definition")?;
+    let task = TaskDefinition::parse(&bytes)
+        .map_err(|e| anyhow::anyhow!("task definition {}: {e}", path.display()))?;
+    let missing: Vec<&str> = containers
+        .iter()
+        .map(ContainerName::as_str)
+        .filter(|c| !task.has(c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(CheckFailed::UnknownContainer(format!(
+        "container {} not in task definition {}{}, which has {}; the ECS deploy would fail with \"The AWS ECS container {} does not exist\"; fix: use the container name from the task definition",
+        missing.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "),
+        path.display(),
+        task.family.as_deref().map(|f| format!(" (family {f})")).unwrap_or_default(),
+        if task.containers.is_empty() {
+            "no containers".to_owned()
+        } else {
+            format!("containers {}", task.containers.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "))
+        },
+        missing[0],
+    ))
+    .into())
+}
+
+/// Reads a small input file (a task definition, a mapping): at most 4 MiB.
+pub fn read_small(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    const LIMIT: u64 = 4 * 1024 * 1024;
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {what} {}; check the path", path.display()))?
+        .len();
+    if len > LIMIT {
+        anyhow::bail!(
+            "{what} {} is {len} bytes, more than {LIMIT}; is it the right file?",
+            path.display()
+        );
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+/// Writes (or with `--dry-run`, shows) the files, then prints the summary.
+pub fn finish(
+    config: &EmitConfig,
+    files: &[OutFile],
+    resolved: &[Resolved],
+) -> anyhow::Result<ExitCode> {
+    if !config.dry_run {
+        write::commit(&config.out, files)?;
+    }
+    if config.json {
+        #[derive(Serialize)]
+        struct File<'a> {
+            path: &'a str,
+            bytes: usize,
+            sha256: String,
+        }
+        #[derive(Serialize)]
+        struct Summary<'a> {
+            dry_run: bool,
+            out: String,
+            files: Vec<File<'a>>,
+            containers: &'a [Resolved],
+        }
+        super::print_json(&Summary {
+            dry_run: config.dry_run,
+            out: config.out.display().to_string(),
+            files: files
+                .iter()
+                .map(|f| File {
+                    path: &f.path,
+                    bytes: f.bytes.len(),
+                    sha256: f.digest().to_string(),
+                })
+                .collect(),
+            containers: resolved,
+        })?;
+        return Ok(ExitCode::Success);
+    }
+    let mut text = String::new();
+    for r in resolved {
+        let service = r
+            .service
+            .as_deref()
+            .map(|s| format!("{s}/"))
+            .unwrap_or_default();
+        let from = if r.sources.is_empty() {
+            "fixed image".to_owned()
+        } else {
+            r.sources.join(", ")
+        };
+        let _ = writeln!(
+            text,
+            "{service}{} = {}  (from {from})",
+            r.container, r.image_uri
+        );
+    }
+    for f in files {
+        let path = config.out.join(&f.path);
+        if config.dry_run {
+            let _ = writeln!(
+                text,
+                "would write {} ({} bytes)",
+                path.display(),
+                f.bytes.len()
+            );
+            if let Ok(shown) = std::str::from_utf8(&f.bytes) {
+                text.push_str(shown);
+            }
+        } else {
+            let _ = writeln!(text, "wrote {} ({} bytes)", path.display(), f.bytes.len());
+        }
+    }
+    super::print(&text)?;
+    Ok(ExitCode::Success)
+}

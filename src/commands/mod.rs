@@ -1,0 +1,34 @@
+//! One driver per subcommand: each reads its config, calls the pipeline steps, prints the result.
+
+pub mod emit;
+pub mod scan;
+pub mod verify;
+
+use std::io::Write;
+
+use crate::discover::Discovery;
+
+/// Logs a warning for every file that takes no part: refused, unreadable, or not a regular file.
+pub fn warn_unusable(found: &Discovery) {
+    for c in &found.candidates {
+        if let Err(e) = &c.detail {
+            tracing::warn!("{}: refused: {e}", c.path.display());
+        }
+    }
+    for s in &found.skipped {
+        tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
+    }
+}
+
+/// Writes `text` to stdout in one go. A closed pipe is reported as an error that `main` ignores.
+pub fn print(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Pretty JSON plus a newline on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> std::io::Result<()> {
+    let bytes = crate::render::to_json(value);
+    print(std::str::from_utf8(&bytes).expect("JSON is UTF-8"))
+}

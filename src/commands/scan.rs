@@ -1,0 +1,167 @@
+//! `imagedef scan`: list what discovery found.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::config::ScanConfig;
+use crate::discover::{self, Candidate};
+use crate::error::ExitCode;
+
+#[derive(Serialize)]
+struct Row<'a> {
+    artifact: &'a str,
+    path: &'a str,
+    file: String,
+    repository: Option<&'a str>,
+    image_uri: Option<String>,
+    tags: Vec<&'a str>,
+    digest: Option<String>,
+    problems: Vec<String>,
+}
+
+impl<'a> Row<'a> {
+    fn of(c: &'a Candidate) -> Row<'a> {
+        let file = c.path.display().to_string();
+        match &c.detail {
+            Ok(d) => Row {
+                artifact: &c.artifact,
+                path: &c.rel_path,
+                file,
+                repository: Some(d.image_uri.repository()),
+                image_uri: Some(d.image_uri.to_string()),
+                tags: d.tags(),
+                digest: d.digest().map(|x| x.to_string()),
+                problems: d.inconsistencies(),
+            },
+            Err(e) => Row {
+                artifact: &c.artifact,
+                path: &c.rel_path,
+                file,
+                repository: None,
+                image_uri: None,
+                tags: Vec::new(),
+                digest: None,
+                problems: vec![e.to_string()],
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Skip<'a> {
+    artifact: &'a str,
+    file: String,
+    reason: &'a str,
+}
+
+pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
+    let found = discover::discover(&config.discover.roots, &config.discover.file_name);
+    let rows: Vec<Row<'_>> = found.candidates.iter().map(Row::of).collect();
+    if config.json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            images: Vec<Row<'a>>,
+            skipped: Vec<Skip<'a>>,
+        }
+        let skipped = found
+            .skipped
+            .iter()
+            .map(|s| Skip {
+                artifact: &s.artifact,
+                file: s.path.display().to_string(),
+                reason: &s.reason,
+            })
+            .collect();
+        super::print_json(&Out {
+            images: rows,
+            skipped,
+        })?;
+    } else {
+        super::print(&table(&rows))?;
+        for s in &found.skipped {
+            tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
+        }
+        if found.candidates.is_empty() {
+            tracing::warn!(
+                "no {} found under {}",
+                config.discover.file_name,
+                roots_list(config)
+            );
+        }
+    }
+    Ok(if found.skipped.iter().any(|s| s.unreadable) {
+        ExitCode::Error
+    } else {
+        ExitCode::Success
+    })
+}
+
+fn roots_list(config: &ScanConfig) -> String {
+    config
+        .discover
+        .roots
+        .iter()
+        .map(|r| format!("{} ({})", r.path.display(), r.artifact))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A plain table, columns padded to their widest cell; digests shortened to 12 hex digits.
+fn table(rows: &[Row<'_>]) -> String {
+    let header = [
+        "ARTIFACT",
+        "PATH",
+        "REPOSITORY",
+        "TAGS",
+        "DIGEST",
+        "PROBLEM",
+    ];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.artifact.to_owned(),
+                r.path.to_owned(),
+                r.repository.unwrap_or("-").to_owned(),
+                if r.tags.is_empty() {
+                    "-".to_owned()
+                } else {
+                    r.tags.join(",")
+                },
+                r.digest
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |d| d.chars().take(19).collect()),
+                if r.problems.is_empty() {
+                    "-".to_owned()
+                } else {
+                    r.problems.join("; ")
+                },
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |row: &[&str]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == row.len() {
+                text.push_str(cell);
+            } else {
+                let _ = write!(text, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &cells {
+        line(&row.each_ref().map(String::as_str));
+    }
+    out
+}

@@ -1,0 +1,126 @@
+//! Settings resolved from the command line and the environment: defaults applied, values parsed
+//! into their types, conflicts refused. Nothing past this module sees clap.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use regex::Regex;
+
+use crate::cli::{DiscoverArgs, EmitArgs, ScanArgs, VerifyArgs};
+use crate::discover::{self, Root};
+use crate::model::ContainerName;
+use crate::resolve::{TagRule, UriMode};
+
+/// Where to look and for what.
+#[derive(Clone, Debug)]
+pub struct DiscoverConfig {
+    pub roots: Vec<Root>,
+    pub file_name: String,
+}
+
+impl DiscoverConfig {
+    fn from_args(args: &DiscoverArgs) -> anyhow::Result<DiscoverConfig> {
+        if args.file_name.is_empty() || args.file_name.contains('/') {
+            bail!(
+                "--file-name {:?} is not a file name; give a bare name such as imageDetail.json",
+                args.file_name
+            );
+        }
+        Ok(DiscoverConfig {
+            roots: discover::roots(&args.roots, std::env::vars_os())?,
+            file_name: args.file_name.clone(),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ScanConfig {
+    pub discover: DiscoverConfig,
+    pub json: bool,
+}
+
+impl ScanConfig {
+    pub fn from_args(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
+        Ok(ScanConfig {
+            discover: DiscoverConfig::from_args(&args.discover)?,
+            json: args.json,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct VerifyConfig {
+    pub discover: DiscoverConfig,
+    pub json: bool,
+}
+
+impl VerifyConfig {
+    pub fn from_args(args: &VerifyArgs) -> anyhow::Result<VerifyConfig> {
+        Ok(VerifyConfig {
+            discover: DiscoverConfig::from_args(&args.discover)?,
+            json: args.json,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EmitConfig {
+    pub discover: DiscoverConfig,
+    pub out: PathBuf,
+    /// `None` when neither `--uri` nor the environment set it (the mapping may).
+    pub uri: Option<UriMode>,
+    pub tags: TagRule,
+    /// The container of single-image mode.
+    pub container: Option<ContainerName>,
+    pub task_definition: Option<PathBuf>,
+    pub dry_run: bool,
+    pub json: bool,
+}
+
+impl EmitConfig {
+    pub fn from_args(args: &EmitArgs) -> anyhow::Result<EmitConfig> {
+        if args.mapping.is_some() {
+            bail!("--mapping is not available in this build");
+        }
+        if args.bundle {
+            bail!("--bundle is not available in this build");
+        }
+        let uri = args
+            .uri
+            .as_deref()
+            .map(str::parse::<UriMode>)
+            .transpose()
+            .map_err(|e| anyhow!("--uri {e}"))?;
+        let pattern = args
+            .tag_pattern
+            .as_deref()
+            .map(|p| {
+                Regex::new(p).with_context(|| {
+                    format!("--tag-pattern {p:?} is not a valid regex; fix the pattern")
+                })
+            })
+            .transpose()?;
+        let container = match args.container.as_deref() {
+            Some(name) => Some(
+                name.parse::<ContainerName>()
+                    .map_err(|e| anyhow!("--container / CONTAINER_NAME: {e}"))?,
+            ),
+            None => None,
+        };
+        if container.is_none() {
+            bail!(
+                "no container name: pass --container NAME or set CONTAINER_NAME to the container's name in the ECS task definition"
+            );
+        }
+        Ok(EmitConfig {
+            discover: DiscoverConfig::from_args(&args.discover)?,
+            out: args.out.clone().unwrap_or_else(|| PathBuf::from(".")),
+            uri,
+            tags: TagRule { pattern },
+            container,
+            task_definition: args.task_definition.clone(),
+            dry_run: args.dry_run,
+            json: args.json,
+        })
+    }
+}

@@ -1,0 +1,351 @@
+//! Finding the artifact roots and every imageDetail.json inside them.
+//!
+//! Roots come from the command line, else from `CodeBuild`'s `CODEBUILD_SRC_DIR` and
+//! `CODEBUILD_SRC_DIR_<name>` variables, else `.`. The walk never follows symlinks, skips `.git`,
+//! and records every file it could not use instead of stopping.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::model::{ImageDetail, Malformed};
+
+/// Files larger than this are refused unread; real ones are under 1 KiB.
+pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// The artifact name `CodeBuild`'s `$CODEBUILD_SRC_DIR` gets.
+pub const PRIMARY: &str = "primary";
+
+/// One input artifact: its name and the directory it was extracted to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Root {
+    pub artifact: String,
+    pub path: PathBuf,
+}
+
+/// Works out the roots. `args` are the positional `ROOT`s (`DIR` or `NAME=DIR`); `env` is the
+/// process environment.
+pub fn roots(
+    args: &[String],
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> anyhow::Result<Vec<Root>> {
+    let roots = if args.is_empty() {
+        let mut roots = roots_from_env(env);
+        if roots.is_empty() {
+            roots.push(Root {
+                artifact: PRIMARY.to_owned(),
+                path: PathBuf::from("."),
+            });
+        }
+        roots
+    } else {
+        args.iter().map(|a| root_from_arg(a)).collect()
+    };
+    for root in &roots {
+        let meta = std::fs::metadata(&root.path).with_context(|| {
+            format!(
+                "artifact root {} (artifact {}) cannot be read; pass an existing directory",
+                root.path.display(),
+                root.artifact
+            )
+        })?;
+        if !meta.is_dir() {
+            bail!(
+                "artifact root {} (artifact {}) is not a directory; pass the directory the artifact was extracted to",
+                root.path.display(),
+                root.artifact
+            );
+        }
+    }
+    Ok(roots)
+}
+
+fn root_from_arg(arg: &str) -> Root {
+    if let Some((name, dir)) = arg.split_once('=') {
+        let valid_name = !name.is_empty()
+            && name.len() <= 100
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if valid_name && !Path::new(arg).exists() {
+            return Root {
+                artifact: name.to_owned(),
+                path: PathBuf::from(dir),
+            };
+        }
+    }
+    let path = PathBuf::from(arg);
+    let artifact = std::fs::canonicalize(&path)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| PRIMARY.to_owned());
+    Root { artifact, path }
+}
+
+fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<Root> {
+    let mut primary = None;
+    let mut secondary = Vec::new();
+    for (key, value) in env {
+        let Some(key) = key.to_str() else { continue };
+        if value.is_empty() {
+            continue;
+        }
+        if key == "CODEBUILD_SRC_DIR" {
+            primary = Some(PathBuf::from(value));
+        } else if let Some(name) = key.strip_prefix("CODEBUILD_SRC_DIR_")
+            && !name.is_empty()
+        {
+            secondary.push(Root {
+                artifact: name.to_owned(),
+                path: PathBuf::from(value),
+            });
+        }
+    }
+    secondary.sort_by(|a, b| a.artifact.cmp(&b.artifact));
+    let mut roots: Vec<Root> = primary
+        .map(|path| Root {
+            artifact: PRIMARY.to_owned(),
+            path,
+        })
+        .into_iter()
+        .collect();
+    for root in secondary {
+        // CodeBuild may also name the primary artifact's directory; walk it once.
+        if !roots.iter().any(|r| r.path == root.path) {
+            roots.push(root);
+        }
+    }
+    roots
+}
+
+/// A file with the searched-for name, and what it holds.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    pub artifact: String,
+    /// The path inside the artifact, with `/` separators.
+    pub rel_path: String,
+    /// The path as reachable from the working directory.
+    pub path: PathBuf,
+    pub detail: Result<ImageDetail, Malformed>,
+}
+
+impl Candidate {
+    /// `artifact:path`, how a candidate is named in messages.
+    #[must_use]
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.artifact, self.rel_path)
+    }
+}
+
+/// A path the walk could not use: unreadable, a symlink, not a regular file.
+#[derive(Clone, Debug)]
+pub struct Skipped {
+    pub artifact: String,
+    pub path: PathBuf,
+    pub reason: String,
+    /// An I/O failure (exit 2), as opposed to a path that is simply not a file to read.
+    pub unreadable: bool,
+}
+
+/// Everything one walk found.
+#[derive(Clone, Debug, Default)]
+pub struct Discovery {
+    pub candidates: Vec<Candidate>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Discovery {
+    /// The candidates whose file parsed.
+    pub fn images(&self) -> impl Iterator<Item = (&Candidate, &ImageDetail)> {
+        self.candidates
+            .iter()
+            .filter_map(|c| c.detail.as_ref().ok().map(|d| (c, d)))
+    }
+
+    /// One line per candidate and skipped path, saying what it is or why it was refused.
+    #[must_use]
+    pub fn listing(&self) -> String {
+        let mut lines = Vec::new();
+        for c in &self.candidates {
+            match &c.detail {
+                Ok(d) => lines.push(format!("  {}: {}", c.label(), d.image_uri)),
+                Err(e) => lines.push(format!("  {}: refused: {e}", c.label())),
+            }
+        }
+        for s in &self.skipped {
+            lines.push(format!("  {}: skipped: {}", s.path.display(), s.reason));
+        }
+        lines.join("\n")
+    }
+}
+
+/// Walks every root for files named `file_name`.
+#[must_use]
+pub fn discover(roots: &[Root], file_name: &str) -> Discovery {
+    let mut found = Discovery::default();
+    for root in roots {
+        walk(root, file_name, &mut found);
+    }
+    found
+}
+
+fn walk(root: &Root, file_name: &str, found: &mut Discovery) {
+    let walker = walkdir::WalkDir::new(&root.path)
+        .follow_links(false)
+        .into_iter()
+        .filter_entry(|e| !(e.depth() > 0 && e.file_type().is_dir() && e.file_name() == ".git"));
+    let mut candidates = Vec::new();
+    for entry in walker {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                let path = err
+                    .path()
+                    .map_or_else(|| root.path.clone(), Path::to_path_buf);
+                let reason = err
+                    .io_error()
+                    .map_or_else(|| err.to_string(), ToString::to_string);
+                found.skipped.push(Skipped {
+                    artifact: root.artifact.clone(),
+                    path,
+                    reason: format!("cannot be read ({reason})"),
+                    unreadable: true,
+                });
+                continue;
+            }
+        };
+        if entry.file_name() != file_name {
+            continue;
+        }
+        let kind = entry.file_type();
+        let path = entry.path().to_path_buf();
+        let skip = |reason: &str, unreadable: bool| Skipped {
+            artifact: root.artifact.clone(),
+            path: path.clone(),
+            reason: reason.to_owned(),
+            unreadable,
+        };
+        if kind.is_symlink() {
+            found.skipped.push(skip(
+                "is a symbolic link, which imagedef never follows; copy the file instead",
+                false,
+            ));
+            continue;
+        }
+        if !kind.is_file() {
+            let what = if kind.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file"
+            };
+            found.skipped.push(skip(&format!("is {what}"), false));
+            continue;
+        }
+        let rel_path = entry
+            .path()
+            .strip_prefix(&root.path)
+            .unwrap_or(entry.path())
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        match read_bounded(&path) {
+            Ok(bytes) => candidates.push(Candidate {
+                artifact: root.artifact.clone(),
+                rel_path,
+                detail: bytes.and_then(|b| ImageDetail::parse(&b)),
+                path,
+            }),
+            Err(err) => found
+                .skipped
+                .push(skip(&format!("cannot be read ({err})"), true)),
+        }
+    }
+    candidates.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    found.candidates.extend(candidates);
+}
+
+/// Reads a file of at most [`MAX_FILE_SIZE`] bytes; a larger one is refused without reading it.
+fn read_bounded(path: &Path) -> std::io::Result<Result<Vec<u8>, Malformed>> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let too_big = |len: u64| {
+        Malformed {
+        key: None,
+        value: None,
+        problem: format!(
+            "is {len} bytes, more than the {MAX_FILE_SIZE} bytes an imageDetail.json can sensibly be (real ones are under 1 KiB)"
+        ),
+        fix: "this is not an imageDetail.json: rename it, or point imagedef at the ECR source artifact".to_owned(),
+    }
+    };
+    if len > MAX_FILE_SIZE {
+        return Ok(Err(too_big(len)));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Ok(Err(too_big(bytes.len() as u64)));
+    }
+    Ok(Ok(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn codebuild_variables_name_the_artifacts() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = |n: &str| {
+            let p = tmp.path().join(n);
+            std::fs::create_dir(&p).unwrap();
+            p.to_string_lossy().into_owned()
+        };
+        let (src, web, api) = (d("00"), d("01"), d("02"));
+        let roots = roots(
+            &[],
+            env(&[
+                ("CODEBUILD_SRC_DIR_WebImage", &web),
+                ("PATH", "/bin"),
+                ("CODEBUILD_SRC_DIR", &src),
+                ("CODEBUILD_SRC_DIR_ApiImage", &api),
+                ("CODEBUILD_SRC_DIR_Empty", ""),
+            ]),
+        )
+        .unwrap();
+        let names: Vec<_> = roots.iter().map(|r| r.artifact.as_str()).collect();
+        assert_eq!(names, ["primary", "ApiImage", "WebImage"]);
+    }
+
+    #[test]
+    fn no_roots_means_the_current_directory() {
+        let roots = roots(&[], env(&[("HOME", "/root")])).unwrap();
+        assert_eq!(
+            roots,
+            [Root {
+                artifact: "primary".into(),
+                path: ".".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_missing_root_is_an_error_naming_it() {
+        let e = roots(&["Web=/nonexistent/x".into()], env(&[])).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("/nonexistent/x (artifact Web)"),
+            "{e:#}"
+        );
+    }
+}

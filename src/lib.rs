@@ -1,0 +1,32 @@
+//! imagedef: from the imageDetail.json of `CodePipeline` ECR source artifacts to verified ECS deploy
+//! files.
+//!
+//! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
+//! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
+//! references, digests) -> [`resolve`] (which image, which tag, which URI) -> [`render`] (file
+//! bytes) -> [`write`] (atomic output); [`verify`] checks beside them. [`commands`] drives each
+//! subcommand.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod discover;
+pub mod error;
+pub mod logging;
+pub mod model;
+pub mod render;
+pub mod resolve;
+pub mod verify;
+pub mod write;
+
+use cli::{Cli, Command};
+use error::ExitCode;
+
+/// Runs one parsed command line. Errors are returned, not printed: `main` prints them once.
+pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args)?),
+        Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args)?),
+        Command::Verify(args) => commands::verify::run(&config::VerifyConfig::from_args(args)?),
+    }
+}

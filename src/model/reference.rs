@@ -1,0 +1,509 @@
+//! Image references (`[host/]repository[:tag][@sha256:...]`) and the ECR registry hosts inside them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::digest::{Digest, DigestError};
+
+/// The longest tag ECR stores (`ImageIdentifier.imageTag`).
+const MAX_TAG_LEN: usize = 300;
+
+/// A parsed image reference. `Display` writes it back exactly as parsed.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ImageRef {
+    host: Option<String>,
+    repository: String,
+    tag: Option<String>,
+    digest: Option<Digest>,
+}
+
+/// The parts of an Amazon ECR registry host.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct EcrHost {
+    pub account: String,
+    pub region: String,
+    pub fips: bool,
+    pub dual_stack: bool,
+}
+
+impl ImageRef {
+    /// The registry host (with port, if any); `None` for a Docker Hub short name.
+    #[must_use]
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    #[must_use]
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    #[must_use]
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    #[must_use]
+    pub fn digest(&self) -> Option<Digest> {
+        self.digest
+    }
+
+    /// The ECR parts of the host, when the host is an Amazon ECR private registry.
+    #[must_use]
+    pub fn ecr(&self) -> Option<EcrHost> {
+        self.host
+            .as_deref()
+            .and_then(|h| parse_ecr_host(h).ok().flatten())
+    }
+
+    /// `host/repository`, the name without tag or digest.
+    #[must_use]
+    pub fn name(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{h}/{}", self.repository),
+            None => self.repository.clone(),
+        }
+    }
+
+    /// The same image name with the given tag and digest.
+    #[must_use]
+    pub fn with(&self, tag: Option<&str>, digest: Option<Digest>) -> ImageRef {
+        ImageRef {
+            host: self.host.clone(),
+            repository: self.repository.clone(),
+            tag: tag.map(str::to_owned),
+            digest,
+        }
+    }
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(h) = &self.host {
+            write!(f, "{h}/")?;
+        }
+        f.write_str(&self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for ImageRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Why a string is not an image reference; each message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    #[error(
+        "is empty; expected an image reference such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/repo@sha256:..."
+    )]
+    Empty,
+    #[error("contains whitespace; an image reference has none")]
+    Whitespace,
+    #[error("has a digest that {0}")]
+    Digest(DigestError),
+    #[error("has no repository name")]
+    NoRepository,
+    #[error("has repository {0:?} with uppercase letters; repository names are lowercase")]
+    UppercaseRepository(String),
+    #[error(
+        "has repository {0:?}, which is not a valid name (lowercase letters, digits, and . _ - / between them)"
+    )]
+    BadRepository(String),
+    #[error(
+        "has tag {0:?}; a tag is 1-300 of letters, digits, _ . - and does not start with . or -"
+    )]
+    BadTag(String),
+    #[error("has registry host {0:?} with an empty part (an unexpanded variable?)")]
+    EmptyHostPart(String),
+    #[error("has registry host {0:?}, which is not a valid host name")]
+    BadHost(String),
+    #[error(
+        "has registry host {host:?}, which looks like Amazon ECR but {why}; ECR hosts look like 123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    )]
+    BadEcrHost { host: String, why: &'static str },
+}
+
+impl FromStr for ImageRef {
+    type Err = RefError;
+
+    fn from_str(s: &str) -> Result<ImageRef, RefError> {
+        if s.is_empty() {
+            return Err(RefError::Empty);
+        }
+        if s.chars().any(char::is_whitespace) {
+            return Err(RefError::Whitespace);
+        }
+        let (name_tag, digest) = match s.split_once('@') {
+            Some((left, d)) => (left, Some(d.parse::<Digest>().map_err(RefError::Digest)?)),
+            None => (s, None),
+        };
+        let last_slash = name_tag.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match name_tag[last_slash..].rfind(':') {
+            Some(i) => (
+                &name_tag[..last_slash + i],
+                Some(&name_tag[last_slash + i + 1..]),
+            ),
+            None => (name_tag, None),
+        };
+        let (host, repository) = match name.split_once('/') {
+            Some((first, rest)) if looks_like_host(first) => (Some(first), rest),
+            _ => (None, name),
+        };
+        if let Some(h) = host {
+            check_host(h)?;
+        }
+        check_repository(repository)?;
+        if let Some(t) = tag {
+            check_tag(t)?;
+        }
+        Ok(ImageRef {
+            host: host.map(str::to_owned),
+            repository: repository.to_owned(),
+            tag: tag.map(str::to_owned),
+            digest,
+        })
+    }
+}
+
+/// Docker's rule: the first component is a host when it has a dot or a port, or is `localhost`.
+/// An empty first component (`/repo`, what `$REGISTRY/repo` becomes) is a host too, so it is refused.
+fn looks_like_host(first: &str) -> bool {
+    first.is_empty() || first.contains('.') || first.contains(':') || first == "localhost"
+}
+
+fn check_host(host: &str) -> Result<(), RefError> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (host, None),
+    };
+    if name.is_empty() || name.split('.').any(str::is_empty) {
+        return Err(RefError::EmptyHostPart(host.to_owned()));
+    }
+    let label_ok = |l: &str| {
+        l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if !name.split('.').all(label_ok) {
+        return Err(RefError::BadHost(host.to_owned()));
+    }
+    if let Some(p) = port
+        && (p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(RefError::BadHost(host.to_owned()));
+    }
+    parse_ecr_host(host).map(|_| ())
+}
+
+/// `Ok(Some)` for an ECR host, `Ok(None)` for any other registry, `Err` for a broken ECR host.
+fn parse_ecr_host(host: &str) -> Result<Option<EcrHost>, RefError> {
+    let labels: Vec<&str> = host.split('.').collect();
+    let bad = |why| {
+        Err(RefError::BadEcrHost {
+            host: host.to_owned(),
+            why,
+        })
+    };
+    // <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
+    // <account>.dkr-ecr[-fips].<region>.on.aws
+    let Some(service_at) = labels
+        .iter()
+        .position(|l| matches!(*l, "ecr" | "ecr-fips" | "dkr-ecr" | "dkr-ecr-fips"))
+    else {
+        return Ok(None);
+    };
+    let service = labels[service_at];
+    let dual_stack = service.starts_with("dkr-ecr");
+    let fips = service.ends_with("-fips");
+    let account_labels = if dual_stack {
+        &labels[..service_at]
+    } else {
+        if service_at == 0 || labels[service_at - 1] != "dkr" {
+            return Ok(None);
+        }
+        &labels[..service_at - 1]
+    };
+    let suffix = &labels[service_at + 1..];
+    let region = suffix.first().copied().unwrap_or("");
+    let suffix_ok = if dual_stack {
+        suffix.len() == 3 && suffix[1..] == ["on", "aws"]
+    } else {
+        (suffix.len() == 3 && suffix[1..] == ["amazonaws", "com"])
+            || (suffix.len() == 4 && suffix[1..] == ["amazonaws", "com", "cn"])
+    };
+    if !suffix_ok {
+        return bad("its domain is not amazonaws.com, amazonaws.com.cn or on.aws");
+    }
+    let [account] = account_labels else {
+        return bad("it does not start with the 12-digit account id");
+    };
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return bad("its account id is not 12 digits");
+    }
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return bad("its region is not a region name such as us-east-1");
+    }
+    Ok(Some(EcrHost {
+        account: (*account).to_owned(),
+        region: region.to_owned(),
+        fips,
+        dual_stack,
+    }))
+}
+
+fn check_repository(repo: &str) -> Result<(), RefError> {
+    if repo.is_empty() {
+        return Err(RefError::NoRepository);
+    }
+    if repo.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Err(RefError::UppercaseRepository(repo.to_owned()));
+    }
+    // component := [a-z0-9]+ ((. | _ | __ | -+) [a-z0-9]+)*
+    let component_ok = |c: &str| {
+        let b = c.as_bytes();
+        if b.is_empty() || !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric()
+        {
+            return false;
+        }
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_lowercase() || b[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && matches!(b[i], b'.' | b'_' | b'-') {
+                i += 1;
+            }
+            let sep = &c[start..i];
+            let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+            if !ok || sep.is_empty() {
+                return false;
+            }
+        }
+        true
+    };
+    if repo.split('/').all(component_ok) {
+        Ok(())
+    } else {
+        Err(RefError::BadRepository(repo.to_owned()))
+    }
+}
+
+fn check_tag(tag: &str) -> Result<(), RefError> {
+    let b = tag.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= MAX_TAG_LEN
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(RefError::BadTag(tag.to_owned()))
+    }
+}
+
+/// Checks a tag from `ImageTags` with the same rule as a tag inside a reference.
+pub fn validate_tag(tag: &str) -> Result<(), RefError> {
+    check_tag(tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    fn ok(s: &str) -> ImageRef {
+        s.parse().unwrap_or_else(|e| panic!("{s:?}: {e}"))
+    }
+
+    #[test]
+    fn accepts_real_references() {
+        // input, host, repository, tag, has digest
+        type Row<'a> = (&'a str, Option<&'a str>, &'a str, Option<&'a str>, bool);
+        let table: &[Row<'_>] = &[
+            (
+                &format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/shop/web@{D}"),
+                Some("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+                "shop/web",
+                None,
+                true,
+            ),
+            (
+                "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:e6828a4",
+                Some("123456789012.dkr.ecr.eu-west-1.amazonaws.com"),
+                "web",
+                Some("e6828a4"),
+                false,
+            ),
+            (
+                &format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1.2@{D}"),
+                Some("123456789012.dkr.ecr.us-east-1.amazonaws.com"),
+                "web",
+                Some("v1.2"),
+                true,
+            ),
+            ("nginx", None, "nginx", None, false),
+            (
+                "nginx:1.27-alpine",
+                None,
+                "nginx",
+                Some("1.27-alpine"),
+                false,
+            ),
+            (
+                "library/nginx:latest",
+                None,
+                "library/nginx",
+                Some("latest"),
+                false,
+            ),
+            (
+                "ghcr.io/org/app:sha-1",
+                Some("ghcr.io"),
+                "org/app",
+                Some("sha-1"),
+                false,
+            ),
+            (
+                "public.ecr.aws/xray/aws-xray-daemon:3.3.12",
+                Some("public.ecr.aws"),
+                "xray/aws-xray-daemon",
+                Some("3.3.12"),
+                false,
+            ),
+            (
+                "localhost:5000/a/b:c",
+                Some("localhost:5000"),
+                "a/b",
+                Some("c"),
+                false,
+            ),
+            ("localhost/a", Some("localhost"), "a", None, false),
+            (
+                "reg.example.com/a__b/c---d:x",
+                Some("reg.example.com"),
+                "a__b/c---d",
+                Some("x"),
+                false,
+            ),
+        ];
+        for (input, host, repo, tag, digest) in table {
+            let r = ok(input);
+            assert_eq!(r.host(), *host, "{input}");
+            assert_eq!(r.repository(), *repo, "{input}");
+            assert_eq!(r.tag(), *tag, "{input}");
+            assert_eq!(r.digest().is_some(), *digest, "{input}");
+            assert_eq!(r.to_string(), *input, "round trip of {input}");
+        }
+    }
+
+    #[test]
+    fn recognises_every_ecr_host_form() {
+        let table: &[(&str, &str, bool, bool)] = &[
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+                "us-east-1",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com",
+                "us-gov-west-1",
+                true,
+                false,
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn",
+                "cn-north-1",
+                false,
+                false,
+            ),
+            (
+                "123456789012.dkr-ecr.eu-central-1.on.aws",
+                "eu-central-1",
+                false,
+                true,
+            ),
+            (
+                "123456789012.dkr-ecr-fips.us-east-2.on.aws",
+                "us-east-2",
+                true,
+                true,
+            ),
+        ];
+        for (host, region, fips, dual) in table {
+            let r = ok(&format!("{host}/repo:tag"));
+            let ecr = r.ecr().unwrap_or_else(|| panic!("{host} not ECR"));
+            assert_eq!(ecr.account, "123456789012");
+            assert_eq!(ecr.region, *region);
+            assert_eq!(ecr.fips, *fips, "{host}");
+            assert_eq!(ecr.dual_stack, *dual, "{host}");
+        }
+        assert_eq!(ok("public.ecr.aws/a/b").ecr(), None);
+        assert_eq!(ok("ghcr.io/a/b").ecr(), None);
+    }
+
+    #[test]
+    fn refuses_bad_references() {
+        let table: &[(&str, &str)] = &[
+            ("", "is empty"),
+            ("repo name", "whitespace"),
+            (".dkr.ecr.us-east-1.amazonaws.com/web", "empty part"),
+            ("123456789012.dkr.ecr..amazonaws.com/web", "empty part"),
+            ("/web:1", "empty part"),
+            ("12345.dkr.ecr.us-east-1.amazonaws.com/web", "not 12 digits"),
+            (
+                "123456789012.dkr.ecr.us-east-1.example.com/web",
+                "its domain",
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/Web",
+                "uppercase",
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc",
+                "64",
+            ),
+            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:", "tag"),
+            ("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:.x", "tag"),
+            ("a.io/-web", "not a valid name"),
+            ("a.io/web//x", "not a valid name"),
+            ("a.io/web", ""),
+            ("reg:x/web", "not a valid host"),
+        ];
+        for (input, want) in table {
+            match input.parse::<ImageRef>() {
+                Ok(r) if want.is_empty() => assert_eq!(r.to_string(), *input),
+                Ok(r) => panic!("{input:?} parsed as {r}"),
+                Err(e) => assert!(e.to_string().contains(want), "{input:?}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_long_tag_is_refused() {
+        let tag = "a".repeat(301);
+        assert!(format!("a.io/web:{tag}").parse::<ImageRef>().is_err());
+        assert!(
+            format!("a.io/web:{}", &tag[..300])
+                .parse::<ImageRef>()
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,89 @@
+//! ECS task definitions: only the container names, which every written container must match.
+
+use serde_json::Value;
+
+/// The container names of a task definition, in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskDefinition {
+    pub family: Option<String>,
+    pub containers: Vec<String>,
+}
+
+impl TaskDefinition {
+    /// Parses a raw task definition (`{"containerDefinitions": [...]}`, also the `CodeDeploy`
+    /// `taskdef.json`) or the output of `aws ecs describe-task-definition`
+    /// (`{"taskDefinition": {...}}`). The error says which key is wrong and how.
+    pub fn parse(bytes: &[u8]) -> Result<TaskDefinition, String> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            format!("is not valid JSON: {e}; correct the JSON at that line and column")
+        })?;
+        let body = match value.get("taskDefinition") {
+            Some(inner @ Value::Object(_)) => inner,
+            _ => &value,
+        };
+        let Some(defs) = body.get("containerDefinitions") else {
+            return Err("has no key \"containerDefinitions\"; give a task definition (the JSON of register-task-definition, or the output of aws ecs describe-task-definition)".to_owned());
+        };
+        let Value::Array(defs) = defs else {
+            return Err(
+                "key \"containerDefinitions\" is not an array; give a task definition".to_owned(),
+            );
+        };
+        let containers = defs
+            .iter()
+            .enumerate()
+            .map(|(i, def)| match def.get("name") {
+                Some(Value::String(name)) => Ok(name.clone()),
+                _ => Err(format!(
+                    "key \"containerDefinitions[{i}].name\" is missing or not a string; every container definition needs a name"
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TaskDefinition {
+            family: body
+                .get("family")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            containers,
+        })
+    }
+
+    #[must_use]
+    pub fn has(&self, container: &str) -> bool {
+        self.containers.iter().any(|c| c == container)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_shapes() {
+        let raw = br#"{"family":"web","containerDefinitions":[{"name":"web","image":"x"},{"name":"proxy"}]}"#;
+        let described = br#"{"taskDefinition":{"family":"web","revision":3,"containerDefinitions":[{"name":"web"}]},"tags":[]}"#;
+        let t = TaskDefinition::parse(raw).unwrap();
+        assert_eq!(t.containers, ["web", "proxy"]);
+        assert_eq!(t.family.as_deref(), Some("web"));
+        let t = TaskDefinition::parse(described).unwrap();
+        assert_eq!(t.containers, ["web"]);
+        assert!(t.has("web") && !t.has("app"));
+    }
+
+    #[test]
+    fn refuses_other_json() {
+        for (text, want) in [
+            (&b"{}"[..], "no key \"containerDefinitions\""),
+            (b"{\"containerDefinitions\":{}}", "not an array"),
+            (
+                b"{\"containerDefinitions\":[{\"image\":\"x\"}]}",
+                "containerDefinitions[0].name",
+            ),
+            (b"{", "not valid JSON"),
+        ] {
+            let e = TaskDefinition::parse(text).unwrap_err();
+            assert!(e.contains(want), "{e}");
+        }
+    }
+}

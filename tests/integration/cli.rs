@@ -1,0 +1,96 @@
+//! The command line itself: help, version, logs on stderr, a closed stdout.
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+
+use crate::util::{BIN, DIGEST_WEB, Env, ecr_detail};
+
+#[test]
+fn help_documents_flags_defaults_env_and_exit_codes() {
+    let env = Env::new();
+    let run = env.run(&["emit", "--help"]);
+    run.code(0)
+        .stdout_has("--uri <MODE>")
+        .stdout_has("[env: CONTAINER_NAME=]")
+        .stdout_has("[default:")
+        .stdout_has("imageDetail.json]")
+        .stdout_has("tag+digest");
+    env.run(&["--help"])
+        .code(0)
+        .stdout_has("Exit codes:")
+        .stdout_has("2  usage error");
+}
+
+#[test]
+fn unknown_flags_are_usage_errors() {
+    Env::new()
+        .run(&["emit", "--nope"])
+        .code(2)
+        .stderr_has("--nope");
+}
+
+#[test]
+fn logs_go_to_stderr_and_json_logs_are_json() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write("a/t/imageDetail.json", "{}");
+    let run = env.run(&["scan", "--json", "--log-format", "json", "a"]);
+    run.code(0);
+    run.json();
+    let run = env.run(&[
+        "emit",
+        "a",
+        "--container",
+        "app",
+        "--json",
+        "--dry-run",
+        "--log-format",
+        "json",
+    ]);
+    run.code(0);
+    run.json();
+    let line = run.stderr.lines().next().expect("a warning");
+    let log: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(log["level"], "WARN");
+    assert!(
+        log["message"]
+            .as_str()
+            .unwrap()
+            .contains("t/imageDetail.json")
+    );
+    let quiet = env.run(&["emit", "a", "--container", "app", "--dry-run", "-q"]);
+    quiet.code(0);
+    assert_eq!(quiet.stderr, "");
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let env = Env::new();
+    for i in 0..300 {
+        env.write(
+            &format!("a/{i:03}/imageDetail.json"),
+            ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+        );
+    }
+    let mut child = Command::new(BIN)
+        .args(["scan", "a"])
+        .current_dir(env.root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+}

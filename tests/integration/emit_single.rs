@@ -1,0 +1,367 @@
+//! `emit` without a mapping: the one image found, under one container name.
+
+use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail};
+
+fn one_artifact() -> Env {
+    let mut env = Env::new();
+    env.mkdir("s3/00");
+    env.write(
+        "s3/01/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest", "e6828a4"]),
+    );
+    let (primary, web) = (env.path("s3/00"), env.path("s3/01"));
+    env.set("CODEBUILD_SRC_DIR", primary)
+        .set("CODEBUILD_SRC_DIR_WebImage", web);
+    env
+}
+
+#[test]
+fn writes_the_digest_pinned_image_uri_under_container_name() {
+    let mut env = one_artifact();
+    env.set("CONTAINER_NAME", "app");
+    env.run(&["emit", "--out", "out"])
+        .code(0)
+        .stdout_has("app = ");
+    let written: serde_json::Value =
+        serde_json::from_str(&env.read("out/imagedefinitions.json")).unwrap();
+    assert_eq!(
+        written,
+        serde_json::json!([{"name": "app", "imageUri": format!("{HOST}/shop/web@{DIGEST_WEB}")}])
+    );
+    assert!(env.read("out/imagedefinitions.json").ends_with("]\n"));
+}
+
+#[test]
+fn uri_modes_pick_the_tag_that_is_not_latest() {
+    let env = one_artifact();
+    for (mode, want) in [
+        ("tag", format!("{HOST}/shop/web:e6828a4")),
+        (
+            "tag+digest",
+            format!("{HOST}/shop/web:e6828a4@{DIGEST_WEB}"),
+        ),
+        ("digest", format!("{HOST}/shop/web@{DIGEST_WEB}")),
+    ] {
+        let run = env.run(&[
+            "emit",
+            "--container",
+            "app",
+            "--uri",
+            mode,
+            "--json",
+            "--dry-run",
+        ]);
+        run.code(0);
+        assert_eq!(run.json()["containers"][0]["image_uri"], want, "{mode}");
+    }
+}
+
+#[test]
+fn tag_pattern_chooses_among_several_tags() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest", "v1.4.2", "build-77"]),
+    );
+    env.run(&[
+        "emit",
+        "a",
+        "--container",
+        "app",
+        "--uri",
+        "tag",
+        "--out",
+        "o",
+    ])
+    .code(1)
+    .stderr_has("cannot choose one tag from [\"latest\", \"v1.4.2\", \"build-77\"]")
+    .stderr_has("--tag-pattern");
+    assert!(!env.path("o").exists());
+    env.run(&[
+        "emit",
+        "a",
+        "--container",
+        "app",
+        "--uri",
+        "tag",
+        "--tag-pattern",
+        r"^v\d",
+        "--out",
+        "o",
+    ])
+    .code(0);
+    assert!(
+        env.read("o/imagedefinitions.json")
+            .contains(&format!("{HOST}/shop/web:v1.4.2\""))
+    );
+}
+
+#[test]
+fn two_images_without_a_mapping_is_exit_1_listing_both() {
+    let env = Env::new();
+    env.write(
+        "w/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["1"]),
+    );
+    env.run(&["emit", "Web=w", "Api=a", "--container", "app", "--out", "o"])
+        .code(1)
+        .stderr_has("found 2 different images")
+        .stderr_has("Web:imageDetail.json")
+        .stderr_has("Api:imageDetail.json");
+    assert!(!env.path("o").exists());
+}
+
+#[test]
+fn the_same_image_in_two_files_is_one_image() {
+    let env = Env::new();
+    env.write(
+        "w/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "copy/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    let run = env.run(&[
+        "emit",
+        "w",
+        "copy",
+        "--container",
+        "app",
+        "--json",
+        "--dry-run",
+    ]);
+    run.code(0);
+    assert_eq!(
+        run.json()["containers"][0]["sources"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn nothing_found_is_exit_1_and_only_malformed_found_is_exit_2() {
+    let env = Env::new();
+    env.mkdir("empty");
+    env.run(&["emit", "empty", "--container", "app"])
+        .code(1)
+        .stderr_has("found no imageDetail.json");
+    env.write("bad/imageDetail.json", r#"{"imageURI": "x"}"#);
+    env.run(&["emit", "bad", "--container", "app"])
+        .code(2)
+        .stderr_has("every candidate was refused")
+        .stderr_has("did you mean \"ImageURI\"");
+}
+
+#[test]
+fn a_template_beside_the_real_file_is_a_warning_only() {
+    let env = Env::new();
+    env.write(
+        "src/templates/imageDetail.json",
+        r#"{"ImageURI": "<IMAGE1_NAME>"}"#,
+    );
+    env.write(
+        "img/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.run(&["emit", "src", "img", "--container", "app", "--out", "o"])
+        .code(0)
+        .stderr_has("templates/imageDetail.json: refused: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder");
+}
+
+#[test]
+fn container_name_is_required_and_validated() {
+    let env = one_artifact();
+    env.run(&["emit"])
+        .code(2)
+        .stderr_has("pass --container NAME or set CONTAINER_NAME");
+    env.run(&["emit", "--container", "my app"])
+        .code(2)
+        .stderr_has(
+            "container name \"my app\" contains ' '; use 1-255 of letters, digits, _ and -",
+        );
+}
+
+#[test]
+fn task_definition_must_have_the_container() {
+    let env = one_artifact();
+    env.write(
+        "raw.json",
+        r#"{"family":"web","containerDefinitions":[{"name":"web"},{"name":"xray"}]}"#,
+    );
+    env.write(
+        "described.json",
+        r#"{"taskDefinition":{"family":"web","containerDefinitions":[{"name":"app"}]}}"#,
+    );
+    env.run(&["emit", "--container", "app", "--task-definition", "raw.json", "--out", "o"])
+        .code(1)
+        .stderr_has("container \"app\" not in task definition raw.json (family web), which has containers \"web\", \"xray\"")
+        .stderr_has("The AWS ECS container app does not exist");
+    assert!(!env.path("o").exists());
+    env.run(&[
+        "emit",
+        "--container",
+        "app",
+        "--task-definition",
+        "described.json",
+        "--out",
+        "o",
+    ])
+    .code(0);
+    env.write("broken.json", "{");
+    env.run(&[
+        "emit",
+        "--container",
+        "app",
+        "--task-definition",
+        "broken.json",
+    ])
+    .code(2)
+    .stderr_has("task definition broken.json: is not valid JSON");
+}
+
+#[test]
+fn two_runs_write_the_same_bytes() {
+    let env = one_artifact();
+    env.run(&["emit", "--container", "app", "--out", "one"])
+        .code(0);
+    env.run(&["emit", "--container", "app", "--out", "two"])
+        .code(0);
+    assert_eq!(
+        env.read("one/imagedefinitions.json"),
+        env.read("two/imagedefinitions.json")
+    );
+}
+
+#[test]
+fn dry_run_writes_nothing_and_shows_the_bytes() {
+    let env = one_artifact();
+    let run = env.run(&["emit", "--container", "app", "--out", "o", "--dry-run"]);
+    run.code(0)
+        .stdout_has("would write o/imagedefinitions.json")
+        .stdout_has("\"name\": \"app\"");
+    assert!(!env.path("o").exists());
+}
+
+#[test]
+fn a_failure_leaves_an_existing_output_untouched() {
+    let env = one_artifact();
+    env.write("o/imagedefinitions.json", "previous");
+    env.write("o/unrelated.txt", "keep");
+    let before = env.snapshot("o");
+    env.run(&[
+        "emit",
+        "--container",
+        "app",
+        "--uri",
+        "tag",
+        "--tag-pattern",
+        "^nomatch$",
+        "--out",
+        "o",
+    ])
+    .code(1);
+    assert_eq!(env.snapshot("o"), before);
+    env.run(&["emit", "--container", "app", "--out", "o"])
+        .code(0);
+    assert_eq!(env.read("o/unrelated.txt"), "keep");
+    assert!(env.read("o/imagedefinitions.json").contains("\"app\""));
+}
+
+#[test]
+fn an_output_directory_that_is_a_file_is_exit_2() {
+    let env = one_artifact();
+    env.write("o", "a file");
+    env.run(&["emit", "--container", "app", "--out", "o"])
+        .code(2)
+        .stderr_has("o is not a directory");
+    assert_eq!(env.read("o"), "a file");
+}
+
+#[test]
+fn inconsistent_fields_are_exit_1() {
+    let env = Env::new();
+    let text = ecr_detail("shop/web", DIGEST_WEB, &["1"]).replacen(
+        &format!("\"ImageDigest\":\"{DIGEST_WEB}\""),
+        &format!("\"ImageDigest\":\"{DIGEST_API}\""),
+        1,
+    );
+    env.write("a/imageDetail.json", text);
+    env.run(&["emit", "a", "--container", "app", "--out", "o"])
+        .code(1)
+        .stderr_has(&format!(
+            "ImageURI is pinned to {DIGEST_WEB} but ImageDigest is {DIGEST_API}"
+        ));
+    assert!(!env.path("o").exists());
+}
+
+#[test]
+fn a_uri_only_file_works_in_tag_mode_and_refuses_digest_mode() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        format!("{{\"ImageURI\":\"{HOST}/shop/web:v7\"}}\n"),
+    );
+    env.run(&["emit", "a", "--container", "app", "--out", "o"])
+        .code(1)
+        .stderr_has("carries no digest");
+    env.run(&[
+        "emit",
+        "a",
+        "--container",
+        "app",
+        "--uri",
+        "tag",
+        "--out",
+        "o",
+    ])
+    .code(0);
+    assert!(
+        env.read("o/imagedefinitions.json")
+            .contains(&format!("\"{HOST}/shop/web:v7\""))
+    );
+}
+
+#[test]
+fn json_summary_lists_files_with_sha256() {
+    let env = one_artifact();
+    let run = env.run(&["emit", "--container", "app", "--out", "o", "--json"]);
+    run.code(0);
+    let out = run.json();
+    assert_eq!(out["files"][0]["path"], "imagedefinitions.json");
+    let bytes = std::fs::read(env.path("o/imagedefinitions.json")).unwrap();
+    assert_eq!(out["files"][0]["bytes"], bytes.len());
+    let sha = out["files"][0]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 71);
+    assert_eq!(
+        out["containers"][0]["sources"],
+        serde_json::json!(["WebImage:imageDetail.json"])
+    );
+}
+
+#[test]
+fn the_bundled_example_emits_the_web_image() {
+    let env = Env::new();
+    env.copy_dir(&crate::util::examples().join("pipeline"), "pipeline");
+    env.run(&[
+        "emit",
+        "pipeline/WebImage",
+        "--container",
+        "web",
+        "--task-definition",
+        "pipeline/source/deploy/web-taskdef.json",
+        "--out",
+        "o",
+    ])
+    .code(0);
+    assert!(
+        env.read("o/imagedefinitions.json")
+            .contains(&format!("{HOST}/shop/web@{DIGEST_WEB}"))
+    );
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real binary on real-shaped artifact layouts, one module per feature.
+
+mod util;
+
+mod cli;
+mod discover;
+mod emit_single;
+mod refusals;
+mod verify;

@@ -1,0 +1,182 @@
+//! The test harness: a temporary directory per test, the real binary run inside it, and its output
+//! captured for assertions on files, stdout, stderr and exit code.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The binary under test, built once by Cargo for the whole test run.
+pub const BIN: &str = env!("CARGO_BIN_EXE_imagedef");
+
+pub const ACCOUNT: &str = "111122223333";
+pub const HOST: &str = "111122223333.dkr.ecr.us-east-1.amazonaws.com";
+pub const DIGEST_WEB: &str =
+    "sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c4b3a2918070f6e5d4c";
+pub const DIGEST_API: &str =
+    "sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2";
+
+/// The ECR source action's imageDetail.json: compact, one line, no final newline.
+pub fn ecr_detail(repository: &str, digest: &str, tags: &[&str]) -> String {
+    let tags = tags
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        r#"{{"ImageSizeInBytes":"44728918","ImageDigest":"{digest}","Version":"1.0","ImagePushedAt":"Tue Jun 28 09:41:03 UTC 2022","RegistryId":"{ACCOUNT}","RepositoryName":"{repository}","ImageURI":"{HOST}/{repository}@{digest}","ImageTags":[{tags}]}}"#
+    )
+}
+
+/// The checked-in example pipeline layout.
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// A scratch directory that the binary runs in.
+pub struct Env {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// What one run of the binary showed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the exit code, printing the whole run when it differs.
+    #[track_caller]
+    pub fn code(&self, want: i32) -> &Self {
+        assert_eq!(self.code, want, "exit code; run was {self:#?}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, fragment: &str) -> &Self {
+        assert!(
+            self.stderr.contains(fragment),
+            "stderr lacks {fragment:?}; run was {self:#?}"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, fragment: &str) -> &Self {
+        assert!(
+            self.stdout.contains(fragment),
+            "stdout lacks {fragment:?}; run was {self:#?}"
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes a file, creating its directories.
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    pub fn mkdir(&self, rel: &str) -> PathBuf {
+        let path = self.path(rel);
+        std::fs::create_dir_all(&path).unwrap();
+        path
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+    }
+
+    /// Copies a checked-in directory (relative to the repository) into `dest`.
+    pub fn copy_dir(&self, from: &Path, dest: &str) {
+        for entry in walkdir::WalkDir::new(from) {
+            let entry = entry.unwrap();
+            let rel = entry.path().strip_prefix(from).unwrap();
+            let to = self.path(dest).join(rel);
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &to).unwrap();
+            }
+        }
+    }
+
+    /// Sets an environment variable for every later run.
+    pub fn set(&mut self, key: &str, value: impl AsRef<Path>) -> &mut Self {
+        self.env
+            .push((key.to_owned(), value.as_ref().display().to_string()));
+        self
+    }
+
+    /// Runs the binary in the scratch directory, with CodeBuild's and imagedef's variables
+    /// removed unless set with [`Env::set`].
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).current_dir(self.root());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CODEBUILD_")
+                || key.starts_with("IMAGEDEF_")
+                || key == "CONTAINER_NAME"
+                || key == "RUST_LOG"
+            {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        let out = cmd.output().expect("running imagedef");
+        Run {
+            code: out.status.code().expect("exited, not killed"),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+
+    /// Every file under `rel` with its bytes and mode, to prove a failed run changed nothing.
+    pub fn snapshot(&self, rel: &str) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let base = self.path(rel);
+        let mut files = BTreeMap::new();
+        if !base.exists() {
+            return files;
+        }
+        for entry in walkdir::WalkDir::new(&base) {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            let bytes = if meta.is_file() {
+                std::fs::read(entry.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            files.insert(
+                entry.path().strip_prefix(&base).unwrap().to_path_buf(),
+                (bytes, meta.permissions().mode()),
+            );
+        }
+        files
+    }
+}

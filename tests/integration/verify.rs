@@ -1,0 +1,75 @@
+//! `verify`: every discovered file checked, every problem reported, exit by the worst.
+
+use crate::util::{DIGEST_API, DIGEST_WEB, Env, ecr_detail};
+
+#[test]
+fn consistent_files_pass() {
+    let env = Env::new();
+    env.write(
+        "w/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["1"]),
+    );
+    env.run(&["verify", "w", "a"])
+        .code(0)
+        .stdout_has("2 passed, 0 failed");
+}
+
+#[test]
+fn every_disagreement_is_reported_then_exit_1() {
+    let env = Env::new();
+    let wrong_digest = ecr_detail("shop/web", DIGEST_WEB, &["1"]).replacen(
+        &format!("\"ImageDigest\":\"{DIGEST_WEB}\""),
+        &format!("\"ImageDigest\":\"{DIGEST_API}\""),
+        1,
+    );
+    let wrong_repo = ecr_detail("shop/api", DIGEST_API, &["1"]).replace(
+        "\"RepositoryName\":\"shop/api\"",
+        "\"RepositoryName\":\"shop/other\"",
+    );
+    let wrong_account = ecr_detail("shop/x", DIGEST_API, &["1"]).replace(
+        "\"RegistryId\":\"111122223333\"",
+        "\"RegistryId\":\"444455556666\"",
+    );
+    env.write("w/imageDetail.json", wrong_digest);
+    env.write("a/imageDetail.json", wrong_repo);
+    env.write("x/imageDetail.json", wrong_account);
+    let run = env.run(&["verify", "--json", "w", "a", "x"]);
+    run.code(1);
+    let findings = run.json()["findings"].as_array().unwrap().clone();
+    assert_eq!(findings.len(), 3, "{run:#?}");
+    let all = serde_json::to_string(&findings).unwrap();
+    assert!(all.contains("but ImageDigest is"), "{all}");
+    assert!(
+        all.contains("RepositoryName is \\\"shop/other\\\""),
+        "{all}"
+    );
+    assert!(all.contains("RegistryId is \\\"444455556666\\\""), "{all}");
+}
+
+#[test]
+fn a_malformed_file_is_exit_2_even_beside_a_failure() {
+    let env = Env::new();
+    env.write("bad/imageDetail.json", "{");
+    let wrong_repo = ecr_detail("shop/api", DIGEST_API, &["1"]).replace(
+        "\"RepositoryName\":\"shop/api\"",
+        "\"RepositoryName\":\"shop/other\"",
+    );
+    env.write("a/imageDetail.json", wrong_repo);
+    env.run(&["verify", "bad", "a"])
+        .code(2)
+        .stdout_has("ERROR")
+        .stdout_has("FAILED");
+}
+
+#[test]
+fn nothing_to_verify_is_exit_1() {
+    let env = Env::new();
+    env.mkdir("empty");
+    env.run(&["verify", "empty"])
+        .code(1)
+        .stdout_has("nothing was verified");
+}

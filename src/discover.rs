@@ -193,6 +193,11 @@ pub fn discover(roots: &[Root], file_name: &str) -> Discovery {
 }
 
 fn walk(root: &Root, file_name: &str, found: &mut Discovery) {
+    tracing::debug!(
+        "searching {} (artifact {}) for {file_name}",
+        root.path.display(),
+        root.artifact
+    );
     let walker = walkdir::WalkDir::new(&root.path)
         .follow_links(false)
         .into_iter()
@@ -265,6 +270,11 @@ fn walk(root: &Root, file_name: &str, found: &mut Discovery) {
         }
     }
     candidates.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    tracing::debug!(
+        "artifact {}: {} file(s) found",
+        root.artifact,
+        candidates.len()
+    );
     found.candidates.extend(candidates);
 }
 

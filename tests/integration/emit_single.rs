@@ -172,6 +172,7 @@ fn a_template_beside_the_real_file_is_a_warning_only() {
     );
     env.run(&["emit", "src", "img", "--container", "app", "--out", "o"])
         .code(0)
+        .stderr_has("imagedef: warning: ")
         .stderr_has("templates/imageDetail.json: refused: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder");
 }
 

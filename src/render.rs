@@ -80,3 +80,34 @@ mod tests {
         assert!(e.contains("at most 102400"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::model::Digest;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// What emit writes always reads back as the same containers and images.
+        #[test]
+        fn image_definitions_parse_back(
+            entries in prop::collection::vec(("[A-Za-z0-9_-]{1,30}", "[a-z0-9]{1,20}", any::<[u8; 32]>()), 1..20)
+        ) {
+            let entries: Vec<(ContainerName, ImageRef)> = entries
+                .into_iter()
+                .map(|(name, repo, d)| {
+                    let uri = format!("111122223333.dkr.ecr.us-east-1.amazonaws.com/{repo}@{}", Digest::from_array(d));
+                    (name.parse().unwrap(), uri.parse().unwrap())
+                })
+                .collect();
+            let bytes = image_definitions(&entries).unwrap();
+            let back: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap();
+            prop_assert_eq!(back.len(), entries.len());
+            for (json, (name, uri)) in back.iter().zip(&entries) {
+                prop_assert_eq!(json["name"].as_str(), Some(name.as_str()));
+                let parsed: ImageRef = json["imageUri"].as_str().unwrap().parse().unwrap();
+                prop_assert_eq!(&parsed, uri);
+            }
+        }
+    }
+}

@@ -507,3 +507,61 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn component() -> impl Strategy<Value = String> {
+        "[a-z0-9]{1,8}((\\.|_|__|-{1,3})[a-z0-9]{1,8}){0,2}"
+    }
+
+    fn host() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            Just(None),
+            "[0-9]{12}".prop_map(|a| Some(format!("{a}.dkr.ecr.us-east-1.amazonaws.com"))),
+            "[0-9]{12}".prop_map(|a| Some(format!("{a}.dkr-ecr-fips.eu-west-3.on.aws"))),
+            Just(Some("ghcr.io".to_owned())),
+            Just(Some("public.ecr.aws".to_owned())),
+            Just(Some("localhost:5000".to_owned())),
+        ]
+    }
+
+    fn reference()
+    -> impl Strategy<Value = (Option<String>, String, Option<String>, Option<[u8; 32]>)> {
+        (
+            host(),
+            prop::collection::vec(component(), 1..4).prop_map(|c| c.join("/")),
+            prop::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,40}"),
+            prop::option::of(any::<[u8; 32]>()),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn parse_then_print_round_trips((host, repo, tag, digest) in reference()) {
+            // Without a host, a first component with a dot is a host by Docker's rule.
+            prop_assume!(host.is_some() || !repo.split('/').next().unwrap_or("").contains('.') || !repo.contains('/'));
+            let digest = digest.map(Digest::from_array);
+            let mut text = host.as_ref().map(|h| format!("{h}/")).unwrap_or_default();
+            text.push_str(&repo);
+            if let Some(t) = &tag { text.push(':'); text.push_str(t); }
+            if let Some(d) = &digest { text.push('@'); text.push_str(&d.to_string()); }
+            let parsed: ImageRef = text.parse().map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+            prop_assert_eq!(parsed.host(), host.as_deref());
+            prop_assert_eq!(parsed.repository(), repo.as_str());
+            prop_assert_eq!(parsed.tag(), tag.as_deref());
+            prop_assert_eq!(parsed.digest(), digest);
+            prop_assert_eq!(parsed.to_string(), text.clone());
+            prop_assert_eq!(parsed.ecr().is_some(), text.contains(".dkr.ecr.") || text.contains(".dkr-ecr"));
+        }
+
+        #[test]
+        fn any_string_parses_or_errors_without_panic(s in "\\PC{0,80}") {
+            if let Ok(r) = s.parse::<ImageRef>() {
+                prop_assert_eq!(r.to_string(), s);
+            }
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod bad_inputs;
 mod cli;
 mod discover;
 mod emit_single;

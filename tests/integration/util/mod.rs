@@ -2,8 +2,10 @@
 //! captured for assertions on files, stdout, stderr and exit code.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// The binary under test, built once by Cargo for the whole test run.
 pub const BIN: &str = env!("CARGO_BIN_EXE_imagedef");
@@ -30,6 +32,45 @@ pub fn ecr_detail(repository: &str, digest: &str, tags: &[&str]) -> String {
 /// The checked-in example pipeline layout.
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// How long one run may take before it counts as a hang.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Runs `cmd` with its output captured, killing it (and failing the test) if it hangs.
+fn run_bounded(mut cmd: Command) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running imagedef");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        stdout.read_to_end(&mut s).map(|_| s)
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        stderr.read_to_end(&mut s).map(|_| s)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > HANG {
+            let _ = child.kill();
+            panic!("imagedef hung for {HANG:?}: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        code: status.code().expect("exited, not killed by a signal"),
+        stdout: String::from_utf8(out.join().unwrap().unwrap()).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(err.join().unwrap().unwrap()).expect("stderr is UTF-8"),
+    }
 }
 
 /// A scratch directory that the binary runs in.
@@ -148,12 +189,12 @@ impl Env {
             }
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        let out = cmd.output().expect("running imagedef");
-        Run {
-            code: out.status.code().expect("exited, not killed"),
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        }
+        let run = run_bounded(cmd);
+        assert!(
+            matches!(run.code, 0..=2) && !run.stderr.contains("panicked"),
+            "imagedef must exit 0, 1 or 2 and never panic: {run:#?}"
+        );
+        run
     }
 
     /// Every file under `rel` with its bytes and mode, to prove a failed run changed nothing.

@@ -3,7 +3,8 @@
 //!
 //! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
 //! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
-//! references, digests) -> [`resolve`] (which image, which tag, which URI) -> [`render`] (file
+//! references, digests; [`mapping`], the services and containers of `emit --mapping`) ->
+//! [`resolve`] (which image, which tag, which URI) -> [`render`] (file
 //! bytes) -> [`write`] (atomic output); [`verify`] checks beside them. [`commands`] drives each
 //! subcommand.
 
@@ -13,6 +14,7 @@ pub mod config;
 pub mod discover;
 pub mod error;
 pub mod logging;
+pub mod mapping;
 pub mod model;
 pub mod render;
 pub mod resolve;

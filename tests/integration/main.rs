@@ -5,5 +5,6 @@ mod util;
 mod cli;
 mod discover;
 mod emit_single;
+mod mapping;
 mod refusals;
 mod verify;

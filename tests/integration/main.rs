@@ -2,6 +2,7 @@
 
 mod util;
 
+mod buildspec;
 mod cli;
 mod discover;
 mod emit_single;

@@ -19,6 +19,8 @@ const EXAMPLES: &str = "\
 Examples:
   # In CodeBuild, with the ECR source artifact as a secondary input:
   CONTAINER_NAME=web imagedef emit
+  # One build for several ECS services (see buildspec.yml):
+  imagedef emit --mapping imagedef.json --out imagedef-out
   # List what was found in two extracted artifacts:
   imagedef scan WebImage=./web-artifact ApiImage=./api-artifact
   # Check every imageDetail.json of the build:

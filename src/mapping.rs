@@ -588,6 +588,7 @@ mod tests {
             (svc(r#"{"taskDefinition": "", "containers": {"web": {"artifact": "A"}}}"#), &["\"services.web.taskDefinition\" is empty"]),
             (r#"{"services": {"../x": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["key \"services.../x\": service name \"../x\" contains '.'; use 1-100 of letters, digits, _ and -"]),
             (r#"{"services": {"": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["service name \"\" is empty"]),
+            (r#"{"services": {"SHA256SUMS": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["SHA256SUMS is taken by the checksum file"]),
             (svc(r#"{"containers": {"my app": {"artifact": "A"}}}"#), &["container name \"my app\" contains ' '; use 1-255"]),
             (r#"{"services": {"web": {"containers": {"w": {"artifact": "A"}}}, "web": {"containers": {}}}}"#.into(), &["key \"services.web\" appears more than once"]),
             (one(r#"{"artifact": "A", "artifact": "B"}"#), &["key \"services.web.containers.web.artifact\" appears more than once"]),
@@ -633,6 +634,28 @@ mod tests {
         for (s, root, deep) in cases {
             assert_eq!(s.matches(&at_root, &detail), root, "{s} on the root file");
             assert_eq!(s.matches(&nested, &detail), deep, "{s} on the nested file");
+        }
+    }
+
+    #[test]
+    fn no_mangled_mapping_panics_and_every_refusal_says_something() {
+        let text = include_str!("../examples/pipeline/source/imagedef.json");
+        assert!(parse(text).is_ok());
+        let bytes = text.as_bytes();
+        // Every truncation, and every single byte replaced by a JSON-significant one.
+        for cut in 0..bytes.len() {
+            if let Err(e) = Mapping::parse(&bytes[..cut], Path::new(".")) {
+                assert!(e.len() > 20, "{cut}: {e}");
+            }
+        }
+        for at in 0..bytes.len() {
+            for b in [b'"', b'}', b'.', 0xff] {
+                let mut mangled = bytes.to_vec();
+                mangled[at] = b;
+                if let Err(e) = Mapping::parse(&mangled, Path::new(".")) {
+                    assert!(e.len() > 20, "{at}: {e}");
+                }
+            }
         }
     }
 

@@ -402,7 +402,7 @@ fn typed<T: serde::de::DeserializeOwned>(
     serde_json::from_value(value).map_err(|e| {
         let e = e.to_string();
         if e.starts_with("unknown field") {
-            format!("{shape}: {e}; {KEYS_HELP} (keys are case-sensitive)")
+            format!("{shape}: {e}; fix the spelling (keys are case-sensitive) or remove the key")
         } else {
             format!("{shape}: {e}")
         }
@@ -421,7 +421,7 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// `"a", "b"`, or `none`.
-pub(crate) fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let items: Vec<String> = items.into_iter().map(|s| format!("{s:?}")).collect();
     if items.is_empty() {
         "none".to_owned()
@@ -569,7 +569,7 @@ mod tests {
             ("[]".into(), &["not a JSON object"]),
             ("{}".into(), &["\"services\" is missing or empty"]),
             (r#"{"services": {}}"#.into(), &["\"services\" is missing or empty"]),
-            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`", "a mapping has"]),
+            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `services`", "fix the spelling"]),
             (r#"{"services": []}"#.into(), &["invalid type: sequence"]),
             (svc(r#"{"containers": {}}"#), &["\"services.web.containers\" is missing or empty"]),
             (svc(r#"{"container": {}}"#), &["key \"services.web\": unknown field `container`"]),

@@ -4,9 +4,8 @@
 //! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
 //! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
 //! references, digests; [`mapping`], the services and containers of `emit --mapping`) ->
-//! [`resolve`] (which image, which tag, which URI) -> [`render`] (file
-//! bytes) -> [`write`] (atomic output); [`verify`] checks beside them. [`commands`] drives each
-//! subcommand.
+//! [`resolve`] (which image, which tag, which URI) -> [`render`] (file bytes) -> [`write`]
+//! (atomic output); [`verify`] checks beside them. [`commands`] drives each subcommand.
 
 pub mod cli;
 pub mod commands;

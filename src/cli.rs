@@ -19,6 +19,8 @@ const EXAMPLES: &str = "\
 Examples:
   # In CodeBuild, with the ECR source artifact as a secondary input:
   CONTAINER_NAME=web imagedef emit
+  # One build for several ECS services (see buildspec.yml):
+  imagedef emit --mapping imagedef.json --out imagedef-out
   # List what was found in two extracted artifacts:
   imagedef scan WebImage=./web-artifact ApiImage=./api-artifact
   # Check every imageDetail.json of the build:
@@ -102,10 +104,13 @@ pub struct ScanArgs {
 pub struct EmitArgs {
     #[command(flatten)]
     pub discover: DiscoverArgs,
-    /// Mapping file (services -> containers -> images). Without it, exactly one image must be found.
+    /// Mapping file (services -> containers -> images): writes DIR/<service>/imagedefinitions.json
+    /// (and imageDetail.json for blue/green), DIR/SHA256SUMS and DIR/imagedef-report.json, all or
+    /// nothing. Without it, exactly one image must be found.
     #[arg(long, value_name = "FILE", env = "IMAGEDEF_MAPPING")]
     pub mapping: Option<PathBuf>,
-    /// Container name to write (single-image mode): 1-255 of letters, digits, _ and -.
+    /// Container name to write (single-image mode): 1-255 of letters, digits, _ and -. Not used
+    /// with --mapping, which names the containers.
     #[arg(long, value_name = "NAME", env = "CONTAINER_NAME")]
     pub container: Option<String>,
     /// Output directory; created if missing. [default: .]
@@ -116,11 +121,12 @@ pub struct EmitArgs {
     #[arg(long, value_name = "MODE", env = "IMAGEDEF_URI")]
     pub uri: Option<String>,
     /// Regex choosing the tag when an image has several (unanchored; add ^ and $ to anchor).
-    /// Without it, "latest" is set aside and one tag must remain.
+    /// Without it, "latest" is set aside and one tag must remain. Wins over the mapping's
+    /// "tagPattern".
     #[arg(long, value_name = "REGEX", env = "IMAGEDEF_TAG_PATTERN")]
     pub tag_pattern: Option<String>,
     /// Task definition JSON (raw, or `aws ecs describe-task-definition` output): every container
-    /// written must exist in it.
+    /// written must exist in it. With --mapping, use each service's "taskDefinition" instead.
     #[arg(long, value_name = "FILE")]
     pub task_definition: Option<PathBuf>,
     /// Also write a deterministic zip per service for an S3 source action.

@@ -69,19 +69,21 @@ pub struct EmitConfig {
     pub out: PathBuf,
     /// `None` when neither `--uri` nor the environment set it (the mapping may).
     pub uri: Option<UriMode>,
+    /// `--tag-pattern`; in mapping mode it wins over the mapping's `tagPattern`.
     pub tags: TagRule,
-    /// The container of single-image mode.
+    /// The container of single-image mode; `None` in mapping mode.
     pub container: Option<ContainerName>,
+    /// The mapping file of mapping mode.
+    pub mapping: Option<PathBuf>,
     pub task_definition: Option<PathBuf>,
+    /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
+    pub codebuild_src_dir: Option<PathBuf>,
     pub dry_run: bool,
     pub json: bool,
 }
 
 impl EmitConfig {
     pub fn from_args(args: &EmitArgs) -> anyhow::Result<EmitConfig> {
-        if args.mapping.is_some() {
-            bail!("--mapping is not available in this build");
-        }
         if args.bundle {
             bail!("--bundle is not available in this build");
         }
@@ -100,16 +102,35 @@ impl EmitConfig {
                 })
             })
             .transpose()?;
-        let container = match args.container.as_deref() {
-            Some(name) => Some(
+        let container = match (&args.mapping, args.container.as_deref()) {
+            (None, Some(name)) => Some(
                 name.parse::<ContainerName>()
                     .map_err(|e| anyhow!("--container / CONTAINER_NAME: {e}"))?,
             ),
-            None => None,
-        };
-        if container.is_none() {
-            bail!(
+            (None, None) => bail!(
                 "no container name: pass --container NAME or set CONTAINER_NAME to the container's name in the ECS task definition"
+            ),
+            (Some(mapping), Some(name)) => {
+                if std::env::var("CONTAINER_NAME").is_ok_and(|v| v == name) {
+                    // A project-wide variable left from single-image mode: harmless here.
+                    tracing::warn!(
+                        "CONTAINER_NAME={name} is ignored: with --mapping the mapping names the containers"
+                    );
+                    None
+                } else {
+                    bail!(
+                        "--container {name} cannot be used with --mapping {}: the mapping names every service's containers; remove --container, or drop --mapping for single-image mode",
+                        mapping.display()
+                    );
+                }
+            }
+            (Some(_), None) => None,
+        };
+        if let (Some(mapping), Some(td)) = (&args.mapping, &args.task_definition) {
+            bail!(
+                "--task-definition {} cannot be used with --mapping {}: give each service its own \"taskDefinition\" in the mapping instead",
+                td.display(),
+                mapping.display()
             );
         }
         Ok(EmitConfig {
@@ -118,7 +139,11 @@ impl EmitConfig {
             uri,
             tags: TagRule { pattern },
             container,
+            mapping: args.mapping.clone(),
             task_definition: args.task_definition.clone(),
+            codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
             dry_run: args.dry_run,
             json: args.json,
         })

@@ -3,9 +3,9 @@
 //!
 //! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
 //! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
-//! references, digests) -> [`resolve`] (which image, which tag, which URI) -> [`render`] (file
-//! bytes) -> [`write`] (atomic output); [`verify`] checks beside them. [`commands`] drives each
-//! subcommand.
+//! references, digests; [`mapping`], the services and containers of `emit --mapping`) ->
+//! [`resolve`] (which image, which tag, which URI) -> [`render`] (file bytes) -> [`write`]
+//! (atomic output); [`verify`] checks beside them. [`commands`] drives each subcommand.
 
 pub mod cli;
 pub mod commands;
@@ -13,6 +13,7 @@ pub mod config;
 pub mod discover;
 pub mod error;
 pub mod logging;
+pub mod mapping;
 pub mod model;
 pub mod render;
 pub mod resolve;

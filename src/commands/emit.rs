@@ -46,6 +46,9 @@ impl Resolved {
 }
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
+    if let Some(mapping) = &config.mapping {
+        return super::emit_mapping::run(config, mapping);
+    }
     let found = discover::discover(&config.discover.roots, &config.discover.file_name);
     super::warn_unusable(&found);
     let image = resolve::the_only_image(&found)?;
@@ -113,6 +116,9 @@ pub fn finish(
     files: &[OutFile],
     resolved: &[Resolved],
 ) -> anyhow::Result<ExitCode> {
+    if let Some(src) = &config.codebuild_src_dir {
+        warn_if_outside(&config.out, src);
+    }
     if !config.dry_run {
         write::commit(&config.out, files)?;
     }
@@ -181,4 +187,59 @@ pub fn finish(
     }
     super::print(&text)?;
     Ok(ExitCode::Success)
+}
+
+/// Warns when `out` lies outside `$CODEBUILD_SRC_DIR`: the buildspec's artifacts section takes
+/// paths relative to that directory, and `CodeBuild` would fail with "no matching artifact paths
+/// found".
+fn warn_if_outside(out: &Path, src: &Path) {
+    let (Some(out_abs), Some(src_abs)) = (absolute(out), absolute(src)) else {
+        return;
+    };
+    if !out_abs.starts_with(&src_abs) {
+        tracing::warn!(
+            "--out {} ({}) lies outside $CODEBUILD_SRC_DIR ({}): the buildspec's artifacts section takes paths relative to $CODEBUILD_SRC_DIR, so CodeBuild will not find the files there and fails with \"no matching artifact paths found\"; write them inside it, e.g. --out imagedef-out",
+            out.display(),
+            out_abs.display(),
+            src_abs.display()
+        );
+    }
+}
+
+/// `path` made absolute through its nearest existing ancestor, symlinks resolved; `None` when that
+/// cannot be worked out (a `..` after a missing folder).
+fn absolute(path: &Path) -> Option<std::path::PathBuf> {
+    let mut missing = Vec::new();
+    let mut at = path;
+    loop {
+        let probe = if at.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            at
+        };
+        if let Ok(real) = std::fs::canonicalize(probe) {
+            return Some(missing.iter().rev().fold(real, |p, name| p.join(name)));
+        }
+        missing.push(at.file_name()?);
+        at = at.parent()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_resolves_missing_folders_through_their_existing_parent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(tmp.path()).unwrap();
+        assert_eq!(absolute(&tmp.path().join("a/b")), Some(real.join("a/b")));
+        assert_eq!(absolute(tmp.path()), Some(real.clone()));
+        assert_eq!(absolute(&tmp.path().join("x/..")), None);
+        assert!(
+            absolute(&tmp.path().join("a/b"))
+                .unwrap()
+                .starts_with(&real)
+        );
+    }
 }

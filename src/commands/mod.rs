@@ -1,6 +1,7 @@
 //! One driver per subcommand: each reads its config, calls the pipeline steps, prints the result.
 
 pub mod emit;
+pub mod emit_mapping;
 pub mod scan;
 pub mod verify;
 

@@ -3,8 +3,10 @@
 mod util;
 
 mod bad_inputs;
+mod buildspec;
 mod cli;
 mod discover;
 mod emit_single;
+mod mapping;
 mod refusals;
 mod verify;

@@ -1,5 +1,7 @@
 //! From discovered files to the exact image references to write: picking the image, the tag and
-//! the form of the URI. Pure: no I/O.
+//! the form of the URI. Pure: no I/O. [`mapping`] does the same for every container of a mapping.
+
+pub mod mapping;
 
 use std::fmt;
 use std::str::FromStr;

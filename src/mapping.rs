@@ -1,0 +1,675 @@
+//! The mapping file of `emit --mapping`: services -> containers -> images, parsed strictly.
+//!
+//! Every key is checked: an unknown or duplicated key is an error naming its path in the file
+//! (`services.web.containers.proxy`), so a typo never silently drops a container. Services and
+//! containers keep their order in the file. Parsing is pure: bytes in, a [`Mapping`] or a message
+//! out; the caller adds the file name.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobMatcher};
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::discover::Candidate;
+use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName};
+use crate::resolve::{MAX_REFERENCE_LEN, UriMode};
+
+/// A parsed mapping file.
+#[derive(Clone, Debug)]
+pub struct Mapping {
+    /// The top-level `uri`.
+    pub uri: Option<UriMode>,
+    /// The top-level `tagPattern`.
+    pub tag_pattern: Option<Regex>,
+    /// In file order.
+    pub services: Vec<Service>,
+}
+
+/// One ECS service: the files of one deploy action.
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub name: ServiceName,
+    /// In file order, which is the order written to `imagedefinitions.json`.
+    pub containers: Vec<Container>,
+    pub uri: Option<UriMode>,
+    pub tag_pattern: Option<Regex>,
+    /// `taskDefinition` as written in the mapping.
+    pub task_definition: Option<String>,
+    /// `taskDefinition` relative to the directory of the mapping file.
+    pub task_definition_path: Option<PathBuf>,
+    /// The container whose image goes into this service's `imageDetail.json`.
+    pub blue_green: Option<ContainerName>,
+}
+
+/// One container of a service and where its image comes from.
+#[derive(Clone, Debug)]
+pub struct Container {
+    pub name: ContainerName,
+    pub source: Source,
+}
+
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// `image`: a reference written as given, not taken from an artifact.
+    Fixed(ImageRef),
+    /// `repository` / `artifact` / `path`: the discovered image that matches all of them.
+    Select(Selector),
+}
+
+/// Conditions on a discovered imageDetail.json, combined with AND. At least one is set.
+#[derive(Clone, Debug)]
+pub struct Selector {
+    /// The image's repository (the repository part of its `ImageURI`).
+    pub repository: Option<String>,
+    /// The input artifact's name.
+    pub artifact: Option<String>,
+    /// A glob on the `/`-separated path inside the artifact; `*` stays within one folder.
+    pub path: Option<PathGlob>,
+}
+
+/// A compiled `path` glob and the text it came from.
+#[derive(Clone, Debug)]
+pub struct PathGlob {
+    pub text: String,
+    matcher: GlobMatcher,
+}
+
+impl PathGlob {
+    pub fn new(text: &str) -> Result<PathGlob, String> {
+        let glob = GlobBuilder::new(text)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| format!("is not a valid glob ({e})"))?;
+        Ok(PathGlob {
+            text: text.to_owned(),
+            matcher: glob.compile_matcher(),
+        })
+    }
+
+    #[must_use]
+    pub fn is_match(&self, path: &str) -> bool {
+        self.matcher.is_match(path)
+    }
+}
+
+impl Selector {
+    /// True when the file `candidate`, holding `detail`, meets every condition.
+    #[must_use]
+    pub fn matches(&self, candidate: &Candidate, detail: &ImageDetail) -> bool {
+        self.repository
+            .as_deref()
+            .is_none_or(|r| detail.image_uri.repository() == r)
+            && self
+                .artifact
+                .as_deref()
+                .is_none_or(|a| candidate.artifact == a)
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|p| p.is_match(&candidate.rel_path))
+    }
+}
+
+impl fmt::Display for Selector {
+    /// As it is written in the mapping: `{"repository": "shop/web", "artifact": "WebImage"}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = [
+            ("repository", self.repository.as_deref()),
+            ("artifact", self.artifact.as_deref()),
+            ("path", self.path.as_ref().map(|p| p.text.as_str())),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k:?}: {}", Value::String(v.to_owned()))))
+        .collect();
+        write!(f, "{{{}}}", parts.join(", "))
+    }
+}
+
+impl serde::Serialize for Selector {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(None)?;
+        if let Some(r) = &self.repository {
+            map.serialize_entry("repository", r)?;
+        }
+        if let Some(a) = &self.artifact {
+            map.serialize_entry("artifact", a)?;
+        }
+        if let Some(p) = &self.path {
+            map.serialize_entry("path", &p.text)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    uri: Option<String>,
+    #[serde(rename = "tagPattern")]
+    tag_pattern: Option<String>,
+    services: Option<Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    containers: Option<Map<String, Value>>,
+    uri: Option<String>,
+    #[serde(rename = "tagPattern")]
+    tag_pattern: Option<String>,
+    #[serde(rename = "taskDefinition")]
+    task_definition: Option<String>,
+    #[serde(rename = "blueGreen")]
+    blue_green: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContainer {
+    image: Option<String>,
+    repository: Option<String>,
+    artifact: Option<String>,
+    path: Option<String>,
+}
+
+/// What a mapping's keys are for, said in every "unknown key" error.
+const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\" and \"blueGreen\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
+
+impl Mapping {
+    /// Parses the bytes of a mapping file. `base` is the directory `taskDefinition` paths are
+    /// relative to (the mapping file's own directory).
+    pub fn parse(bytes: &[u8], base: &Path) -> Result<Mapping, String> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            format!(
+                "is not UTF-8 (invalid byte at offset {}); save it as UTF-8",
+                e.valid_up_to()
+            )
+        })?;
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            format!("is not valid JSON: {e}; correct the JSON at that line and column")
+        })?;
+        if let Some(path) = first_duplicate_key(text) {
+            return Err(format!(
+                "key {path:?} appears more than once; keep one (a JSON reader would silently drop the other)"
+            ));
+        }
+        if !value.is_object() {
+            return Err(
+                "is not a JSON object; a mapping looks like {\"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}}"
+                    .to_owned(),
+            );
+        }
+        let raw: RawMapping = typed(value, "", &["uri", "tagPattern"])?;
+        let services = raw.services.unwrap_or_default();
+        if services.is_empty() {
+            return Err("key \"services\" is missing or empty; name at least one service, e.g. \"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}".to_owned());
+        }
+        Ok(Mapping {
+            uri: uri_mode(raw.uri.as_deref(), "uri")?,
+            tag_pattern: tag_pattern(raw.tag_pattern.as_deref(), "tagPattern")?,
+            services: services
+                .into_iter()
+                .map(|(name, value)| parse_service(&name, value, base))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, String> {
+    let at = format!("services.{name}");
+    let name = name.parse::<ServiceName>().map_err(|e| {
+        format!("key {at:?}: {e} (it becomes a folder name and a buildspec artifact identifier)")
+    })?;
+    if name.as_str() == "SHA256SUMS" {
+        return Err(format!(
+            "key {at:?}: the service name SHA256SUMS is taken by the checksum file written beside the service folders; rename the service"
+        ));
+    }
+    let raw: RawService = typed(
+        value,
+        &at,
+        &["uri", "tagPattern", "taskDefinition", "blueGreen"],
+    )?;
+    let containers = raw.containers.unwrap_or_default();
+    if containers.is_empty() {
+        return Err(format!(
+            "key \"{at}.containers\" is missing or empty; list the service's containers, e.g. \"containers\": {{\"web\": {{\"repository\": \"shop/web\"}}}}"
+        ));
+    }
+    let containers: Vec<Container> = containers
+        .into_iter()
+        .map(|(c, v)| parse_container(&at, &c, v))
+        .collect::<Result<_, _>>()?;
+    let blue_green = raw
+        .blue_green
+        .map(|bg| {
+            containers
+                .iter()
+                .find(|c| c.name.as_str() == bg)
+                .map(|c| c.name.clone())
+                .ok_or_else(|| {
+                    format!(
+                        "key \"{at}.blueGreen\" = {}: the service has no such container (it has {}); name one of its containers",
+                        Value::String(bg.clone()),
+                        list(containers.iter().map(|c| c.name.as_str()))
+                    )
+                })
+        })
+        .transpose()?;
+    if let Some(td) = &raw.task_definition
+        && td.is_empty()
+    {
+        return Err(format!(
+            "key \"{at}.taskDefinition\" is empty; give the task definition's path relative to the mapping file, or remove the key"
+        ));
+    }
+    Ok(Service {
+        name,
+        containers,
+        uri: uri_mode(raw.uri.as_deref(), &format!("{at}.uri"))?,
+        tag_pattern: tag_pattern(raw.tag_pattern.as_deref(), &format!("{at}.tagPattern"))?,
+        task_definition_path: raw.task_definition.as_deref().map(|p| base.join(p)),
+        task_definition: raw.task_definition,
+        blue_green,
+    })
+}
+
+fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Container, String> {
+    let at = format!("{service_at}.containers.{name}");
+    let name = name.parse::<ContainerName>().map_err(|e| {
+        format!("key {at:?}: {e} (the name of the container in the task definition)")
+    })?;
+    let raw: RawContainer = typed(value, &at, &["image", "repository", "artifact", "path"])?;
+    let non_empty = |key: &str, v: Option<String>| -> Result<Option<String>, String> {
+        match v {
+            Some(s) if s.is_empty() => Err(format!(
+                "key \"{at}.{key}\" is empty; give a value or remove the key"
+            )),
+            other => Ok(other),
+        }
+    };
+    let repository = non_empty("repository", raw.repository)?;
+    let artifact = non_empty("artifact", raw.artifact)?;
+    let path = non_empty("path", raw.path)?
+        .map(|p| {
+            PathGlob::new(&p).map_err(|e| {
+                format!(
+                    "key \"{at}.path\" = {}: {e}; write a glob on the path inside the artifact, e.g. \"worker/imageDetail.json\" or \"images/*/imageDetail.json\"",
+                    Value::String(p.clone())
+                )
+            })
+        })
+        .transpose()?;
+    let selects = repository.is_some() || artifact.is_some() || path.is_some();
+    let source = match (non_empty("image", raw.image)?, selects) {
+        (Some(_), true) => {
+            return Err(format!(
+                "key {at:?} has both \"image\" and a selector (\"repository\", \"artifact\" or \"path\"); keep \"image\" for a fixed image, or the selector for a discovered one"
+            ));
+        }
+        (None, false) => {
+            return Err(format!(
+                "key {at:?} says nothing about its image; give \"image\" (a fixed reference) or a selector: \"repository\", \"artifact\" and/or \"path\""
+            ));
+        }
+        (Some(image), false) => Source::Fixed(fixed_image(&at, &image)?),
+        (None, true) => Source::Select(Selector {
+            repository,
+            artifact,
+            path,
+        }),
+    };
+    Ok(Container { name, source })
+}
+
+fn fixed_image(at: &str, image: &str) -> Result<ImageRef, String> {
+    let shown = Value::String(image.to_owned());
+    let reference = image.parse::<ImageRef>().map_err(|e| {
+        format!(
+            "key \"{at}.image\" = {shown}: {e}; write a full image reference such as public.ecr.aws/xray/aws-xray-daemon:3.3.12"
+        )
+    })?;
+    let named = reference.with(reference.tag(), None).to_string();
+    if named.len() > MAX_REFERENCE_LEN {
+        return Err(format!(
+            "key \"{at}.image\" = {shown} is {} characters before any @sha256:; ECS accepts at most {MAX_REFERENCE_LEN}",
+            named.len()
+        ));
+    }
+    Ok(reference)
+}
+
+fn uri_mode(value: Option<&str>, key: &str) -> Result<Option<UriMode>, String> {
+    value
+        .map(|v| {
+            v.parse::<UriMode>()
+                .map_err(|e| format!("key {key:?}: {e}"))
+        })
+        .transpose()
+}
+
+fn tag_pattern(value: Option<&str>, key: &str) -> Result<Option<Regex>, String> {
+    value
+        .map(|p| {
+            Regex::new(p).map_err(|e| {
+                format!(
+                    "key {key:?} = {}: is not a valid regex ({e}); fix the pattern",
+                    Value::String(p.to_owned())
+                )
+            })
+        })
+        .transpose()
+}
+
+/// Deserialises one level, naming its path in the error.
+/// `strings` are the keys whose values must be strings, named in the error when they are not.
+fn typed<T: serde::de::DeserializeOwned>(
+    value: Value,
+    at: &str,
+    strings: &[&str],
+) -> Result<T, String> {
+    let shape = if at.is_empty() {
+        "the mapping".to_owned()
+    } else {
+        format!("key {at:?}")
+    };
+    let Value::Object(object) = &value else {
+        return Err(format!(
+            "{shape} is {}, not an object; {KEYS_HELP}",
+            kind(&value)
+        ));
+    };
+    for (key, v) in object {
+        if strings.contains(&key.as_str()) && !v.is_string() {
+            let key = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            return Err(format!(
+                "key {key:?} = {v} is {}, not a string; write it as a string",
+                kind(v)
+            ));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| {
+        let e = e.to_string();
+        if e.starts_with("unknown field") {
+            format!("{shape}: {e}; fix the spelling (keys are case-sensitive) or remove the key")
+        } else {
+            format!("{shape}: {e}")
+        }
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `"a", "b"`, or `none`.
+fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let items: Vec<String> = items.into_iter().map(|s| format!("{s:?}")).collect();
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The dotted path of the first key that appears twice in one object, anywhere in the document.
+fn first_duplicate_key(text: &str) -> Option<String> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// Walks any JSON value at `path`; its result is the first duplicate found below it.
+    struct Walk<'p>(&'p str);
+
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+            let mut found = None;
+            let mut i = 0usize;
+            loop {
+                let path = format!("{}[{i}]", self.0);
+                let Some(dup) = seq.next_element_seed(Walk(&path))? else {
+                    break;
+                };
+                found = found.or(dup);
+                i += 1;
+            }
+            Ok(found)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let mut seen = HashSet::new();
+            let mut found = None;
+            while let Some(key) = map.next_key::<String>()? {
+                let path = if self.0.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{}.{key}", self.0)
+                };
+                if found.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                if !seen.insert(key) {
+                    found = Some(path);
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                found = map.next_value_seed(Walk(&path))?;
+            }
+            Ok(found)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    Walk("").deserialize(&mut de).ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Mapping, String> {
+        Mapping::parse(text.as_bytes(), Path::new("src"))
+    }
+
+    #[test]
+    fn parses_the_contract_example_in_file_order() {
+        let m = parse(
+            r#"{
+              "uri": "digest",
+              "services": {
+                "web": {
+                  "containers": {
+                    "web":   { "repository": "shop/web" },
+                    "proxy": { "artifact": "ProxyImage" },
+                    "xray":  { "image": "public.ecr.aws/xray/aws-xray-daemon:3.3.12" }
+                  },
+                  "taskDefinition": "deploy/web-taskdef.json",
+                  "blueGreen": "web"
+                },
+                "api": { "containers": { "api": { "artifact": "ApiImage", "path": "*.json" } }, "uri": "tag", "tagPattern": "^v" }
+              }
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(m.uri, Some(UriMode::Digest));
+        let names: Vec<_> = m.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["web", "api"]);
+        let web = &m.services[0];
+        let containers: Vec<_> = web.containers.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(containers, ["web", "proxy", "xray"]);
+        assert_eq!(
+            web.task_definition_path.as_deref(),
+            Some(Path::new("src/deploy/web-taskdef.json"))
+        );
+        assert_eq!(web.blue_green.as_ref().unwrap().as_str(), "web");
+        assert!(matches!(&web.containers[2].source, Source::Fixed(r) if r.tag() == Some("3.3.12")));
+        let api = &m.services[1];
+        assert_eq!(api.uri, Some(UriMode::Tag));
+        assert_eq!(api.tag_pattern.as_ref().unwrap().as_str(), "^v");
+        let Source::Select(sel) = &api.containers[0].source else {
+            panic!("a selector")
+        };
+        assert_eq!(
+            sel.to_string(),
+            r#"{"artifact": "ApiImage", "path": "*.json"}"#
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_key_the_value_and_the_fix() {
+        let svc = |body: &str| format!(r#"{{"services": {{"web": {body}}}}}"#);
+        let one = |container: &str| svc(&format!(r#"{{"containers": {{"web": {container}}}}}"#));
+        let cases: Vec<(String, &[&str])> = vec![
+            ("{".into(), &["not valid JSON", "line 1 column 1"]),
+            ("[]".into(), &["not a JSON object"]),
+            ("{}".into(), &["\"services\" is missing or empty"]),
+            (r#"{"services": {}}"#.into(), &["\"services\" is missing or empty"]),
+            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `services`", "fix the spelling"]),
+            (r#"{"services": []}"#.into(), &["invalid type: sequence"]),
+            (svc(r#"{"containers": {}}"#), &["\"services.web.containers\" is missing or empty"]),
+            (svc(r#"{"container": {}}"#), &["key \"services.web\": unknown field `container`"]),
+            (svc("3"), &["key \"services.web\" is a number, not an object"]),
+            (one(r#"{"repo": "shop/web"}"#), &["key \"services.web.containers.web\": unknown field `repo`", "expected one of"]),
+            (one(r#"{"Repository": "shop/web"}"#), &["unknown field `Repository`", "case-sensitive"]),
+            (one(r#"{"repository": 7}"#), &["key \"services.web.containers.web.repository\" = 7 is a number, not a string"]),
+            (one("{}"), &["says nothing about its image", "\"image\""]),
+            (one(r#"{"image": "nginx:1", "artifact": "A"}"#), &["has both \"image\" and a selector"]),
+            (one(r#"{"image": "Nginx:1"}"#), &["key \"services.web.containers.web.image\" = \"Nginx:1\"", "uppercase"]),
+            (one(r#"{"path": "a/[b"}"#), &["key \"services.web.containers.web.path\" = \"a/[b\": is not a valid glob"]),
+            (one(r#"{"artifact": ""}"#), &["\"services.web.containers.web.artifact\" is empty"]),
+            (r#"{"uri": "sha", "services": {"web": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["key \"uri\": \"sha\" is not a URI mode; use digest, tag or tag+digest"]),
+            (svc(r#"{"tagPattern": "(", "containers": {"w": {"artifact": "A"}}}"#), &["key \"services.web.tagPattern\" = \"(\": is not a valid regex"]),
+            (svc(r#"{"blueGreen": "api", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.blueGreen\" = \"api\": the service has no such container (it has \"web\")"]),
+            (svc(r#"{"taskDefinition": "", "containers": {"web": {"artifact": "A"}}}"#), &["\"services.web.taskDefinition\" is empty"]),
+            (r#"{"services": {"../x": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["key \"services.../x\": service name \"../x\" contains '.'; use 1-100 of letters, digits, _ and -"]),
+            (r#"{"services": {"": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["service name \"\" is empty"]),
+            (r#"{"services": {"SHA256SUMS": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["SHA256SUMS is taken by the checksum file"]),
+            (svc(r#"{"containers": {"my app": {"artifact": "A"}}}"#), &["container name \"my app\" contains ' '; use 1-255"]),
+            (r#"{"services": {"web": {"containers": {"w": {"artifact": "A"}}}, "web": {"containers": {}}}}"#.into(), &["key \"services.web\" appears more than once"]),
+            (one(r#"{"artifact": "A", "artifact": "B"}"#), &["key \"services.web.containers.web.artifact\" appears more than once"]),
+        ];
+        for (text, want) in cases {
+            let e = parse(&text).map(|_| ()).unwrap_err();
+            for w in want {
+                assert!(e.contains(w), "{text}\n  error: {e}\n  lacks: {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn selectors_combine_with_and() {
+        let detail = ImageDetail::parse(
+            br#"{"ImageURI":"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1"}"#,
+        )
+        .unwrap();
+        let candidate = |artifact: &str, rel: &str| Candidate {
+            artifact: artifact.into(),
+            rel_path: rel.into(),
+            path: PathBuf::from(rel),
+            detail: Ok(detail.clone()),
+        };
+        let sel = |r: Option<&str>, a: Option<&str>, p: Option<&str>| Selector {
+            repository: r.map(Into::into),
+            artifact: a.map(Into::into),
+            path: p.map(|p| PathGlob::new(p).unwrap()),
+        };
+        let at_root = candidate("WebImage", "imageDetail.json");
+        let nested = candidate("Images", "web/imageDetail.json");
+        let cases = [
+            (sel(Some("shop/web"), None, None), true, true),
+            (sel(Some("shop/api"), None, None), false, false),
+            (sel(None, Some("WebImage"), None), true, false),
+            (sel(Some("shop/web"), Some("Images"), None), false, true),
+            (sel(None, None, Some("imageDetail.json")), true, false),
+            (sel(None, None, Some("*/imageDetail.json")), false, true),
+            (sel(None, None, Some("*.json")), true, false),
+            (sel(None, None, Some("**/imageDetail.json")), true, true),
+            (sel(None, Some("Images"), Some("api/*")), false, false),
+        ];
+        for (s, root, deep) in cases {
+            assert_eq!(s.matches(&at_root, &detail), root, "{s} on the root file");
+            assert_eq!(s.matches(&nested, &detail), deep, "{s} on the nested file");
+        }
+    }
+
+    #[test]
+    fn no_mangled_mapping_panics_and_every_refusal_says_something() {
+        let text = include_str!("../examples/pipeline/source/imagedef.json");
+        assert!(parse(text).is_ok());
+        let bytes = text.as_bytes();
+        // Every truncation, and every single byte replaced by a JSON-significant one.
+        for cut in 0..bytes.len() {
+            if let Err(e) = Mapping::parse(&bytes[..cut], Path::new(".")) {
+                assert!(e.len() > 20, "{cut}: {e}");
+            }
+        }
+        for at in 0..bytes.len() {
+            for b in [b'"', b'}', b'.', 0xff] {
+                let mut mangled = bytes.to_vec();
+                mangled[at] = b;
+                if let Err(e) = Mapping::parse(&mangled, Path::new(".")) {
+                    assert!(e.len() > 20, "{at}: {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_at_any_depth() {
+        for (text, want) in [
+            (
+                r#"{"a": 1, "b": {"c": [1, {"d": 1, "d": 2}]}}"#,
+                Some("b.c[1].d"),
+            ),
+            (r#"{"a": 1, "a": 2}"#, Some("a")),
+            (r#"{"a": {"x": 1}, "b": {"x": 1}}"#, None),
+        ] {
+            assert_eq!(first_duplicate_key(text).as_deref(), want, "{text}");
+        }
+    }
+}

@@ -182,6 +182,20 @@ struct RawContainer {
 const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\" and \"blueGreen\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
+    /// The artifacts any image can come from, when every selector names its `artifact`; `None`
+    /// when some selector may match an image in any artifact. Roots outside this set cannot
+    /// change the outcome, so they need not be walked.
+    #[must_use]
+    pub fn artifacts_needed(&self) -> Option<std::collections::BTreeSet<&str>> {
+        let mut needed = std::collections::BTreeSet::new();
+        for container in self.services.iter().flat_map(|s| &s.containers) {
+            if let Source::Select(selector) = &container.source {
+                needed.insert(selector.artifact.as_deref()?);
+            }
+        }
+        Some(needed)
+    }
+
     /// Parses the bytes of a mapping file. `base` is the directory `taskDefinition` paths are
     /// relative to (the mapping file's own directory).
     pub fn parse(bytes: &[u8], base: &Path) -> Result<Mapping, String> {
@@ -671,5 +685,19 @@ mod tests {
         ] {
             assert_eq!(first_duplicate_key(text).as_deref(), want, "{text}");
         }
+    }
+
+    #[test]
+    fn artifacts_needed_only_when_every_selector_names_one() {
+        let parse = |text: &str| Mapping::parse(text.as_bytes(), Path::new("")).unwrap();
+        let named = parse(
+            r#"{"services":{"a":{"containers":{"x":{"artifact":"One","path":"x/*"},"y":{"image":"nginx:1"}}},"b":{"containers":{"z":{"artifact":"Two","repository":"r"}}}}}"#,
+        );
+        let needed: Vec<&str> = named.artifacts_needed().unwrap().into_iter().collect();
+        assert_eq!(needed, ["One", "Two"]);
+        let open = parse(
+            r#"{"services":{"a":{"containers":{"x":{"artifact":"One"},"y":{"repository":"r"}}}}}"#,
+        );
+        assert_eq!(open.artifacts_needed(), None);
     }
 }

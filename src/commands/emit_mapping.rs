@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::emit::{Resolved, check_task_definition, finish, read_small};
 use crate::config::EmitConfig;
-use crate::discover;
+use crate::discover::{self, Root};
 use crate::error::ExitCode;
 use crate::mapping::{Mapping, Selector, Source};
 use crate::model::{ContainerName, ImageRef};
@@ -25,7 +25,24 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
     let base = mapping_path.parent().unwrap_or_else(|| Path::new(""));
     let mapping = Mapping::parse(&bytes, base)
         .map_err(|e| anyhow!("mapping {}: {e}", mapping_path.display()))?;
-    let found = discover::discover(&config.discover.roots, &config.discover.file_name);
+    let roots: Vec<Root> = match mapping.artifacts_needed() {
+        Some(needed) => config
+            .discover
+            .roots
+            .iter()
+            .filter(|r| needed.contains(r.artifact.as_str()))
+            .cloned()
+            .collect(),
+        None => config.discover.roots.clone(),
+    };
+    for skipped in config.discover.roots.iter().filter(|r| !roots.contains(r)) {
+        tracing::debug!(
+            "not searching {} (artifact {}): no selector names it",
+            skipped.path.display(),
+            skipped.artifact
+        );
+    }
+    let found = discover::discover(&roots, &config.discover.file_name);
     super::warn_unusable(&found);
     let overrides = Overrides {
         uri: config.uri,

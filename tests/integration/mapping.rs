@@ -476,3 +476,49 @@ fn codebuild_warns_when_out_is_outside_the_primary_source() {
     assert!(!inside.stderr.contains(warning), "{inside:#?}");
     assert!(Path::new(&src).join("imagedef-out/SHA256SUMS").is_file());
 }
+
+#[test]
+fn roots_no_selector_names_are_not_searched() {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "monorepo/templates/imageDetail.json",
+        r#"{"ImageURI": "<IMAGE1_NAME>"}"#,
+    );
+    env.write(
+        "by-artifact.json",
+        r#"{"services":{"web":{"containers":{"web":{"artifact":"Web"}}}}}"#,
+    );
+    env.write(
+        "by-repository.json",
+        r#"{"services":{"web":{"containers":{"web":{"repository":"shop/web"}}}}}"#,
+    );
+    let run = env.run(&[
+        "emit",
+        "--mapping",
+        "by-artifact.json",
+        "--out",
+        "o",
+        "Web=web",
+        "Src=monorepo",
+    ]);
+    run.code(0);
+    assert!(
+        !run.stderr.contains("templates/imageDetail.json"),
+        "{run:#?}"
+    );
+    env.run(&[
+        "emit",
+        "--mapping",
+        "by-repository.json",
+        "--out",
+        "o",
+        "Web=web",
+        "Src=monorepo",
+    ])
+    .code(0)
+    .stderr_has("templates/imageDetail.json: refused");
+}

@@ -123,7 +123,9 @@ pub struct EmitArgs {
     /// written must exist in it.
     #[arg(long, value_name = "FILE")]
     pub task_definition: Option<PathBuf>,
-    /// Also write a deterministic zip per service for an S3 source action.
+    /// Also write a deterministic zip for an S3 source action, with the deploy files at its root:
+    /// OUT/imagedefinitions.zip in single-image mode (plus OUT/SHA256SUMS listing the zip and the
+    /// json), OUT/<service>.zip per service with --mapping.
     #[arg(long)]
     pub bundle: bool,
     /// Resolve and verify everything, print what would be written, write nothing.

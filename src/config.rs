@@ -73,6 +73,8 @@ pub struct EmitConfig {
     /// The container of single-image mode.
     pub container: Option<ContainerName>,
     pub task_definition: Option<PathBuf>,
+    /// Also write the zip bundle(s) for an S3 source action.
+    pub bundle: bool,
     pub dry_run: bool,
     pub json: bool,
 }
@@ -81,9 +83,6 @@ impl EmitConfig {
     pub fn from_args(args: &EmitArgs) -> anyhow::Result<EmitConfig> {
         if args.mapping.is_some() {
             bail!("--mapping is not available in this build");
-        }
-        if args.bundle {
-            bail!("--bundle is not available in this build");
         }
         let uri = args
             .uri
@@ -119,6 +118,7 @@ impl EmitConfig {
             tags: TagRule { pattern },
             container,
             task_definition: args.task_definition.clone(),
+            bundle: args.bundle,
             dry_run: args.dry_run,
             json: args.json,
         })

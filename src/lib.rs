@@ -4,9 +4,10 @@
 //! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
 //! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
 //! references, digests) -> [`resolve`] (which image, which tag, which URI) -> [`render`] (file
-//! bytes) -> [`write`] (atomic output); [`verify`] checks beside them. [`commands`] drives each
+//! bytes) -> [`write`] (atomic output) and [`bundle`] (deterministic zips); [`verify`] checks beside them. [`commands`] drives each
 //! subcommand.
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -1,6 +1,8 @@
 //! The test harness: a temporary directory per test, the real binary run inside it, and its output
 //! captured for assertions on files, stdout, stderr and exit code.
 
+pub mod zips;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -68,7 +68,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Write imagedefinitions.json (and imageDetail.json, bundles) from what was found.
     Emit(EmitArgs),
-    /// Check every imageDetail.json found: digest grammar and agreement of its fields.
+    /// Check every imageDetail.json found (digest grammar, agreement of its fields), and optionally
+    /// pins, OCI layouts, manifests and zip bundles; report every problem, exit by the worst.
     Verify(VerifyArgs),
 }
 
@@ -140,6 +141,24 @@ pub struct EmitArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub discover: DiscoverArgs,
+    /// Pins: a JSON object repository -> digest ({"shop/web": "sha256:..."}), or
+    /// {"repositories": {...}, "containers": {"service/container": "sha256:..."}}. Every image of a
+    /// pinned repository (or bundled container) must carry that digest.
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+    /// OCI image layout (oci-layout, index.json, blobs/) to prove digests with: every blob
+    /// reachable from index.json is re-hashed against its descriptor. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub oci: Vec<PathBuf>,
+    /// Image manifest or index, as its exact bytes: its sha256 is a proven digest, and so is every
+    /// digest an index lists. Repeatable. With --oci or --manifest, every image's digest must be
+    /// proven.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+    /// Zip bundle to re-check: entries at the root without data descriptors, within 3 MB, valid
+    /// imagedefinitions.json / imageDetail.json, and the SHA256SUMS beside it. Repeatable.
+    #[arg(long, value_name = "ZIP")]
+    pub bundle: Vec<PathBuf>,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,

@@ -51,6 +51,14 @@ impl ScanConfig {
 #[derive(Clone, Debug)]
 pub struct VerifyConfig {
     pub discover: DiscoverConfig,
+    /// `--expect`: the pins file.
+    pub expect: Option<PathBuf>,
+    /// `--oci`: OCI image layouts.
+    pub oci: Vec<PathBuf>,
+    /// `--manifest`: manifest or index files.
+    pub manifests: Vec<PathBuf>,
+    /// `--bundle`: zips to re-check.
+    pub bundles: Vec<PathBuf>,
     pub json: bool,
 }
 
@@ -58,6 +66,10 @@ impl VerifyConfig {
     pub fn from_args(args: &VerifyArgs) -> anyhow::Result<VerifyConfig> {
         Ok(VerifyConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
+            expect: args.expect.clone(),
+            oci: args.oci.clone(),
+            manifests: args.manifest.clone(),
+            bundles: args.bundle.clone(),
             json: args.json,
         })
     }

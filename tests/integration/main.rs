@@ -6,5 +6,6 @@ mod bundle;
 mod cli;
 mod discover;
 mod emit_single;
+mod pins;
 mod refusals;
 mod verify;

@@ -6,6 +6,7 @@ mod bundle;
 mod cli;
 mod discover;
 mod emit_single;
+mod oci;
 mod pins;
 mod refusals;
 mod verify;

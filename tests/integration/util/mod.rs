@@ -17,6 +17,26 @@ pub const DIGEST_WEB: &str =
 pub const DIGEST_API: &str =
     "sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2";
 
+/// Runs a tool that the test needs; a missing tool fails the test with what to install.
+#[track_caller]
+pub fn tool(program: &str, args: &[&std::ffi::OsStr], install: &str) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {program} ({e}); this test needs it: {install} (see .ci/deps-verify)"
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// The ECR source action's imageDetail.json: compact, one line, no final newline.
 pub fn ecr_detail(repository: &str, digest: &str, tags: &[&str]) -> String {
     let tags = tags

@@ -2,30 +2,11 @@
 //! uses), Python's `zipfile` and `unzip -t`, plus a byte-level walk of the local headers.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use super::tool;
 
 fn readers() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers")
-}
-
-/// Runs a tool that the test needs; a missing tool fails the test with what to install.
-#[track_caller]
-pub fn tool(program: &str, args: &[&std::ffi::OsStr], install: &str) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {program} ({e}); this test needs it: {install} (see .ci/deps-verify)"
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
 /// One entry as `java.util.zip.ZipInputStream` saw it.

@@ -31,31 +31,8 @@ const IMAGE_DETAIL: &str = "imageDetail.json";
 /// Checks one bundle; returns the images it names, for pins and proofs.
 pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
     let subject = zip_path.display().to_string();
-    let bytes = match std::fs::metadata(zip_path) {
-        Err(e) => {
-            report.error(
-                &subject,
-                format!("cannot read bundle {subject}: {e}; check the path"),
-            );
-            return Vec::new();
-        }
-        Ok(m) if m.len() > MAX_BYTES => {
-            report.fail(
-                &subject,
-                format!(
-                    "is {} bytes, more than the 3 MB CodeDeployToECS reads and far more than a bundle of deploy files needs; not opened",
-                    m.len()
-                ),
-            );
-            return Vec::new();
-        }
-        Ok(_) => match super::read_bounded(zip_path, MAX_BYTES, "bundle") {
-            Ok(b) => b,
-            Err(e) => {
-                report.error(&subject, e);
-                return Vec::new();
-            }
-        },
+    let Some(bytes) = read_zip(zip_path, &subject, report) else {
+        return Vec::new();
     };
     let before = report.findings.len();
     sums_beside(zip_path, &bytes, &subject, report);
@@ -65,7 +42,8 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
         report,
         total: 0,
     };
-    let files = checker.read_all();
+    let opened = checker.read_all();
+    let files = opened.clone().unwrap_or_default();
     let service = zip_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned());
@@ -103,12 +81,20 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
             }
         }
     }
-    if defs.is_none() && detail.is_none() && !files.is_empty() {
+    if defs.is_none() && detail.is_none() && opened.is_some() {
+        let names = if files.is_empty() {
+            "none readable".to_owned()
+        } else {
+            files
+                .iter()
+                .map(|(n, _)| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         report.fail(
             &subject,
             format!(
-                "holds neither {IMAGE_DEFINITIONS} nor {IMAGE_DETAIL} at its root (entries: {}); the deploy action would not find its file: write the bundle with imagedef emit --bundle",
-                files.iter().map(|(n, _)| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+                "holds neither {IMAGE_DEFINITIONS} nor {IMAGE_DETAIL} at its root (entries: {names}); the deploy action would not find its file: write the bundle with imagedef emit --bundle"
             ),
         );
     }
@@ -129,6 +115,32 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
         );
     }
     seen
+}
+
+/// The zip's bytes, if it can be read and is within the limit (else a finding).
+fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u8>> {
+    match std::fs::metadata(zip_path) {
+        Err(e) => {
+            report.error(
+                subject,
+                format!("cannot read bundle {subject}: {e}; check the path"),
+            );
+            None
+        }
+        Ok(m) if m.len() > MAX_BYTES => {
+            report.fail(
+                subject,
+                format!(
+                    "is {} bytes, more than the 3 MB CodeDeployToECS reads and far more than a bundle of deploy files needs; not opened",
+                    m.len()
+                ),
+            );
+            None
+        }
+        Ok(_) => super::read_bounded(zip_path, MAX_BYTES, "bundle")
+            .map_err(|e| report.error(subject, e))
+            .ok(),
+    }
 }
 
 /// The zip's entries, walked with every bound and flag checked.
@@ -169,22 +181,18 @@ impl Entries<'_> {
         }
     }
 
-    /// Every readable file entry at the root, by name, with its bytes.
-    fn read_all(&mut self) -> Vec<(String, Vec<u8>)> {
+    /// Every readable file entry at the root, by name, with its bytes; `None` when the zip does
+    /// not open.
+    fn read_all(&mut self) -> Option<Vec<(String, Vec<u8>)>> {
         let mut archive = match zip::ZipArchive::new(Cursor::new(self.bytes)) {
             Ok(a) => a,
             Err(e) => {
                 self.fail(format!(
                     "is not a readable zip ({e}); it was damaged or is another format: write it again with imagedef emit --bundle"
                 ));
-                return Vec::new();
+                return None;
             }
         };
-        if archive.is_empty() {
-            self.fail(format!(
-                "is an empty zip; it should hold {IMAGE_DEFINITIONS} and/or {IMAGE_DETAIL}"
-            ));
-        }
         let mut names = BTreeSet::new();
         let mut files = Vec::new();
         for index in 0..archive.len() {
@@ -235,7 +243,7 @@ impl Entries<'_> {
                     "entry {name:?} inflates to {declared} bytes ({} in all so far), more than the 3 MB limit; refused as a zip bomb",
                     self.total
                 ));
-                return files;
+                return Some(files);
             }
             let mut data = Vec::new();
             let read = (&mut entry)
@@ -256,7 +264,7 @@ impl Entries<'_> {
             }
             files.push((name, data));
         }
-        files
+        Some(files)
     }
 }
 

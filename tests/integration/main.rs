@@ -10,3 +10,4 @@ mod oci;
 mod pins;
 mod refusals;
 mod verify;
+mod verify_bundle;

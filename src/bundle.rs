@@ -70,6 +70,22 @@ pub fn out_file(name: impl Into<String>, files: &[OutFile]) -> OutFile {
     OutFile::new(name, zip(files))
 }
 
+/// The bundle of one service: `<service>.zip` holding, at its root, the files written under
+/// `<service>/` (e.g. `web/imagedefinitions.json` becomes `imagedefinitions.json` in `web.zip`).
+/// Files of other services and files in deeper folders are left out.
+#[must_use]
+pub fn service(name: &str, files: &[OutFile]) -> OutFile {
+    let prefix = format!("{name}/");
+    let inside: Vec<OutFile> = files
+        .iter()
+        .filter_map(|f| {
+            let rest = f.path.strip_prefix(&prefix)?;
+            is_bare_name(rest).then(|| OutFile::new(rest, f.bytes.clone()))
+        })
+        .collect();
+    out_file(format!("{name}.zip"), &inside)
+}
+
 /// True for an output path naming a zip (`.zip`, any case).
 #[must_use]
 pub fn is_zip(path: &str) -> bool {
@@ -153,6 +169,27 @@ mod tests {
             assert_eq!(entry.last_modified(), Some(DateTime::DEFAULT));
             assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o644));
         }
+    }
+
+    #[test]
+    fn a_service_bundle_holds_that_services_files_at_its_root() {
+        let files = [
+            OutFile::new("web/imagedefinitions.json", b"[1]".to_vec()),
+            OutFile::new("web/imageDetail.json", b"{}".to_vec()),
+            OutFile::new("api/imagedefinitions.json", b"[2]".to_vec()),
+            OutFile::new("SHA256SUMS", b"".to_vec()),
+        ];
+        let web = service("web", &files);
+        assert_eq!(web.path, "web.zip");
+        let names: Vec<String> = local_headers(&web.bytes).into_iter().map(|h| h.5).collect();
+        assert_eq!(names, ["imageDetail.json", "imagedefinitions.json"]);
+        assert_eq!(
+            web.bytes,
+            zip(&[
+                OutFile::new("imagedefinitions.json", b"[1]".to_vec()),
+                OutFile::new("imageDetail.json", b"{}".to_vec()),
+            ])
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ Examples:
   # List what was found in two extracted artifacts:
   imagedef scan WebImage=./web-artifact ApiImage=./api-artifact
   # Check every imageDetail.json of the build:
-  imagedef verify";
+  imagedef verify
+  # Also prove the digests against an OCI layout and pins, and re-check a published bundle:
+  imagedef verify --oci ./layout --expect pins.json --bundle out/imagedefinitions.zip
+  # Write imagedefinitions.zip (and SHA256SUMS) for an S3 source action:
+  imagedef emit --container web --bundle --out out";
 
 /// Turns the imageDetail.json of CodePipeline ECR source artifacts into verified
 /// imagedefinitions.json / imageDetail.json files for ECS deploy actions.

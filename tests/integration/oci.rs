@@ -15,8 +15,9 @@ const INSTALL: &str = "buildah (apt-get install buildah)";
 fn pristine() -> &'static Path {
     static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
     LAYOUT.get_or_init(|| {
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("oci-fixture-{}", std::process::id()));
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_fixtures(tmp);
+        let base = tmp.join(format!("oci-fixture-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         std::fs::write(base.join("hello.txt"), "hello from a layer\n").unwrap();
@@ -72,6 +73,21 @@ fn pristine() -> &'static Path {
         let _ = std::fs::remove_dir_all(&run);
         base.join("layout")
     })
+}
+
+/// Removes the fixtures of earlier test runs whose process is gone.
+fn remove_stale_fixtures(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("oci-fixture-")
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// What the layout holds, read from its JSON.

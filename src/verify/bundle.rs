@@ -49,9 +49,7 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
         .map(|s| s.to_string_lossy().into_owned());
     let mut seen = Vec::new();
     for (name, data) in &files {
-        if let Some(sums_name) = loose_copy_name(zip_path, service.as_deref(), name) {
-            loose_copy(zip_path, &sums_name, name, data, &subject, report);
-        }
+        loose_copy(zip_path, service.as_deref(), name, data, &subject, report);
     }
     let defs = files.iter().find(|(n, _)| n == IMAGE_DEFINITIONS);
     let detail = files.iter().find(|(n, _)| n == IMAGE_DETAIL);
@@ -426,28 +424,29 @@ fn sums_beside(zip_path: &Path, bytes: &[u8], subject: &str, report: &mut Report
     }
 }
 
-/// The name under which `SHA256SUMS` lists the loose copy of a zip entry: `S/E` beside `S.zip`,
-/// or `E` beside the single-image `imagedefinitions.zip`.
-fn loose_copy_name(zip_path: &Path, service: Option<&str>, entry: &str) -> Option<String> {
-    let file = zip_path.file_name()?.to_str()?;
-    if file == crate::bundle::SINGLE_NAME {
-        Some(entry.to_owned())
-    } else {
-        service.map(|s| format!("{s}/{entry}"))
-    }
-}
-
-/// A zip entry must equal its loose copy as `SHA256SUMS` lists it, when it lists one.
+/// A zip entry must equal its loose copy as the `SHA256SUMS` beside the zip lists it, when it
+/// lists one: `S/E` beside `S.zip` (mapping mode), else `E` beside the single-image
+/// `imagedefinitions.zip`.
 fn loose_copy(
     zip_path: &Path,
-    sums_name: &str,
+    service: Option<&str>,
     entry: &str,
     data: &[u8],
     subject: &str,
     report: &mut Report,
 ) {
     let dir = zip_path.parent().unwrap_or(Path::new("."));
-    if let Ok(Some((want, file))) = listed(dir, sums_name) {
+    let mut names: Vec<String> = service
+        .map(|s| format!("{s}/{entry}"))
+        .into_iter()
+        .collect();
+    if zip_path.file_name().and_then(|n| n.to_str()) == Some(crate::bundle::SINGLE_NAME) {
+        names.push(entry.to_owned());
+    }
+    let found = names
+        .iter()
+        .find_map(|n| listed(dir, n).ok().flatten().map(|hit| (n, hit)));
+    if let Some((sums_name, (want, file))) = found {
         let got = Digest::of(data);
         if got != want {
             report.fail(

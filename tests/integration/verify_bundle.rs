@@ -243,3 +243,42 @@ fn a_missing_bundle_is_exit_2() {
         .code(2)
         .stdout_has("cannot read bundle nope.zip");
 }
+
+/// The layout `emit --mapping --bundle` writes: `OUT/<service>.zip`, `OUT/<service>/...`, and one
+/// `SHA256SUMS` over all of them.
+#[test]
+fn per_service_bundles_are_checked_against_their_loose_files() {
+    use imagedef::write::{OutFile, sha256sums};
+    let env = bundled();
+    let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
+    let loose = vec![
+        OutFile::new("web/imagedefinitions.json", defs("app", &uri)),
+        OutFile::new(
+            "web/imageDetail.json",
+            format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
+        ),
+    ];
+    let mut files = loose.clone();
+    files.push(imagedef::bundle::service("web", &loose));
+    files.push(sha256sums(&files));
+    for f in &files {
+        env.write(&format!("fan/{}", f.path), &f.bytes);
+    }
+    env.run(&["verify", "web", "--bundle", "fan/web.zip"])
+        .code(0)
+        .stdout_has("fan/web.zip: zip of imageDetail.json, imagedefinitions.json at its root");
+    // Rewrite the loose file and its line: the zip no longer matches what SHA256SUMS lists.
+    let other = defs("app", &format!("{HOST}/shop/api@{DIGEST_API}"));
+    let mut changed = files[..2].to_vec();
+    changed[0].bytes.clone_from(&other);
+    changed.push(files[2].clone());
+    let sums = sha256sums(&changed);
+    env.write("fan/web/imagedefinitions.json", &other);
+    env.write("fan/SHA256SUMS", &sums.bytes);
+    env.run(&["verify", "web", "--bundle", "fan/web.zip"])
+        .code(1)
+        .stdout_has("lists")
+        .stdout_has(
+            "for web/imagedefinitions.json; the zip and the files written with it disagree",
+        );
+}

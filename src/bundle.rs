@@ -160,6 +160,19 @@ mod tests {
         assert_eq!(zip(&files), first);
     }
 
+    /// The same files must give the same zip on every machine and with every build: a change of
+    /// the zip or DEFLATE code that alters the bytes shows here (and would change every digest
+    /// users published).
+    #[test]
+    fn known_files_give_known_bytes() {
+        let bytes = zip(&sample());
+        assert_eq!(
+            crate::model::Digest::of(&bytes).to_string(),
+            "sha256:ad8e794642c7c10cbb9f6977ff0b20d307ee6b0149091fb8fbc21fa9fd130805",
+            "zip bytes changed; if intended, note it in the CHANGELOG"
+        );
+    }
+
     #[test]
     fn entries_are_dated_1980_and_mode_0644() {
         let bytes = zip(&sample());

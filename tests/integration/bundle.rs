@@ -170,3 +170,48 @@ fn dry_run_bundle_writes_nothing() {
     .stdout_has("would write out/imagedefinitions.zip");
     assert!(!env.path("out").exists());
 }
+
+/// What the mapping mode bundles per service (imagedefinitions.json and a blue/green
+/// imageDetail.json), read by the same readers.
+#[test]
+fn a_two_file_service_bundle_reads_the_same_everywhere() {
+    use imagedef::write::OutFile;
+    let env = Env::new();
+    let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
+    let defs = format!("[{{\"name\":\"app\",\"imageUri\":\"{uri}\"}}]\n").into_bytes();
+    let detail = format!("{{\"ImageURI\":\"{uri}\"}}\n").into_bytes();
+    let zip = imagedef::bundle::service(
+        "web",
+        &[
+            OutFile::new("web/imagedefinitions.json", defs.clone()),
+            OutFile::new("web/imageDetail.json", detail.clone()),
+        ],
+    );
+    let path = env.write(&zip.path, &zip.bytes);
+    let want = [
+        ("imageDetail.json", sha256_hex(&detail), detail.len()),
+        ("imagedefinitions.json", sha256_hex(&defs), defs.len()),
+    ];
+
+    let java = zips::java(&path);
+    assert_eq!(java.len(), 2, "{java:?}");
+    for (entry, (name, sha, len)) in java.iter().zip(&want) {
+        assert_eq!(entry.name, *name);
+        assert_eq!(entry.method, "DEFLATED");
+        assert_eq!(entry.header_size, i64::try_from(*len).unwrap());
+        assert_eq!(&entry.sha256, sha);
+    }
+    let python = zips::python(&path);
+    let entries = python["entries"].as_array().unwrap();
+    for (entry, (name, sha, _)) in entries.iter().zip(&want) {
+        assert_eq!(entry["name"], *name);
+        assert_eq!(entry["sha256"], sha.as_str());
+        assert_eq!(entry["flag_bits"].as_u64().unwrap() & 8, 0);
+    }
+    let unzip = zips::unzip_test(&path);
+    assert!(unzip.contains("testing: imageDetail.json"), "{unzip}");
+    assert!(unzip.contains("testing: imagedefinitions.json"), "{unzip}");
+    for h in zips::local_headers(&zip.bytes) {
+        assert_eq!(h.flags & 0x0008, 0, "{h:?}");
+    }
+}

@@ -43,7 +43,8 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
         total: 0,
     };
     let opened = checker.read_all();
-    let files = opened.clone().unwrap_or_default();
+    let zip_opened = opened.is_some();
+    let files = opened.unwrap_or_default();
     let service = zip_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned());
@@ -79,7 +80,7 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
             }
         }
     }
-    if defs.is_none() && detail.is_none() && opened.is_some() {
+    if defs.is_none() && detail.is_none() && zip_opened {
         let names = if files.is_empty() {
             "none readable".to_owned()
         } else {

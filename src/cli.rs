@@ -24,7 +24,11 @@ Examples:
   # List what was found in two extracted artifacts:
   imagedef scan WebImage=./web-artifact ApiImage=./api-artifact
   # Check every imageDetail.json of the build:
-  imagedef verify";
+  imagedef verify
+  # Also prove the digests against an OCI layout and pins, and re-check a published bundle:
+  imagedef verify --oci ./layout --expect pins.json --bundle out/imagedefinitions.zip
+  # Write imagedefinitions.zip (and SHA256SUMS) for an S3 source action:
+  imagedef emit --container web --bundle --out out";
 
 /// Turns the imageDetail.json of CodePipeline ECR source artifacts into verified
 /// imagedefinitions.json / imageDetail.json files for ECS deploy actions.
@@ -70,7 +74,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Write imagedefinitions.json (and imageDetail.json, bundles) from what was found.
     Emit(EmitArgs),
-    /// Check every imageDetail.json found: digest grammar and agreement of its fields.
+    /// Check every imageDetail.json found (digest grammar, agreement of its fields), and optionally
+    /// pins, OCI layouts, manifests and zip bundles; report every problem, exit by the worst.
     Verify(VerifyArgs),
 }
 
@@ -129,7 +134,9 @@ pub struct EmitArgs {
     /// written must exist in it. With --mapping, use each service's "taskDefinition" instead.
     #[arg(long, value_name = "FILE")]
     pub task_definition: Option<PathBuf>,
-    /// Also write a deterministic zip per service for an S3 source action.
+    /// Also write a deterministic zip for an S3 source action, with the deploy files at its root:
+    /// OUT/imagedefinitions.zip in single-image mode (plus OUT/SHA256SUMS listing the zip and the
+    /// json), OUT/<service>.zip per service with --mapping.
     #[arg(long)]
     pub bundle: bool,
     /// Resolve and verify everything, print what would be written, write nothing.
@@ -144,6 +151,24 @@ pub struct EmitArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub discover: DiscoverArgs,
+    /// Pins: a JSON object repository -> digest ({"shop/web": "sha256:..."}), or
+    /// {"repositories": {...}, "containers": {"service/container": "sha256:..."}}. Every image of a
+    /// pinned repository (or bundled container) must carry that digest.
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+    /// OCI image layout (oci-layout, index.json, blobs/) to prove digests with: every blob
+    /// reachable from index.json is re-hashed against its descriptor. Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub oci: Vec<PathBuf>,
+    /// Image manifest or index, as its exact bytes: its sha256 is a proven digest, and so is every
+    /// digest an index lists. Repeatable. With --oci or --manifest, every image's digest must be
+    /// proven.
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Vec<PathBuf>,
+    /// Zip bundle to re-check: entries at the root without data descriptors, within 3 MB, valid
+    /// imagedefinitions.json / imageDetail.json, and the SHA256SUMS beside it. Repeatable.
+    #[arg(long, value_name = "ZIP")]
+    pub bundle: Vec<PathBuf>,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,

@@ -51,6 +51,14 @@ impl ScanConfig {
 #[derive(Clone, Debug)]
 pub struct VerifyConfig {
     pub discover: DiscoverConfig,
+    /// `--expect`: the pins file.
+    pub expect: Option<PathBuf>,
+    /// `--oci`: OCI image layouts.
+    pub oci: Vec<PathBuf>,
+    /// `--manifest`: manifest or index files.
+    pub manifests: Vec<PathBuf>,
+    /// `--bundle`: zips to re-check.
+    pub bundles: Vec<PathBuf>,
     pub json: bool,
 }
 
@@ -58,6 +66,10 @@ impl VerifyConfig {
     pub fn from_args(args: &VerifyArgs) -> anyhow::Result<VerifyConfig> {
         Ok(VerifyConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
+            expect: args.expect.clone(),
+            oci: args.oci.clone(),
+            manifests: args.manifest.clone(),
+            bundles: args.bundle.clone(),
             json: args.json,
         })
     }
@@ -78,15 +90,14 @@ pub struct EmitConfig {
     pub task_definition: Option<PathBuf>,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<PathBuf>,
+    /// Also write the zip bundle(s) for an S3 source action.
+    pub bundle: bool,
     pub dry_run: bool,
     pub json: bool,
 }
 
 impl EmitConfig {
     pub fn from_args(args: &EmitArgs) -> anyhow::Result<EmitConfig> {
-        if args.bundle {
-            bail!("--bundle is not available in this build");
-        }
         let uri = args
             .uri
             .as_deref()
@@ -144,6 +155,7 @@ impl EmitConfig {
             codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
+            bundle: args.bundle,
             dry_run: args.dry_run,
             json: args.json,
         })

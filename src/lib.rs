@@ -5,8 +5,10 @@
 //! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
 //! references, digests; [`mapping`], the services and containers of `emit --mapping`) ->
 //! [`resolve`] (which image, which tag, which URI) -> [`render`] (file bytes) -> [`write`]
-//! (atomic output); [`verify`] checks beside them. [`commands`] drives each subcommand.
+//! (atomic output) and [`bundle`] (deterministic zips); [`verify`] checks beside them.
+//! [`commands`] drives each subcommand.
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;

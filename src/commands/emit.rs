@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::bundle;
 use crate::config::EmitConfig;
 use crate::discover;
 use crate::error::{CheckFailed, ExitCode};
@@ -62,7 +63,12 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         check_task_definition(path, std::slice::from_ref(&container))?;
     }
     let bytes = render::image_definitions(&[(container.clone(), reference.clone())])?;
-    let files = vec![OutFile::new("imagedefinitions.json", bytes)];
+    let mut files = vec![OutFile::new("imagedefinitions.json", bytes)];
+    if config.bundle {
+        let zip = bundle::out_file(bundle::SINGLE_NAME, &files);
+        files.push(zip);
+        files.push(write::sha256sums(&files));
+    }
     let resolved = vec![Resolved::from_image(None, container, reference, &image)];
     finish(config, &files, &resolved)
 }
@@ -128,6 +134,9 @@ pub fn finish(
             path: &'a str,
             bytes: usize,
             sha256: String,
+            /// Zips only: the digest as S3's `x-amz-checksum-sha256` header takes it.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sha256_base64: Option<String>,
         }
         #[derive(Serialize)]
         struct Summary<'a> {
@@ -145,6 +154,7 @@ pub fn finish(
                     path: &f.path,
                     bytes: f.bytes.len(),
                     sha256: f.digest().to_string(),
+                    sha256_base64: bundle::is_zip(&f.path).then(|| f.digest().base64()),
                 })
                 .collect(),
             containers: resolved,
@@ -178,7 +188,9 @@ pub fn finish(
                 path.display(),
                 f.bytes.len()
             );
-            if let Ok(shown) = std::str::from_utf8(&f.bytes) {
+            if !bundle::is_zip(&f.path)
+                && let Ok(shown) = std::str::from_utf8(&f.bytes)
+            {
                 text.push_str(shown);
             }
         } else {

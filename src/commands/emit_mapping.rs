@@ -8,6 +8,7 @@ use anyhow::{Context, anyhow};
 use serde::Serialize;
 
 use super::emit::{Resolved, check_task_definition, finish, read_small};
+use crate::bundle;
 use crate::config::EmitConfig;
 use crate::discover::{self, Root};
 use crate::error::ExitCode;
@@ -65,7 +66,7 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
             })?;
         }
     }
-    let files = render_files(&services, mapping_path)?;
+    let files = render_files(&services, mapping_path, config.bundle)?;
     let resolved = services.iter().flat_map(summary).collect::<Vec<_>>();
     finish(config, &files, &resolved)
 }
@@ -74,6 +75,7 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
 fn render_files(
     services: &[ResolvedService<'_>],
     mapping_path: &Path,
+    with_bundles: bool,
 ) -> anyhow::Result<Vec<OutFile>> {
     let mut files = Vec::new();
     let mut report = Report {
@@ -96,14 +98,17 @@ fn render_files(
                 render::blue_green_image_detail(reference),
             ));
         }
+        let zip = with_bundles.then(|| bundle::service(name.as_str(), &written));
         report.services.push(ReportService {
             name: name.as_str(),
             files: written.iter().map(|f| f.path.clone()).collect(),
+            bundle: zip.as_ref().map(ReportBundle::of),
             task_definition: s.service.task_definition.as_deref(),
             blue_green: s.service.blue_green.as_ref().map(ContainerName::as_str),
             containers: s.containers.iter().map(ReportContainer::from).collect(),
         });
         files.extend(written);
+        files.extend(zip);
     }
     files.push(OutFile::new(REPORT, render::to_json(&report)));
     files.push(write::sha256sums(&files));
@@ -148,10 +153,33 @@ struct ReportService<'a> {
     name: &'a str,
     /// The files written for this service, relative to the output directory.
     files: Vec<String>,
+    /// `<service>.zip`, with `--bundle`.
+    bundle: Option<ReportBundle>,
     /// `taskDefinition` as written in the mapping.
     task_definition: Option<&'a str>,
     blue_green: Option<&'a str>,
     containers: Vec<ReportContainer<'a>>,
+}
+
+/// A bundle's name and checksums; `sha256_base64` is the form of S3's `x-amz-checksum-sha256`.
+#[derive(Serialize)]
+struct ReportBundle {
+    path: String,
+    bytes: usize,
+    sha256: String,
+    sha256_base64: String,
+}
+
+impl ReportBundle {
+    fn of(zip: &OutFile) -> ReportBundle {
+        let digest = zip.digest();
+        ReportBundle {
+            path: zip.path.clone(),
+            bytes: zip.bytes.len(),
+            sha256: digest.to_string(),
+            sha256_base64: digest.base64(),
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -4,9 +4,13 @@ mod util;
 
 mod bad_inputs;
 mod buildspec;
+mod bundle;
 mod cli;
 mod discover;
 mod emit_single;
 mod mapping;
+mod oci;
+mod pins;
 mod refusals;
 mod verify;
+mod verify_bundle;

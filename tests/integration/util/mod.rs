@@ -1,6 +1,8 @@
 //! The test harness: a temporary directory per test, the real binary run inside it, and its output
 //! captured for assertions on files, stdout, stderr and exit code.
 
+pub mod zips;
+
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,26 @@ pub const DIGEST_WEB: &str =
     "sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c4b3a2918070f6e5d4c";
 pub const DIGEST_API: &str =
     "sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2";
+
+/// Runs a tool that the test needs; a missing tool fails the test with what to install.
+#[track_caller]
+pub fn tool(program: &str, args: &[&std::ffi::OsStr], install: &str) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {program} ({e}); this test needs it: {install} (see .ci/deps-verify)"
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
 
 /// The ECR source action's imageDetail.json: compact, one line, no final newline.
 pub fn ecr_detail(repository: &str, digest: &str, tags: &[&str]) -> String {

@@ -1,0 +1,203 @@
+//! `--expect FILE`: the digest each repository (or each service's container) must carry.
+//!
+//! The file is a JSON object. Its simple form maps repositories to digests:
+//! `{"shop/web": "sha256:..."}`. Its full form has two optional objects:
+//! `{"repositories": {"shop/web": "sha256:..."}, "containers": {"web/app": "sha256:..."}}`, where a
+//! container key is `service/container` (the service is a bundle's file stem) or a bare container
+//! name (any bundle). A repository key is the repository (`shop/web`) or the full name with its
+//! registry host.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{Report, Seen};
+use crate::model::Digest;
+
+/// The largest expect file read.
+const LIMIT: u64 = 1024 * 1024;
+
+/// The parsed pins and the file they came from.
+#[derive(Clone, Debug)]
+pub struct Pins {
+    pub file: PathBuf,
+    pub repositories: BTreeMap<String, Digest>,
+    pub containers: BTreeMap<String, Digest>,
+}
+
+impl Pins {
+    /// Reads and parses an expect file; the error names the file, the key, the value and the fix.
+    pub fn load(path: &Path) -> Result<Pins, String> {
+        let bytes = super::read_bounded(path, LIMIT, "expect file")?;
+        Pins::parse(path, &bytes).map_err(|e| format!("expect file {}: {e}", path.display()))
+    }
+
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Pins, String> {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| format!("is not valid JSON: {e}; fix the JSON at that line and column"))?;
+        let Value::Object(top) = value else {
+            return Err(format!(
+                "is {}, not a JSON object; write {{\"<repository>\": \"sha256:<64 hex>\"}}",
+                kind(&value)
+            ));
+        };
+        let mut pins = Pins {
+            file: path.to_path_buf(),
+            repositories: BTreeMap::new(),
+            containers: BTreeMap::new(),
+        };
+        for (key, value) in &top {
+            match (key.as_str(), value) {
+                ("repositories", Value::Object(map)) => {
+                    for (k, v) in map {
+                        pins.repositories
+                            .insert(k.clone(), digest(&format!("repositories.{k}"), v)?);
+                    }
+                }
+                ("containers", Value::Object(map)) => {
+                    for (k, v) in map {
+                        pins.containers
+                            .insert(k.clone(), digest(&format!("containers.{k}"), v)?);
+                    }
+                }
+                _ => {
+                    pins.repositories.insert(key.clone(), digest(key, value)?);
+                }
+            }
+        }
+        Ok(pins)
+    }
+
+    /// Holds every image against the pins: a pinned image must carry the pinned digest.
+    /// Images no pin names pass unchecked; a pin that names no image is logged as a warning.
+    pub fn check(&self, images: &[Seen], report: &mut Report) {
+        let file = self.file.display();
+        let mut used = std::collections::BTreeSet::new();
+        for seen in images {
+            let mut wanted: Vec<(String, Digest)> = Vec::new();
+            for key in [seen.image.repository().to_owned(), seen.image.name()] {
+                if let Some(d) = self.repositories.get(&key) {
+                    used.insert(format!("repository {key}"));
+                    wanted.push((format!("repository {key:?}"), *d));
+                    break;
+                }
+            }
+            if let Some(container) = &seen.container {
+                let mut keys = vec![container.clone()];
+                if let Some(service) = &seen.service {
+                    keys.insert(0, format!("{service}/{container}"));
+                }
+                for key in keys {
+                    if let Some(d) = self.containers.get(&key) {
+                        used.insert(format!("container {key}"));
+                        wanted.push((format!("container {key:?}"), *d));
+                        break;
+                    }
+                }
+            }
+            for (what, want) in wanted {
+                match seen.digest {
+                    Some(got) if got == want => report.ok(
+                        seen.subject.clone(),
+                        format!("{what} pinned to {want} by {file}"),
+                    ),
+                    Some(got) => report.fail(
+                        seen.subject.clone(),
+                        format!(
+                            "image {} has digest {got}, but {file} pins {what} to {want}; deploy the pinned image or update {file}",
+                            seen.image.name()
+                        ),
+                    ),
+                    None => report.fail(
+                        seen.subject.clone(),
+                        format!(
+                            "image {} carries no digest, but {file} pins {what} to {want}; use the digest-pinned ImageURI the push produced",
+                            seen.image
+                        ),
+                    ),
+                }
+            }
+        }
+        let mut unused = String::new();
+        for key in self.repositories.keys() {
+            if !used.contains(&format!("repository {key}")) {
+                let _ = write!(unused, " repository {key:?}");
+            }
+        }
+        for key in self.containers.keys() {
+            if !used.contains(&format!("container {key}")) {
+                let _ = write!(unused, " container {key:?}");
+            }
+        }
+        if !unused.is_empty() {
+            tracing::warn!("{file}: no image found for the pins of{unused}");
+        }
+    }
+}
+
+fn digest(key: &str, value: &Value) -> Result<Digest, String> {
+    let Value::String(s) = value else {
+        return Err(format!(
+            "key {key:?} = {value}: is {}, not a digest string; write \"sha256:<64 lowercase hex>\"",
+            kind(value)
+        ));
+    };
+    s.parse::<Digest>().map_err(|e| {
+        format!("key {key:?} = {s:?}: {e}; write the digest the push printed (sha256:<64 lowercase hex>)")
+    })
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+    fn parse(text: &str) -> Result<Pins, String> {
+        Pins::parse(Path::new("pins.json"), text.as_bytes())
+    }
+
+    #[test]
+    fn simple_and_full_forms() {
+        let simple = parse(&format!(r#"{{"shop/web": "{D}"}}"#)).unwrap();
+        assert_eq!(simple.repositories.len(), 1);
+        let full = parse(&format!(
+            r#"{{"repositories": {{"shop/web": "{D}"}}, "containers": {{"web/app": "{D}", "proxy": "{D}"}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(full.repositories.keys().collect::<Vec<_>>(), ["shop/web"]);
+        assert_eq!(full.containers.len(), 2);
+    }
+
+    #[test]
+    fn malformed_files_name_the_key_and_value() {
+        let cases = [
+            ("[]", "not a JSON object"),
+            ("{", "not valid JSON"),
+            (r#"{"shop/web": 3}"#, "key \"shop/web\" = 3: is a number"),
+            (r#"{"shop/web": "sha256:abc"}"#, "has 3 hex digits"),
+            (
+                r#"{"containers": {"web/app": "latest"}}"#,
+                "key \"containers.web/app\" = \"latest\"",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! `verify --oci` and `--manifest`: a layout written by buildah, re-hashed; then damaged.
+//!
+//! The layout is built once per test run (buildah with the vfs driver, no daemon): an image index
+//! pointing at one image manifest, its config and one layer. Each test copies it and changes it.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::util::{ACCOUNT, DIGEST_WEB, Env, HOST, tool};
+
+const INSTALL: &str = "buildah (apt-get install buildah)";
+
+/// The pristine layout, built on first use.
+fn pristine() -> &'static Path {
+    static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
+    LAYOUT.get_or_init(|| {
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        remove_stale_fixtures(tmp);
+        let base = tmp.join(format!("oci-fixture-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("hello.txt"), "hello from a layer\n").unwrap();
+        let (storage, run) = (base.join("storage"), base.join("run"));
+        let buildah = |args: &[&OsStr]| {
+            let mut all: Vec<&OsStr> = vec![
+                "--root".as_ref(),
+                storage.as_os_str(),
+                "--runroot".as_ref(),
+                run.as_os_str(),
+                "--storage-driver".as_ref(),
+                "vfs".as_ref(),
+            ];
+            all.extend_from_slice(args);
+            tool("buildah", &all, INSTALL).trim().to_owned()
+        };
+        let ctr = buildah(&["from".as_ref(), "scratch".as_ref()]);
+        let hello = base.join("hello.txt");
+        buildah(&[
+            "copy".as_ref(),
+            ctr.as_ref(),
+            hello.as_os_str(),
+            "/hello.txt".as_ref(),
+        ]);
+        buildah(&[
+            "commit".as_ref(),
+            "-q".as_ref(),
+            ctr.as_ref(),
+            "localhost/imagedef-fixture:v1".as_ref(),
+        ]);
+        buildah(&[
+            "manifest".as_ref(),
+            "create".as_ref(),
+            "localhost/imagedef-fixture-list".as_ref(),
+        ]);
+        buildah(&[
+            "manifest".as_ref(),
+            "add".as_ref(),
+            "localhost/imagedef-fixture-list".as_ref(),
+            "containers-storage:localhost/imagedef-fixture:v1".as_ref(),
+        ]);
+        let dest = format!("oci:{}:v1", base.join("layout").display());
+        buildah(&[
+            "manifest".as_ref(),
+            "push".as_ref(),
+            "-q".as_ref(),
+            "--all".as_ref(),
+            "localhost/imagedef-fixture-list".as_ref(),
+            dest.as_ref(),
+        ]);
+        buildah(&["rm".as_ref(), ctr.as_ref()]);
+        let _ = std::fs::remove_dir_all(&storage);
+        let _ = std::fs::remove_dir_all(&run);
+        base.join("layout")
+    })
+}
+
+/// Removes the fixtures of earlier test runs whose process is gone.
+fn remove_stale_fixtures(tmp: &Path) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("oci-fixture-")
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// What the layout holds, read from its JSON.
+struct Layout {
+    index: String,
+    manifest: String,
+    config: String,
+    layer: String,
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn blob(dir: &Path, digest: &str) -> PathBuf {
+    dir.join("blobs/sha256")
+        .join(digest.strip_prefix("sha256:").unwrap())
+}
+
+fn read_layout(dir: &Path) -> Layout {
+    let index = json(&dir.join("index.json"))["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let manifest = json(&blob(dir, &index))["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m = json(&blob(dir, &manifest));
+    Layout {
+        config: m["config"]["digest"].as_str().unwrap().to_owned(),
+        layer: m["layers"][0]["digest"].as_str().unwrap().to_owned(),
+        index,
+        manifest,
+    }
+}
+
+/// A test directory with a copy of the layout in `layout/` and an artifact naming `digest`.
+fn env_with(digest_of: impl FnOnce(&Layout) -> String) -> (Env, Layout) {
+    let env = Env::new();
+    env.copy_dir(pristine(), "layout");
+    let layout = read_layout(&env.path("layout"));
+    let digest = digest_of(&layout);
+    env.write(
+        "art/imageDetail.json",
+        format!(
+            r#"{{"ImageDigest":"{digest}","RegistryId":"{ACCOUNT}","RepositoryName":"tiny","ImageURI":"{HOST}/tiny@{digest}","ImageTags":["v1"]}}"#
+        ),
+    );
+    (env, layout)
+}
+
+#[test]
+fn a_buildah_layout_proves_its_index_and_manifest_digests() {
+    for index in [true, false] {
+        let (env, layout) = env_with(|l| {
+            if index {
+                l.index.clone()
+            } else {
+                l.manifest.clone()
+            }
+        });
+        let run = env.run(&["verify", "art", "--oci", "layout", "--json"]);
+        run.code(0);
+        let checked = run.json()["checked"].to_string();
+        assert!(checked.contains("4 blobs"), "{checked}");
+        let want = if index {
+            format!("proven by index blobs/sha256/{}", &layout.index[7..])
+        } else {
+            format!("proven by manifest blobs/sha256/{}", &layout.manifest[7..])
+        };
+        assert!(checked.contains(&want), "{want} in {checked}");
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_a_layer_is_exit_1() {
+    let (env, layout) = env_with(|l| l.index.clone());
+    let path = blob(&env.path("layout"), &layout.layer);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let hex = &layout.layer[7..];
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!("blob blobs/sha256/{hex} hashes to sha256:"))
+        .stdout_has(&format!("not {} as manifest sha256:", layout.layer))
+        .stdout_has("layers[0] says; the blob was modified");
+}
+
+#[test]
+fn a_truncated_blob_is_exit_1() {
+    let (env, layout) = env_with(|l| l.index.clone());
+    let path = blob(&env.path("layout"), &layout.config);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!(
+            "blob blobs/sha256/{} is {} bytes, but manifest sha256:",
+            &layout.config[7..],
+            bytes.len() - 10
+        ))
+        .stdout_has(&format!(
+            "config says {}; the blob was truncated",
+            bytes.len()
+        ));
+}
+
+#[test]
+fn an_edited_manifest_is_exit_1_and_proves_nothing() {
+    let (env, layout) = env_with(|l| l.manifest.clone());
+    let path = blob(&env.path("layout"), &layout.manifest);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Same length, one character changed: what a hand edit would do.
+    let edited = text.replacen("\"schemaVersion\":2", "\"schemaVersion\":3", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    let run = env.run(&["verify", "art", "--oci", "layout"]);
+    run.code(1)
+        .stdout_has(&format!(
+            "blob blobs/sha256/{} hashes to sha256:",
+            &layout.manifest[7..]
+        ))
+        .stdout_has("manifests[0] says; the blob was modified")
+        .stdout_has(&format!(
+            "has digest {}, which --oci layout do not prove",
+            layout.manifest
+        ));
+}
+
+#[test]
+fn a_missing_blob_is_exit_1() {
+    let (env, layout) = env_with(|l| l.index.clone());
+    std::fs::remove_file(blob(&env.path("layout"), &layout.layer)).unwrap();
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!(
+            "blob blobs/sha256/{} is missing",
+            &layout.layer[7..]
+        ));
+}
+
+#[test]
+fn an_image_the_layout_does_not_hold_is_exit_1() {
+    let (env, _) = env_with(|_| DIGEST_WEB.to_owned());
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!(
+            "has digest {DIGEST_WEB}, which --oci layout do not prove"
+        ));
+}
+
+#[test]
+fn a_digest_that_would_leave_blobs_is_refused() {
+    let (env, _) = env_with(|l| l.index.clone());
+    let index = env.read("layout/index.json");
+    let hex_start = index.find("sha256:").unwrap() + 7;
+    let evil = format!(
+        "{}../../../../etc/passwd{}",
+        &index[..hex_start],
+        &index[hex_start + 64..]
+    );
+    env.write("layout/index.json", evil);
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has("not looked up under blobs/");
+}
+
+#[test]
+fn manifest_files_prove_themselves_and_what_an_index_lists() {
+    let (env, layout) = env_with(|l| l.manifest.clone());
+    // The index, as exact bytes: it proves itself and, by reference, the manifest it lists.
+    std::fs::copy(
+        blob(&env.path("layout"), &layout.index),
+        env.path("index.json"),
+    )
+    .unwrap();
+    env.run(&["verify", "art", "--manifest", "index.json"])
+        .code(0)
+        .stdout_has(&format!(
+            "proves {}, and 1 manifests it lists",
+            layout.index
+        ))
+        .stdout_has("proven by manifests[0] of image index index.json");
+    // The manifest itself: proven by its own bytes.
+    std::fs::copy(
+        blob(&env.path("layout"), &layout.manifest),
+        env.path("manifest.json"),
+    )
+    .unwrap();
+    env.run(&["verify", "art", "--manifest", "manifest.json"])
+        .code(0)
+        .stdout_has("proven by the bytes of manifest.json");
+    // One byte more (a final newline an editor adds) and it proves another digest.
+    let mut bytes = std::fs::read(env.path("manifest.json")).unwrap();
+    bytes.push(b'\n');
+    env.write("manifest.json", bytes);
+    env.run(&["verify", "art", "--manifest", "manifest.json"])
+        .code(1)
+        .stdout_has("do not prove");
+}
+
+#[test]
+fn a_directory_that_is_not_a_layout_is_exit_2() {
+    let (env, _) = env_with(|l| l.index.clone());
+    env.mkdir("empty");
+    env.run(&["verify", "art", "--oci", "empty"])
+        .code(2)
+        .stdout_has("cannot open oci-layout file empty/oci-layout");
+    env.write("big.json", vec![b' '; 5 * 1024 * 1024]);
+    env.run(&["verify", "art", "--manifest", "big.json"])
+        .code(2)
+        .stdout_has("larger than 4194304 bytes");
+}

@@ -1,0 +1,139 @@
+//! `verify --expect`: pinned repositories must carry their pinned digest.
+
+use crate::util::{DIGEST_API, DIGEST_WEB, Env, ecr_detail};
+
+fn two_images() -> Env {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "api/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["1"]),
+    );
+    env
+}
+
+#[test]
+fn a_matching_pin_passes() {
+    let env = two_images();
+    env.write(
+        "pins.json",
+        format!(r#"{{"shop/web": "{DIGEST_WEB}", "shop/api": "{DIGEST_API}"}}"#),
+    );
+    let run = env.run(&["verify", "web", "api", "--expect", "pins.json", "--json"]);
+    run.code(0);
+    let checked = run.json()["checked"].to_string();
+    assert!(
+        checked.contains(&format!(
+            "repository \\\"shop/web\\\" pinned to {DIGEST_WEB}"
+        )),
+        "{checked}"
+    );
+    assert!(checked.contains("shop/api"), "{checked}");
+}
+
+#[test]
+fn a_mismatch_names_both_digests_and_the_file() {
+    let env = two_images();
+    env.write(
+        "pins.json",
+        format!(r#"{{"shop/web": "{DIGEST_API}", "shop/api": "{DIGEST_API}"}}"#),
+    );
+    let run = env.run(&["verify", "web", "api", "--expect", "pins.json"]);
+    run.code(1)
+        .stdout_has(&format!(
+            "has digest {DIGEST_WEB}, but pins.json pins repository \"shop/web\" to {DIGEST_API}"
+        ))
+        .stdout_has("3 passed, 1 failed");
+}
+
+#[test]
+fn an_unpinned_repository_passes_unchecked() {
+    let env = two_images();
+    env.write(
+        "pins.json",
+        format!(
+            r#"{{"repositories": {{"shop/api": "{DIGEST_API}", "shop/gone": "{DIGEST_WEB}"}}}}"#
+        ),
+    );
+    let run = env.run(&["verify", "web", "api", "--expect", "pins.json"]);
+    run.code(0)
+        .stdout_has("pinned to")
+        .stderr_has("no image found for the pins of repository \"shop/gone\"");
+    assert!(!run.stdout.contains("shop/web\" pinned"), "{run:#?}");
+}
+
+#[test]
+fn a_full_image_name_pins_too() {
+    let env = two_images();
+    env.write(
+        "pins.json",
+        format!(r#"{{"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web": "{DIGEST_API}"}}"#),
+    );
+    env.run(&["verify", "web", "api", "--expect", "pins.json"])
+        .code(1)
+        .stdout_has(&format!("to {DIGEST_API}"));
+}
+
+#[test]
+fn a_malformed_expect_file_is_exit_2_naming_the_key() {
+    let env = two_images();
+    env.write("pins.json", r#"{"shop/web": "sha256:abc"}"#);
+    env.run(&["verify", "web", "--expect", "pins.json"])
+        .code(2)
+        .stdout_has("pins.json")
+        .stdout_has("key \"shop/web\" = \"sha256:abc\"");
+    env.write("list.json", "[]");
+    env.run(&["verify", "web", "--expect", "list.json"])
+        .code(2)
+        .stdout_has("not a JSON object");
+    env.run(&["verify", "web", "--expect", "missing.json"])
+        .code(2)
+        .stdout_has("cannot open expect file missing.json");
+}
+
+#[test]
+fn container_pins_hold_bundled_containers() {
+    let env = two_images();
+    env.run(&[
+        "emit",
+        "web",
+        "--container",
+        "app",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
+    env.write(
+        "pins.json",
+        format!(r#"{{"containers": {{"imagedefinitions/app": "{DIGEST_API}"}}}}"#),
+    );
+    env.run(&[
+        "verify",
+        "web",
+        "--bundle",
+        "out/imagedefinitions.zip",
+        "--expect",
+        "pins.json",
+    ])
+    .code(1)
+    .stdout_has("out/imagedefinitions.zip:imagedefinitions.json [app]")
+    .stdout_has("pins container \"imagedefinitions/app\"");
+    env.write(
+        "pins.json",
+        format!(r#"{{"containers": {{"app": "{DIGEST_WEB}"}}}}"#),
+    );
+    env.run(&[
+        "verify",
+        "web",
+        "--bundle",
+        "out/imagedefinitions.zip",
+        "--expect",
+        "pins.json",
+    ])
+    .code(0)
+    .stdout_has("container \"app\" pinned to");
+}

@@ -1,0 +1,107 @@
+//! Real zip readers run on the zips imagedef writes: Java's `ZipInputStream` (what `CodePipeline`
+//! uses), Python's `zipfile` and `unzip -t`, plus a byte-level walk of the local headers.
+
+use std::path::{Path, PathBuf};
+
+use super::tool;
+
+fn readers() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers")
+}
+
+/// One entry as `java.util.zip.ZipInputStream` saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct JavaEntry {
+    pub name: String,
+    pub method: String,
+    /// Size and CRC-32 known before reading the data, i.e. from the local header (-1: deferred).
+    pub header_size: i64,
+    pub header_crc: i64,
+    pub read: u64,
+    pub sha256: String,
+}
+
+pub fn java(zip: &Path) -> Vec<JavaEntry> {
+    let source = readers().join("ZipRead.java");
+    let out = tool(
+        "java",
+        &[source.as_os_str(), zip.as_os_str()],
+        "a JDK 17+ (apt-get install default-jdk-headless)",
+    );
+    out.lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            JavaEntry {
+                name: f[0].to_owned(),
+                method: f[1].to_owned(),
+                header_size: f[2].parse().unwrap(),
+                header_crc: f[3].parse().unwrap(),
+                read: f[4].parse().unwrap(),
+                sha256: f[5].to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// What Python's zipfile saw, as JSON (see `tests/readers/zip_read.py`).
+pub fn python(zip: &Path) -> serde_json::Value {
+    let script = readers().join("zip_read.py");
+    let out = tool(
+        "python3",
+        &[script.as_os_str(), zip.as_os_str()],
+        "python3 (apt-get install python3)",
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+/// `unzip -t` must pass; returns its output.
+pub fn unzip_test(zip: &Path) -> String {
+    tool(
+        "unzip",
+        &["-t".as_ref(), zip.as_os_str()],
+        "unzip (apt-get install unzip)",
+    )
+}
+
+/// One local file header read straight from the bytes.
+#[derive(Debug)]
+pub struct LocalHeader {
+    pub name: String,
+    pub flags: u16,
+    pub method: u16,
+    pub crc: u32,
+    pub compressed: u32,
+    pub size: u32,
+}
+
+/// Walks the local file headers from the start of the zip up to the central directory.
+pub fn local_headers(bytes: &[u8]) -> Vec<LocalHeader> {
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let mut out = Vec::new();
+    let mut at = 0;
+    while u32_at(at) == 0x0403_4b50 {
+        let name_len = usize::from(u16_at(at + 26));
+        let extra_len = usize::from(u16_at(at + 28));
+        let header = LocalHeader {
+            name: String::from_utf8(bytes[at + 30..at + 30 + name_len].to_vec()).unwrap(),
+            flags: u16_at(at + 6),
+            method: u16_at(at + 8),
+            crc: u32_at(at + 14),
+            compressed: u32_at(at + 18),
+            size: u32_at(at + 22),
+        };
+        at += 30 + name_len + extra_len + header.compressed as usize;
+        out.push(header);
+    }
+    assert_eq!(
+        u32_at(at),
+        0x0201_4b50,
+        "central directory after the entries"
+    );
+    out
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    imagedef::model::Digest::of(bytes).hex()
+}

@@ -1,0 +1,284 @@
+//! `verify --bundle`: zips re-checked as their readers see them; tampering and hostile zips fail.
+
+use std::io::Write as _;
+
+use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail};
+
+/// An environment with one artifact and its bundle in `out/` (zip, json, SHA256SUMS).
+fn bundled() -> Env {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.run(&[
+        "emit",
+        "web",
+        "--container",
+        "app",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
+    env
+}
+
+/// A zip written the way imagedef writes them (seekable, DEFLATE), with any names and bytes.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        w.start_file(*name, options).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn defs(name: &str, uri: &str) -> Vec<u8> {
+    format!(r#"[{{"name":"{name}","imageUri":"{uri}"}}]"#).into_bytes()
+}
+
+#[test]
+fn a_fresh_bundle_passes() {
+    let env = bundled();
+    env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
+        .code(0)
+        .stdout_has("ok      out/imagedefinitions.zip: zip of imagedefinitions.json at its root reads cleanly")
+        .stdout_has("2 passed, 0 failed");
+}
+
+#[test]
+fn every_tampered_byte_is_exit_1() {
+    let env = bundled();
+    let original = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
+    for at in 0..original.len() {
+        let mut bytes = original.clone();
+        bytes[at] ^= 0x20;
+        std::fs::write(env.path("out/imagedefinitions.zip"), &bytes).unwrap();
+        let run = env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"]);
+        assert_eq!(run.code, 1, "byte {at} flipped: {run:#?}");
+        assert!(
+            run.stdout.contains("SHA256SUMS lists sha256:")
+                && run.stdout.contains("the zip was changed"),
+            "byte {at}: {run:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_changed_data_byte_fails_even_without_sha256sums() {
+    let env = bundled();
+    let mut bytes = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
+    // The first byte of compressed data, after the 30-byte header and the 21-byte name.
+    bytes[30 + "imagedefinitions.json".len() + 5] ^= 0x55;
+    env.write("loose/imagedefinitions.zip", bytes);
+    let run = env.run(&["verify", "web", "--bundle", "loose/imagedefinitions.zip"]);
+    run.code(1)
+        .stdout_has("entry \"imagedefinitions.json\"")
+        .stdout_has("a byte of the zip was changed");
+}
+
+#[test]
+fn a_stored_entry_with_a_data_descriptor_is_flagged() {
+    let env = bundled();
+    // What a streaming writer produces: sizes after the data, flag bit 3 set.
+    let mut w = zip::ZipWriter::new_stream(Vec::new());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    w.start_file("imagedefinitions.json", stored).unwrap();
+    w.write_all(&defs("app", &format!("{HOST}/shop/web@{DIGEST_WEB}")))
+        .unwrap();
+    let bytes = w.finish().unwrap().into_inner();
+    let path = env.write("stream/imagedefinitions.zip", bytes);
+    env.run(&["verify", "web", "--bundle", "stream/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has("keeps its sizes and CRC-32 in a data descriptor (flag bit 3), and is STORED");
+    // And java.util.zip indeed refuses it, as CodePipeline would.
+    let source =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers/ZipRead.java");
+    let java = std::process::Command::new("java")
+        .arg(source)
+        .arg(&path)
+        .output()
+        .expect("java (a JDK 17+, see .ci/deps-verify)");
+    assert!(!java.status.success(), "{java:?}");
+    assert!(
+        String::from_utf8_lossy(&java.stderr).contains("EXT descriptor"),
+        "{java:?}"
+    );
+}
+
+#[test]
+fn entries_outside_the_root_are_refused_unread() {
+    let env = bundled();
+    let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
+    for name in [
+        "../imagedefinitions.json",
+        "/imagedefinitions.json",
+        "svc/imagedefinitions.json",
+    ] {
+        env.write(
+            "evil/imagedefinitions.zip",
+            zip_of(&[(name, &defs("app", &uri))]),
+        );
+        env.run(&["verify", "web", "--bundle", "evil/imagedefinitions.zip"])
+            .code(1)
+            .stdout_has(&format!("entry {name:?} is not a file at the zip root"))
+            .stdout_has("holds neither imagedefinitions.json nor imageDetail.json");
+    }
+}
+
+#[test]
+fn a_zip_bomb_is_refused_before_it_is_inflated() {
+    let env = bundled();
+    let zeros = vec![0u8; 4 * 1024 * 1024];
+    let bytes = zip_of(&[("imagedefinitions.json", &zeros)]);
+    assert!(bytes.len() < 64 * 1024, "{}", bytes.len());
+    env.write("bomb/imagedefinitions.zip", bytes);
+    env.run(&["verify", "web", "--bundle", "bomb/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has("inflates to 4194304 bytes")
+        .stdout_has("refused as a zip bomb");
+    // Many entries that add up past the limit, too.
+    let mib = vec![b' '; 1024 * 1024];
+    let names: Vec<String> = (0..4).map(|i| format!("pad{i}.json")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &mib[..])).collect();
+    env.write("bomb/many.zip", zip_of(&entries));
+    env.run(&["verify", "web", "--bundle", "bomb/many.zip"])
+        .code(1)
+        .stdout_has("in all so far), more than the 3 MB limit");
+}
+
+#[test]
+fn wrong_shapes_inside_are_each_reported() {
+    let env = bundled();
+    let detail_bad = ecr_detail("shop/api", DIGEST_API, &["1"]).replace(
+        "\"RepositoryName\":\"shop/api\"",
+        "\"RepositoryName\":\"shop/other\"",
+    );
+    let defs_bad = format!(
+        r#"[{{"name":"bad name","imageUri":"{HOST}/shop/web@{DIGEST_WEB}"}},{{"name":"x","imageUri":"Not An Image"}},{{"Name":"y","ImageUri":"z"}}]"#
+    );
+    env.write(
+        "shapes/web.zip",
+        zip_of(&[
+            ("imagedefinitions.json", defs_bad.as_bytes()),
+            ("imageDetail.json", detail_bad.as_bytes()),
+        ]),
+    );
+    let run = env.run(&["verify", "web", "--bundle", "shapes/web.zip", "--json"]);
+    run.code(1);
+    let findings = run.json()["findings"].to_string();
+    for want in [
+        "key \\\"[0].name\\\"",
+        "key \\\"[1].imageUri\\\" = \\\"Not An Image\\\"",
+        "item [2]",
+        "RepositoryName is \\\"shop/other\\\"",
+    ] {
+        assert!(findings.contains(want), "{want} in {findings}");
+    }
+    env.write(
+        "shapes/object.zip",
+        zip_of(&[("imagedefinitions.json", b"{}")]),
+    );
+    env.run(&["verify", "web", "--bundle", "shapes/object.zip"])
+        .code(1)
+        .stdout_has("is not a JSON array");
+    env.write("shapes/other.zip", zip_of(&[("readme.txt", b"hi")]));
+    env.run(&["verify", "web", "--bundle", "shapes/other.zip"])
+        .code(1)
+        .stdout_has("holds neither imagedefinitions.json nor imageDetail.json at its root (entries: \"readme.txt\")");
+}
+
+#[test]
+fn a_blue_green_bundle_with_image_detail_passes() {
+    let env = bundled();
+    let detail = format!(r#"{{"ImageURI":"{HOST}/shop/web@{DIGEST_WEB}"}}"#);
+    env.write(
+        "bg/web.zip",
+        zip_of(&[
+            ("imageDetail.json", detail.as_bytes()),
+            (
+                "imagedefinitions.json",
+                &defs("app", &format!("{HOST}/shop/web@{DIGEST_WEB}")),
+            ),
+        ]),
+    );
+    env.run(&["verify", "web", "--bundle", "bg/web.zip"])
+        .code(0)
+        .stdout_has("zip of imageDetail.json, imagedefinitions.json at its root");
+}
+
+#[test]
+fn sha256sums_that_do_not_list_the_zip_or_disagree_with_the_loose_file_fail() {
+    let env = bundled();
+    env.write(
+        "out/SHA256SUMS",
+        "0000000000000000000000000000000000000000000000000000000000000000  other.zip\n",
+    );
+    env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has("does not list imagedefinitions.zip");
+    // The zip's own line is right, but the loose json's line is for other bytes.
+    let zip = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
+    env.write(
+        "out/SHA256SUMS",
+        format!(
+            "{}  imagedefinitions.json\n{}  imagedefinitions.zip\n",
+            imagedef::model::Digest::of(b"other").hex(),
+            imagedef::model::Digest::of(&zip).hex()
+        ),
+    );
+    env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has("the zip and the files written with it disagree");
+}
+
+#[test]
+fn a_missing_bundle_is_exit_2() {
+    let env = bundled();
+    env.run(&["verify", "web", "--bundle", "nope.zip"])
+        .code(2)
+        .stdout_has("cannot read bundle nope.zip");
+}
+
+/// The layout `emit --mapping --bundle` writes: `OUT/<service>.zip`, `OUT/<service>/...`, and one
+/// `SHA256SUMS` over all of them.
+#[test]
+fn per_service_bundles_are_checked_against_their_loose_files() {
+    use imagedef::write::{OutFile, sha256sums};
+    let env = bundled();
+    let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
+    let loose = vec![
+        OutFile::new("web/imagedefinitions.json", defs("app", &uri)),
+        OutFile::new(
+            "web/imageDetail.json",
+            format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
+        ),
+    ];
+    let mut files = loose.clone();
+    files.push(imagedef::bundle::service("web", &loose));
+    files.push(sha256sums(&files));
+    for f in &files {
+        env.write(&format!("fan/{}", f.path), &f.bytes);
+    }
+    env.run(&["verify", "web", "--bundle", "fan/web.zip"])
+        .code(0)
+        .stdout_has("fan/web.zip: zip of imageDetail.json, imagedefinitions.json at its root");
+    // Rewrite the loose file and its line: the zip no longer matches what SHA256SUMS lists.
+    let other = defs("app", &format!("{HOST}/shop/api@{DIGEST_API}"));
+    let mut changed = files[..2].to_vec();
+    changed[0].bytes.clone_from(&other);
+    changed.push(files[2].clone());
+    let sums = sha256sums(&changed);
+    env.write("fan/web/imagedefinitions.json", &other);
+    env.write("fan/SHA256SUMS", &sums.bytes);
+    env.run(&["verify", "web", "--bundle", "fan/web.zip"])
+        .code(1)
+        .stdout_has("lists")
+        .stdout_has(
+            "for web/imagedefinitions.json; the zip and the files written with it disagree",
+        );
+}

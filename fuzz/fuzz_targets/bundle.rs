@@ -1,0 +1,19 @@
+//! Any bytes as a zip given to `verify --bundle`: findings, never a panic, a hang or a blow-up.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use imagedef::verify::{Report, bundle};
+use libfuzzer_sys::fuzz_target;
+
+fn scratch() -> &'static tempfile::TempDir {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap())
+}
+
+fuzz_target!(|data: &[u8]| {
+    let path = scratch().path().join("web.zip");
+    std::fs::write(&path, data).unwrap();
+    let mut report = Report::default();
+    let _ = bundle::check(&path, &mut report);
+});

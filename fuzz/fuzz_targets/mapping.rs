@@ -1,0 +1,16 @@
+//! Any bytes as a mapping file: parsed or refused with a message, never a panic.
+#![no_main]
+
+use std::path::Path;
+
+use imagedef::mapping::Mapping;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    match Mapping::parse(data, Path::new("")) {
+        Ok(mapping) => {
+            let _ = mapping.artifacts_needed();
+        }
+        Err(message) => assert!(!message.is_empty()),
+    }
+});

@@ -95,8 +95,9 @@ pass "x86_64 binary within the 3 MiB budget"
 
 # ---- 2. the aarch64 binary under qemu -------------------------------------------------------------
 step "aarch64 binary under $(basename "$qemu")"
+x86_version=$("$x86_bin" --version)
 arm_version=$("$qemu" "$arm_bin" --version)
-[ "$arm_version" = "$("$x86_bin" --version)" ] || fail "aarch64 --version says '$arm_version'"
+[ "$arm_version" = "$x86_version" ] || fail "aarch64 --version says '$arm_version', x86_64 '$x86_version'"
 pass "aarch64 --version: $arm_version"
 # The same emit with both binaries: the outputs must be byte-identical (the output is deterministic).
 for arch in x86 arm; do
@@ -141,7 +142,7 @@ image=localhost/imagedef:test
 mkdir -p docker/dist/amd64
 install -m 0755 "$x86_bin" docker/dist/amd64/imagedef
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-version=$("$x86_bin" --version | awk '{print $2}')
+version=${x86_version#imagedef }
 "${B[@]}" build --quiet --isolation chroot --pull=never --platform linux/amd64 -f docker/Dockerfile \
     --build-arg BINARY=prebuilt --build-arg TARGETARCH=amd64 --build-arg "BASE=$base" \
     --build-arg "VERSION=$version" --build-arg "REVISION=$revision" \
@@ -167,7 +168,7 @@ in_image() {
     return "$rc"
 }
 [ "$(in_image -- stat -c '%a %u' /usr/local/bin/imagedef)" = "755 0" ] || fail "binary mode is not 0755 root"
-[ "$(in_image --user 4242:4242 -- imagedef --version)" = "$arm_version" ] || fail "imagedef does not run as uid 4242"
+[ "$(in_image --user 4242:4242 -- imagedef --version)" = "$x86_version" ] || fail "imagedef does not run as uid 4242"
 in_image -- sh -c 'test -s /etc/ssl/certs/ca-certificates.crt' || fail "no CA bundle in the image"
 pass "/bin/sh, CA bundle, /usr/local/bin/imagedef 0755, runs as root and as an arbitrary uid (4242)"
 
@@ -221,14 +222,25 @@ for arch in amd64 arm64; do
 done
 
 # ---- 5. CodeBuild-like runs -----------------------------------------------------------------------
+# The repository's own buildspec gets every example ECR source artifact (examples/pipeline/*/ with an
+# imageDetail.json, except the source folder) as a secondary input, named after its folder;
+# IMAGEDEF_TEST_ARTIFACTS="A B" picks others.
 if [ -f buildspec.yml ]; then
     buildspec=$repo/buildspec.yml
-    secondaries=(WebImage ApiImage)
+    if [ -n "${IMAGEDEF_TEST_ARTIFACTS:-}" ]; then
+        read -r -a secondaries <<<"$IMAGEDEF_TEST_ARTIFACTS"
+    else
+        secondaries=()
+        for dir in examples/pipeline/*/; do
+            dir=${dir%/}
+            [ "${dir##*/}" != source ] && [ -f "$dir/imageDetail.json" ] && secondaries+=("${dir##*/}")
+        done
+    fi
 else
     buildspec=$repo/docker/test-buildspec.yml
     secondaries=(WebImage)
 fi
-step "CodeBuild-like runs of ${buildspec#"$repo"/}"
+step "CodeBuild-like runs of ${buildspec#"$repo"/} (secondary inputs: ${secondaries[*]})"
 
 # Lays out one build the way CodeBuild does with pipeline artifacts: the primary source in
 # .../src/s3/00 and each further input artifact in a sibling directory (.../s3/01, ...).

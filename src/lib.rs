@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod discover;
 pub mod error;
+pub mod input;
 pub mod logging;
 pub mod mapping;
 pub mod model;

@@ -3,13 +3,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use anyhow::Context;
 use serde::Serialize;
 
 use crate::bundle;
 use crate::config::EmitConfig;
 use crate::discover;
 use crate::error::{CheckFailed, ExitCode};
+use crate::input;
 use crate::model::{ContainerName, ImageRef, TaskDefinition};
 use crate::render;
 use crate::resolve::{self, Image};
@@ -101,19 +101,9 @@ pub fn check_task_definition(path: &Path, containers: &[ContainerName]) -> anyho
     .into())
 }
 
-/// Reads a small input file (a task definition, a mapping): at most 4 MiB.
+/// Reads a task definition or a mapping: JSON of at most [`input::MAX_JSON`] bytes.
 pub fn read_small(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    const LIMIT: u64 = 4 * 1024 * 1024;
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {what} {}; check the path", path.display()))?
-        .len();
-    if len > LIMIT {
-        anyhow::bail!(
-            "{what} {} is {len} bytes, more than {LIMIT}; is it the right file?",
-            path.display()
-        );
-    }
-    std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+    input::read_bounded(path, input::MAX_JSON, what).map_err(anyhow::Error::msg)
 }
 
 /// Writes (or with `--dry-run`, shows) the files, then prints the summary.

@@ -136,7 +136,7 @@ fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u
             );
             None
         }
-        Ok(_) => super::read_bounded(zip_path, MAX_BYTES, "bundle")
+        Ok(_) => crate::input::read_bounded(zip_path, MAX_BYTES, "bundle")
             .map_err(|e| report.error(subject, e))
             .ok(),
     }
@@ -371,7 +371,7 @@ fn listed(dir: &Path, name: &str) -> Result<Option<(Digest, String)>, String> {
     if !path.exists() {
         return Ok(None);
     }
-    let bytes = super::read_bounded(&path, 16 * 1024 * 1024, "SHA256SUMS")?;
+    let bytes = crate::input::read_bounded(&path, 16 * 1024 * 1024, "SHA256SUMS")?;
     let text = String::from_utf8_lossy(&bytes);
     for line in text.lines() {
         let Some((hex, file)) = line.split_once(' ') else {

@@ -138,21 +138,3 @@ pub fn discovered(found: &Discovery, report: &mut Report) -> Vec<Seen> {
     }
     seen
 }
-
-/// Reads at most `limit` bytes of a file; a longer file is refused with `what` and the limit.
-pub fn read_bounded(path: &std::path::Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot open {what} {}: {e}; check the path", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "{what} {} is larger than {limit} bytes; is it the right file?",
-            path.display()
-        ));
-    }
-    Ok(bytes)
-}

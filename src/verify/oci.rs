@@ -14,10 +14,8 @@ use serde_json::Value;
 use sha2::Digest as _;
 
 use super::{Report, Seen};
+use crate::input::MAX_JSON;
 use crate::model::Digest;
-
-/// The largest manifest or index read: ECR's limit for an image manifest (4,194,304 characters).
-pub const MAX_JSON: u64 = 4 * 1024 * 1024;
 
 /// The read buffer for hashing blobs: large, so that hashing, not system calls, sets the pace.
 const HASH_BUFFER: usize = 1024 * 1024;
@@ -50,7 +48,7 @@ pub fn layout(dir: &Path, report: &mut Report, proofs: &mut Proofs) {
     let subject = format!("OCI layout {}", dir.display());
     proofs.sources.push(format!("--oci {}", dir.display()));
     let marker = dir.join("oci-layout");
-    match super::read_bounded(&marker, 64 * 1024, "oci-layout file") {
+    match crate::input::read_bounded(&marker, 64 * 1024, "oci-layout file") {
         Err(e) => {
             return report.error(
                 subject,
@@ -73,7 +71,7 @@ pub fn layout(dir: &Path, report: &mut Report, proofs: &mut Proofs) {
         }
     }
     let index_path = dir.join("index.json");
-    let index = match super::read_bounded(&index_path, MAX_JSON, "OCI index")
+    let index = match crate::input::read_bounded(&index_path, MAX_JSON, "OCI index")
         .and_then(|bytes| json(&bytes).map_err(|e| format!("{}: {e}", index_path.display())))
     {
         Ok(index) => index,
@@ -268,7 +266,7 @@ impl Walk<'_> {
             ));
             return None;
         } else {
-            match super::read_bounded(&path, MAX_JSON, "blob") {
+            match crate::input::read_bounded(&path, MAX_JSON, "blob") {
                 Ok(b) => Some(b),
                 Err(e) => {
                     self.error(e);
@@ -332,7 +330,7 @@ pub fn manifest(path: &Path, report: &mut Report, proofs: &mut Proofs) {
     proofs
         .sources
         .push(format!("--manifest {}", path.display()));
-    let bytes = match super::read_bounded(path, MAX_JSON, "manifest") {
+    let bytes = match crate::input::read_bounded(path, MAX_JSON, "manifest") {
         Ok(b) => b,
         Err(e) => return report.error(subject, e),
     };

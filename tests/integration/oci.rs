@@ -298,7 +298,7 @@ fn a_directory_that_is_not_a_layout_is_exit_2() {
     env.mkdir("empty");
     env.run(&["verify", "art", "--oci", "empty"])
         .code(2)
-        .stdout_has("cannot open oci-layout file empty/oci-layout");
+        .stdout_has("cannot read oci-layout file empty/oci-layout");
     env.write("big.json", vec![b' '; 5 * 1024 * 1024]);
     env.run(&["verify", "art", "--manifest", "big.json"])
         .code(2)

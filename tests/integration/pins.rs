@@ -91,7 +91,7 @@ fn a_malformed_expect_file_is_exit_2_naming_the_key() {
         .stdout_has("not a JSON object");
     env.run(&["verify", "web", "--expect", "missing.json"])
         .code(2)
-        .stdout_has("cannot open expect file missing.json");
+        .stdout_has("cannot read expect file missing.json");
 }
 
 #[test]

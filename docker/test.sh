@@ -222,9 +222,9 @@ for arch in amd64 arm64; do
 done
 
 # ---- 5. CodeBuild-like runs -----------------------------------------------------------------------
-# The repository's own buildspec gets every example ECR source artifact (examples/pipeline/*/ with an
-# imageDetail.json, except the source folder) as a secondary input, named after its folder;
-# IMAGEDEF_TEST_ARTIFACTS="A B" picks others.
+# The repository's own buildspec runs on the example pipeline: examples/pipeline/source (with the
+# buildspec beside its mapping) is the primary source, and every other examples/pipeline/*/ folder
+# is a secondary input named after it; IMAGEDEF_TEST_ARTIFACTS="A B" picks others.
 if [ -f buildspec.yml ]; then
     buildspec=$repo/buildspec.yml
     if [ -n "${IMAGEDEF_TEST_ARTIFACTS:-}" ]; then
@@ -233,7 +233,7 @@ if [ -f buildspec.yml ]; then
         secondaries=()
         for dir in examples/pipeline/*/; do
             dir=${dir%/}
-            [ "${dir##*/}" != source ] && [ -f "$dir/imageDetail.json" ] && secondaries+=("${dir##*/}")
+            [ "${dir##*/}" != source ] && secondaries+=("${dir##*/}")
         done
     fi
 else
@@ -248,13 +248,8 @@ make_layout() {
     local root=$1 owner=$2 i=1 name
     local src=$root/codebuild/output/src123/src/s3
     mkdir -p "$src/00"
-    if [ "$buildspec" = "$repo/buildspec.yml" ]; then
-        # The primary source is the repository itself (tracked files and untracked, not ignored ones).
-        git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$src/00"
-    else
-        cp -R examples/pipeline/source/. "$src/00/"
-        cp "$buildspec" "$src/00/buildspec.yml"
-    fi
+    cp -R examples/pipeline/source/. "$src/00/"
+    cp "$buildspec" "$src/00/buildspec.yml"
     envs=(--env CODEBUILD_SRC_DIR=/codebuild/output/src123/src/s3/00)
     for name in "${secondaries[@]}"; do
         local dir
@@ -297,14 +292,20 @@ check_outputs() {
     done < <("$python" docker/buildspec.py artifacts "$src/buildspec.yml")
     found=0
     while IFS= read -r -d '' definitions; do
-        "$python" - "$definitions" <<'EOF' || fail "$1: malformed $definitions"
-import json, re, sys
+        "$python" - "$definitions" "$src/imagedef.json" <<'EOF' || fail "$1: malformed $definitions"
+import json, os, re, sys
 data = json.load(open(sys.argv[1], encoding="utf-8"))
+# Images from artifacts are digest-pinned; only a mapping's fixed "image" is written as given.
+fixed = set()
+if os.path.exists(sys.argv[2]):
+    mapping = json.load(open(sys.argv[2], encoding="utf-8"))
+    for service in mapping["services"].values():
+        fixed |= {c["image"] for c in service["containers"].values() if "image" in c}
 assert isinstance(data, list) and data, "not a non-empty array"
 for entry in data:
     assert set(entry) == {"name", "imageUri"}, entry
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,255}", entry["name"]), entry
-    assert re.search(r"@sha256:[0-9a-f]{64}$", entry["imageUri"]), entry
+    assert entry["imageUri"] in fixed or re.search(r"@sha256:[0-9a-f]{64}$", entry["imageUri"]), entry
 EOF
         found=$((found + 1))
     done < <(find "$src" -newer "$src/buildspec.yml" -name imagedefinitions.json -print0)

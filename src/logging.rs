@@ -3,10 +3,12 @@
 use std::fmt;
 
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::cli::{GlobalArgs, LogFormat};
 
@@ -19,17 +21,22 @@ pub fn init(args: &GlobalArgs) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("imagedef={level}")));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    // RUST_LOG takes `level` or `target=level,...` directives; a value that does not parse is
+    // ignored in favour of the flags.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            format!("imagedef={level}")
+                .parse()
+                .expect("a valid directive")
+        });
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = match args.log_format {
-        LogFormat::Text => builder.event_format(Plain).try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_target(false)
+        LogFormat::Text => registry.with(layer.event_format(Plain)).try_init(),
+        LogFormat::Json => registry
+            .with(layer.json().flatten_event(true).with_target(false))
             .try_init(),
     };
 }

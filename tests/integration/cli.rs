@@ -94,3 +94,21 @@ fn a_closed_stdout_is_not_an_error() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert_eq!(stderr, "");
 }
+
+#[test]
+fn verbosity_flags_and_rust_log() {
+    let mut env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    let plain = env.run(&["scan", "a"]);
+    assert_eq!(plain.stderr, "");
+    env.run(&["scan", "a", "-v"])
+        .code(0)
+        .stderr_has("imagedef: debug: searching a (artifact a) for imageDetail.json");
+    env.set("RUST_LOG", "imagedef=debug");
+    env.run(&["scan", "a", "-q"])
+        .code(0)
+        .stderr_has("imagedef: debug: artifact a: 1 file(s) found");
+}

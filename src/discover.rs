@@ -24,6 +24,8 @@ pub const PRIMARY: &str = "primary";
 pub struct Root {
     pub artifact: String,
     pub path: PathBuf,
+    /// Where the root came from, for messages: `argument "..."`, `$CODEBUILD_SRC_DIR_<name>`.
+    pub origin: String,
 }
 
 /// Works out the roots. `args` are the positional `ROOT`s (`DIR` or `NAME=DIR`); `env` is the
@@ -38,51 +40,83 @@ pub fn roots(
             roots.push(Root {
                 artifact: PRIMARY.to_owned(),
                 path: PathBuf::from("."),
+                origin: "the current directory (no ROOT and no $CODEBUILD_SRC_DIR)".to_owned(),
             });
         }
         roots
     } else {
-        args.iter().map(|a| root_from_arg(a)).collect()
+        args.iter()
+            .map(|a| root_from_arg(a))
+            .collect::<anyhow::Result<_>>()?
     };
-    for root in &roots {
+    let mut seen: Vec<(PathBuf, String)> = Vec::new();
+    let mut unique = Vec::with_capacity(roots.len());
+    for root in roots {
         let meta = std::fs::metadata(&root.path).with_context(|| {
             format!(
-                "artifact root {} (artifact {}) cannot be read; pass an existing directory",
+                "artifact root {} (artifact {}, from {}) cannot be read; pass an existing directory",
                 root.path.display(),
-                root.artifact
+                root.artifact,
+                root.origin
             )
         })?;
         if !meta.is_dir() {
             bail!(
-                "artifact root {} (artifact {}) is not a directory; pass the directory the artifact was extracted to",
+                "artifact root {} (artifact {}, from {}) is not a directory; pass the directory the artifact was extracted to",
                 root.path.display(),
-                root.artifact
+                root.artifact,
+                root.origin
             );
         }
+        // The same directory twice would make every file in it a candidate twice.
+        let canonical = std::fs::canonicalize(&root.path).unwrap_or_else(|_| root.path.clone());
+        if let Some((_, first)) = seen.iter().find(|(path, _)| *path == canonical) {
+            tracing::warn!(
+                "{} is given twice as an artifact root; searching it once, as artifact {first}",
+                root.path.display()
+            );
+            continue;
+        }
+        seen.push((canonical, root.artifact.clone()));
+        unique.push(root);
     }
-    Ok(roots)
+    Ok(unique)
 }
 
-fn root_from_arg(arg: &str) -> Root {
-    if let Some((name, dir)) = arg.split_once('=') {
+fn root_from_arg(arg: &str) -> anyhow::Result<Root> {
+    let origin = format!("argument {arg:?}");
+    if let Some((name, dir)) = arg.split_once('=')
+        && !Path::new(arg).exists()
+    {
         let valid_name = !name.is_empty()
             && name.len() <= 100
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if valid_name && !Path::new(arg).exists() {
-            return Root {
-                artifact: name.to_owned(),
-                path: PathBuf::from(dir),
-            };
+        if !valid_name {
+            bail!(
+                "ROOT {arg:?}: {name:?} is not an artifact name; NAME=DIR takes 1-100 of letters, digits, _ and - before the =, as CodePipeline artifact names are"
+            );
         }
+        if dir.is_empty() {
+            bail!("ROOT {arg:?} names no directory after the =; write NAME=DIR");
+        }
+        return Ok(Root {
+            artifact: name.to_owned(),
+            path: PathBuf::from(dir),
+            origin,
+        });
     }
     let path = PathBuf::from(arg);
     let artifact = std::fs::canonicalize(&path)
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| PRIMARY.to_owned());
-    Root { artifact, path }
+    Ok(Root {
+        artifact,
+        path,
+        origin,
+    })
 }
 
 fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<Root> {
@@ -101,6 +135,7 @@ fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<Ro
             secondary.push(Root {
                 artifact: name.to_owned(),
                 path: PathBuf::from(value),
+                origin: format!("${key}"),
             });
         }
     }
@@ -109,6 +144,7 @@ fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<Ro
         .map(|path| Root {
             artifact: PRIMARY.to_owned(),
             path,
+            origin: "$CODEBUILD_SRC_DIR".to_owned(),
         })
         .into_iter()
         .collect();
@@ -165,6 +201,13 @@ impl Discovery {
             .filter_map(|c| c.detail.as_ref().ok().map(|d| (c, d)))
     }
 
+    /// True when something was found but none of it is usable: every file was refused or
+    /// skipped. That is malformed input (exit 2), not a missing image (exit 1).
+    #[must_use]
+    pub fn only_refused(&self) -> bool {
+        self.images().next().is_none() && !(self.candidates.is_empty() && self.skipped.is_empty())
+    }
+
     /// One line per candidate and skipped path, saying what it is or why it was refused.
     #[must_use]
     pub fn listing(&self) -> String {
@@ -182,17 +225,26 @@ impl Discovery {
     }
 }
 
-/// Walks every root for files named `file_name`.
+/// Walks every root for files named `file_name`, leaving out the directory `skip` (imagedef's own
+/// output directory: a blue/green `imageDetail.json` written there must not become an input of
+/// the next run).
 #[must_use]
-pub fn discover(roots: &[Root], file_name: &str) -> Discovery {
+pub fn discover(roots: &[Root], file_name: &str, skip: Option<&Path>) -> Discovery {
+    let skip = skip.and_then(|p| std::fs::canonicalize(p).ok());
     let mut found = Discovery::default();
     for root in roots {
-        walk(root, file_name, &mut found);
+        // The skipped directory as the walk will spell it: under this root's path as given.
+        let skip_here = skip.as_ref().and_then(|skip| {
+            let root_abs = std::fs::canonicalize(&root.path).ok()?;
+            let rel = skip.strip_prefix(&root_abs).ok()?;
+            (!rel.as_os_str().is_empty()).then(|| root.path.join(rel))
+        });
+        walk(root, file_name, skip_here.as_deref(), &mut found);
     }
     found
 }
 
-fn walk(root: &Root, file_name: &str, found: &mut Discovery) {
+fn walk(root: &Root, file_name: &str, skip: Option<&Path>, found: &mut Discovery) {
     tracing::debug!(
         "searching {} (artifact {}) for {file_name}",
         root.path.display(),
@@ -201,7 +253,10 @@ fn walk(root: &Root, file_name: &str, found: &mut Discovery) {
     let walker = walkdir::WalkDir::new(&root.path)
         .follow_links(false)
         .into_iter()
-        .filter_entry(|e| !(e.depth() > 0 && e.file_type().is_dir() && e.file_name() == ".git"));
+        .filter_entry(|e| {
+            let dir = e.depth() > 0 && e.file_type().is_dir();
+            !(dir && (e.file_name() == ".git" || skip.is_some_and(|s| e.path() == s)))
+        });
     let mut candidates = Vec::new();
     for entry in walker {
         let entry = match entry {
@@ -341,12 +396,10 @@ mod tests {
     #[test]
     fn no_roots_means_the_current_directory() {
         let roots = roots(&[], env(&[("HOME", "/root")])).unwrap();
+        assert_eq!(roots.len(), 1);
         assert_eq!(
-            roots,
-            [Root {
-                artifact: "primary".into(),
-                path: ".".into()
-            }]
+            (roots[0].artifact.as_str(), roots[0].path.as_path()),
+            ("primary", Path::new("."))
         );
     }
 
@@ -354,7 +407,28 @@ mod tests {
     fn a_missing_root_is_an_error_naming_it() {
         let e = roots(&["Web=/nonexistent/x".into()], env(&[])).unwrap_err();
         assert!(
-            format!("{e:#}").contains("/nonexistent/x (artifact Web)"),
+            format!("{e:#}").contains(
+                "artifact root /nonexistent/x (artifact Web, from argument \"Web=/nonexistent/x\") cannot be read"
+            ),
+            "{e:#}"
+        );
+        let e = roots(&[], env(&[("CODEBUILD_SRC_DIR_Web", "/nonexistent/y")])).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("(artifact Web, from $CODEBUILD_SRC_DIR_Web)"),
+            "{e:#}"
+        );
+    }
+
+    #[test]
+    fn name_equals_dir_roots_are_checked() {
+        let e = roots(&["my app=x".into()], env(&[])).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("\"my app\" is not an artifact name"),
+            "{e:#}"
+        );
+        let e = roots(&["Web=".into()], env(&[])).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("names no directory after the ="),
             "{e:#}"
         );
     }

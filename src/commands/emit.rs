@@ -6,6 +6,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::bundle;
+use anyhow::Context as _;
+
 use crate::config::EmitConfig;
 use crate::discover;
 use crate::error::{CheckFailed, ExitCode};
@@ -40,7 +42,7 @@ impl Resolved {
             container,
             image_uri,
             digest: image.detail.digest().map(|d| d.to_string()),
-            tags: image.detail.tags().into_iter().map(str::to_owned).collect(),
+            tags: image.tags().into_iter().map(str::to_owned).collect(),
             sources: image.sources.iter().map(|c| c.label()).collect(),
         }
     }
@@ -50,15 +52,26 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     if let Some(mapping) = &config.mapping {
         return super::emit_mapping::run(config, mapping);
     }
-    let found = discover::discover(&config.discover.roots, &config.discover.file_name);
+    let found = discover::discover(
+        &config.discover.roots,
+        &config.discover.file_name,
+        Some(&config.out),
+    );
     super::warn_unusable(&found);
+    super::refuse_unreadable(&found)?;
     let image = resolve::the_only_image(&found)?;
     resolve::check_consistent(&image)?;
     let container = config
         .container
         .clone()
         .expect("config requires a container in single-image mode");
-    let reference = resolve::reference(image.detail, config.uri.unwrap_or_default(), &config.tags)?;
+    let reference = resolve::reference(
+        image.detail,
+        &image.tags(),
+        config.uri.unwrap_or_default(),
+        &config.tags,
+    )
+    .with_context(|| format!("image from {}", image.source_labels()))?;
     if let Some(path) = &config.task_definition {
         check_task_definition(path, std::slice::from_ref(&container))?;
     }
@@ -67,8 +80,9 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     if config.bundle {
         let zip = bundle::out_file(bundle::SINGLE_NAME, &files);
         files.push(zip);
-        files.push(write::sha256sums(&files));
     }
+    // Always, so that a SHA256SUMS left by an earlier --bundle run never vouches for a stale zip.
+    files.push(write::sha256sums(&files));
     let resolved = vec![Resolved::from_image(None, container, reference, &image)];
     finish(config, &files, &resolved)
 }

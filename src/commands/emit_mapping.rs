@@ -43,8 +43,9 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
             skipped.artifact
         );
     }
-    let found = discover::discover(&roots, &config.discover.file_name);
+    let found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
     super::warn_unusable(&found);
+    super::refuse_unreadable(&found)?;
     let overrides = Overrides {
         uri: config.uri,
         tag_pattern: config.tags.pattern.as_ref(),
@@ -215,7 +216,7 @@ impl<'a> From<&crate::resolve::mapping::ResolvedContainer<'a>> for ReportContain
         let (digest, tags, sources) = match &c.image {
             Some(image) => (
                 image.detail.digest().map(|d| d.to_string()),
-                image.detail.tags().into_iter().map(str::to_owned).collect(),
+                image.tags().into_iter().map(str::to_owned).collect(),
                 image
                     .sources
                     .iter()

@@ -21,6 +21,25 @@ pub fn warn_unusable(found: &Discovery) {
     }
 }
 
+/// `emit` writes nothing when a file could not be read: it might have been the image that made
+/// the choice ambiguous, or the one a selector wanted (exit 2).
+pub fn refuse_unreadable(found: &Discovery) -> anyhow::Result<()> {
+    let unreadable: Vec<String> = found
+        .skipped
+        .iter()
+        .filter(|s| s.unreadable)
+        .map(|s| format!("  {}: {}", s.path.display(), s.reason))
+        .collect();
+    if unreadable.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} path(s) could not be read, so what was found may be incomplete; nothing was written:\n{}\nfix: make them readable, or pass the artifact directories as ROOT",
+        unreadable.len(),
+        unreadable.join("\n")
+    )
+}
+
 /// Writes `text` to stdout in one go. A closed pipe is reported as an error that `main` ignores.
 pub fn print(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -56,7 +56,7 @@ struct Skip<'a> {
 }
 
 pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
-    let found = discover::discover(&config.discover.roots, &config.discover.file_name);
+    let found = discover::discover(&config.discover.roots, &config.discover.file_name, None);
     let rows: Vec<Row<'_>> = found.candidates.iter().map(Row::of).collect();
     if config.json {
         #[derive(Serialize)]

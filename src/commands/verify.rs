@@ -10,7 +10,7 @@ use crate::error::ExitCode;
 use crate::verify::{self, Finding, Report, Severity, oci, pins};
 
 pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
-    let found = discover::discover(&config.discover.roots, &config.discover.file_name);
+    let found = discover::discover(&config.discover.roots, &config.discover.file_name, None);
     for s in found.skipped.iter().filter(|s| !s.unreadable) {
         tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
     }

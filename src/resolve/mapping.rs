@@ -86,7 +86,7 @@ pub fn resolve<'a>(
     if failures.is_empty() {
         return Ok(services);
     }
-    if found.images().next().is_none() && !found.candidates.is_empty() {
+    if found.only_refused() {
         return Err(anyhow::anyhow!(
             "found no usable imageDetail.json for the mapping; every candidate was refused:\n{}",
             found.listing()
@@ -133,7 +133,7 @@ fn resolve_container<'a>(
     check_consistent(&image).map_err(|e| {
         CheckFailed::Inconsistent(format!("{at}: the image's file disagrees with itself: {e}"))
     })?;
-    let reference = reference(image.detail, uri, rule).map_err(|e| {
+    let reference = reference(image.detail, &image.tags(), uri, rule).map_err(|e| {
         let hint = if matches!(e, CheckFailed::AmbiguousTag(_)) {
             "; in the mapping, set \"tagPattern\" on the service or at the top"
         } else {

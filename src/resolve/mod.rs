@@ -67,7 +67,22 @@ pub struct Image<'a> {
     pub sources: Vec<&'a Candidate>,
 }
 
-impl Image<'_> {
+impl<'a> Image<'a> {
+    /// The tags of every file naming this image, in order of first appearance: one file may be
+    /// a hand-written `{"ImageURI": ...}` without tags, another the ECR source's with them.
+    #[must_use]
+    pub fn tags(&self) -> Vec<&'a str> {
+        let mut tags: Vec<&'a str> = Vec::new();
+        for detail in self.sources.iter().filter_map(|c| c.detail.as_ref().ok()) {
+            for tag in detail.tags() {
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+        }
+        tags
+    }
+
     /// The files this image came from, as `artifact:path`, comma-separated.
     #[must_use]
     pub fn source_labels(&self) -> String {
@@ -111,7 +126,7 @@ pub fn the_only_image(found: &Discovery) -> anyhow::Result<Image<'_>> {
     let mut images = group(found.images());
     match images.len() {
         1 => Ok(images.remove(0)),
-        0 if found.candidates.is_empty() && found.skipped.is_empty() => {
+        0 if !found.only_refused() => {
             Err(CheckFailed::NoImage(
                 "found no imageDetail.json under the artifact roots; give the directory of the ECR source artifact as ROOT, or run inside CodeBuild where $CODEBUILD_SRC_DIR_<name> points at it".to_owned(),
             )
@@ -181,9 +196,10 @@ pub fn choose_tag<'t>(tags: &[&'t str], rule: &TagRule) -> Result<&'t str, Check
     }
 }
 
-/// The reference to write for `detail` in `mode`.
+/// The reference to write for `detail` in `mode`, choosing among `tags` (see [`Image::tags`]).
 pub fn reference(
     detail: &ImageDetail,
+    tags: &[&str],
     mode: UriMode,
     rule: &TagRule,
 ) -> Result<ImageRef, CheckFailed> {
@@ -195,13 +211,12 @@ pub fn reference(
             ))
         })
     };
-    let tags = detail.tags();
     let reference = match mode {
         UriMode::Digest => detail.image_uri.with(None, Some(digest()?)),
-        UriMode::Tag => detail.image_uri.with(Some(choose_tag(&tags, rule)?), None),
+        UriMode::Tag => detail.image_uri.with(Some(choose_tag(tags, rule)?), None),
         UriMode::TagDigest => detail
             .image_uri
-            .with(Some(choose_tag(&tags, rule)?), Some(digest()?)),
+            .with(Some(choose_tag(tags, rule)?), Some(digest()?)),
     };
     let named = reference.with(reference.tag(), None).to_string();
     if named.len() > MAX_REFERENCE_LEN {
@@ -263,7 +278,7 @@ mod tests {
         ));
         let host = "111122223333.dkr.ecr.us-east-1.amazonaws.com/web";
         let rule = TagRule::default();
-        let r = |m| reference(&d, m, &rule).unwrap().to_string();
+        let r = |m| reference(&d, &d.tags(), m, &rule).unwrap().to_string();
         assert_eq!(r(UriMode::Digest), format!("{host}@{D}"));
         assert_eq!(r(UriMode::Tag), format!("{host}:e6828a4"));
         assert_eq!(r(UriMode::TagDigest), format!("{host}:e6828a4@{D}"));
@@ -272,9 +287,9 @@ mod tests {
     #[test]
     fn digest_mode_needs_a_digest() {
         let d = detail(r#"{"ImageURI":"a.io/web:v1"}"#);
-        let e = reference(&d, UriMode::Digest, &TagRule::default()).unwrap_err();
+        let e = reference(&d, &d.tags(), UriMode::Digest, &TagRule::default()).unwrap_err();
         assert!(e.to_string().contains("carries no digest"), "{e}");
-        let ok = reference(&d, UriMode::Tag, &TagRule::default()).unwrap();
+        let ok = reference(&d, &d.tags(), UriMode::Tag, &TagRule::default()).unwrap();
         assert_eq!(ok.to_string(), "a.io/web:v1");
     }
 
@@ -282,8 +297,8 @@ mod tests {
     fn an_overlong_reference_is_refused() {
         // "a.io/" + 250 characters is exactly 255: accepted; one more is refused.
         let at = |n: usize| detail(&format!(r#"{{"ImageURI":"a.io/{}@{D}"}}"#, "r".repeat(n)));
-        assert!(reference(&at(250), UriMode::Digest, &TagRule::default()).is_ok());
-        let e = reference(&at(251), UriMode::Digest, &TagRule::default()).unwrap_err();
+        assert!(reference(&at(250), &[], UriMode::Digest, &TagRule::default()).is_ok());
+        let e = reference(&at(251), &[], UriMode::Digest, &TagRule::default()).unwrap_err();
         assert!(e.to_string().contains("at most 255"), "{e}");
     }
 }

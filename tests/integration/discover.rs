@@ -180,5 +180,18 @@ fn a_missing_root_is_a_usage_error() {
     let env = Env::new();
     env.run(&["scan", "Web=nope"])
         .code(2)
-        .stderr_has("imagedef: error: artifact root nope (artifact Web) cannot be read");
+        .stderr_has("imagedef: error: artifact root nope (artifact Web, from argument \"Web=nope\") cannot be read");
+}
+
+#[test]
+fn a_root_given_twice_is_searched_once() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    let run = env.run(&["scan", "--json", "a", "Again=a/"]);
+    run.code(0)
+        .stderr_has("is given twice as an artifact root; searching it once, as artifact a");
+    assert_eq!(run.json()["images"].as_array().unwrap().len(), 1);
 }

@@ -12,5 +12,6 @@ mod mapping;
 mod oci;
 mod pins;
 mod refusals;
+mod regressions;
 mod verify;
 mod verify_bundle;

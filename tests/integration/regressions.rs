@@ -1,0 +1,150 @@
+//! Regression tests, each named after the bug it pins.
+
+use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail};
+
+/// A second `emit --mapping` with `--out` inside `$CODEBUILD_SRC_DIR` found the blue/green
+/// `imageDetail.json` the first run wrote, and its report changed (or, with `--uri tag`, failed).
+#[test]
+fn emit_run_twice_does_not_read_its_own_output() {
+    let mut env = Env::new();
+    env.write("s3/00/imagedef.json", r#"{"services":{"api":{"containers":{"api":{"repository":"shop/api"}},"blueGreen":"api"}}}"#);
+    env.write(
+        "s3/01/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["latest", "598"]),
+    );
+    let (primary, api) = (env.path("s3/00"), env.path("s3/01"));
+    env.set("CODEBUILD_SRC_DIR", &primary)
+        .set("CODEBUILD_SRC_DIR_ApiImage", api);
+    let emit = |uri: &str| {
+        env.run(&[
+            "emit",
+            "--mapping",
+            "s3/00/imagedef.json",
+            "--out",
+            "s3/00/imagedef-out",
+            "--uri",
+            uri,
+        ])
+    };
+    emit("digest").code(0);
+    let first = env.snapshot("s3/00/imagedef-out");
+    emit("digest").code(0);
+    assert_eq!(
+        env.snapshot("s3/00/imagedef-out"),
+        first,
+        "the same inputs must give the same bytes"
+    );
+    emit("tag")
+        .code(0)
+        .stdout_has(&format!("{HOST}/shop/api:598"));
+}
+
+/// Two files naming the same image (a hand-written URI-only one and the ECR source's) kept only
+/// the first file's tags, so `--uri tag` depended on the order of the roots.
+#[test]
+fn tags_come_from_every_file_naming_the_image() {
+    let env = Env::new();
+    env.write(
+        "src/deploy/imageDetail.json",
+        format!(r#"{{"ImageURI":"{HOST}/shop/web@{DIGEST_WEB}"}}"#),
+    );
+    env.write(
+        "ecr/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest", "e6828a4"]),
+    );
+    for roots in [["Source=src", "Web=ecr"], ["Web=ecr", "Source=src"]] {
+        let mut args = vec![
+            "emit",
+            "--container",
+            "web",
+            "--uri",
+            "tag",
+            "--dry-run",
+            "--json",
+        ];
+        args.extend(roots);
+        let run = env.run(&args);
+        run.code(0);
+        assert_eq!(
+            run.json()["containers"][0]["image_uri"],
+            format!("{HOST}/shop/web:e6828a4"),
+            "{roots:?}"
+        );
+    }
+}
+
+/// After `emit --bundle`, a run without `--bundle` left the old zip beside a `SHA256SUMS` that
+/// still vouched for it, and `verify --bundle` passed the stale zip.
+#[test]
+fn a_stale_bundle_is_caught_after_a_run_without_bundle() {
+    let env = Env::new();
+    env.write(
+        "in/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.run(&[
+        "emit",
+        "in",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
+    env.write(
+        "in/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_API, &["2"]),
+    );
+    env.run(&["emit", "in", "--container", "web", "--out", "out"])
+        .code(0);
+    let check = std::process::Command::new("sha256sum")
+        .args(["-c", "SHA256SUMS"])
+        .current_dir(env.path("out"))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    env.run(&["verify", "in", "--bundle", "out/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has("does not list imagedefinitions.zip");
+}
+
+/// A root whose only imageDetail.json is a symlink was exit 2 in single-image mode but exit 1 with
+/// --mapping; malformed-only input is exit 2 in both.
+#[test]
+fn only_refused_files_are_exit_2_in_both_modes() {
+    let env = Env::new();
+    env.write(
+        "elsewhere/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.mkdir("art");
+    std::os::unix::fs::symlink(
+        env.path("elsewhere/imageDetail.json"),
+        env.path("art/imageDetail.json"),
+    )
+    .unwrap();
+    env.write(
+        "m.json",
+        r#"{"services":{"web":{"containers":{"web":{"repository":"shop/web"}}}}}"#,
+    );
+    env.run(&["emit", "Web=art", "--container", "web"])
+        .code(2)
+        .stderr_has("every candidate was refused");
+    env.run(&["emit", "Web=art", "--mapping", "m.json"])
+        .code(2)
+        .stderr_has("every candidate was refused");
+}
+
+/// In single-image mode a tag that could not be chosen did not say which file the image came from.
+#[test]
+fn a_tag_error_names_the_file() {
+    let env = Env::new();
+    env.write(
+        "w/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["v1", "v2"]),
+    );
+    env.run(&["emit", "Web=w", "--container", "web", "--uri", "tag"])
+        .code(1)
+        .stderr_has("image from Web:imageDetail.json: cannot choose one tag from [\"v1\", \"v2\"]");
+}

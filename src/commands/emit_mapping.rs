@@ -11,7 +11,7 @@ use super::emit::{Resolved, check_task_definition, finish, read_small};
 use crate::bundle;
 use crate::config::EmitConfig;
 use crate::discover::{self, Root};
-use crate::error::ExitCode;
+use crate::error::{CheckFailed, ExitCode, exit_code_of};
 use crate::mapping::{Mapping, Selector, Source};
 use crate::model::{ContainerName, ImageRef};
 use crate::render;
@@ -43,6 +43,20 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
             skipped.artifact
         );
     }
+    for name in mapping.artifacts_needed().into_iter().flatten() {
+        if !config.discover.roots.iter().any(|r| r.artifact == name) {
+            tracing::warn!(
+                "the mapping selects artifact {name:?}, but no artifact root has that name; the roots are: {}",
+                config
+                    .discover
+                    .roots
+                    .iter()
+                    .map(|r| format!("{} ({})", r.artifact, r.path.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
     super::warn_unusable(&found);
     super::refuse_unreadable(&found)?;
@@ -51,25 +65,53 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
         tag_pattern: config.tags.pattern.as_ref(),
     };
     let services = resolve(&mapping, &found, overrides)?;
-    for s in &services {
-        if let Some(path) = &s.service.task_definition_path {
+    check_task_definitions(&services)?;
+    let files = render_files(&services, mapping_path, config.bundle)?;
+    let resolved = services.iter().flat_map(summary).collect::<Vec<_>>();
+    finish(config, &files, &resolved)
+}
+
+/// Every service's containers against its task definition; every failing service is reported.
+fn check_task_definitions(services: &[ResolvedService<'_>]) -> anyhow::Result<()> {
+    let failures: Vec<anyhow::Error> = services
+        .iter()
+        .filter_map(|s| {
+            let path = s.service.task_definition_path.as_ref()?;
             let names: Vec<ContainerName> = s
                 .containers
                 .iter()
                 .map(|c| c.container.name.clone())
                 .collect();
-            check_task_definition(path, &names).with_context(|| {
-                format!(
-                    "service {:?} (mapping key \"services.{}.taskDefinition\")",
-                    s.service.name.as_str(),
-                    s.service.name
-                )
-            })?;
+            check_task_definition(path, &names)
+                .with_context(|| {
+                    format!(
+                        "service {:?} (mapping key \"services.{}.taskDefinition\")",
+                        s.service.name.as_str(),
+                        s.service.name
+                    )
+                })
+                .err()
+        })
+        .collect();
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.into_iter().next().expect("one failure")),
+        _ => {
+            let message = failures
+                .iter()
+                .map(|e| format!("{e:#}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if failures
+                .iter()
+                .all(|e| exit_code_of(e) == ExitCode::CheckFailed)
+            {
+                Err(CheckFailed::UnknownContainer(message).into())
+            } else {
+                Err(anyhow!(message))
+            }
         }
     }
-    let files = render_files(&services, mapping_path, config.bundle)?;
-    let resolved = services.iter().flat_map(summary).collect::<Vec<_>>();
-    finish(config, &files, &resolved)
 }
 
 /// Every file of every service, the report, and `SHA256SUMS` over all of them.

@@ -22,9 +22,6 @@ use crate::model::{ContainerName, Digest, ImageDetail, ImageRef};
 /// are held to it, so a zip bomb is refused before it is inflated.
 pub const MAX_BYTES: u64 = 3 * 1024 * 1024;
 
-/// The ECS deploy action reads an imagedefinitions.json of at most 100 KB.
-const MAX_IMAGE_DEFINITIONS: usize = 100 * 1024;
-
 const IMAGE_DEFINITIONS: &str = "imagedefinitions.json";
 const IMAGE_DETAIL: &str = "imageDetail.json";
 
@@ -292,7 +289,7 @@ fn image_definitions(
     report: &mut Report,
 ) -> Vec<Seen> {
     let subject = format!("{zip}:{IMAGE_DEFINITIONS}");
-    if data.len() > MAX_IMAGE_DEFINITIONS {
+    if data.len() > crate::render::MAX_IMAGE_DEFINITIONS {
         report.fail(
             &subject,
             format!(

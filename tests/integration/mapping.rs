@@ -522,3 +522,49 @@ fn roots_no_selector_names_are_not_searched() {
     .code(0)
     .stderr_has("templates/imageDetail.json: refused");
 }
+
+#[test]
+fn every_service_failing_its_task_definition_is_reported() {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "api/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["1"]),
+    );
+    env.write(
+        "td-web.json",
+        r#"{"family":"web","containerDefinitions":[{"name":"frontend"}]}"#,
+    );
+    env.write(
+        "td-api.json",
+        r#"{"family":"api","containerDefinitions":[{"name":"backend"}]}"#,
+    );
+    env.write(
+        "m.json",
+        r#"{"services":{"web":{"taskDefinition":"td-web.json","containers":{"web":{"artifact":"Web"}}},"api":{"taskDefinition":"td-api.json","containers":{"api":{"artifact":"Api"}}}}}"#,
+    );
+    env.run(&["emit", "--mapping", "m.json", "--out", "o", "Web=web", "Api=api"])
+        .code(1)
+        .stderr_has("service \"web\" (mapping key \"services.web.taskDefinition\"): container \"web\" not in task definition td-web.json (family web), which has containers \"frontend\"")
+        .stderr_has("service \"api\" (mapping key \"services.api.taskDefinition\"): container \"api\" not in task definition td-api.json (family api), which has containers \"backend\"");
+    assert!(!env.path("o").exists());
+}
+
+#[test]
+fn an_artifact_no_root_is_named_after_is_pointed_out() {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "m.json",
+        r#"{"services":{"web":{"containers":{"web":{"artifact":"WebImg"}}}}}"#,
+    );
+    env.run(&["emit", "--mapping", "m.json", "--out", "o", "Web=web"])
+        .code(1)
+        .stderr_has("the mapping selects artifact \"WebImg\", but no artifact root has that name; the roots are: Web (web)");
+}

@@ -17,7 +17,7 @@ dirs_total = int(os.environ.get("BENCH_DIRS", "20000"))
 host = "111122223333.dkr.ecr.us-east-1.amazonaws.com"
 primary = os.path.join(root, "src/s3/00")
 marker = os.path.join(root, ".complete")
-if os.path.exists(marker):
+if os.path.exists(marker) and os.path.exists(os.path.join(primary, "imagedef-by-repository.json")):
     print(f"layout already at {root}")
     sys.exit(0)
 
@@ -61,6 +61,13 @@ services = {
 }
 with open(os.path.join(primary, "imagedef.json"), "w") as fh:
     json.dump({"uri": "digest", "services": services}, fh, indent=2)
+# The same services selected by repository: every root is walked, the monorepo too.
+by_repository = {
+    f"svc{s:02d}": {"containers": {"app": {"repository": f"shop/image{s % 5 + 1}"}}}
+    for s in range(50)
+}
+with open(os.path.join(primary, "imagedef-by-repository.json"), "w") as fh:
+    json.dump({"uri": "digest", "services": by_repository}, fh, indent=2)
 
 with open(os.path.join(root, "env.sh"), "w") as fh:
     fh.write(f"export CODEBUILD_SRC_DIR={primary}\n")

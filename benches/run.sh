@@ -49,7 +49,7 @@ export OUT=$work/out
 hyperfine --warmup 3 --runs 20 --export-markdown "$results/emit.md" \
   --prepare "rm -rf $work/out" \
   "$bin emit -q --mapping $CODEBUILD_SRC_DIR/imagedef.json --out $work/out" \
-  "$bin emit -q --mapping $CODEBUILD_SRC_DIR/imagedef.json --out $work/out ${roots[*]}" \
+  "$bin emit -q --mapping $CODEBUILD_SRC_DIR/imagedef-by-repository.json --out $work/out" \
   "sh $work/python.sh" \
   "sh $work/jq.sh"
 
@@ -61,7 +61,9 @@ rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
   echo "| find | $(rss find "${roots[@]}" -name imageDetail.json) |"
   echo "| imagedef scan | $(rss "$bin" scan -q "${roots[@]}") |"
   rm -rf "$work/out"
-  echo "| imagedef emit --mapping (50 services) | $(rss "$bin" emit -q --mapping "$CODEBUILD_SRC_DIR/imagedef.json" --out "$work/out") |"
+  echo "| imagedef emit --mapping (50 services, artifact selectors) | $(rss "$bin" emit -q --mapping "$CODEBUILD_SRC_DIR/imagedef.json" --out "$work/out") |"
+  rm -rf "$work/out"
+  echo "| imagedef emit --mapping (50 services, repository selectors: walks the monorepo) | $(rss "$bin" emit -q --mapping "$CODEBUILD_SRC_DIR/imagedef-by-repository.json" --out "$work/out") |"
   echo "| python3 one-liner (one of 50) | $(rss python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([{"name":"app","imageUri":d["ImageURI"]}]))' "$CODEBUILD_SRC_DIR_Image1/imageDetail.json") |"
 } | tee "$results/rss.md"
 echo "results in $results/"

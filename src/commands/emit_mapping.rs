@@ -65,14 +65,17 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
         tag_pattern: config.tags.pattern.as_ref(),
     };
     let services = resolve(&mapping, &found, overrides)?;
-    check_task_definitions(&services)?;
+    check_task_definitions(&services, mapping_path)?;
     let files = render_files(&services, mapping_path, config.bundle)?;
     let resolved = services.iter().flat_map(summary).collect::<Vec<_>>();
     finish(config, &files, &resolved)
 }
 
 /// Every service's containers against its task definition; every failing service is reported.
-fn check_task_definitions(services: &[ResolvedService<'_>]) -> anyhow::Result<()> {
+fn check_task_definitions(
+    services: &[ResolvedService<'_>],
+    mapping_path: &Path,
+) -> anyhow::Result<()> {
     let failures: Vec<anyhow::Error> = services
         .iter()
         .filter_map(|s| {
@@ -85,7 +88,8 @@ fn check_task_definitions(services: &[ResolvedService<'_>]) -> anyhow::Result<()
             check_task_definition(path, &names)
                 .with_context(|| {
                     format!(
-                        "service {:?} (mapping key \"services.{}.taskDefinition\")",
+                        "mapping {}, service {:?} (key \"services.{}.taskDefinition\")",
+                        mapping_path.display(),
                         s.service.name.as_str(),
                         s.service.name
                     )

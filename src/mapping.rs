@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::discover::Candidate;
-use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName};
+use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, json_kind};
 use crate::resolve::{MAX_REFERENCE_LEN, UriMode};
 
 /// A parsed mapping file.
@@ -397,7 +397,7 @@ fn typed<T: serde::de::DeserializeOwned>(
     let Value::Object(object) = &value else {
         return Err(format!(
             "{shape} is {}, not an object; {KEYS_HELP}",
-            kind(&value)
+            json_kind(&value)
         ));
     };
     for (key, v) in object {
@@ -409,7 +409,7 @@ fn typed<T: serde::de::DeserializeOwned>(
             };
             return Err(format!(
                 "key {key:?} = {v} is {}, not a string; write it as a string",
-                kind(v)
+                json_kind(v)
             ));
         }
     }
@@ -421,17 +421,6 @@ fn typed<T: serde::de::DeserializeOwned>(
             format!("{shape}: {e}")
         }
     })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// `"a", "b"`, or `none`.

@@ -9,6 +9,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::digest::Digest;
+use super::json_kind;
 use super::reference::{ImageRef, validate_tag};
 
 /// The keys the ECR source action writes, in the order it writes them.
@@ -365,17 +366,6 @@ fn same_letters(known: &str, key: &str) -> bool {
             .collect::<String>()
     };
     norm(known) == norm(key)
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn show_plain(v: &Value) -> String {

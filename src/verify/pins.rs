@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::model::json_kind;
+
 use super::{Report, Seen};
 use crate::model::Digest;
 
@@ -41,7 +43,7 @@ impl Pins {
         let Value::Object(top) = value else {
             return Err(format!(
                 "is {}, not a JSON object; write {{\"<repository>\": \"sha256:<64 hex>\"}}",
-                kind(&value)
+                json_kind(&value)
             ));
         };
         let mut pins = Pins {
@@ -142,23 +144,12 @@ fn digest(key: &str, value: &Value) -> Result<Digest, String> {
     let Value::String(s) = value else {
         return Err(format!(
             "key {key:?} = {value}: is {}, not a digest string; write \"sha256:<64 lowercase hex>\"",
-            kind(value)
+            json_kind(value)
         ));
     };
     s.parse::<Digest>().map_err(|e| {
         format!("key {key:?} = {s:?}: {e}; write the digest the push printed (sha256:<64 lowercase hex>)")
     })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

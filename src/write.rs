@@ -85,14 +85,73 @@ fn stage_and_rename(
             .and_then(|()| tmp.as_file().sync_data())
             .with_context(|| format!("cannot write {}", tmp.path().display()))?;
         set_readable(tmp.path())?;
-        staged.push((tmp, target));
+        staged.push((tmp.into_temp_path(), target));
     }
-    for (tmp, target) in staged {
-        tmp.persist(&target)
-            .map_err(|e| e.error)
-            .with_context(|| format!("cannot rename a temporary file to {}", target.display()))?;
+    replace_all(staged, |from, to| std::fs::rename(from, to))
+}
+
+/// Moves every staged file onto its target with `mv`. If one move fails, the moves already made
+/// are undone: a replaced file gets its earlier bytes back from a backup, a new file is removed.
+fn replace_all(
+    staged: Vec<(tempfile::TempPath, PathBuf)>,
+    mv: impl Fn(&Path, &Path) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    // (target, backup of what it held before)
+    let mut done: Vec<(&Path, Option<PathBuf>)> = Vec::with_capacity(staged.len());
+    let mut failure = None;
+    for (tmp, target) in &staged {
+        let backup = target.exists().then(|| backup_path(target));
+        let moved = match &backup {
+            Some(b) => mv(target, b).and_then(|()| {
+                mv(tmp, target).inspect_err(|_| {
+                    let _ = mv(b, target);
+                })
+            }),
+            None => mv(tmp, target),
+        };
+        match moved {
+            Ok(()) => done.push((target, backup)),
+            Err(e) => {
+                failure = Some(anyhow::Error::new(e).context(format!(
+                    "cannot rename a temporary file to {}; every file written before it was put back",
+                    target.display()
+                )));
+                break;
+            }
+        }
     }
-    Ok(())
+    for (target, backup) in done.iter().rev() {
+        match (&failure, backup) {
+            (None, Some(b)) => {
+                let _ = std::fs::remove_file(b);
+            }
+            (None, None) => {}
+            (Some(_), Some(b)) => {
+                let _ = mv(b, target);
+            }
+            (Some(_), None) => {
+                let _ = std::fs::remove_file(target);
+            }
+        }
+    }
+    match failure {
+        None => {
+            // The temporary paths were moved away: nothing left to delete.
+            for (tmp, _) in staged {
+                let _ = tmp.keep();
+            }
+            Ok(())
+        }
+        Some(e) => Err(e),
+    }
+}
+
+/// Where a file that is about to be replaced waits until every file is in place.
+fn backup_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    target.with_file_name(format!(".{name}.imagedef-backup"))
 }
 
 /// Creates `dir` and its missing parents, remembering which it created.
@@ -149,6 +208,56 @@ mod tests {
         let paths: Vec<_> = text.lines().map(|l| &l[66..]).collect();
         assert_eq!(paths, ["a/y", "b/x"]);
         assert!(text.starts_with(&Digest::of(b"2").hex()));
+    }
+
+    #[test]
+    fn a_rename_that_fails_midway_puts_every_file_back() {
+        use std::cell::Cell;
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path();
+        std::fs::write(out.join("a.json"), b"old a").unwrap();
+        let stage = |name: &str, bytes: &[u8]| {
+            let mut t = tempfile::Builder::new()
+                .prefix(".imagedef-")
+                .tempfile_in(out)
+                .unwrap();
+            t.write_all(bytes).unwrap();
+            (t.into_temp_path(), out.join(name))
+        };
+        let staged = vec![
+            stage("a.json", b"new a"),
+            stage("b.json", b"new b"),
+            stage("c.json", b"new c"),
+        ];
+        // Moves of temporary files: the third one fails.
+        let temp_moves = Cell::new(0);
+        let mv = |from: &Path, to: &Path| {
+            if from
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".imagedef-")
+                && !from.to_string_lossy().ends_with("-backup")
+            {
+                temp_moves.set(temp_moves.get() + 1);
+                if temp_moves.get() == 3 {
+                    return Err(std::io::Error::other("disk on fire"));
+                }
+            }
+            std::fs::rename(from, to)
+        };
+        let e = replace_all(staged, mv).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("c.json; every file written before it was put back"),
+            "{e:#}"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a.json"]);
+        assert_eq!(std::fs::read(out.join("a.json")).unwrap(), b"old a");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
 //! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
-//! references, digests; [`mapping`], the services and containers of `emit --mapping`) ->
+//! references, digests; [`model::mapping`], the services and containers of `emit --mapping`) ->
 //! [`resolve`] (which image, which tag, which URI) -> [`render`] (file bytes) -> [`write`]
 //! (atomic output) and [`bundle`] (deterministic zips); [`verify`] checks beside them.
 //! [`commands`] drives each subcommand.
@@ -16,7 +16,6 @@ pub mod discover;
 pub mod error;
 pub mod input;
 pub mod logging;
-pub mod mapping;
 pub mod model;
 pub mod render;
 pub mod resolve;

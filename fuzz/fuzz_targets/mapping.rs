@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use imagedef::mapping::Mapping;
+use imagedef::model::mapping::Mapping;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,7 @@ use crate::bundle;
 use crate::config::EmitConfig;
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, exit_code_of};
-use crate::mapping::{Mapping, Selector, Source};
+use crate::model::mapping::{Mapping, Selector, Source};
 use crate::model::{ContainerName, ImageRef};
 use crate::render;
 use crate::resolve::mapping::{Overrides, ResolvedService, resolve};

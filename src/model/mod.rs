@@ -2,6 +2,7 @@
 
 pub mod digest;
 pub mod image_detail;
+pub mod mapping;
 pub mod names;
 pub mod reference;
 pub mod task_definition;

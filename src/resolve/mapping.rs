@@ -6,8 +6,8 @@ use regex::Regex;
 use super::{Image, TagRule, UriMode, check_consistent, group, reference};
 use crate::discover::Discovery;
 use crate::error::CheckFailed;
-use crate::mapping::{Container, Mapping, Selector, Service, Source};
 use crate::model::ImageRef;
+use crate::model::mapping::{Container, Mapping, Selector, Service, Source};
 
 /// Settings from the command line, which win over the mapping's.
 #[derive(Clone, Copy, Debug, Default)]
@@ -158,7 +158,11 @@ fn the_selected_image<'a>(
     selector: &Selector,
     found: &'a Discovery,
 ) -> Result<Image<'a>, CheckFailed> {
-    let mut images = group(found.images().filter(|(c, d)| selector.matches(c, d)));
+    let mut images = group(
+        found
+            .images()
+            .filter(|(c, d)| selector.matches(&c.artifact, &c.rel_path, d)),
+    );
     match images.len() {
         1 => Ok(images.remove(0)),
         0 => Err(CheckFailed::NoImage(format!(

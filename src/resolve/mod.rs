@@ -3,62 +3,18 @@
 
 pub mod mapping;
 
-use std::fmt;
-use std::str::FromStr;
-
 use regex::Regex;
 
 use crate::discover::{Candidate, Discovery};
 use crate::error::CheckFailed;
+pub use crate::model::reference::{MAX_REFERENCE_LEN, UriMode};
 use crate::model::{Digest, ImageDetail, ImageRef};
-
-/// The form of the `imageUri` written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub enum UriMode {
-    /// `repo@sha256:...`: exactly the pushed image.
-    #[default]
-    #[serde(rename = "digest")]
-    Digest,
-    /// `repo:tag`.
-    #[serde(rename = "tag")]
-    Tag,
-    /// `repo:tag@sha256:...`.
-    #[serde(rename = "tag+digest")]
-    TagDigest,
-}
-
-impl FromStr for UriMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<UriMode, String> {
-        match s {
-            "digest" => Ok(UriMode::Digest),
-            "tag" => Ok(UriMode::Tag),
-            "tag+digest" => Ok(UriMode::TagDigest),
-            other => Err(format!(
-                "{other:?} is not a URI mode; use digest, tag or tag+digest"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for UriMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            UriMode::Digest => "digest",
-            UriMode::Tag => "tag",
-            UriMode::TagDigest => "tag+digest",
-        })
-    }
-}
 
 /// How the tag is chosen when the URI carries one.
 #[derive(Clone, Debug, Default)]
 pub struct TagRule {
     pub pattern: Option<Regex>,
 }
-
-/// The longest image reference ECS accepts before any `@sha256:`.
-pub const MAX_REFERENCE_LEN: usize = 255;
 
 /// The same image found in one or more files (same name and digest).
 #[derive(Clone, Debug)]

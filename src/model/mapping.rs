@@ -14,9 +14,8 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::discover::Candidate;
+use super::reference::{MAX_REFERENCE_LEN, UriMode};
 use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, json_kind};
-use crate::resolve::{MAX_REFERENCE_LEN, UriMode};
 
 /// A parsed mapping file.
 #[derive(Clone, Debug)]
@@ -98,20 +97,14 @@ impl PathGlob {
 }
 
 impl Selector {
-    /// True when the file `candidate`, holding `detail`, meets every condition.
+    /// True when the file at `rel_path` in `artifact`, holding `detail`, meets every condition.
     #[must_use]
-    pub fn matches(&self, candidate: &Candidate, detail: &ImageDetail) -> bool {
+    pub fn matches(&self, artifact: &str, rel_path: &str, detail: &ImageDetail) -> bool {
         self.repository
             .as_deref()
             .is_none_or(|r| detail.image_uri.repository() == r)
-            && self
-                .artifact
-                .as_deref()
-                .is_none_or(|a| candidate.artifact == a)
-            && self
-                .path
-                .as_ref()
-                .is_none_or(|p| p.is_match(&candidate.rel_path))
+            && self.artifact.as_deref().is_none_or(|a| artifact == a)
+            && self.path.as_ref().is_none_or(|p| p.is_match(rel_path))
     }
 }
 
@@ -610,19 +603,13 @@ mod tests {
             br#"{"ImageURI":"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1"}"#,
         )
         .unwrap();
-        let candidate = |artifact: &str, rel: &str| Candidate {
-            artifact: artifact.into(),
-            rel_path: rel.into(),
-            path: PathBuf::from(rel),
-            detail: Ok(detail.clone()),
-        };
         let sel = |r: Option<&str>, a: Option<&str>, p: Option<&str>| Selector {
             repository: r.map(Into::into),
             artifact: a.map(Into::into),
             path: p.map(|p| PathGlob::new(p).unwrap()),
         };
-        let at_root = candidate("WebImage", "imageDetail.json");
-        let nested = candidate("Images", "web/imageDetail.json");
+        let at_root = ("WebImage", "imageDetail.json");
+        let nested = ("Images", "web/imageDetail.json");
         let cases = [
             (sel(Some("shop/web"), None, None), true, true),
             (sel(Some("shop/api"), None, None), false, false),
@@ -635,14 +622,22 @@ mod tests {
             (sel(None, Some("Images"), Some("api/*")), false, false),
         ];
         for (s, root, deep) in cases {
-            assert_eq!(s.matches(&at_root, &detail), root, "{s} on the root file");
-            assert_eq!(s.matches(&nested, &detail), deep, "{s} on the nested file");
+            assert_eq!(
+                s.matches(at_root.0, at_root.1, &detail),
+                root,
+                "{s} on the root file"
+            );
+            assert_eq!(
+                s.matches(nested.0, nested.1, &detail),
+                deep,
+                "{s} on the nested file"
+            );
         }
     }
 
     #[test]
     fn no_mangled_mapping_panics_and_every_refusal_says_something() {
-        let text = include_str!("../examples/pipeline/source/imagedef.json");
+        let text = include_str!("../../examples/pipeline/source/imagedef.json");
         assert!(parse(text).is_ok());
         let bytes = text.as_bytes();
         // Every truncation, and every single byte replaced by a JSON-significant one.

@@ -1,36 +1,12 @@
 //! `emit --bundle`: the zip for an S3 source action, read back by the readers that matter.
 
 use crate::util::zips::{self, sha256_hex};
-use crate::util::{DIGEST_WEB, Env, HOST, ecr_detail};
-
-fn web_artifact() -> Env {
-    let env = Env::new();
-    env.write(
-        "web/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
-    );
-    env
-}
-
-fn emit_bundle(env: &Env, out: &str) -> crate::util::Run {
-    let run = env.run(&[
-        "emit",
-        "web",
-        "--container",
-        "app",
-        "--bundle",
-        "--json",
-        "--out",
-        out,
-    ]);
-    run.code(0);
-    run
-}
+use crate::util::{DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_artifact};
 
 #[test]
 fn every_reader_sees_imagedefinitions_json_at_the_root() {
     let env = web_artifact();
-    emit_bundle(&env, "out");
+    emit_web_bundle(&env, "out");
     let zip = env.path("out/imagedefinitions.zip");
     let json = std::fs::read(env.path("out/imagedefinitions.json")).unwrap();
     let want_sha = sha256_hex(&json);
@@ -80,7 +56,7 @@ fn every_reader_sees_imagedefinitions_json_at_the_root() {
 #[test]
 fn no_local_header_sets_the_data_descriptor_bit() {
     let env = web_artifact();
-    emit_bundle(&env, "out");
+    emit_web_bundle(&env, "out");
     let bytes = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
     let json = std::fs::read(env.path("out/imagedefinitions.json")).unwrap();
     let headers = zips::local_headers(&bytes);
@@ -98,14 +74,14 @@ fn no_local_header_sets_the_data_descriptor_bit() {
 #[test]
 fn two_runs_at_different_times_give_identical_zips() {
     let env = web_artifact();
-    emit_bundle(&env, "one");
+    emit_web_bundle(&env, "one");
     std::thread::sleep(std::time::Duration::from_millis(2100));
     // A fresh copy of the input, with a new mtime.
     env.write(
         "web/imageDetail.json",
         ecr_detail("shop/web", DIGEST_WEB, &["1"]),
     );
-    emit_bundle(&env, "two");
+    emit_web_bundle(&env, "two");
     for name in [
         "imagedefinitions.zip",
         "SHA256SUMS",
@@ -122,7 +98,7 @@ fn two_runs_at_different_times_give_identical_zips() {
 #[test]
 fn sha256sums_list_the_zip_and_the_json_and_check_out() {
     let env = web_artifact();
-    let run = emit_bundle(&env, "out");
+    let run = emit_web_bundle(&env, "out");
     let sums = env.read("out/SHA256SUMS");
     let names: Vec<&str> = sums.lines().map(|l| &l[66..]).collect();
     assert_eq!(names, ["imagedefinitions.json", "imagedefinitions.zip"]);

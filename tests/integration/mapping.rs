@@ -525,15 +525,7 @@ fn roots_no_selector_names_are_not_searched() {
 
 #[test]
 fn every_service_failing_its_task_definition_is_reported() {
-    let env = Env::new();
-    env.write(
-        "web/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
-    );
-    env.write(
-        "api/imageDetail.json",
-        ecr_detail("shop/api", DIGEST_API, &["1"]),
-    );
+    let env = crate::util::web_and_api();
     env.write(
         "td-web.json",
         r#"{"family":"web","containerDefinitions":[{"name":"frontend"}]}"#,

@@ -1,23 +1,10 @@
 //! `verify --expect`: pinned repositories must carry their pinned digest.
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, ecr_detail};
-
-fn two_images() -> Env {
-    let env = Env::new();
-    env.write(
-        "web/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
-    );
-    env.write(
-        "api/imageDetail.json",
-        ecr_detail("shop/api", DIGEST_API, &["1"]),
-    );
-    env
-}
+use crate::util::{DIGEST_API, DIGEST_WEB, emit_web_bundle, web_and_api};
 
 #[test]
 fn a_matching_pin_passes() {
-    let env = two_images();
+    let env = web_and_api();
     env.write(
         "pins.json",
         format!(r#"{{"shop/web": "{DIGEST_WEB}", "shop/api": "{DIGEST_API}"}}"#),
@@ -36,7 +23,7 @@ fn a_matching_pin_passes() {
 
 #[test]
 fn a_mismatch_names_both_digests_and_the_file() {
-    let env = two_images();
+    let env = web_and_api();
     env.write(
         "pins.json",
         format!(r#"{{"shop/web": "{DIGEST_API}", "shop/api": "{DIGEST_API}"}}"#),
@@ -51,7 +38,7 @@ fn a_mismatch_names_both_digests_and_the_file() {
 
 #[test]
 fn an_unpinned_repository_passes_unchecked() {
-    let env = two_images();
+    let env = web_and_api();
     env.write(
         "pins.json",
         format!(
@@ -67,7 +54,7 @@ fn an_unpinned_repository_passes_unchecked() {
 
 #[test]
 fn a_full_image_name_pins_too() {
-    let env = two_images();
+    let env = web_and_api();
     env.write(
         "pins.json",
         format!(r#"{{"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web": "{DIGEST_API}"}}"#),
@@ -79,7 +66,7 @@ fn a_full_image_name_pins_too() {
 
 #[test]
 fn a_malformed_expect_file_is_exit_2_naming_the_key() {
-    let env = two_images();
+    let env = web_and_api();
     env.write("pins.json", r#"{"shop/web": "sha256:abc"}"#);
     env.run(&["verify", "web", "--expect", "pins.json"])
         .code(2)
@@ -96,17 +83,8 @@ fn a_malformed_expect_file_is_exit_2_naming_the_key() {
 
 #[test]
 fn container_pins_hold_bundled_containers() {
-    let env = two_images();
-    env.run(&[
-        "emit",
-        "web",
-        "--container",
-        "app",
-        "--bundle",
-        "--out",
-        "out",
-    ])
-    .code(0);
+    let env = web_and_api();
+    emit_web_bundle(&env, "out");
     env.write(
         "pins.json",
         format!(r#"{{"containers": {{"imagedefinitions/app": "{DIGEST_API}"}}}}"#),

@@ -2,25 +2,12 @@
 
 use std::io::Write as _;
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail};
+use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_artifact};
 
 /// An environment with one artifact and its bundle in `out/` (zip, json, SHA256SUMS).
 fn bundled() -> Env {
-    let env = Env::new();
-    env.write(
-        "web/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
-    );
-    env.run(&[
-        "emit",
-        "web",
-        "--container",
-        "app",
-        "--bundle",
-        "--out",
-        "out",
-    ])
-    .code(0);
+    let env = web_artifact();
+    emit_web_bundle(&env, "out");
     env
 }
 

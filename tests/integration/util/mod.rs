@@ -51,6 +51,42 @@ pub fn ecr_detail(repository: &str, digest: &str, tags: &[&str]) -> String {
     )
 }
 
+/// A scratch directory with one artifact, `web`, holding shop/web's ECR imageDetail.json.
+pub fn web_artifact() -> Env {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env
+}
+
+/// [`web_artifact`] plus `api`, holding shop/api's.
+pub fn web_and_api() -> Env {
+    let env = web_artifact();
+    env.write(
+        "api/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["1"]),
+    );
+    env
+}
+
+/// `emit web --container app --bundle --json --out OUT`, which must succeed.
+pub fn emit_web_bundle(env: &Env, out: &str) -> Run {
+    let run = env.run(&[
+        "emit",
+        "web",
+        "--container",
+        "app",
+        "--bundle",
+        "--json",
+        "--out",
+        out,
+    ]);
+    run.code(0);
+    run
+}
+
 /// The checked-in example pipeline layout.
 pub fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")

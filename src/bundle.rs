@@ -14,9 +14,6 @@ use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
 use crate::write::OutFile;
 
-/// File name of the single-image bundle.
-pub const SINGLE_NAME: &str = "imagedefinitions.zip";
-
 /// The DEFLATE level: fixed, so that the compressed bytes never vary.
 const LEVEL: i64 = 9;
 

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -46,6 +46,47 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+    /// The options whose value came from their environment variable, not the command line:
+    /// (option id, variable), so that messages can name what the user actually set.
+    #[arg(skip)]
+    pub from_env: Vec<(String, String)>,
+}
+
+impl Cli {
+    /// Parses the process's arguments; a usage error exits with clap's message (exit 2).
+    #[must_use]
+    pub fn parse_args() -> Cli {
+        let command = Cli::command();
+        let matches = command.clone().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let sub = matches
+            .subcommand()
+            .and_then(|(name, m)| Some((command.find_subcommand(name)?.clone(), m)));
+        for (command, matches) in [(&command, &matches)]
+            .into_iter()
+            .chain(sub.as_ref().map(|(c, m)| (c, *m)))
+        {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches.value_source(id) == Some(clap::parser::ValueSource::EnvVariable)
+                    && let Some(var) = arg.get_env()
+                {
+                    cli.from_env
+                        .push((id.to_owned(), var.to_string_lossy().into_owned()));
+                }
+            }
+        }
+        cli
+    }
+
+    /// The environment variable that set option `id`, when it was set that way.
+    #[must_use]
+    pub fn env_of(&self, id: &str) -> Option<&str> {
+        self.from_env
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, var)| var.as_str())
+    }
 }
 
 /// Logging flags, accepted before or after the subcommand.

@@ -1,15 +1,67 @@
-//! Settings resolved from the command line and the environment: defaults applied, values parsed
-//! into their types, conflicts refused. Nothing past this module sees clap.
+//! Settings resolved from the command line and the environment: defaults applied once, values
+//! parsed into their types, conflicts refused, and for each setting the user gave, how they gave
+//! it (an option or its variable), so messages name what was actually set. Nothing past this
+//! module sees clap.
 
+use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{Context, anyhow, bail};
 use regex::Regex;
 
-use crate::cli::{DiscoverArgs, EmitArgs, ScanArgs, VerifyArgs};
+use crate::cli::{Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, ScanArgs, VerifyArgs};
 use crate::discover::{self, Root};
-use crate::model::ContainerName;
-use crate::resolve::{TagRule, UriMode};
+use crate::model::{ContainerName, Origin, Rule, Rules, UriMode};
+
+/// How a start-up setting was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Given {
+    /// On the command line, as this option (`--uri`).
+    Option(&'static str),
+    /// Through this environment variable (`IMAGEDEF_URI`).
+    Env(String),
+}
+
+impl Given {
+    fn of(cli: &Cli, id: &str, option: &'static str) -> Given {
+        cli.env_of(id)
+            .map_or(Given::Option(option), |var| Given::Env(var.to_owned()))
+    }
+}
+
+impl fmt::Display for Given {
+    /// `--uri`, or `$IMAGEDEF_URI`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Given::Option(option) => f.write_str(option),
+            Given::Env(var) => write!(f, "${var}"),
+        }
+    }
+}
+
+/// Logging: the level the flags ask for and the line format. `RUST_LOG` still overrides.
+#[derive(Clone, Copy, Debug)]
+pub struct LogConfig {
+    /// `error` (`-q`), `warn` (default), `debug` (`-v`) or `trace` (`-vv`).
+    pub level: &'static str,
+    /// One JSON object per line (for CloudWatch) instead of text.
+    pub json: bool,
+}
+
+impl LogConfig {
+    #[must_use]
+    pub fn from_args(args: &GlobalArgs) -> LogConfig {
+        LogConfig {
+            level: match (args.quiet, args.verbose) {
+                (true, _) => "error",
+                (false, 0) => "warn",
+                (false, 1) => "debug",
+                (false, _) => "trace",
+            },
+            json: args.log_format == LogFormat::Json,
+        }
+    }
+}
 
 /// Where to look and for what.
 #[derive(Clone, Debug)]
@@ -75,19 +127,30 @@ impl VerifyConfig {
     }
 }
 
+/// What `emit` resolves: one image under one container, or a mapping's services.
+#[derive(Clone, Debug)]
+pub enum EmitMode {
+    /// Without `--mapping`: exactly one image, written as `container`.
+    Single {
+        container: ContainerName,
+        /// `--container`, or `$CONTAINER_NAME`.
+        container_given: Given,
+        task_definition: Option<PathBuf>,
+    },
+    /// `--mapping FILE`.
+    Mapping { path: PathBuf },
+}
+
 #[derive(Clone, Debug)]
 pub struct EmitConfig {
     pub discover: DiscoverConfig,
+    pub mode: EmitMode,
     pub out: PathBuf,
-    /// `None` when neither `--uri` nor the environment set it (the mapping may).
-    pub uri: Option<UriMode>,
-    /// `--tag-pattern`; in mapping mode it wins over the mapping's `tagPattern`.
-    pub tags: TagRule,
-    /// The container of single-image mode; `None` in mapping mode.
-    pub container: Option<ContainerName>,
-    /// The mapping file of mapping mode.
-    pub mapping: Option<PathBuf>,
-    pub task_definition: Option<PathBuf>,
+    /// `--uri` and `--tag-pattern`, which win over the mapping's (origin [`Origin::Started`]).
+    pub rules: Rules,
+    /// How each of `rules` was given, when it was.
+    pub uri_given: Option<Given>,
+    pub tag_pattern_given: Option<Given>,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<PathBuf>,
     /// Also write the zip bundle(s) for an S3 source action.
@@ -97,61 +160,73 @@ pub struct EmitConfig {
 }
 
 impl EmitConfig {
-    pub fn from_args(args: &EmitArgs) -> anyhow::Result<EmitConfig> {
-        let uri = args
-            .uri
-            .as_deref()
-            .map(str::parse::<UriMode>)
-            .transpose()
-            .map_err(|e| anyhow!("--uri {e}"))?;
-        let pattern = args
+    pub fn from_args(args: &EmitArgs, cli: &Cli) -> anyhow::Result<EmitConfig> {
+        let uri_given = args.uri.as_ref().map(|_| Given::of(cli, "uri", "--uri"));
+        let tag_pattern_given = args
             .tag_pattern
-            .as_deref()
-            .map(|p| {
+            .as_ref()
+            .map(|_| Given::of(cli, "tag_pattern", "--tag-pattern"));
+        let uri = match (&args.uri, &uri_given) {
+            (Some(text), Some(given)) => Some(Rule::new(
+                text.parse::<UriMode>()
+                    .map_err(|e| anyhow!("{given} {e}"))?,
+                Origin::Started,
+            )),
+            _ => None,
+        };
+        let tag_pattern = match (&args.tag_pattern, &tag_pattern_given) {
+            (Some(p), Some(given)) => Some(Rule::new(
                 Regex::new(p).with_context(|| {
-                    format!("--tag-pattern {p:?} is not a valid regex; fix the pattern")
-                })
-            })
-            .transpose()?;
-        let container = match (&args.mapping, args.container.as_deref()) {
-            (None, Some(name)) => Some(
-                name.parse::<ContainerName>()
+                    format!("{given} {p:?} is not a valid regex; fix the pattern")
+                })?,
+                Origin::Started,
+            )),
+            _ => None,
+        };
+        let mode = match (&args.mapping, args.container.as_deref()) {
+            (None, Some(name)) => EmitMode::Single {
+                container: name
+                    .parse::<ContainerName>()
                     .map_err(|e| anyhow!("--container / CONTAINER_NAME: {e}"))?,
-            ),
+                container_given: Given::of(cli, "container", "--container"),
+                task_definition: args.task_definition.clone(),
+            },
             (None, None) => bail!(
                 "no container name: pass --container NAME or set CONTAINER_NAME to the container's name in the ECS task definition"
             ),
-            (Some(mapping), Some(name)) => {
-                if std::env::var("CONTAINER_NAME").is_ok_and(|v| v == name) {
-                    // A project-wide variable left from single-image mode: harmless here.
-                    tracing::warn!(
-                        "CONTAINER_NAME={name} is ignored: with --mapping the mapping names the containers"
-                    );
-                    None
-                } else {
+            (Some(mapping), container) => {
+                if let Some(name) = container {
+                    if cli.env_of("container").is_some() {
+                        // A project-wide variable left from single-image mode: harmless here.
+                        tracing::warn!(
+                            "CONTAINER_NAME={name} is ignored: with --mapping the mapping names the containers"
+                        );
+                    } else {
+                        bail!(
+                            "--container {name} cannot be used with --mapping {}: the mapping names every service's containers; remove --container, or drop --mapping for single-image mode",
+                            mapping.display()
+                        );
+                    }
+                }
+                if let Some(td) = &args.task_definition {
                     bail!(
-                        "--container {name} cannot be used with --mapping {}: the mapping names every service's containers; remove --container, or drop --mapping for single-image mode",
+                        "--task-definition {} cannot be used with --mapping {}: give each service its own \"taskDefinition\" in the mapping instead",
+                        td.display(),
                         mapping.display()
                     );
                 }
+                EmitMode::Mapping {
+                    path: mapping.clone(),
+                }
             }
-            (Some(_), None) => None,
         };
-        if let (Some(mapping), Some(td)) = (&args.mapping, &args.task_definition) {
-            bail!(
-                "--task-definition {} cannot be used with --mapping {}: give each service its own \"taskDefinition\" in the mapping instead",
-                td.display(),
-                mapping.display()
-            );
-        }
         Ok(EmitConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
+            mode,
             out: args.out.clone().unwrap_or_else(|| PathBuf::from(".")),
-            uri,
-            tags: TagRule { pattern },
-            container,
-            mapping: args.mapping.clone(),
-            task_definition: args.task_definition.clone(),
+            rules: Rules { uri, tag_pattern },
+            uri_given,
+            tag_pattern_given,
             codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),

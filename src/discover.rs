@@ -5,12 +5,11 @@
 //! and records every file it could not use instead of stopping.
 
 use std::ffi::OsString;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
+use crate::input::{self, ReadError};
 use crate::model::{ImageDetail, Malformed};
 
 /// Files larger than this are refused unread; real ones are under 1 KiB.
@@ -312,7 +311,7 @@ fn walk(root: &Root, file_name: &str, skip: Option<&Path>, found: &mut Discovery
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        match read_bounded(&path) {
+        match read_candidate(&path) {
             Ok(bytes) => candidates.push(Candidate {
                 artifact: root.artifact.clone(),
                 rel_path,
@@ -333,29 +332,22 @@ fn walk(root: &Root, file_name: &str, skip: Option<&Path>, found: &mut Discovery
     found.candidates.extend(candidates);
 }
 
-/// Reads a file of at most [`MAX_FILE_SIZE`] bytes; a larger one is refused without reading it.
-fn read_bounded(path: &Path) -> std::io::Result<Result<Vec<u8>, Malformed>> {
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let too_big = |len: u64| {
-        Malformed {
-        key: None,
-        value: None,
-        problem: format!(
-            "is {len} bytes, more than the {MAX_FILE_SIZE} bytes an imageDetail.json can sensibly be (real ones are under 1 KiB)"
-        ),
-        fix: "this is not an imageDetail.json: rename it, or point imagedef at the ECR source artifact".to_owned(),
+/// Reads a file of at most [`MAX_FILE_SIZE`] bytes. A larger one is a refused candidate, not
+/// read; an I/O failure is the outer error.
+fn read_candidate(path: &Path) -> std::io::Result<Result<Vec<u8>, Malformed>> {
+    match input::read_bounded(path, MAX_FILE_SIZE) {
+        Ok(bytes) => Ok(Ok(bytes)),
+        Err(ReadError::TooLarge { len, .. }) => Ok(Err(Malformed {
+            key: None,
+            value: None,
+            problem: format!(
+                "is {len} bytes, more than the {MAX_FILE_SIZE} bytes an imageDetail.json can sensibly be (real ones are under 1 KiB)"
+            ),
+            fix: "this is not an imageDetail.json: rename it, or point imagedef at the ECR source artifact".to_owned(),
+        })),
+        Err(ReadError::Io(e)) => Err(e),
+        Err(other @ ReadError::NotAFile(_)) => Err(std::io::Error::other(other.to_string())),
     }
-    };
-    if len > MAX_FILE_SIZE {
-        return Ok(Err(too_big(len)));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Ok(Err(too_big(bytes.len() as u64)));
-    }
-    Ok(Ok(bytes))
 }
 
 #[cfg(test)]

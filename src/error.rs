@@ -1,4 +1,6 @@
-//! Exit codes, a documented contract, and the failed checks that map to exit code 1.
+//! Exit codes, a documented contract, and the one place that decides which code an outcome gets:
+//! an error that ended a command ([`exit_code_of`]), or the worst of a command's findings
+//! ([`ExitCode::worst`]).
 
 /// What `imagedef` exits with. Anything not listed here is never returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,37 +20,36 @@ impl From<ExitCode> for std::process::ExitCode {
     }
 }
 
+/// How bad one finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A check failed on inputs that were read (exit 1).
+    Failed,
+    /// Unreadable or malformed input (exit 2).
+    Error,
+}
+
+impl ExitCode {
+    /// The code for a run whose findings have these severities: success when there are none.
+    #[must_use]
+    pub fn worst(findings: impl IntoIterator<Item = Severity>) -> ExitCode {
+        match findings.into_iter().max() {
+            None => ExitCode::Success,
+            Some(Severity::Failed) => ExitCode::CheckFailed,
+            Some(Severity::Error) => ExitCode::Error,
+        }
+    }
+}
+
 /// A check that failed on inputs that were read fine (exit code 1). The message names what was
 /// checked, what was found, and what to do.
 #[derive(Debug, thiserror::Error)]
-pub enum CheckFailed {
-    /// No image, or no image for a selector.
-    #[error("{0}")]
-    NoImage(String),
-    /// Several different images where one was needed.
-    #[error("{0}")]
-    AmbiguousImage(String),
-    /// No single tag could be chosen for `--uri tag`.
-    #[error("{0}")]
-    AmbiguousTag(String),
-    /// A container that the task definition does not have.
-    #[error("{0}")]
-    UnknownContainer(String),
-    /// Two digests that should be equal are not.
-    #[error("{0}")]
-    DigestMismatch(String),
-    /// The fields of one imageDetail.json disagree with each other.
-    #[error("{0}")]
-    Inconsistent(String),
-    /// A digest was needed but the image carries none.
-    #[error("{0}")]
-    Unpinned(String),
-    /// A written file would break a limit of the deploy action.
-    #[error("{0}")]
-    Limit(String),
-}
+#[error("{0}")]
+pub struct CheckFailed(pub String);
 
-/// The exit code for an error that ended a command.
+/// The exit code for an error that ended a command: 1 when it is (or wraps) a [`CheckFailed`],
+/// else 2.
 #[must_use]
 pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
     if err.chain().any(<dyn std::error::Error>::is::<CheckFailed>) {
@@ -65,4 +66,20 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
         e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worst_finding_decides() {
+        use Severity::{Error, Failed};
+        assert_eq!(ExitCode::worst([]), ExitCode::Success);
+        assert_eq!(ExitCode::worst([Failed, Failed]), ExitCode::CheckFailed);
+        assert_eq!(ExitCode::worst([Failed, Error]), ExitCode::Error);
+        let wrapped = anyhow::Error::new(CheckFailed("x".into())).context("while y");
+        assert_eq!(exit_code_of(&wrapped), ExitCode::CheckFailed);
+        assert_eq!(exit_code_of(&anyhow::anyhow!("z")), ExitCode::Error);
+    }
 }

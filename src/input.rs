@@ -1,26 +1,139 @@
-//! Reading the small input files (mappings, task definitions, pins, manifests, bundles) with a
-//! size bound, so a wrong path to a huge file is refused instead of read into memory.
+//! Reading input files with a size bound, one way for all of them (discovered imageDetail.json
+//! files, mappings, task definitions, pins, manifests, bundles): only a regular file is opened, so a
+//! FIFO, socket or device given by mistake is refused at once instead of blocking, and a wrong path
+//! to a huge file is refused instead of read into memory.
 
+use std::fmt;
 use std::io::Read as _;
 use std::path::Path;
 
 /// The bound for JSON inputs: the largest image manifest ECR stores is 4 MiB.
 pub const MAX_JSON: u64 = 4 * 1024 * 1024;
 
-/// Reads at most `limit` bytes of a file; a longer file is refused. `what` names the file's role
-/// in the message ("task definition", "mapping", ...).
-pub fn read_bounded(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read {what} {}: {e}; check the path", path.display()))?;
-    let mut bytes = Vec::new();
+/// Why a file was not read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// It is a directory, FIFO, socket or device: named here.
+    NotAFile(&'static str),
+    /// Longer than the limit: its length, or the bytes seen before reading stopped.
+    TooLarge {
+        len: u64,
+        limit: u64,
+    },
+    Io(std::io::Error),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::NotAFile(kind) => write!(f, "is {kind}, not a regular file"),
+            ReadError::TooLarge { len, limit } => {
+                write!(f, "is {len} bytes, larger than {limit} bytes")
+            }
+            ReadError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes of the regular file at `path` (symlinks followed); a longer file is
+/// [`ReadError::TooLarge`] and is not read past the limit.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    regular(&std::fs::metadata(path).map_err(ReadError::Io)?)?;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    regular(&meta)?;
+    if meta.len() > limit {
+        return Err(ReadError::TooLarge {
+            len: meta.len(),
+            limit,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+        .map_err(ReadError::Io)?;
     if bytes.len() as u64 > limit {
-        return Err(format!(
-            "{what} {} is larger than {limit} bytes; is it the right file?",
-            path.display()
-        ));
+        return Err(ReadError::TooLarge {
+            len: bytes.len() as u64,
+            limit,
+        });
     }
     Ok(bytes)
+}
+
+/// [`read_bounded`] for a file the user named, with the error worded for them: `what` names the
+/// file's role ("task definition", "mapping", ...).
+pub fn read_named(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+    read_bounded(path, limit).map_err(|e| {
+        let path = path.display();
+        match e {
+            ReadError::NotAFile(kind) => format!(
+                "{what} {path} is {kind}, not a regular file, so it is not read; give the path of a file"
+            ),
+            ReadError::TooLarge { limit, .. } => {
+                format!("{what} {path} is larger than {limit} bytes; is it the right file?")
+            }
+            ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                format!("cannot read {what} {path}: {e}; check the path")
+            }
+            ReadError::Io(e) => format!("cannot read {what} {path}: {e}"),
+        }
+    })
+}
+
+fn regular(meta: &std::fs::Metadata) -> Result<(), ReadError> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    Err(ReadError::NotAFile(if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_regular_files_within_the_limit_are_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("f.json");
+        std::fs::write(&file, b"12345").unwrap();
+        assert_eq!(read_bounded(&file, 5).unwrap(), b"12345");
+        assert!(matches!(
+            read_bounded(&file, 4),
+            Err(ReadError::TooLarge { len: 5, limit: 4 })
+        ));
+        assert!(matches!(
+            read_bounded(tmp.path(), 4),
+            Err(ReadError::NotAFile("a directory"))
+        ));
+        let fifo = tmp.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let e = read_named(&fifo, 4, "mapping").unwrap_err();
+        assert!(e.contains("is a FIFO, not a regular file"), "{e}");
+        assert!(matches!(
+            read_bounded(Path::new("/dev/null"), 4),
+            Err(ReadError::NotAFile("a device"))
+        ));
+        let e = read_named(&tmp.path().join("missing"), 4, "mapping").unwrap_err();
+        assert!(
+            e.starts_with("cannot read mapping ") && e.ends_with("check the path"),
+            "{e}"
+        );
+    }
 }

@@ -2,11 +2,12 @@
 //! files.
 //!
 //! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
-//! (resolved settings) -> [`discover`] (artifact roots, files) -> [`model`] (imageDetail, image
-//! references, digests; [`model::mapping`], the services and containers of `emit --mapping`) ->
-//! [`resolve`] (which image, which tag, which URI) -> [`render`] (file bytes) -> [`write`]
-//! (atomic output) and [`bundle`] (deterministic zips); [`verify`] checks beside them.
-//! [`commands`] drives each subcommand.
+//! (resolved settings: the emit mode, the rules and where each was set) -> [`discover`] (artifact
+//! roots, files, read through [`input`]) -> [`model`] (imageDetail, references, digests, the
+//! mapping, the deploy files) -> [`resolve`] (which image, which tag, which URI, or typed reasons)
+//! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, bundles
+//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them.
+//! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code.
 
 pub mod bundle;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod error;
 pub mod input;
 pub mod logging;
 pub mod model;
+pub mod output;
 pub mod render;
 pub mod resolve;
 pub mod verify;
@@ -29,7 +31,7 @@ use error::ExitCode;
 pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args)?),
-        Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args)?),
+        Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args, cli)?),
         Command::Verify(args) => commands::verify::run(&config::VerifyConfig::from_args(args)?),
     }
 }

@@ -10,17 +10,11 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::cli::{GlobalArgs, LogFormat};
+use crate::config::LogConfig;
 
-/// Sets up the global subscriber: `-q` errors only, default warnings, `-v` debug, `-vv` trace;
-/// `RUST_LOG` overrides all of them.
-pub fn init(args: &GlobalArgs) {
-    let level = match (args.quiet, args.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "debug",
-        (false, _) => "trace",
-    };
+/// Sets up the global subscriber at the level `config` asks for; `RUST_LOG` overrides it.
+pub fn init(config: &LogConfig) {
+    let level = config.level;
     // RUST_LOG takes `level` or `target=level,...` directives; a value that does not parse is
     // ignored in favour of the flags.
     let filter = std::env::var("RUST_LOG")
@@ -33,11 +27,12 @@ pub fn init(args: &GlobalArgs) {
         });
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = match args.log_format {
-        LogFormat::Text => registry.with(layer.event_format(Plain)).try_init(),
-        LogFormat::Json => registry
+    let _ = if config.json {
+        registry
             .with(layer.json().flatten_event(true).with_target(false))
-            .try_init(),
+            .try_init()
+    } else {
+        registry.with(layer.event_format(Plain)).try_init()
     };
 }
 

@@ -1,91 +1,42 @@
-//! The bytes of the files imagedef writes. Pure: no I/O; the same input gives the same bytes.
+//! The bytes of each resolved service's deploy files. Pure: no I/O; the same input gives the same
+//! bytes.
 
-use crate::error::CheckFailed;
-use crate::model::{ContainerName, ImageRef};
+use crate::model::deploy::{
+    BlueGreenDetail, IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinition, ImageDefinitions, TooLarge,
+};
+use crate::resolve::ResolvedService;
 
-/// The size limit of `imagedefinitions.json` in `CodePipeline` (100 KB).
-pub const MAX_IMAGE_DEFINITIONS: usize = 100 * 1024;
-
-/// `imagedefinitions.json` for the ECS standard deploy action: a JSON array of
-/// `{"name", "imageUri"}`, in the given order, pretty-printed with a final newline.
-pub fn image_definitions(entries: &[(ContainerName, ImageRef)]) -> Result<Vec<u8>, CheckFailed> {
-    #[derive(serde::Serialize)]
-    struct Entry<'a> {
-        name: &'a ContainerName,
-        #[serde(rename = "imageUri")]
-        image_uri: &'a ImageRef,
+/// The files of one service, by file name: `imagedefinitions.json`, and `imageDetail.json` when
+/// the service names a blue/green container.
+pub fn service_files(
+    service: &ResolvedService<'_>,
+) -> Result<Vec<(&'static str, Vec<u8>)>, TooLarge> {
+    let definitions = ImageDefinitions(
+        service
+            .containers
+            .iter()
+            .map(|c| ImageDefinition {
+                name: c.name.clone(),
+                image_uri: c.image_uri.clone(),
+            })
+            .collect(),
+    );
+    let mut files = vec![(IMAGE_DEFINITIONS, definitions.to_bytes()?)];
+    if let Some(image_uri) = service.blue_green() {
+        let detail = BlueGreenDetail {
+            image_uri: image_uri.clone(),
+        };
+        files.push((IMAGE_DETAIL, detail.to_bytes()));
     }
-    let list: Vec<Entry<'_>> = entries
-        .iter()
-        .map(|(name, image_uri)| Entry { name, image_uri })
-        .collect();
-    let bytes = to_json(&list);
-    if bytes.len() > MAX_IMAGE_DEFINITIONS {
-        return Err(CheckFailed::Limit(format!(
-            "imagedefinitions.json would be {} bytes; CodePipeline reads at most {MAX_IMAGE_DEFINITIONS}; split the containers across services",
-            bytes.len()
-        )));
-    }
-    Ok(bytes)
-}
-
-/// `imageDetail.json` for the ECS blue/green (`CodeDeployToECS`) action: `{"ImageURI": ...}`.
-#[must_use]
-pub fn blue_green_image_detail(image: &ImageRef) -> Vec<u8> {
-    #[derive(serde::Serialize)]
-    struct Detail<'a> {
-        #[serde(rename = "ImageURI")]
-        image_uri: &'a ImageRef,
-    }
-    to_json(&Detail { image_uri: image })
-}
-
-/// Pretty JSON with a final newline.
-pub fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("plain data serialises");
-    bytes.push(b'\n');
-    bytes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn image_definitions_bytes() {
-        let entries = [
-            ("web".parse().unwrap(), "a.io/web:v1".parse().unwrap()),
-            ("proxy".parse().unwrap(), "nginx:1.27".parse().unwrap()),
-        ];
-        let got = String::from_utf8(image_definitions(&entries).unwrap()).unwrap();
-        assert_eq!(
-            got,
-            "[\n  {\n    \"name\": \"web\",\n    \"imageUri\": \"a.io/web:v1\"\n  },\n  {\n    \"name\": \"proxy\",\n    \"imageUri\": \"nginx:1.27\"\n  }\n]\n"
-        );
-    }
-
-    #[test]
-    fn blue_green_bytes() {
-        let got = blue_green_image_detail(&"a.io/web:v1".parse().unwrap());
-        assert_eq!(got, b"{\n  \"ImageURI\": \"a.io/web:v1\"\n}\n");
-    }
-
-    #[test]
-    fn the_100_kb_limit_is_enforced() {
-        let uri: ImageRef = format!("a.io/{}", "w".repeat(200)).parse().unwrap();
-        let entries: Vec<_> = (0..500)
-            .map(|i| (format!("c{i}").parse().unwrap(), uri.clone()))
-            .collect();
-        let e = image_definitions(&entries).unwrap_err().to_string();
-        assert!(e.contains("at most 102400"), "{e}");
-    }
+    Ok(files)
 }
 
 #[cfg(test)]
 mod properties {
-    use super::*;
-    use crate::model::Digest;
     use proptest::prelude::*;
+
+    use crate::model::deploy::{ImageDefinition, ImageDefinitions};
+    use crate::model::{ContainerName, Digest, ImageRef};
 
     proptest! {
         /// What emit writes always reads back as the same containers and images.
@@ -93,21 +44,26 @@ mod properties {
         fn image_definitions_parse_back(
             entries in prop::collection::vec(("[A-Za-z0-9_-]{1,30}", "[a-z0-9]{1,20}", any::<[u8; 32]>()), 1..20)
         ) {
-            let entries: Vec<(ContainerName, ImageRef)> = entries
+            let mut seen = std::collections::BTreeSet::new();
+            let entries: Vec<ImageDefinition> = entries
                 .into_iter()
+                .filter(|(name, _, _)| seen.insert(name.clone()))
                 .map(|(name, repo, d)| {
                     let uri = format!("111122223333.dkr.ecr.us-east-1.amazonaws.com/{repo}@{}", Digest::from_array(d));
-                    (name.parse().unwrap(), uri.parse().unwrap())
+                    ImageDefinition { name: name.parse::<ContainerName>().unwrap(), image_uri: uri.parse::<ImageRef>().unwrap() }
                 })
                 .collect();
-            let bytes = image_definitions(&entries).unwrap();
+            let bytes = ImageDefinitions(entries.clone()).to_bytes().unwrap();
             let back: Vec<serde_json::Value> = serde_json::from_slice(&bytes).unwrap();
             prop_assert_eq!(back.len(), entries.len());
-            for (json, (name, uri)) in back.iter().zip(&entries) {
-                prop_assert_eq!(json["name"].as_str(), Some(name.as_str()));
+            for (json, entry) in back.iter().zip(&entries) {
+                prop_assert_eq!(json["name"].as_str(), Some(entry.name.as_str()));
                 let parsed: ImageRef = json["imageUri"].as_str().unwrap().parse().unwrap();
-                prop_assert_eq!(&parsed, uri);
+                prop_assert_eq!(&parsed, &entry.image_uri);
             }
+            let parsed = ImageDefinitions::parse(&bytes).unwrap();
+            prop_assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+            prop_assert_eq!(parsed.entries, entries);
         }
     }
 }

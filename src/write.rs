@@ -31,17 +31,6 @@ impl OutFile {
     }
 }
 
-/// `SHA256SUMS` in the format `sha256sum -c` reads: `<hex>  <path>`, sorted by path.
-#[must_use]
-pub fn sha256sums(files: &[OutFile]) -> OutFile {
-    let mut lines: Vec<String> = files
-        .iter()
-        .map(|f| format!("{}  {}\n", f.digest().hex(), f.path))
-        .collect();
-    lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
-    OutFile::new("SHA256SUMS", lines.concat().into_bytes())
-}
-
 /// Writes every file under `out`, or none of them. Directories that had to be created are removed
 /// again on failure; files already in `out` that are not in `files` are never touched.
 pub fn commit(out: &Path, files: &[OutFile]) -> anyhow::Result<()> {
@@ -197,18 +186,6 @@ fn set_readable(path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sha256sums_are_sorted_by_path() {
-        let sums = sha256sums(&[
-            OutFile::new("b/x", b"1".to_vec()),
-            OutFile::new("a/y", b"2".to_vec()),
-        ]);
-        let text = String::from_utf8(sums.bytes).unwrap();
-        let paths: Vec<_> = text.lines().map(|l| &l[66..]).collect();
-        assert_eq!(paths, ["a/y", "b/x"]);
-        assert!(text.starts_with(&Digest::of(b"2").hex()));
-    }
 
     #[test]
     fn a_rename_that_fails_midway_puts_every_file_back() {

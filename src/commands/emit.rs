@@ -1,261 +1,172 @@
-//! `imagedef emit`: resolve what was found, check it, and write the deploy files.
+//! `imagedef emit`: one pipeline for both modes. Single-image mode is a mapping with one implicit
+//! service whose one container takes the only image found.
+//!
+//! plan (the mapping) -> discover (the roots it needs) -> resolve -> task definitions checked ->
+//! output (layout of OUT, write or show, summary).
 
-use std::fmt::Write as _;
 use std::path::Path;
 
-use serde::Serialize;
+use anyhow::{Context as _, anyhow};
 
-use crate::bundle;
-use anyhow::Context as _;
-
-use crate::config::EmitConfig;
-use crate::discover;
-use crate::error::{CheckFailed, ExitCode};
+use crate::config::{EmitConfig, EmitMode};
+use crate::discover::{self, Root};
+use crate::error::{CheckFailed, ExitCode, exit_code_of};
 use crate::input;
-use crate::model::{ContainerName, ImageRef, TaskDefinition};
-use crate::render;
-use crate::resolve::{self, Image};
-use crate::write::{self, OutFile};
-
-/// One container written, and where its image came from.
-#[derive(Serialize)]
-pub struct Resolved {
-    pub service: Option<String>,
-    pub container: ContainerName,
-    pub image_uri: ImageRef,
-    pub digest: Option<String>,
-    pub tags: Vec<String>,
-    /// `artifact:path` of every file naming this image; empty for a fixed image.
-    pub sources: Vec<String>,
-}
-
-impl Resolved {
-    #[must_use]
-    pub fn from_image(
-        service: Option<String>,
-        container: ContainerName,
-        image_uri: ImageRef,
-        image: &Image<'_>,
-    ) -> Resolved {
-        Resolved {
-            service,
-            container,
-            image_uri,
-            digest: image.detail.digest().map(|d| d.to_string()),
-            tags: image.tags().into_iter().map(str::to_owned).collect(),
-            sources: image.sources.iter().map(|c| c.label()).collect(),
-        }
-    }
-}
+use crate::model::TaskDefinition;
+use crate::model::mapping::Mapping;
+use crate::output::{self, Delivery};
+use crate::resolve::{self, ResolvedService};
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
-    if let Some(mapping) = &config.mapping {
-        return super::emit_mapping::run(config, mapping);
-    }
-    let found = discover::discover(
-        &config.discover.roots,
-        &config.discover.file_name,
-        Some(&config.out),
-    );
+    let (plan, mapping_path) = match &config.mode {
+        EmitMode::Single {
+            container,
+            task_definition,
+            ..
+        } => (
+            Mapping::single(container.clone(), task_definition.as_deref()),
+            None,
+        ),
+        EmitMode::Mapping { path } => (load_mapping(path)?, Some(path.as_path())),
+    };
+    let roots = roots_needed(&plan, &config.discover.roots);
+    let found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
     super::warn_unusable(&found);
     super::refuse_unreadable(&found)?;
-    let image = resolve::the_only_image(&found)?;
-    resolve::check_consistent(&image)?;
-    let container = config
-        .container
-        .clone()
-        .expect("config requires a container in single-image mode");
-    let reference = resolve::reference(
-        image.detail,
-        &image.tags(),
-        config.uri.unwrap_or_default(),
-        &config.tags,
-    )
-    .with_context(|| format!("image from {}", image.source_labels()))?;
-    if let Some(path) = &config.task_definition {
-        check_task_definition(path, std::slice::from_ref(&container))?;
-    }
-    let bytes = render::image_definitions(&[(container.clone(), reference.clone())])?;
-    let mut files = vec![OutFile::new("imagedefinitions.json", bytes)];
-    if config.bundle {
-        let zip = bundle::out_file(bundle::SINGLE_NAME, &files);
-        files.push(zip);
-    }
-    // Always, so that a SHA256SUMS left by an earlier --bundle run never vouches for a stale zip.
-    files.push(write::sha256sums(&files));
-    let resolved = vec![Resolved::from_image(None, container, reference, &image)];
-    finish(config, &files, &resolved)
-}
-
-/// Every container must be one the task definition at `path` declares.
-pub fn check_task_definition(path: &Path, containers: &[ContainerName]) -> anyhow::Result<()> {
-    let bytes = read_small(path, "task definition")?;
-    let task = TaskDefinition::parse(&bytes)
-        .map_err(|e| anyhow::anyhow!("task definition {}: {e}", path.display()))?;
-    let missing: Vec<&str> = containers
-        .iter()
-        .map(ContainerName::as_str)
-        .filter(|c| !task.has(c))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(CheckFailed::UnknownContainer(format!(
-        "container {} not in task definition {}{}, which has {}; the ECS deploy would fail with \"The AWS ECS container {} does not exist\"; fix: use the container name from the task definition",
-        missing.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "),
-        path.display(),
-        task.family.as_deref().map(|f| format!(" (family {f})")).unwrap_or_default(),
-        if task.containers.is_empty() {
-            "no containers".to_owned()
-        } else {
-            format!("containers {}", task.containers.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "))
-        },
-        missing[0],
-    ))
-    .into())
-}
-
-/// Reads a task definition or a mapping: JSON of at most [`input::MAX_JSON`] bytes.
-pub fn read_small(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
-    input::read_bounded(path, input::MAX_JSON, what).map_err(anyhow::Error::msg)
-}
-
-/// Writes (or with `--dry-run`, shows) the files, then prints the summary.
-pub fn finish(
-    config: &EmitConfig,
-    files: &[OutFile],
-    resolved: &[Resolved],
-) -> anyhow::Result<ExitCode> {
-    if let Some(src) = &config.codebuild_src_dir {
-        warn_if_outside(&config.out, src);
-    }
-    if !config.dry_run {
-        write::commit(&config.out, files)?;
-    }
-    if config.json {
-        #[derive(Serialize)]
-        struct File<'a> {
-            path: &'a str,
-            bytes: usize,
-            sha256: String,
-            /// Zips only: the digest as S3's `x-amz-checksum-sha256` header takes it.
-            #[serde(skip_serializing_if = "Option::is_none")]
-            sha256_base64: Option<String>,
-        }
-        #[derive(Serialize)]
-        struct Summary<'a> {
-            dry_run: bool,
-            out: String,
-            files: Vec<File<'a>>,
-            containers: &'a [Resolved],
-        }
-        super::print_json(&Summary {
+    let services = resolve::resolve(&plan, &found, &config.rules)
+        .map_err(|f| super::explain::failure(&f, config, &found))?;
+    check_task_definitions(&services, mapping_path)?;
+    let files = output::lay_out(&services, mapping_path, config.bundle)?;
+    output::deliver(
+        &Delivery {
+            out: &config.out,
             dry_run: config.dry_run,
-            out: config.out.display().to_string(),
-            files: files
-                .iter()
-                .map(|f| File {
-                    path: &f.path,
-                    bytes: f.bytes.len(),
-                    sha256: f.digest().to_string(),
-                    sha256_base64: bundle::is_zip(&f.path).then(|| f.digest().base64()),
-                })
-                .collect(),
-            containers: resolved,
-        })?;
-        return Ok(ExitCode::Success);
-    }
-    let mut text = String::new();
-    for r in resolved {
-        let service = r
-            .service
-            .as_deref()
-            .map(|s| format!("{s}/"))
-            .unwrap_or_default();
-        let from = if r.sources.is_empty() {
-            "fixed image".to_owned()
-        } else {
-            r.sources.join(", ")
-        };
-        let _ = writeln!(
-            text,
-            "{service}{} = {}  (from {from})",
-            r.container, r.image_uri
-        );
-    }
-    for f in files {
-        let path = config.out.join(&f.path);
-        if config.dry_run {
-            let _ = writeln!(
-                text,
-                "would write {} ({} bytes)",
-                path.display(),
-                f.bytes.len()
-            );
-            if !bundle::is_zip(&f.path)
-                && let Ok(shown) = std::str::from_utf8(&f.bytes)
-            {
-                text.push_str(shown);
-            }
-        } else {
-            let _ = writeln!(text, "wrote {} ({} bytes)", path.display(), f.bytes.len());
-        }
-    }
-    super::print(&text)?;
+            json: config.json,
+            codebuild_src_dir: config.codebuild_src_dir.as_deref(),
+        },
+        &files,
+        &services,
+    )?;
     Ok(ExitCode::Success)
 }
 
-/// Warns when `out` lies outside `$CODEBUILD_SRC_DIR`: the buildspec's artifacts section takes
-/// paths relative to that directory, and `CodeBuild` would fail with "no matching artifact paths
-/// found".
-fn warn_if_outside(out: &Path, src: &Path) {
-    let (Some(out_abs), Some(src_abs)) = (absolute(out), absolute(src)) else {
-        return;
+fn load_mapping(path: &Path) -> anyhow::Result<Mapping> {
+    let bytes = input::read_named(path, input::MAX_JSON, "mapping").map_err(anyhow::Error::msg)?;
+    let base = path.parent().unwrap_or_else(|| Path::new(""));
+    Mapping::parse(&bytes, base).map_err(|e| anyhow!("mapping {}: {e}", path.display()))
+}
+
+/// The roots the plan can take images from: when every selector names its artifact, only those
+/// artifacts' roots are walked. A named artifact that no root has is pointed out.
+fn roots_needed(plan: &Mapping, roots: &[Root]) -> Vec<Root> {
+    let Some(needed) = plan.artifacts_needed() else {
+        return roots.to_vec();
     };
-    if !out_abs.starts_with(&src_abs) {
-        tracing::warn!(
-            "--out {} ({}) lies outside $CODEBUILD_SRC_DIR ({}): the buildspec's artifacts section takes paths relative to $CODEBUILD_SRC_DIR, so CodeBuild will not find the files there and fails with \"no matching artifact paths found\"; write them inside it, e.g. --out imagedef-out",
-            out.display(),
-            out_abs.display(),
-            src_abs.display()
-        );
-    }
-}
-
-/// `path` made absolute through its nearest existing ancestor, symlinks resolved; `None` when that
-/// cannot be worked out (a `..` after a missing folder).
-fn absolute(path: &Path) -> Option<std::path::PathBuf> {
-    let mut missing = Vec::new();
-    let mut at = path;
-    loop {
-        let probe = if at.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            at
-        };
-        if let Ok(real) = std::fs::canonicalize(probe) {
-            return Some(missing.iter().rev().fold(real, |p, name| p.join(name)));
+    for name in &needed {
+        if !roots.iter().any(|r| r.artifact == *name) {
+            tracing::warn!(
+                "the mapping selects artifact {name:?}, but no artifact root has that name; the roots are: {}",
+                roots
+                    .iter()
+                    .map(|r| format!("{} ({})", r.artifact, r.path.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
-        missing.push(at.file_name()?);
-        at = at.parent()?;
+    }
+    let (kept, skipped): (Vec<Root>, Vec<Root>) = roots
+        .iter()
+        .cloned()
+        .partition(|r| needed.contains(r.artifact.as_str()));
+    for root in skipped {
+        tracing::debug!(
+            "not searching {} (artifact {}): no selector names it",
+            root.path.display(),
+            root.artifact
+        );
+    }
+    kept
+}
+
+/// Every service's containers must exist in its task definition; every failing service is
+/// reported, not only the first.
+fn check_task_definitions(
+    services: &[ResolvedService<'_>],
+    mapping_path: Option<&Path>,
+) -> anyhow::Result<()> {
+    let failures: Vec<anyhow::Error> = services
+        .iter()
+        .filter_map(|s| {
+            let path = s.service.task_definition_path.as_ref()?;
+            let result = check_task_definition(path, s);
+            match (&s.service.name, mapping_path) {
+                (Some(name), Some(mapping)) => result.with_context(|| {
+                    format!(
+                        "mapping {}, service {:?} (key \"services.{name}.taskDefinition\")",
+                        mapping.display(),
+                        name.as_str(),
+                    )
+                }),
+                _ => result,
+            }
+            .err()
+        })
+        .collect();
+    if failures.len() <= 1 {
+        return failures.into_iter().next().map_or(Ok(()), Err);
+    }
+    let message = failures
+        .iter()
+        .map(|e| format!("{e:#}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if failures
+        .iter()
+        .all(|e| exit_code_of(e) == ExitCode::CheckFailed)
+    {
+        Err(CheckFailed(message).into())
+    } else {
+        Err(anyhow!(message))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn absolute_resolves_missing_folders_through_their_existing_parent() {
-        let tmp = tempfile::tempdir().unwrap();
-        let real = std::fs::canonicalize(tmp.path()).unwrap();
-        assert_eq!(absolute(&tmp.path().join("a/b")), Some(real.join("a/b")));
-        assert_eq!(absolute(tmp.path()), Some(real.clone()));
-        assert_eq!(absolute(&tmp.path().join("x/..")), None);
-        assert!(
-            absolute(&tmp.path().join("a/b"))
-                .unwrap()
-                .starts_with(&real)
-        );
-    }
+/// The service's containers against the task definition at `path`.
+fn check_task_definition(path: &Path, service: &ResolvedService<'_>) -> anyhow::Result<()> {
+    let bytes =
+        input::read_named(path, input::MAX_JSON, "task definition").map_err(anyhow::Error::msg)?;
+    let task = TaskDefinition::parse(&bytes)
+        .map_err(|e| anyhow!("task definition {}: {e}", path.display()))?;
+    let missing: Vec<&str> = service
+        .containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|c| !task.has(c))
+        .collect();
+    let Some(first) = missing.first() else {
+        return Ok(());
+    };
+    let quoted = |names: &mut dyn Iterator<Item = &str>| {
+        names
+            .map(|c| format!("{c:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let has = if task.containers.is_empty() {
+        "no containers".to_owned()
+    } else {
+        format!(
+            "containers {}",
+            quoted(&mut task.containers.iter().map(String::as_str))
+        )
+    };
+    Err(CheckFailed(format!(
+        "container {} not in task definition {}{}, which has {has}; the ECS deploy would fail with \"The AWS ECS container {first} does not exist\"; fix: use the container name from the task definition",
+        quoted(&mut missing.iter().copied()),
+        path.display(),
+        task.family
+            .as_deref()
+            .map(|f| format!(" (family {f})"))
+            .unwrap_or_default(),
+    ))
+    .into())
 }

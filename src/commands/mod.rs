@@ -1,11 +1,10 @@
 //! One driver per subcommand: each reads its config, calls the pipeline steps, prints the result.
+//! [`explain`] words what `resolve` could not do.
 
 pub mod emit;
-pub mod emit_mapping;
+pub mod explain;
 pub mod scan;
 pub mod verify;
-
-use std::io::Write;
 
 use crate::discover::Discovery;
 
@@ -38,17 +37,4 @@ pub fn refuse_unreadable(found: &Discovery) -> anyhow::Result<()> {
         unreadable.len(),
         unreadable.join("\n")
     )
-}
-
-/// Writes `text` to stdout in one go. A closed pipe is reported as an error that `main` ignores.
-pub fn print(text: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()
-}
-
-/// Pretty JSON plus a newline on stdout.
-pub fn print_json<T: serde::Serialize>(value: &T) -> std::io::Result<()> {
-    let bytes = crate::render::to_json(value);
-    print(std::str::from_utf8(&bytes).expect("JSON is UTF-8"))
 }

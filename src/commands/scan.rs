@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::config::ScanConfig;
 use crate::discover::{self, Candidate};
-use crate::error::ExitCode;
+use crate::error::{ExitCode, Severity};
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -73,12 +73,12 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 reason: &s.reason,
             })
             .collect();
-        super::print_json(&Out {
+        crate::output::print_json(&Out {
             images: rows,
             skipped,
         })?;
     } else {
-        super::print(&table(&rows))?;
+        crate::output::print(&table(&rows))?;
         for s in &found.skipped {
             tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
         }
@@ -90,11 +90,13 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    Ok(if found.skipped.iter().any(|s| s.unreadable) {
-        ExitCode::Error
-    } else {
-        ExitCode::Success
-    })
+    Ok(ExitCode::worst(
+        found
+            .skipped
+            .iter()
+            .filter(|s| s.unreadable)
+            .map(|_| Severity::Error),
+    ))
 }
 
 fn roots_list(config: &ScanConfig) -> String {

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::config::VerifyConfig;
 use crate::discover;
-use crate::error::ExitCode;
-use crate::verify::{self, Finding, Report, Severity, oci, pins};
+use crate::error::{ExitCode, Severity};
+use crate::verify::{self, Finding, Report, oci, pins};
 
 pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     let found = discover::discover(&config.discover.roots, &config.discover.file_name, None);
@@ -52,11 +52,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         }
         oci::check_proven(&images, &proofs, &mut report);
     }
-    let code = match report.worst() {
-        None => ExitCode::Success,
-        Some(Severity::Failed) => ExitCode::CheckFailed,
-        Some(Severity::Error) => ExitCode::Error,
-    };
+    let code = ExitCode::worst(report.findings.iter().map(|f| f.severity));
     if config.json {
         #[derive(Serialize)]
         struct Out<'a> {
@@ -65,7 +61,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             checked: &'a [verify::Checked],
             findings: &'a [Finding],
         }
-        super::print_json(&Out {
+        crate::output::print_json(&Out {
             ok: code == ExitCode::Success,
             passed: &report.passed,
             checked: &report.checked,
@@ -92,7 +88,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             report.passed.len() + report.checked.len(),
             report.findings.len()
         );
-        super::print(&text)?;
+        crate::output::print(&text)?;
     }
     Ok(code)
 }

@@ -3,13 +3,12 @@
 //! Parsing is pure: bytes in, an [`ImageDetail`] or a [`Malformed`] reason out. The reason names the
 //! key, the value and the fix; the caller adds the file name.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::Value;
 
 use super::digest::Digest;
-use super::json_kind;
+use super::json::{self, JsonError, kind as json_kind};
 use super::reference::{ImageRef, validate_tag};
 
 /// The keys the ECR source action writes, in the order it writes them.
@@ -211,15 +210,8 @@ impl ImageDetail {
 
 /// The top-level object of an imageDetail.json, with its shape and key spelling checked.
 fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, Malformed> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        malformed(
-            None,
-            None,
-            format!("is not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
-            "save the file as UTF-8",
-        )
-    })?;
+    let text = json::text(bytes)
+        .map_err(|e| malformed(None, None, e.to_string(), "save the file as UTF-8"))?;
     if text.trim().is_empty() {
         return Err(malformed(
             None,
@@ -228,13 +220,19 @@ fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, Malforme
             "write the ECR source action's imageDetail.json here, or at least {\"ImageURI\": \"<registry>/<repository>@sha256:<digest>\"}",
         ));
     }
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        malformed(
+    let value = json::parse_text(text).map_err(|e| match e {
+        JsonError::DuplicateKey(key) => malformed(
+            Some(&key),
+            None,
+            "appears more than once",
+            "keep one of them; JSON readers disagree on which one wins",
+        ),
+        other => malformed(
             None,
             None,
-            format!("is not valid JSON: {e}"),
+            other.to_string(),
             "correct the JSON at that line and column",
-        )
+        ),
     })?;
     let object = match value {
         Value::Object(map) => map,
@@ -248,14 +246,6 @@ fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, Malforme
             ));
         }
     };
-    if let Some(key) = first_duplicate_key(text) {
-        return Err(malformed(
-            Some(&key),
-            None,
-            "appears more than once",
-            "keep one of them; JSON readers disagree on which one wins",
-        ));
-    }
     for key in object.keys() {
         if KEYS.contains(&key.as_str()) {
             continue;
@@ -373,38 +363,6 @@ fn show_plain(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// The first key that appears twice in the top-level object, if any.
-fn first_duplicate_key(text: &str) -> Option<String> {
-    struct Keys(Option<String>);
-    impl<'de> serde::Deserialize<'de> for Keys {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
-            struct Visit;
-            impl<'de> serde::de::Visitor<'de> for Visit {
-                type Value = Keys;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    mut map: A,
-                ) -> Result<Keys, A::Error> {
-                    let mut seen = HashSet::new();
-                    let mut dup = None;
-                    while let Some(key) = map.next_key::<String>()? {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                        if dup.is_none() && !seen.insert(key.clone()) {
-                            dup = Some(key);
-                        }
-                    }
-                    Ok(Keys(dup))
-                }
-            }
-            d.deserialize_map(Visit)
-        }
-    }
-    serde_json::from_str::<Keys>(text).ok().and_then(|k| k.0)
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
-//! The mapping file of `emit --mapping`: services -> containers -> images, parsed strictly.
+//! The mapping file of emit's mapping mode: services -> containers -> images, parsed strictly.
 //!
 //! Every key is checked: an unknown or duplicated key is an error naming its path in the file
 //! (`services.web.containers.proxy`), so a typo never silently drops a container. Services and
 //! containers keep their order in the file. Parsing is pure: bytes in, a [`Mapping`] or a message
 //! out; the caller adds the file name.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -14,16 +13,16 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::json::{self, JsonError, kind as json_kind};
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
-use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, json_kind};
+use super::rules::{Origin, Rule, Rules};
+use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName};
 
-/// A parsed mapping file.
+/// A parsed mapping file, or the one implicit service of single-image mode ([`Mapping::single`]).
 #[derive(Clone, Debug)]
 pub struct Mapping {
-    /// The top-level `uri`.
-    pub uri: Option<UriMode>,
-    /// The top-level `tagPattern`.
-    pub tag_pattern: Option<Regex>,
+    /// The top-level `uri` and `tagPattern`.
+    pub rules: Rules,
     /// In file order.
     pub services: Vec<Service>,
 }
@@ -31,11 +30,12 @@ pub struct Mapping {
 /// One ECS service: the files of one deploy action.
 #[derive(Clone, Debug)]
 pub struct Service {
-    pub name: ServiceName,
+    /// `None` for single-image mode's one service, whose files go to the output's root.
+    pub name: Option<ServiceName>,
     /// In file order, which is the order written to `imagedefinitions.json`.
     pub containers: Vec<Container>,
-    pub uri: Option<UriMode>,
-    pub tag_pattern: Option<Regex>,
+    /// The service's `uri` and `tagPattern`.
+    pub rules: Rules,
     /// `taskDefinition` as written in the mapping.
     pub task_definition: Option<String>,
     /// `taskDefinition` relative to the directory of the mapping file.
@@ -57,6 +57,8 @@ pub enum Source {
     Fixed(ImageRef),
     /// `repository` / `artifact` / `path`: the discovered image that matches all of them.
     Select(Selector),
+    /// Single-image mode: the one image discovered, whatever it is.
+    Any,
 }
 
 /// Conditions on a discovered imageDetail.json, combined with AND. At least one is set.
@@ -175,6 +177,26 @@ struct RawContainer {
 const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\" and \"blueGreen\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
+    /// Single-image mode as a mapping: one service without a name, whose one container takes the
+    /// only image discovered.
+    #[must_use]
+    pub fn single(container: ContainerName, task_definition: Option<&Path>) -> Mapping {
+        Mapping {
+            rules: Rules::default(),
+            services: vec![Service {
+                name: None,
+                containers: vec![Container {
+                    name: container,
+                    source: Source::Any,
+                }],
+                rules: Rules::default(),
+                task_definition: task_definition.map(|p| p.display().to_string()),
+                task_definition_path: task_definition.map(Path::to_path_buf),
+                blue_green: None,
+            }],
+        }
+    }
+
     /// The artifacts any image can come from, when every selector names its `artifact`; `None`
     /// when some selector may match an image in any artifact. Roots outside this set cannot
     /// change the outcome, so they need not be walked.
@@ -182,8 +204,12 @@ impl Mapping {
     pub fn artifacts_needed(&self) -> Option<std::collections::BTreeSet<&str>> {
         let mut needed = std::collections::BTreeSet::new();
         for container in self.services.iter().flat_map(|s| &s.containers) {
-            if let Source::Select(selector) = &container.source {
-                needed.insert(selector.artifact.as_deref()?);
+            match &container.source {
+                Source::Select(selector) => {
+                    needed.insert(selector.artifact.as_deref()?);
+                }
+                Source::Any => return None,
+                Source::Fixed(_) => {}
             }
         }
         Some(needed)
@@ -192,21 +218,13 @@ impl Mapping {
     /// Parses the bytes of a mapping file. `base` is the directory `taskDefinition` paths are
     /// relative to (the mapping file's own directory).
     pub fn parse(bytes: &[u8], base: &Path) -> Result<Mapping, String> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            format!(
-                "is not UTF-8 (invalid byte at offset {}); save it as UTF-8",
-                e.valid_up_to()
-            )
+        let value = json::parse(bytes).map_err(|e| match e {
+            JsonError::NotUtf8 { .. } => format!("{e}; save it as UTF-8"),
+            JsonError::Syntax(_) => format!("{e}; correct the JSON at that line and column"),
+            JsonError::DuplicateKey(_) => {
+                format!("{e}; keep one (a JSON reader would silently drop the other)")
+            }
         })?;
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            format!("is not valid JSON: {e}; correct the JSON at that line and column")
-        })?;
-        if let Some(path) = first_duplicate_key(text) {
-            return Err(format!(
-                "key {path:?} appears more than once; keep one (a JSON reader would silently drop the other)"
-            ));
-        }
         if !value.is_object() {
             return Err(
                 "is not a JSON object; a mapping looks like {\"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}}"
@@ -219,8 +237,12 @@ impl Mapping {
             return Err("key \"services\" is missing or empty; name at least one service, e.g. \"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}".to_owned());
         }
         Ok(Mapping {
-            uri: uri_mode(raw.uri.as_deref(), "uri")?,
-            tag_pattern: tag_pattern(raw.tag_pattern.as_deref(), "tagPattern")?,
+            rules: rules(
+                raw.uri.as_deref(),
+                raw.tag_pattern.as_deref(),
+                "",
+                &Origin::MappingTop,
+            )?,
             services: services
                 .into_iter()
                 .map(|(name, value)| parse_service(&name, value, base))
@@ -278,10 +300,14 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         ));
     }
     Ok(Service {
-        name,
+        rules: rules(
+            raw.uri.as_deref(),
+            raw.tag_pattern.as_deref(),
+            &format!("{at}."),
+            &Origin::Service(name.clone()),
+        )?,
+        name: Some(name),
         containers,
-        uri: uri_mode(raw.uri.as_deref(), &format!("{at}.uri"))?,
-        tag_pattern: tag_pattern(raw.tag_pattern.as_deref(), &format!("{at}.tagPattern"))?,
         task_definition_path: raw.task_definition.as_deref().map(|p| base.join(p)),
         task_definition: raw.task_definition,
         blue_green,
@@ -343,36 +369,42 @@ fn fixed_image(at: &str, image: &str) -> Result<ImageRef, String> {
             "key \"{at}.image\" = {shown}: {e}; write a full image reference such as public.ecr.aws/xray/aws-xray-daemon:3.3.12"
         )
     })?;
-    let named = reference.with(reference.tag(), None).to_string();
-    if named.len() > MAX_REFERENCE_LEN {
+    if !reference.fits_ecs() {
         return Err(format!(
             "key \"{at}.image\" = {shown} is {} characters before any @sha256:; ECS accepts at most {MAX_REFERENCE_LEN}",
-            named.len()
+            reference.ecs_length()
         ));
     }
     Ok(reference)
 }
 
-fn uri_mode(value: Option<&str>, key: &str) -> Result<Option<UriMode>, String> {
-    value
+/// The `uri` and `tagPattern` of one level; `prefix` is the level's key path with a final dot.
+fn rules(
+    uri: Option<&str>,
+    tag_pattern: Option<&str>,
+    prefix: &str,
+    origin: &Origin,
+) -> Result<Rules, String> {
+    let uri = uri
         .map(|v| {
             v.parse::<UriMode>()
-                .map_err(|e| format!("key {key:?}: {e}"))
+                .map(|mode| Rule::new(mode, origin.clone()))
+                .map_err(|e| format!("key \"{prefix}uri\": {e}"))
         })
-        .transpose()
-}
-
-fn tag_pattern(value: Option<&str>, key: &str) -> Result<Option<Regex>, String> {
-    value
+        .transpose()?;
+    let tag_pattern = tag_pattern
         .map(|p| {
-            Regex::new(p).map_err(|e| {
-                format!(
-                    "key {key:?} = {}: is not a valid regex ({e}); fix the pattern",
-                    Value::String(p.to_owned())
-                )
-            })
+            Regex::new(p)
+                .map(|re| Rule::new(re, origin.clone()))
+                .map_err(|e| {
+                    format!(
+                        "key \"{prefix}tagPattern\" = {}: is not a valid regex ({e}); fix the pattern",
+                        Value::String(p.to_owned())
+                    )
+                })
         })
-        .transpose()
+        .transpose()?;
+    Ok(Rules { uri, tag_pattern })
 }
 
 /// Deserialises one level, naming its path in the error.
@@ -426,84 +458,6 @@ fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     }
 }
 
-/// The dotted path of the first key that appears twice in one object, anywhere in the document.
-fn first_duplicate_key(text: &str) -> Option<String> {
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-    /// Walks any JSON value at `path`; its result is the first duplicate found below it.
-    struct Walk<'p>(&'p str);
-
-    impl<'de> DeserializeSeed<'de> for Walk<'_> {
-        type Value = Option<String>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Walk<'_> {
-        type Value = Option<String>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Option<String>, E> {
-            Ok(None)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Option<String>, E> {
-            Ok(None)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Option<String>, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Option<String>, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Option<String>, E> {
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Option<String>, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
-            let mut found = None;
-            let mut i = 0usize;
-            loop {
-                let path = format!("{}[{i}]", self.0);
-                let Some(dup) = seq.next_element_seed(Walk(&path))? else {
-                    break;
-                };
-                found = found.or(dup);
-                i += 1;
-            }
-            Ok(found)
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
-            let mut seen = HashSet::new();
-            let mut found = None;
-            while let Some(key) = map.next_key::<String>()? {
-                let path = if self.0.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{}.{key}", self.0)
-                };
-                if found.is_some() {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-                if !seen.insert(key) {
-                    found = Some(path);
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-                found = map.next_value_seed(Walk(&path))?;
-            }
-            Ok(found)
-        }
-    }
-
-    let mut de = serde_json::Deserializer::from_str(text);
-    Walk("").deserialize(&mut de).ok().flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -532,8 +486,13 @@ mod tests {
             }"#,
         )
         .unwrap();
-        assert_eq!(m.uri, Some(UriMode::Digest));
-        let names: Vec<_> = m.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(m.rules.uri.as_ref().unwrap().value, UriMode::Digest);
+        assert_eq!(m.rules.uri.as_ref().unwrap().from, Origin::MappingTop);
+        let names: Vec<_> = m
+            .services
+            .iter()
+            .map(|s| s.name.as_ref().unwrap().as_str())
+            .collect();
         assert_eq!(names, ["web", "api"]);
         let web = &m.services[0];
         let containers: Vec<_> = web.containers.iter().map(|c| c.name.as_str()).collect();
@@ -545,8 +504,10 @@ mod tests {
         assert_eq!(web.blue_green.as_ref().unwrap().as_str(), "web");
         assert!(matches!(&web.containers[2].source, Source::Fixed(r) if r.tag() == Some("3.3.12")));
         let api = &m.services[1];
-        assert_eq!(api.uri, Some(UriMode::Tag));
-        assert_eq!(api.tag_pattern.as_ref().unwrap().as_str(), "^v");
+        assert_eq!(api.rules.uri.as_ref().unwrap().value, UriMode::Tag);
+        let pattern = api.rules.tag_pattern.as_ref().unwrap();
+        assert_eq!(pattern.value.as_str(), "^v");
+        assert_eq!(pattern.from, Origin::Service("api".parse().unwrap()));
         let Source::Select(sel) = &api.containers[0].source else {
             panic!("a selector")
         };
@@ -654,20 +615,6 @@ mod tests {
                     assert!(e.len() > 20, "{at}: {e}");
                 }
             }
-        }
-    }
-
-    #[test]
-    fn duplicate_keys_are_found_at_any_depth() {
-        for (text, want) in [
-            (
-                r#"{"a": 1, "b": {"c": [1, {"d": 1, "d": 2}]}}"#,
-                Some("b.c[1].d"),
-            ),
-            (r#"{"a": 1, "a": 2}"#, Some("a")),
-            (r#"{"a": {"x": 1}, "b": {"x": 1}}"#, None),
-        ] {
-            assert_eq!(first_duplicate_key(text).as_deref(), want, "{text}");
         }
     }
 

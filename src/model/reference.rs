@@ -65,6 +65,18 @@ impl ImageRef {
         }
     }
 
+    /// How long the reference is where ECS limits it: everything before any `@sha256:`.
+    #[must_use]
+    pub fn ecs_length(&self) -> usize {
+        self.with(self.tag(), None).to_string().len()
+    }
+
+    /// True when ECS accepts the reference's length ([`MAX_REFERENCE_LEN`] before any digest).
+    #[must_use]
+    pub fn fits_ecs(&self) -> bool {
+        self.ecs_length() <= MAX_REFERENCE_LEN
+    }
+
     /// The same image name with the given tag and digest.
     #[must_use]
     pub fn with(&self, tag: Option<&str>, digest: Option<Digest>) -> ImageRef {

@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use super::json::{self, JsonError};
+
 /// The container names of a task definition, in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskDefinition {
@@ -14,9 +16,9 @@ impl TaskDefinition {
     /// `taskdef.json`) or the output of `aws ecs describe-task-definition`
     /// (`{"taskDefinition": {...}}`). The error says which key is wrong and how.
     pub fn parse(bytes: &[u8]) -> Result<TaskDefinition, String> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-            format!("is not valid JSON: {e}; correct the JSON at that line and column")
+        let value = json::parse(bytes).map_err(|e| match e {
+            JsonError::NotUtf8 { .. } => format!("{e}; save it as UTF-8"),
+            _ => format!("{e}; correct the JSON at that line and column"),
         })?;
         let body = match value.get("taskDefinition") {
             Some(inner @ Value::Object(_)) => inner,

@@ -1,260 +1,492 @@
-//! From discovered files to the exact image references to write: picking the image, the tag and
-//! the form of the URI. Pure: no I/O. [`mapping`] does the same for every container of a mapping.
+//! From discovered files to the exact reference to write for every container of every service:
+//! which image, which tag, which URI form. Pure: no I/O. What cannot be resolved comes back as
+//! typed reasons ([`Failure`]), every container's, for the command layer to word.
+//!
+//! - [`images`]: discovered files grouped into distinct images;
+//! - [`tags`]: the tag choice and the reference of one image.
 
-pub mod mapping;
+pub mod images;
+pub mod tags;
 
-use regex::Regex;
+use serde::Serialize;
 
-use crate::discover::{Candidate, Discovery};
-use crate::error::CheckFailed;
-pub use crate::model::reference::{MAX_REFERENCE_LEN, UriMode};
-use crate::model::{Digest, ImageDetail, ImageRef};
+use crate::discover::Discovery;
+use crate::model::mapping::{Container, Mapping, Selector, Service, Source};
+use crate::model::{ContainerName, Digest, ImageRef, Rules, UriMode};
+pub use images::Image;
+use tags::RefProblem;
 
-/// How the tag is chosen when the URI carries one.
-#[derive(Clone, Debug, Default)]
-pub struct TagRule {
-    pub pattern: Option<Regex>,
+/// One file an image was found in.
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceFile {
+    pub artifact: String,
+    /// The path inside the artifact.
+    pub path: String,
 }
 
-/// The same image found in one or more files (same name and digest).
+/// One container and the reference to write for it: the row that the report, the JSON summary and the
+/// printed summary all show.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResolvedContainer<'a> {
+    pub name: ContainerName,
+    /// The reference written.
+    pub image_uri: ImageRef,
+    /// The URI form applied; `None` for a fixed image, which is written as given.
+    pub uri_mode: Option<UriMode>,
+    /// The mapping's `image`, when the container has a fixed image.
+    pub fixed: Option<ImageRef>,
+    /// The mapping's selector, when the image was discovered through one.
+    pub selector: Option<&'a Selector>,
+    pub digest: Option<Digest>,
+    pub tags: Vec<String>,
+    /// Every file that named the image (several when they agree on the digest); none for a
+    /// fixed image.
+    pub sources: Vec<SourceFile>,
+}
+
+/// One service with its containers, in mapping order.
 #[derive(Clone, Debug)]
-pub struct Image<'a> {
-    pub detail: &'a ImageDetail,
-    pub sources: Vec<&'a Candidate>,
+pub struct ResolvedService<'a> {
+    pub service: &'a Service,
+    pub containers: Vec<ResolvedContainer<'a>>,
 }
 
-impl<'a> Image<'a> {
-    /// The tags of every file naming this image, in order of first appearance: one file may be
-    /// a hand-written `{"ImageURI": ...}` without tags, another the ECR source's with them.
+impl ResolvedService<'_> {
+    /// The reference of the service's blue/green container, when it names one.
     #[must_use]
-    pub fn tags(&self) -> Vec<&'a str> {
-        let mut tags: Vec<&'a str> = Vec::new();
-        for detail in self.sources.iter().filter_map(|c| c.detail.as_ref().ok()) {
-            for tag in detail.tags() {
-                if !tags.contains(&tag) {
-                    tags.push(tag);
-                }
-            }
-        }
-        tags
-    }
-
-    /// The files this image came from, as `artifact:path`, comma-separated.
-    #[must_use]
-    pub fn source_labels(&self) -> String {
-        self.sources
+    pub fn blue_green(&self) -> Option<&ImageRef> {
+        let name = self.service.blue_green.as_ref()?;
+        self.containers
             .iter()
-            .map(|c| c.label())
-            .collect::<Vec<_>>()
-            .join(", ")
+            .find(|c| &c.name == name)
+            .map(|c| &c.image_uri)
     }
 }
 
-/// Groups the usable candidates into distinct images: files that name the same image with the same
-/// digest are one image.
-#[must_use]
-pub fn group<'a>(
-    candidates: impl IntoIterator<Item = (&'a Candidate, &'a ImageDetail)>,
-) -> Vec<Image<'a>> {
-    let mut images: Vec<Image<'a>> = Vec::new();
-    for (candidate, detail) in candidates {
-        let same = images.iter_mut().find(|i| same_image(i.detail, detail));
-        match same {
-            Some(image) => image.sources.push(candidate),
-            None => images.push(Image {
-                detail,
-                sources: vec![candidate],
-            }),
-        }
-    }
-    images
+/// A container that could not be resolved, and why.
+#[derive(Clone, Debug)]
+pub struct Unresolved<'a> {
+    pub service: &'a Service,
+    pub container: &'a Container,
+    /// The rules in force for it, each with where it was set.
+    pub rules: Rules,
+    pub reason: Reason<'a>,
 }
 
-fn same_image(a: &ImageDetail, b: &ImageDetail) -> bool {
-    match (a.digest(), b.digest()) {
-        (Some(x), Some(y)) => x == y && a.image_uri.name() == b.image_uri.name(),
-        _ => a.image_uri == b.image_uri,
-    }
+#[derive(Clone, Debug)]
+pub enum Reason<'a> {
+    /// The selector matches no usable discovered file.
+    NoMatch,
+    /// The selector matches several distinct images.
+    Ambiguous(Vec<Image<'a>>),
+    /// The image's files disagree with themselves (each problem names its file).
+    Inconsistent {
+        image: Image<'a>,
+        problems: Vec<String>,
+    },
+    /// The image's reference cannot be written as the rules ask.
+    Reference {
+        image: Image<'a>,
+        problem: RefProblem,
+    },
 }
 
-/// Single-image mode: exactly one distinct image must have been discovered.
-pub fn the_only_image(found: &Discovery) -> anyhow::Result<Image<'_>> {
-    let mut images = group(found.images());
-    match images.len() {
-        1 => Ok(images.remove(0)),
-        0 if !found.only_refused() => {
-            Err(CheckFailed::NoImage(
-                "found no imageDetail.json under the artifact roots; give the directory of the ECR source artifact as ROOT, or run inside CodeBuild where $CODEBUILD_SRC_DIR_<name> points at it".to_owned(),
-            )
-            .into())
-        }
-        0 => Err(anyhow::anyhow!(
-            "found no usable imageDetail.json; every candidate was refused:\n{}",
-            found.listing()
-        )),
-        n => Err(CheckFailed::AmbiguousImage(format!(
-            "found {n} different images, but without --mapping exactly one is needed:\n{}\nfix: pass the one artifact directory as ROOT, or use --mapping to name a container per image",
-            found.listing()
-        ))
-        .into()),
-    }
+/// Every container that could not be resolved.
+#[derive(Clone, Debug)]
+pub struct Failure<'a> {
+    pub unresolved: Vec<Unresolved<'a>>,
+    /// Files were found, but every one was refused or skipped: the input is malformed rather than
+    /// missing an image.
+    pub only_refused: bool,
 }
 
-/// Checks the fields of the image's files agree with each other.
-pub fn check_consistent(image: &Image<'_>) -> Result<(), CheckFailed> {
-    let problems: Vec<String> = image
-        .sources
-        .iter()
-        .filter_map(|c| c.detail.as_ref().ok().map(|d| (c, d.inconsistencies())))
-        .flat_map(|(c, list)| {
-            list.into_iter()
-                .map(move |p| format!("{}: {p}", c.path.display()))
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(CheckFailed::Inconsistent(problems.join("\n")))
-    }
-}
-
-/// Picks the tag: the only tag; else those matching the pattern; else those other than `latest`.
-/// Exactly one must remain.
-pub fn choose_tag<'t>(tags: &[&'t str], rule: &TagRule) -> Result<&'t str, CheckFailed> {
-    if let [only] = tags {
-        return Ok(only);
-    }
-    if tags.is_empty() {
-        return Err(CheckFailed::AmbiguousTag(
-            "the image has no tag; use --uri digest".to_owned(),
-        ));
-    }
-    let (remaining, how): (Vec<&str>, String) = match &rule.pattern {
-        Some(re) => (
-            tags.iter().copied().filter(|t| re.is_match(t)).collect(),
-            format!("tags matching --tag-pattern {:?}", re.as_str()),
-        ),
-        None => (
-            tags.iter().copied().filter(|t| *t != "latest").collect(),
-            "tags other than \"latest\"".to_owned(),
-        ),
-    };
-    match remaining.as_slice() {
-        [one] => Ok(one),
-        _ => Err(CheckFailed::AmbiguousTag(format!(
-            "cannot choose one tag from {tags:?}: {} {how}; set --tag-pattern to a regex that matches exactly one, or use --uri digest",
-            if remaining.is_empty() {
-                "there are no".to_owned()
-            } else {
-                format!("there are {} {remaining:?}", remaining.len())
+/// Resolves every container of `mapping` against what was found. `started` are the rules given
+/// at start-up, which win over the service's, which win over the mapping's top level.
+pub fn resolve<'a>(
+    mapping: &'a Mapping,
+    found: &'a Discovery,
+    started: &Rules,
+) -> Result<Vec<ResolvedService<'a>>, Failure<'a>> {
+    let mut services = Vec::with_capacity(mapping.services.len());
+    let mut unresolved = Vec::new();
+    for service in &mapping.services {
+        let rules = started.or(&service.rules).or(&mapping.rules);
+        let mut containers = Vec::with_capacity(service.containers.len());
+        for container in &service.containers {
+            match resolve_container(container, found, &rules) {
+                Ok(c) => containers.push(c),
+                Err(reason) => unresolved.push(Unresolved {
+                    service,
+                    container,
+                    rules: rules.clone(),
+                    reason,
+                }),
             }
-        ))),
+        }
+        services.push(ResolvedService {
+            service,
+            containers,
+        });
+    }
+    if unresolved.is_empty() {
+        Ok(services)
+    } else {
+        Err(Failure {
+            unresolved,
+            only_refused: found.only_refused(),
+        })
     }
 }
 
-/// The reference to write for `detail` in `mode`, choosing among `tags` (see [`Image::tags`]).
-pub fn reference(
-    detail: &ImageDetail,
-    tags: &[&str],
-    mode: UriMode,
-    rule: &TagRule,
-) -> Result<ImageRef, CheckFailed> {
-    let digest = || -> Result<Digest, CheckFailed> {
-        detail.digest().ok_or_else(|| {
-            CheckFailed::Unpinned(format!(
-                "{} carries no digest (ImageURI has no @sha256: and there is no ImageDigest); use --uri tag, or use the ECR source action's imageDetail.json",
-                detail.image_uri
-            ))
-        })
+fn resolve_container<'a>(
+    container: &'a Container,
+    found: &'a Discovery,
+    rules: &Rules,
+) -> Result<ResolvedContainer<'a>, Reason<'a>> {
+    let selector = match &container.source {
+        Source::Fixed(reference) => {
+            return Ok(ResolvedContainer {
+                name: container.name.clone(),
+                image_uri: reference.clone(),
+                uri_mode: None,
+                fixed: Some(reference.clone()),
+                selector: None,
+                digest: reference.digest(),
+                tags: reference.tag().map(str::to_owned).into_iter().collect(),
+                sources: Vec::new(),
+            });
+        }
+        Source::Select(selector) => Some(selector),
+        Source::Any => None,
     };
-    let reference = match mode {
-        UriMode::Digest => detail.image_uri.with(None, Some(digest()?)),
-        UriMode::Tag => detail.image_uri.with(Some(choose_tag(tags, rule)?), None),
-        UriMode::TagDigest => detail
-            .image_uri
-            .with(Some(choose_tag(tags, rule)?), Some(digest()?)),
+    let mut images = images::group(
+        found
+            .images()
+            .filter(|(c, d)| selector.is_none_or(|s| s.matches(&c.artifact, &c.rel_path, d))),
+    );
+    let image = match images.len() {
+        0 => return Err(Reason::NoMatch),
+        1 => images.remove(0),
+        _ => return Err(Reason::Ambiguous(images)),
     };
-    let named = reference.with(reference.tag(), None).to_string();
-    if named.len() > MAX_REFERENCE_LEN {
-        return Err(CheckFailed::Limit(format!(
-            "{named} is {} characters; ECS accepts at most {MAX_REFERENCE_LEN} before @sha256:",
-            named.len()
-        )));
+    let problems = image.inconsistencies();
+    if !problems.is_empty() {
+        return Err(Reason::Inconsistent { image, problems });
     }
-    Ok(reference)
+    let mode = rules.uri_mode().value;
+    let tags = image.tags();
+    let pattern = rules.tag_pattern.as_ref().map(|r| &r.value);
+    let reference = match tags::reference(image.detail, &tags, mode, pattern) {
+        Ok(reference) => reference,
+        Err(problem) => return Err(Reason::Reference { image, problem }),
+    };
+    Ok(ResolvedContainer {
+        name: container.name.clone(),
+        image_uri: reference,
+        uri_mode: Some(mode),
+        fixed: None,
+        selector,
+        digest: image.detail.digest(),
+        tags: tags.into_iter().map(str::to_owned).collect(),
+        sources: image
+            .sources
+            .iter()
+            .map(|c| SourceFile {
+                artifact: c.artifact.clone(),
+                path: c.rel_path.clone(),
+            })
+            .collect(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::path::{Path, PathBuf};
 
-    fn detail(json: &str) -> ImageDetail {
-        ImageDetail::parse(json.as_bytes()).unwrap()
+    use regex::Regex;
+
+    use super::*;
+    use crate::discover::Candidate;
+    use crate::model::{ImageDetail, Origin, Rule};
+
+    const HOST: &str = "111122223333.dkr.ecr.us-east-1.amazonaws.com";
+    const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    const D3: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
+
+    fn file(artifact: &str, rel: &str, repo: &str, digest: &str, tags: &[&str]) -> Candidate {
+        let tags: Vec<String> = tags.iter().map(|t| format!("{t:?}")).collect();
+        let json = format!(
+            r#"{{"ImageURI":"{HOST}/{repo}@{digest}","ImageDigest":"{digest}","RepositoryName":"{repo}","ImageTags":[{}]}}"#,
+            tags.join(",")
+        );
+        Candidate {
+            artifact: artifact.into(),
+            rel_path: rel.into(),
+            path: PathBuf::from(artifact).join(rel),
+            detail: Ok(ImageDetail::parse(json.as_bytes()).unwrap()),
+        }
     }
 
-    const D: &str = "sha256:8f1a9c2b3d4e5f60718293a4b5c6d7e8f90123456789abcdef0123456789abcd";
+    fn discovery() -> Discovery {
+        Discovery {
+            // As discover lists them: by artifact, then by path inside it.
+            candidates: vec![
+                file(
+                    "WebImage",
+                    "imageDetail.json",
+                    "shop/web",
+                    D1,
+                    &["latest", "e6828a4"],
+                ),
+                file(
+                    "Copy",
+                    "web/imageDetail.json",
+                    "shop/web",
+                    D1,
+                    &["latest", "e6828a4"],
+                ),
+                file(
+                    "ApiImage",
+                    "imageDetail.json",
+                    "shop/api",
+                    D2,
+                    &["598", "latest"],
+                ),
+                file("Batch", "cron/imageDetail.json", "shop/batch", D3, &["c1"]),
+                file(
+                    "Batch",
+                    "worker/imageDetail.json",
+                    "shop/batch",
+                    D2,
+                    &["w1"],
+                ),
+            ],
+            skipped: Vec::new(),
+        }
+    }
 
+    fn mapping(containers: &str) -> Mapping {
+        Mapping::parse(
+            format!(r#"{{"services": {{"svc": {{"containers": {containers}}}}}}}"#).as_bytes(),
+            Path::new("."),
+        )
+        .unwrap()
+    }
+
+    fn started(uri: Option<UriMode>, pattern: Option<&str>) -> Rules {
+        Rules {
+            uri: uri.map(|u| Rule::new(u, Origin::Started)),
+            tag_pattern: pattern.map(|p| Rule::new(Regex::new(p).unwrap(), Origin::Started)),
+        }
+    }
+
+    /// The kind of each reason, with the container it is about.
+    fn reasons(failure: &Failure<'_>) -> Vec<String> {
+        failure
+            .unresolved
+            .iter()
+            .map(|u| {
+                let kind = match &u.reason {
+                    Reason::NoMatch => "no match".to_owned(),
+                    Reason::Ambiguous(images) => format!("{} images", images.len()),
+                    Reason::Inconsistent { .. } => "inconsistent".to_owned(),
+                    Reason::Reference { problem, .. } => format!("{problem:?}"),
+                };
+                format!("{}: {kind}", u.container.name)
+            })
+            .collect()
+    }
+
+    /// The references written, or each container's reason.
+    type Want = Result<Vec<String>, Vec<&'static str>>;
+
+    /// (containers of one service, the start-up URI form, the references written or the reasons)
     #[test]
-    fn tag_choice_table() {
-        let re = |s: &str| TagRule {
-            pattern: Some(Regex::new(s).unwrap()),
-        };
-        let none = TagRule::default();
-        let (v_digit, release) = (re(r"^v\d"), re("^release-"));
-        let cases: Vec<(&[&str], &TagRule, Result<&str, &str>)> = vec![
-            (&["latest"], &none, Ok("latest")),
-            (&["latest", "e6828a4"], &none, Ok("e6828a4")),
-            (&["e6828a4", "latest"], &none, Ok("e6828a4")),
+    fn resolution_table() {
+        let found = discovery();
+        let web = format!("{HOST}/shop/web@{D1}");
+        let cases: Vec<(&str, Option<UriMode>, Want)> = vec![
+            // Two files with the same digest are one image.
             (
-                &["latest", "v1", "v2"],
-                &none,
-                Err("there are 2 [\"v1\", \"v2\"]"),
+                r#"{"a": {"repository": "shop/web"}}"#,
+                None,
+                Ok(vec![web.clone()]),
             ),
-            (&["latest", "v1.2.0", "build-77"], &v_digit, Ok("v1.2.0")),
             (
-                &["latest", "v1.2.0"],
-                &release,
-                Err("there are no tags matching"),
+                r#"{"a": {"repository": "shop/web"}, "x": {"image": "public.ecr.aws/xray/aws-xray-daemon:3.3.12"}}"#,
+                None,
+                Ok(vec![
+                    web.clone(),
+                    "public.ecr.aws/xray/aws-xray-daemon:3.3.12".into(),
+                ]),
             ),
-            (&[], &none, Err("no tag")),
+            (
+                r#"{"a": {"artifact": "ApiImage"}}"#,
+                Some(UriMode::Tag),
+                Ok(vec![format!("{HOST}/shop/api:598")]),
+            ),
+            (
+                r#"{"w": {"path": "worker/*"}}"#,
+                None,
+                Ok(vec![format!("{HOST}/shop/batch@{D2}")]),
+            ),
+            (
+                r#"{"a": {"repository": "shop/nope"}}"#,
+                None,
+                Err(vec!["a: no match"]),
+            ),
+            (
+                r#"{"b": {"artifact": "Batch"}}"#,
+                None,
+                Err(vec!["b: 2 images"]),
+            ),
+            (
+                r#"{"b": {"artifact": "Batch", "path": "*/imageDetail.json", "repository": "shop/batch"}}"#,
+                None,
+                Err(vec!["b: 2 images"]),
+            ),
+            // The same digest under another repository is another image.
+            (
+                r#"{"d": {"path": "imageDetail.json", "artifact": "ApiImage"}, "e": {"path": "worker/imageDetail.json"}}"#,
+                None,
+                Ok(vec![
+                    format!("{HOST}/shop/api@{D2}"),
+                    format!("{HOST}/shop/batch@{D2}"),
+                ]),
+            ),
+            (
+                r#"{"a": {"artifact": "WebImage"}, "b": {"artifact": "Nope"}, "c": {"artifact": "Batch"}}"#,
+                None,
+                Err(vec!["b: no match", "c: 2 images"]),
+            ),
         ];
-        for (tags, rule, want) in cases {
-            match (choose_tag(tags, rule), want) {
-                (Ok(got), Ok(w)) => assert_eq!(got, w, "{tags:?}"),
-                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{tags:?}: {e}"),
-                (got, want) => panic!("{tags:?}: got {got:?}, want {want:?}"),
+        for (containers, uri, want) in cases {
+            let m = mapping(containers);
+            match (resolve(&m, &found, &started(uri, None)), want) {
+                (Ok(services), Ok(want)) => {
+                    let refs: Vec<String> = services[0]
+                        .containers
+                        .iter()
+                        .map(|c| c.image_uri.to_string())
+                        .collect();
+                    assert_eq!(refs, want, "{containers}");
+                }
+                (Err(f), Err(want)) => {
+                    assert_eq!(reasons(&f), want, "{containers}");
+                    assert!(!f.only_refused);
+                }
+                (got, want) => panic!(
+                    "{containers}: got {:?}, want {want:?}",
+                    got.map(|_| ()).map_err(|f| reasons(&f))
+                ),
             }
         }
     }
 
     #[test]
-    fn uri_modes() {
-        let d = detail(&format!(
-            r#"{{"ImageURI":"111122223333.dkr.ecr.us-east-1.amazonaws.com/web@{D}","ImageTags":["latest","e6828a4"]}}"#
+    fn the_start_up_rules_win_over_the_service_which_wins_over_the_top() {
+        let found = discovery();
+        let m = Mapping::parse(
+            br#"{"uri": "tag", "tagPattern": "^latest$", "services": {
+                "a": {"containers": {"a": {"artifact": "ApiImage"}}},
+                "b": {"uri": "tag+digest", "tagPattern": "^5", "containers": {"b": {"artifact": "ApiImage"}}}
+            }}"#,
+            Path::new("."),
+        )
+        .unwrap();
+        let refs = |rules: Rules| -> Vec<String> {
+            resolve(&m, &found, &rules)
+                .unwrap()
+                .iter()
+                .map(|s| s.containers[0].image_uri.to_string())
+                .collect()
+        };
+        let api = format!("{HOST}/shop/api");
+        assert_eq!(
+            refs(Rules::default()),
+            [format!("{api}:latest"), format!("{api}:598@{D2}")]
+        );
+        assert_eq!(
+            refs(started(Some(UriMode::Digest), Some("^598$"))),
+            [format!("{api}@{D2}"), format!("{api}@{D2}")]
+        );
+        assert_eq!(
+            refs(started(None, Some("^598$"))),
+            [format!("{api}:598"), format!("{api}:598@{D2}")]
+        );
+    }
+
+    #[test]
+    fn a_failed_tag_choice_carries_the_rules_and_where_they_were_set() {
+        let found = discovery();
+        let m = Mapping::parse(
+            br#"{"uri": "tag", "tagPattern": "^v", "services": {"web": {"containers": {"web": {"artifact": "WebImage"}}}}}"#,
+            Path::new("."),
+        )
+        .unwrap();
+        let failure = resolve(&m, &found, &Rules::default()).unwrap_err();
+        let u = &failure.unresolved[0];
+        assert_eq!(u.rules.uri_mode().from, Origin::MappingTop);
+        assert_eq!(
+            u.rules.tag_pattern.as_ref().unwrap().from,
+            Origin::MappingTop
+        );
+        assert!(matches!(
+            &u.reason,
+            Reason::Reference { problem: RefProblem::Tag(tags::TagProblem::Ambiguous { remaining, .. }), .. } if remaining.is_empty()
         ));
-        let host = "111122223333.dkr.ecr.us-east-1.amazonaws.com/web";
-        let rule = TagRule::default();
-        let r = |m| reference(&d, &d.tags(), m, &rule).unwrap().to_string();
-        assert_eq!(r(UriMode::Digest), format!("{host}@{D}"));
-        assert_eq!(r(UriMode::Tag), format!("{host}:e6828a4"));
-        assert_eq!(r(UriMode::TagDigest), format!("{host}:e6828a4@{D}"));
     }
 
     #[test]
-    fn digest_mode_needs_a_digest() {
-        let d = detail(r#"{"ImageURI":"a.io/web:v1"}"#);
-        let e = reference(&d, &d.tags(), UriMode::Digest, &TagRule::default()).unwrap_err();
-        assert!(e.to_string().contains("carries no digest"), "{e}");
-        let ok = reference(&d, &d.tags(), UriMode::Tag, &TagRule::default()).unwrap();
-        assert_eq!(ok.to_string(), "a.io/web:v1");
+    fn single_image_mode_takes_the_only_image_or_says_how_many() {
+        let container: ContainerName = "app".parse().unwrap();
+        let plan = Mapping::single(container, None);
+        let found = discovery();
+        let failure = resolve(&plan, &found, &Rules::default()).unwrap_err();
+        assert_eq!(reasons(&failure), ["app: 4 images"]);
+        let one = Discovery {
+            candidates: vec![discovery().candidates.remove(2)],
+            skipped: Vec::new(),
+        };
+        let services = resolve(&plan, &one, &Rules::default()).unwrap();
+        assert_eq!(services[0].service.name, None);
+        assert_eq!(
+            services[0].containers[0].image_uri.to_string(),
+            format!("{HOST}/shop/api@{D2}")
+        );
     }
 
     #[test]
-    fn an_overlong_reference_is_refused() {
-        // "a.io/" + 250 characters is exactly 255: accepted; one more is refused.
-        let at = |n: usize| detail(&format!(r#"{{"ImageURI":"a.io/{}@{D}"}}"#, "r".repeat(n)));
-        assert!(reference(&at(250), &[], UriMode::Digest, &TagRule::default()).is_ok());
-        let e = reference(&at(251), &[], UriMode::Digest, &TagRule::default()).unwrap_err();
-        assert!(e.to_string().contains("at most 255"), "{e}");
+    fn only_refused_files_are_flagged_as_such() {
+        let found = Discovery {
+            candidates: vec![Candidate {
+                artifact: "Src".into(),
+                rel_path: "imageDetail.json".into(),
+                path: "Src/imageDetail.json".into(),
+                detail: ImageDetail::parse(br#"{"ImageURI":"<IMAGE1_NAME>"}"#),
+            }],
+            skipped: Vec::new(),
+        };
+        let m = mapping(r#"{"a": {"artifact": "Src"}}"#);
+        let failure = resolve(&m, &found, &Rules::default()).unwrap_err();
+        assert!(failure.only_refused);
+        assert_eq!(reasons(&failure), ["a: no match"]);
+    }
+
+    #[test]
+    fn blue_green_is_the_named_containers_reference() {
+        let found = discovery();
+        let m = Mapping::parse(
+            br#"{"services": {"api": {"blueGreen": "api", "containers": {
+                "x": {"image": "a.io/x:1"}, "api": {"artifact": "ApiImage"}}}}}"#,
+            Path::new("."),
+        )
+        .unwrap();
+        let services = resolve(&m, &found, &Rules::default()).unwrap();
+        assert_eq!(
+            services[0].blue_green().unwrap().to_string(),
+            format!("{HOST}/shop/api@{D2}")
+        );
     }
 }

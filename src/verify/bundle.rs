@@ -13,17 +13,15 @@ use std::collections::BTreeSet;
 use std::io::{Cursor, Read as _};
 use std::path::Path;
 
-use serde_json::Value;
-
 use super::{Report, Seen};
-use crate::model::{ContainerName, Digest, ImageDetail, ImageRef};
+use crate::model::deploy::{
+    IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinitions, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums,
+};
+use crate::model::{Digest, ImageDetail};
 
 /// CodeDeployToECS reads artifacts of at most 3 MB; the zip, each entry and all entries together
 /// are held to it, so a zip bomb is refused before it is inflated.
 pub const MAX_BYTES: u64 = 3 * 1024 * 1024;
-
-const IMAGE_DEFINITIONS: &str = "imagedefinitions.json";
-const IMAGE_DETAIL: &str = "imageDetail.json";
 
 /// Checks one bundle; returns the images it names, for pins and proofs.
 pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
@@ -32,7 +30,7 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
         return Vec::new();
     };
     let before = report.findings.len();
-    sums_beside(zip_path, &bytes, &subject, report);
+    let sums = sums_beside(zip_path, &bytes, &subject, report);
     let mut checker = Entries {
         subject: &subject,
         bytes: &bytes,
@@ -46,8 +44,18 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned());
     let mut seen = Vec::new();
-    for (name, data) in &files {
-        loose_copy(zip_path, service.as_deref(), name, data, &subject, report);
+    if let Some(sums) = &sums {
+        for (name, data) in &files {
+            loose_copy(
+                zip_path,
+                sums,
+                service.as_deref(),
+                name,
+                data,
+                &subject,
+                report,
+            );
+        }
     }
     let defs = files.iter().find(|(n, _)| n == IMAGE_DEFINITIONS);
     let detail = files.iter().find(|(n, _)| n == IMAGE_DETAIL);
@@ -133,7 +141,7 @@ fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u
             );
             None
         }
-        Ok(_) => crate::input::read_bounded(zip_path, MAX_BYTES, "bundle")
+        Ok(_) => crate::input::read_named(zip_path, MAX_BYTES, "bundle")
             .map_err(|e| report.error(subject, e))
             .ok(),
     }
@@ -289,137 +297,76 @@ fn image_definitions(
     report: &mut Report,
 ) -> Vec<Seen> {
     let subject = format!("{zip}:{IMAGE_DEFINITIONS}");
-    if data.len() > crate::render::MAX_IMAGE_DEFINITIONS {
-        report.fail(
-            &subject,
-            format!(
-                "is {} bytes; the ECS deploy action reads at most 100 KB",
-                data.len()
-            ),
-        );
-    }
-    let value: Value = match std::str::from_utf8(data)
-        .map_err(|e| format!("is not UTF-8 ({e}); the ECS deploy action requires UTF-8"))
-        .and_then(|t| serde_json::from_str(t).map_err(|e| format!("is not valid JSON: {e}")))
-    {
-        Ok(v) => v,
+    let parsed = match ImageDefinitions::parse(data) {
+        Ok(parsed) => parsed,
         Err(e) => {
             report.fail(&subject, e);
             return Vec::new();
         }
     };
-    let Value::Array(items) = value else {
-        report.fail(
-            &subject,
-            "is not a JSON array; write [{\"name\": \"<container>\", \"imageUri\": \"<image>\"}]",
-        );
-        return Vec::new();
-    };
-    if items.is_empty() {
-        report.fail(
-            &subject,
-            "is an empty array; it must name at least one container",
-        );
+    for problem in parsed.problems {
+        report.fail(&subject, problem);
     }
-    let mut names = BTreeSet::new();
-    let mut seen = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let name = item.get("name").and_then(Value::as_str);
-        let uri = item.get("imageUri").and_then(Value::as_str);
-        let (Some(name), Some(uri)) = (name, uri) else {
-            report.fail(
-                &subject,
-                format!(
-                    "item [{i}] = {item}: needs the string keys \"name\" and \"imageUri\" (exactly so spelled)"
-                ),
-            );
-            continue;
-        };
-        if let Err(e) = name.parse::<ContainerName>() {
-            report.fail(&subject, format!("key \"[{i}].name\": {e}"));
-        }
-        if !names.insert(name) {
-            report.fail(
-                &subject,
-                format!("container {name:?} is listed twice; list each container once"),
-            );
-        }
-        match uri.parse::<ImageRef>() {
-            Err(e) => report.fail(
-                &subject,
-                format!("key \"[{i}].imageUri\" = {uri:?}: {e}; write a valid image reference"),
-            ),
-            Ok(image) => seen.push(Seen {
-                subject: format!("{subject} [{name}]"),
-                digest: image.digest(),
-                image,
-                service: service.map(str::to_owned),
-                container: Some(name.to_owned()),
-            }),
-        }
-    }
-    seen
+    parsed
+        .entries
+        .into_iter()
+        .map(|entry| Seen {
+            subject: format!("{subject} [{}]", entry.name),
+            digest: entry.image_uri.digest(),
+            image: entry.image_uri,
+            service: service.map(str::to_owned),
+            container: Some(entry.name.to_string()),
+        })
+        .collect()
 }
 
-/// The digest `SHA256SUMS` in `dir` lists for `name`: `Ok(None)` when the file or the line is
-/// absent.
-fn listed(dir: &Path, name: &str) -> Result<Option<(Digest, String)>, String> {
-    let path = dir.join("SHA256SUMS");
-    if !path.exists() {
-        return Ok(None);
-    }
-    let bytes = crate::input::read_bounded(&path, 16 * 1024 * 1024, "SHA256SUMS")?;
-    let text = String::from_utf8_lossy(&bytes);
-    for line in text.lines() {
-        let Some((hex, file)) = line.split_once(' ') else {
-            continue;
-        };
-        let file = file.strip_prefix([' ', '*']).unwrap_or(file);
-        if file == name {
-            let digest = format!("sha256:{hex}").parse::<Digest>().map_err(|e| {
-                format!(
-                    "{}: the line for {name} has {hex:?}, which {e}",
-                    path.display()
-                )
-            })?;
-            return Ok(Some((digest, path.display().to_string())));
-        }
-    }
-    Ok(None)
-}
-
-/// The zip must match the `SHA256SUMS` beside it, when one is there.
-fn sums_beside(zip_path: &Path, bytes: &[u8], subject: &str, report: &mut Report) {
+/// The `SHA256SUMS` beside the zip, parsed once, when there is one; the zip must match its line
+/// there. A sums file that cannot be read or parsed, or that does not list the zip, fails.
+fn sums_beside(
+    zip_path: &Path,
+    bytes: &[u8],
+    subject: &str,
+    report: &mut Report,
+) -> Option<Sha256Sums> {
     let dir = zip_path.parent().unwrap_or(Path::new("."));
-    let Some(name) = zip_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-    else {
-        return;
+    let path = dir.join(SHA256SUMS);
+    if !path.exists() {
+        return None;
+    }
+    let sums = match crate::input::read_named(&path, 16 * 1024 * 1024, SHA256SUMS)
+        .and_then(|b| Sha256Sums::parse(&b).map_err(|e| format!("{}: {e}", path.display())))
+    {
+        Ok(sums) => sums,
+        Err(e) => {
+            report.fail(subject, e);
+            return None;
+        }
     };
-    let sums = dir.join("SHA256SUMS");
-    match listed(dir, &name) {
-        Err(e) => report.fail(subject, e),
-        Ok(None) if sums.exists() => report.fail(
+    let name = zip_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())?;
+    match sums.get(&name) {
+        None => report.fail(
             subject,
             format!(
                 "{} lies beside it but does not list {name}; publish the SHA256SUMS written with the zip",
-                sums.display()
+                path.display()
             ),
         ),
-        Ok(None) => {}
-        Ok(Some((want, file))) => {
+        Some(want) => {
             let got = Digest::of(bytes);
             if got != want {
                 report.fail(
                     subject,
                     format!(
-                        "has sha256 {got}, but {file} lists {want}; the zip was changed after it was written: write it again"
+                        "has sha256 {got}, but {} lists {want}; the zip was changed after it was written: write it again",
+                        path.display()
                     ),
                 );
             }
         }
     }
+    Some(sums)
 }
 
 /// A zip entry must equal its loose copy as the `SHA256SUMS` beside the zip lists it, when it
@@ -427,33 +374,33 @@ fn sums_beside(zip_path: &Path, bytes: &[u8], subject: &str, report: &mut Report
 /// `imagedefinitions.zip`.
 fn loose_copy(
     zip_path: &Path,
+    sums: &Sha256Sums,
     service: Option<&str>,
     entry: &str,
     data: &[u8],
     subject: &str,
     report: &mut Report,
 ) {
-    let dir = zip_path.parent().unwrap_or(Path::new("."));
     let mut names: Vec<String> = service
         .map(|s| format!("{s}/{entry}"))
         .into_iter()
         .collect();
-    if zip_path.file_name().and_then(|n| n.to_str()) == Some(crate::bundle::SINGLE_NAME) {
+    if zip_path.file_name().and_then(|n| n.to_str()) == Some(SINGLE_BUNDLE) {
         names.push(entry.to_owned());
     }
-    let found = names
-        .iter()
-        .find_map(|n| listed(dir, n).ok().flatten().map(|hit| (n, hit)));
-    if let Some((sums_name, (want, file))) = found {
-        let got = Digest::of(data);
-        if got != want {
-            report.fail(
-                subject,
-                format!(
-                    "entry {entry:?} has sha256 {got}, but {file} lists {want} for {sums_name}; the zip and the files written with it disagree: write them again"
-                ),
-            );
-        }
+    let Some((listed, want)) = names.iter().find_map(|n| sums.get(n).map(|d| (n, d))) else {
+        return;
+    };
+    let got = Digest::of(data);
+    if got != want {
+        let file = zip_path.parent().unwrap_or(Path::new(".")).join(SHA256SUMS);
+        report.fail(
+            subject,
+            format!(
+                "entry {entry:?} has sha256 {got}, but {} lists {want} for {listed}; the zip and the files written with it disagree: write them again",
+                file.display()
+            ),
+        );
     }
 }
 

@@ -15,15 +15,7 @@ use serde::Serialize;
 use crate::discover::Discovery;
 use crate::model::{Digest, ImageRef};
 
-/// How bad a finding is; it decides the exit code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// A check failed on inputs that were read (exit 1).
-    Failed,
-    /// Unreadable or malformed input (exit 2).
-    Error,
-}
+pub use crate::error::Severity;
 
 /// One problem, with the file it is about.
 #[derive(Clone, Debug, Serialize)]
@@ -94,12 +86,6 @@ impl Report {
             subject: subject.into(),
             detail: detail.into(),
         });
-    }
-
-    /// The worst severity found, if any.
-    #[must_use]
-    pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
     }
 }
 

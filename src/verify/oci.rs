@@ -48,7 +48,7 @@ pub fn layout(dir: &Path, report: &mut Report, proofs: &mut Proofs) {
     let subject = format!("OCI layout {}", dir.display());
     proofs.sources.push(format!("--oci {}", dir.display()));
     let marker = dir.join("oci-layout");
-    match crate::input::read_bounded(&marker, 64 * 1024, "oci-layout file") {
+    match crate::input::read_named(&marker, 64 * 1024, "oci-layout file") {
         Err(e) => {
             return report.error(
                 subject,
@@ -71,7 +71,7 @@ pub fn layout(dir: &Path, report: &mut Report, proofs: &mut Proofs) {
         }
     }
     let index_path = dir.join("index.json");
-    let index = match crate::input::read_bounded(&index_path, MAX_JSON, "OCI index")
+    let index = match crate::input::read_named(&index_path, MAX_JSON, "OCI index")
         .and_then(|bytes| json(&bytes).map_err(|e| format!("{}: {e}", index_path.display())))
     {
         Ok(index) => index,
@@ -266,7 +266,7 @@ impl Walk<'_> {
             ));
             return None;
         } else {
-            match crate::input::read_bounded(&path, MAX_JSON, "blob") {
+            match crate::input::read_named(&path, MAX_JSON, "blob") {
                 Ok(b) => Some(b),
                 Err(e) => {
                     self.error(e);
@@ -330,7 +330,7 @@ pub fn manifest(path: &Path, report: &mut Report, proofs: &mut Proofs) {
     proofs
         .sources
         .push(format!("--manifest {}", path.display()));
-    let bytes = match crate::input::read_bounded(path, MAX_JSON, "manifest") {
+    let bytes = match crate::input::read_named(path, MAX_JSON, "manifest") {
         Ok(b) => b,
         Err(e) => return report.error(subject, e),
     };

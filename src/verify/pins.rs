@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::model::json_kind;
+use crate::model::json::kind as json_kind;
 
 use super::{Report, Seen};
 use crate::model::Digest;
@@ -32,7 +32,7 @@ pub struct Pins {
 impl Pins {
     /// Reads and parses an expect file; the error names the file, the key, the value and the fix.
     pub fn load(path: &Path) -> Result<Pins, String> {
-        let bytes = crate::input::read_bounded(path, LIMIT, "expect file")?;
+        let bytes = crate::input::read_named(path, LIMIT, "expect file")?;
         Pins::parse(path, &bytes).map_err(|e| format!("expect file {}: {e}", path.display()))
     }
 

@@ -148,3 +148,77 @@ fn a_tag_error_names_the_file() {
         .code(1)
         .stderr_has("image from Web:imageDetail.json: cannot choose one tag from [\"v1\", \"v2\"]");
 }
+
+/// A mapping's own `uri`/`tagPattern` that failed to choose a tag was blamed on `--tag-pattern` and
+/// `--uri`, which nobody had given.
+#[test]
+fn a_tag_rule_from_the_mapping_is_named_by_its_key() {
+    let mut env = crate::util::web_artifact();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest", "e6828a4"]),
+    );
+    env.write(
+        "top.json",
+        r#"{"uri": "tag", "tagPattern": "^v", "services": {"web": {"containers": {"web": {"artifact": "Web"}}}}}"#,
+    );
+    env.write(
+        "service.json",
+        r#"{"services": {"web": {"uri": "tag", "tagPattern": "^v", "containers": {"web": {"artifact": "Web"}}}}}"#,
+    );
+    let run = env.run(&["emit", "--mapping", "top.json", "Web=web", "--dry-run"]);
+    run.code(1)
+        .stderr_has("there are no tags matching the mapping's top-level \"tagPattern\" \"^v\"")
+        .stderr_has("change the mapping's top-level \"tagPattern\" to a regex that matches exactly one, or set the mapping's top-level \"uri\" to \"digest\"");
+    assert!(!run.stderr.contains("--"), "no option was given: {run:#?}");
+    let run = env.run(&["emit", "--mapping", "service.json", "Web=web", "--dry-run"]);
+    run.code(1)
+        .stderr_has("tags matching key \"services.web.tagPattern\" \"^v\"")
+        .stderr_has("or set key \"services.web.uri\" to \"digest\"");
+    assert!(!run.stderr.contains("--"), "no option was given: {run:#?}");
+    // Given through the environment, the variables are named.
+    env.set("IMAGEDEF_TAG_PATTERN", "^x")
+        .set("IMAGEDEF_URI", "tag");
+    env.run(&["emit", "--mapping", "service.json", "Web=web", "--dry-run"])
+        .code(1)
+        .stderr_has("tags matching $IMAGEDEF_TAG_PATTERN \"^x\"")
+        .stderr_has("or set IMAGEDEF_URI=digest");
+    env.set("IMAGEDEF_URI", "sha");
+    env.run(&["emit", "--mapping", "service.json", "Web=web", "--dry-run"])
+        .code(2)
+        .stderr_has("$IMAGEDEF_URI \"sha\" is not a URI mode");
+}
+
+/// With `--file-name foo.json`, finding nothing was reported as "found no imageDetail.json".
+#[test]
+fn nothing_found_names_the_file_name_searched_for() {
+    let env = Env::new();
+    env.mkdir("empty");
+    env.write(
+        "m.json",
+        r#"{"services": {"web": {"containers": {"web": {"repository": "shop/web"}}}}}"#,
+    );
+    for args in [
+        &[
+            "emit",
+            "empty",
+            "--container",
+            "web",
+            "--file-name",
+            "foo.json",
+        ][..],
+        &[
+            "emit",
+            "empty",
+            "--mapping",
+            "m.json",
+            "--file-name",
+            "foo.json",
+        ][..],
+    ] {
+        let run = env.run(args);
+        run.code(1)
+            .stderr_has("no foo.json under the artifact roots");
+        assert!(!run.stderr.contains("imageDetail.json"), "{run:#?}");
+    }
+}

@@ -235,7 +235,12 @@ fn a_missing_bundle_is_exit_2() {
 /// `SHA256SUMS` over all of them.
 #[test]
 fn per_service_bundles_are_checked_against_their_loose_files() {
-    use imagedef::write::{OutFile, sha256sums};
+    use imagedef::model::deploy::Sha256Sums;
+    use imagedef::write::OutFile;
+    let sha256sums = |files: &[OutFile]| {
+        let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
+        OutFile::new("SHA256SUMS", sums.to_bytes())
+    };
     let env = bundled();
     let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
     let loose = vec![

@@ -1,0 +1,199 @@
+//! Words for what `resolve` could not do: each reason said in the terms of the mode the user ran,
+//! naming the option, variable or mapping key that actually set the rule in question.
+
+use crate::config::{EmitConfig, EmitMode};
+use crate::discover::Discovery;
+use crate::error::CheckFailed;
+use crate::model::{Origin, Rule, UriMode};
+use crate::resolve::tags::{RefProblem, TagProblem};
+use crate::resolve::{Failure, Reason, Unresolved};
+
+/// The error that ends `emit` when resolution failed: exit 1, or exit 2 when every file found
+/// was refused (the input is malformed, not missing an image).
+#[must_use]
+pub fn failure(failure: &Failure<'_>, config: &EmitConfig, found: &Discovery) -> anyhow::Error {
+    let file = &config.discover.file_name;
+    let single = matches!(config.mode, EmitMode::Single { .. });
+    if failure.only_refused {
+        let purpose = if single { "" } else { " for the mapping" };
+        return anyhow::anyhow!(
+            "found no usable {file}{purpose}; every candidate was refused:\n{}",
+            found.listing()
+        );
+    }
+    let words = Words { config, found };
+    let message = if single {
+        words.in_single(&failure.unresolved[0])
+    } else {
+        let lines: Vec<String> = failure
+            .unresolved
+            .iter()
+            .map(|u| format!("  {}", words.in_mapping(u)))
+            .collect();
+        let listing = if found.candidates.is_empty() && found.skipped.is_empty() {
+            format!(
+                "  (nothing: no {file} under the artifact roots; give the directories of the ECR source artifacts as ROOT, or run inside CodeBuild where $CODEBUILD_SRC_DIR_<name> points at them)"
+            )
+        } else {
+            found.listing()
+        };
+        format!(
+            "{} of the mapping's containers could not be resolved:\n{}\ndiscovered:\n{listing}",
+            failure.unresolved.len(),
+            lines.join("\n")
+        )
+    };
+    CheckFailed(message).into()
+}
+
+struct Words<'a> {
+    config: &'a EmitConfig,
+    found: &'a Discovery,
+}
+
+impl Words<'_> {
+    /// Single-image mode: the one container of the one implicit service.
+    fn in_single(&self, u: &Unresolved<'_>) -> String {
+        let file = &self.config.discover.file_name;
+        match &u.reason {
+            Reason::NoMatch => format!(
+                "found no {file} under the artifact roots; give the directory of the ECR source artifact as ROOT, or run inside CodeBuild where $CODEBUILD_SRC_DIR_<name> points at it"
+            ),
+            Reason::Ambiguous(images) => format!(
+                "found {} different images, but without --mapping exactly one is needed:\n{}\nfix: pass the one artifact directory as ROOT, or use --mapping to name a container per image",
+                images.len(),
+                self.found.listing()
+            ),
+            Reason::Inconsistent { problems, .. } => problems.join("\n"),
+            Reason::Reference { image, problem } => format!(
+                "image from {}: {}",
+                image.source_labels(),
+                self.reference(u, problem)
+            ),
+        }
+    }
+
+    /// Mapping mode: one line, starting with the service and container.
+    fn in_mapping(&self, u: &Unresolved<'_>) -> String {
+        let at = format!(
+            "service {:?}, container {:?}",
+            u.service.name.as_ref().map_or("", |n| n.as_str()),
+            u.container.name.as_str()
+        );
+        let selector = || match &u.container.source {
+            crate::model::mapping::Source::Select(s) => s.to_string(),
+            _ => "{}".to_owned(),
+        };
+        match &u.reason {
+            Reason::NoMatch => format!(
+                "{at}: selector {} matches no discovered image; fix: correct the selector to match one of the files listed below, or give the build the input artifact that holds the image",
+                selector()
+            ),
+            Reason::Ambiguous(images) => format!(
+                "{at}: selector {} matches {} different images: {}; fix: add an \"artifact\" or \"path\" selector so that only one remains",
+                selector(),
+                images.len(),
+                images
+                    .iter()
+                    .map(|i| format!("{} ({})", i.source_labels(), i.detail.image_uri))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+            Reason::Inconsistent { problems, .. } => format!(
+                "{at}: the image's file disagrees with itself: {}",
+                problems.join("\n")
+            ),
+            Reason::Reference { image, problem } => format!(
+                "{at} (image from {}): {}",
+                image.source_labels(),
+                self.reference(u, problem)
+            ),
+        }
+    }
+
+    /// Why the image's reference cannot be written, and which setting to change.
+    fn reference(&self, u: &Unresolved<'_>, problem: &RefProblem) -> String {
+        let uri = u.rules.uri_mode();
+        match problem {
+            RefProblem::Tag(TagProblem::NoTag) => format!(
+                "the image has no tag; {}",
+                self.set_uri(&uri, UriMode::Digest)
+            ),
+            RefProblem::Tag(TagProblem::Ambiguous { tags, remaining }) => {
+                let pattern = u.rules.tag_pattern.as_ref();
+                let how = match pattern {
+                    Some(p) => format!(
+                        "tags matching {} {:?}",
+                        self.named(&p.from, "tagPattern"),
+                        p.value.as_str()
+                    ),
+                    None => "tags other than \"latest\"".to_owned(),
+                };
+                let left = if remaining.is_empty() {
+                    "there are no".to_owned()
+                } else {
+                    format!("there are {} {remaining:?}", remaining.len())
+                };
+                let change = match pattern {
+                    Some(p) => format!("change {}", self.named(&p.from, "tagPattern")),
+                    None if self.is_single() => "set --tag-pattern".to_owned(),
+                    None => "set \"tagPattern\" on the service or at the top of the mapping (or --tag-pattern)".to_owned(),
+                };
+                format!(
+                    "cannot choose one tag from {tags:?}: {left} {how}; {change} to a regex that matches exactly one, or {}",
+                    self.set_uri(&uri, UriMode::Digest)
+                )
+            }
+            RefProblem::Unpinned => {
+                let image = match &u.reason {
+                    Reason::Reference { image, .. } => image.detail.image_uri.to_string(),
+                    _ => String::new(),
+                };
+                format!(
+                    "{image} carries no digest (ImageURI has no @sha256: and there is no ImageDigest); {}, or use the ECR source action's imageDetail.json",
+                    self.set_uri(&uri, UriMode::Tag)
+                )
+            }
+            RefProblem::TooLong { reference, len } => format!(
+                "{reference} is {len} characters; ECS accepts at most {} before @sha256:",
+                crate::model::reference::MAX_REFERENCE_LEN
+            ),
+        }
+    }
+
+    fn is_single(&self) -> bool {
+        matches!(self.config.mode, EmitMode::Single { .. })
+    }
+
+    /// Advice to use URI form `to`, addressed to where the form in force was set.
+    fn set_uri(&self, uri: &Rule<UriMode>, to: UriMode) -> String {
+        match &uri.from {
+            Origin::Default if self.is_single() => format!("use --uri {to}"),
+            Origin::Default => format!("set \"uri\": \"{to}\" in the mapping (or use --uri {to})"),
+            Origin::Started => match &self.config.uri_given {
+                Some(crate::config::Given::Env(var)) => format!("set {var}={to}"),
+                _ => format!("use --uri {to}"),
+            },
+            from => format!("set {} to \"{to}\"", self.named(from, "uri")),
+        }
+    }
+
+    /// How messages name the setting `key` (`uri`, `tagPattern`) that was set at `from`.
+    fn named(&self, from: &Origin, key: &str) -> String {
+        match from {
+            Origin::Started => {
+                let given = if key == "uri" {
+                    &self.config.uri_given
+                } else {
+                    &self.config.tag_pattern_given
+                };
+                given
+                    .as_ref()
+                    .map_or_else(|| format!("--{key}"), ToString::to_string)
+            }
+            Origin::Default => format!("the default {key}"),
+            Origin::MappingTop => format!("the mapping's top-level \"{key}\""),
+            Origin::Service(s) => format!("key \"services.{s}.{key}\""),
+        }
+    }
+}

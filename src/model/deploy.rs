@@ -1,0 +1,317 @@
+//! The files imagedef writes for the deploy actions, and reads again to verify them: their names,
+//! their shapes, and how they are serialised and parsed.
+//!
+//! - [`ImageDefinitions`]: `imagedefinitions.json`, for the ECS standard deploy action;
+//! - [`BlueGreenDetail`]: `imageDetail.json` as `{"ImageURI": ...}`, for `CodeDeployToECS`;
+//! - [`Sha256Sums`]: `SHA256SUMS`, as `sha256sum -c` reads it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::json;
+use super::{ContainerName, Digest, ImageRef};
+
+/// The ECS standard deploy action's file.
+pub const IMAGE_DEFINITIONS: &str = "imagedefinitions.json";
+/// The blue/green (`CodeDeployToECS`) action's file; also the ECR source action's.
+pub const IMAGE_DETAIL: &str = "imageDetail.json";
+/// The checksums of every file written, beside them.
+pub const SHA256SUMS: &str = "SHA256SUMS";
+/// What resolved to what, from which file (mapping mode).
+pub const REPORT: &str = "imagedef-report.json";
+/// The single-image mode's bundle.
+pub const SINGLE_BUNDLE: &str = "imagedefinitions.zip";
+
+/// The size limit of `imagedefinitions.json` in `CodePipeline` (100 KB).
+pub const MAX_IMAGE_DEFINITIONS: usize = 100 * 1024;
+
+/// One `{"name", "imageUri"}` of `imagedefinitions.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ImageDefinition {
+    pub name: ContainerName,
+    #[serde(rename = "imageUri")]
+    pub image_uri: ImageRef,
+}
+
+/// `imagedefinitions.json`: the containers in the order written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageDefinitions(pub Vec<ImageDefinition>);
+
+/// A file that would break the deploy action's size limit.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "imagedefinitions.json would be {bytes} bytes; CodePipeline reads at most {MAX_IMAGE_DEFINITIONS}; split the containers across services"
+)]
+pub struct TooLarge {
+    pub bytes: usize,
+}
+
+/// What `imagedefinitions.json` held, item by item: the entries that are well formed, and what
+/// is wrong with the others (each naming its key).
+#[derive(Clone, Debug, Default)]
+pub struct ParsedDefinitions {
+    pub entries: Vec<ImageDefinition>,
+    pub problems: Vec<String>,
+}
+
+impl ImageDefinitions {
+    /// Pretty JSON with a final newline, within the 100 KB the deploy action reads.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, TooLarge> {
+        let bytes = json::pretty(&self.0);
+        if bytes.len() > MAX_IMAGE_DEFINITIONS {
+            return Err(TooLarge { bytes: bytes.len() });
+        }
+        Ok(bytes)
+    }
+
+    /// Reads the file as the deploy action must find it: UTF-8 JSON, an array of objects with the
+    /// string keys `name` (a valid container name, each once) and `imageUri` (a valid reference),
+    /// at most 100 KB. `Err` when the file as a whole is unusable; otherwise every item's problem.
+    pub fn parse(bytes: &[u8]) -> Result<ParsedDefinitions, String> {
+        let mut parsed = ParsedDefinitions::default();
+        if bytes.len() > MAX_IMAGE_DEFINITIONS {
+            parsed.problems.push(format!(
+                "is {} bytes; the ECS deploy action reads at most 100 KB",
+                bytes.len()
+            ));
+        }
+        let value = json::parse(bytes).map_err(|e| match e {
+            json::JsonError::NotUtf8 { .. } => {
+                format!("{e}; the ECS deploy action requires UTF-8")
+            }
+            other => other.to_string(),
+        })?;
+        let Value::Array(items) = value else {
+            return Err(
+                "is not a JSON array; write [{\"name\": \"<container>\", \"imageUri\": \"<image>\"}]"
+                    .to_owned(),
+            );
+        };
+        if items.is_empty() {
+            parsed
+                .problems
+                .push("is an empty array; it must name at least one container".to_owned());
+        }
+        let mut names = BTreeMap::new();
+        for (i, item) in items.iter().enumerate() {
+            let name = item.get("name").and_then(Value::as_str);
+            let uri = item.get("imageUri").and_then(Value::as_str);
+            let (Some(name), Some(uri)) = (name, uri) else {
+                parsed.problems.push(format!(
+                    "item [{i}] = {item}: needs the string keys \"name\" and \"imageUri\" (exactly so spelled)"
+                ));
+                continue;
+            };
+            let container = name.parse::<ContainerName>();
+            if let Err(e) = &container {
+                parsed.problems.push(format!("key \"[{i}].name\": {e}"));
+            }
+            if names.insert(name.to_owned(), i).is_some() {
+                parsed.problems.push(format!(
+                    "container {name:?} is listed twice; list each container once"
+                ));
+            }
+            match (container, uri.parse::<ImageRef>()) {
+                (_, Err(e)) => parsed.problems.push(format!(
+                    "key \"[{i}].imageUri\" = {uri:?}: {e}; write a valid image reference"
+                )),
+                (Ok(name), Ok(image_uri)) => {
+                    parsed.entries.push(ImageDefinition { name, image_uri });
+                }
+                (Err(_), Ok(_)) => {}
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// `imageDetail.json` for the ECS blue/green action: `{"ImageURI": ...}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlueGreenDetail {
+    #[serde(rename = "ImageURI")]
+    pub image_uri: ImageRef,
+}
+
+impl BlueGreenDetail {
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        json::pretty(self)
+    }
+}
+
+/// `SHA256SUMS`: one `<hex>  <path>` line per file, sorted by path, as `sha256sum -c` reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sha256Sums(BTreeMap<String, Digest>);
+
+impl Sha256Sums {
+    /// The sums of `files` (path, digest); a path given twice keeps its last digest.
+    pub fn of<'a>(files: impl IntoIterator<Item = (&'a str, Digest)>) -> Sha256Sums {
+        Sha256Sums(
+            files
+                .into_iter()
+                .map(|(path, digest)| (path.to_owned(), digest))
+                .collect(),
+        )
+    }
+
+    /// The digest listed for `path`.
+    #[must_use]
+    pub fn get(&self, path: &str) -> Option<Digest> {
+        self.0.get(path).copied()
+    }
+
+    /// Every listed path, sorted.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut text = String::new();
+        for (path, digest) in &self.0 {
+            text.push_str(&digest.hex());
+            text.push_str("  ");
+            text.push_str(path);
+            text.push('\n');
+        }
+        text.into_bytes()
+    }
+
+    /// Parses the file strictly: every line is `<64 lowercase hex>  <path>` (or `<hex> *<path>`,
+    /// the binary marker), and each path is listed once. The error names the line.
+    pub fn parse(bytes: &[u8]) -> Result<Sha256Sums, SumsError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| SumsError {
+            line: bytes[..e.valid_up_to()].split(|b| *b == b'\n').count(),
+            problem: "is not UTF-8".to_owned(),
+        })?;
+        let mut sums = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let at = |problem: String| SumsError {
+                line: i + 1,
+                problem,
+            };
+            let parsed = line
+                .split_once(' ')
+                .and_then(|(hex, rest)| Some((hex, rest.strip_prefix([' ', '*'])?)))
+                .filter(|(_, path)| !path.is_empty());
+            let Some((hex, path)) = parsed else {
+                return Err(at(format!("{line:?} is not \"<sha256 hex>  <file>\"")));
+            };
+            let digest = format!("sha256:{hex}")
+                .parse::<Digest>()
+                .map_err(|e| at(format!("the digest {hex:?} for {path} {e}")))?;
+            if sums.insert(path.to_owned(), digest).is_some() {
+                return Err(at(format!(
+                    "{path} is listed a second time; each file has one line"
+                )));
+            }
+        }
+        Ok(Sha256Sums(sums))
+    }
+}
+
+/// Why a `SHA256SUMS` file is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SumsError {
+    /// 1-based.
+    pub line: usize,
+    pub problem: String,
+}
+
+impl fmt::Display for SumsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defs(entries: &[(&str, &str)]) -> ImageDefinitions {
+        ImageDefinitions(
+            entries
+                .iter()
+                .map(|(n, u)| ImageDefinition {
+                    name: n.parse().unwrap(),
+                    image_uri: u.parse().unwrap(),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn image_definitions_bytes_and_back() {
+        let d = defs(&[("web", "a.io/web:v1"), ("proxy", "nginx:1.27")]);
+        let bytes = d.to_bytes().unwrap();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            "[\n  {\n    \"name\": \"web\",\n    \"imageUri\": \"a.io/web:v1\"\n  },\n  {\n    \"name\": \"proxy\",\n    \"imageUri\": \"nginx:1.27\"\n  }\n]\n"
+        );
+        let back = ImageDefinitions::parse(&bytes).unwrap();
+        assert_eq!(back.entries, d.0);
+        assert!(back.problems.is_empty());
+    }
+
+    #[test]
+    fn the_100_kb_limit_is_enforced() {
+        let uri = format!("a.io/{}", "w".repeat(200));
+        let names: Vec<String> = (0..500).map(|i| format!("c{i}")).collect();
+        let entries: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), uri.as_str())).collect();
+        let e = defs(&entries).to_bytes().unwrap_err().to_string();
+        assert!(e.contains("at most 102400"), "{e}");
+    }
+
+    #[test]
+    fn blue_green_bytes() {
+        let got = BlueGreenDetail {
+            image_uri: "a.io/web:v1".parse().unwrap(),
+        }
+        .to_bytes();
+        assert_eq!(got, b"{\n  \"ImageURI\": \"a.io/web:v1\"\n}\n");
+    }
+
+    #[test]
+    fn sha256sums_round_trip_sorted_by_path() {
+        let sums = Sha256Sums::of([("b/x", Digest::of(b"1")), ("a/y", Digest::of(b"2"))]);
+        let text = String::from_utf8(sums.to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{}  a/y\n{}  b/x\n",
+                Digest::of(b"2").hex(),
+                Digest::of(b"1").hex()
+            )
+        );
+        assert_eq!(Sha256Sums::parse(text.as_bytes()).unwrap(), sums);
+        let binary = format!("{} *a/y\n", Digest::of(b"2").hex());
+        assert_eq!(
+            Sha256Sums::parse(binary.as_bytes()).unwrap().get("a/y"),
+            Some(Digest::of(b"2"))
+        );
+    }
+
+    #[test]
+    fn malformed_or_repeated_lines_are_refused_by_line() {
+        let hex = Digest::of(b"1").hex();
+        for (text, want) in [
+            (
+                format!("{hex}  a\n{hex}  a\n"),
+                "line 2: a is listed a second time",
+            ),
+            (
+                format!("{hex}  a\nnonsense\n"),
+                "line 2: \"nonsense\" is not",
+            ),
+            (format!("{}  a\n", &hex[..10]), "line 1: the digest"),
+            (format!("{hex}  \n"), "line 1:"),
+            (format!("{}  a\n", hex.to_uppercase()), "uppercase"),
+        ] {
+            let e = Sha256Sums::parse(text.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! `emit` without a mapping: the one image found, under one container name.
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail};
+use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_app};
 
 fn one_artifact() -> Env {
     let mut env = Env::new();
@@ -63,32 +63,16 @@ fn tag_pattern_chooses_among_several_tags() {
         "a/imageDetail.json",
         ecr_detail("shop/web", DIGEST_WEB, &["latest", "v1.4.2", "build-77"]),
     );
-    env.run(&[
-        "emit",
-        "a",
-        "--container",
-        "app",
-        "--uri",
-        "tag",
-        "--out",
-        "o",
-    ])
-    .code(1)
-    .stderr_has("cannot choose one tag from [\"latest\", \"v1.4.2\", \"build-77\"]")
-    .stderr_has("--tag-pattern");
+    emit_app(&env, "a", &["--uri", "tag", "--out", "o"])
+        .code(1)
+        .stderr_has("cannot choose one tag from [\"latest\", \"v1.4.2\", \"build-77\"]")
+        .stderr_has("--tag-pattern");
     assert!(!env.path("o").exists());
-    env.run(&[
-        "emit",
+    emit_app(
+        &env,
         "a",
-        "--container",
-        "app",
-        "--uri",
-        "tag",
-        "--tag-pattern",
-        r"^v\d",
-        "--out",
-        "o",
-    ])
+        &["--uri", "tag", "--tag-pattern", r"^v\d", "--out", "o"],
+    )
     .code(0);
     assert!(
         env.read("o/imagedefinitions.json")
@@ -98,20 +82,20 @@ fn tag_pattern_chooses_among_several_tags() {
 
 #[test]
 fn two_images_without_a_mapping_is_exit_1_listing_both() {
-    let env = Env::new();
-    env.write(
-        "w/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
-    );
-    env.write(
-        "a/imageDetail.json",
-        ecr_detail("shop/api", DIGEST_API, &["1"]),
-    );
-    env.run(&["emit", "Web=w", "Api=a", "--container", "app", "--out", "o"])
-        .code(1)
-        .stderr_has("found 2 different images")
-        .stderr_has("Web:imageDetail.json")
-        .stderr_has("Api:imageDetail.json");
+    let env = crate::util::web_and_api();
+    env.run(&[
+        "emit",
+        "Web=web",
+        "Api=api",
+        "--container",
+        "app",
+        "--out",
+        "o",
+    ])
+    .code(1)
+    .stderr_has("found 2 different images")
+    .stderr_has("Web:imageDetail.json")
+    .stderr_has("Api:imageDetail.json");
     assert!(!env.path("o").exists());
 }
 
@@ -149,11 +133,11 @@ fn the_same_image_in_two_files_is_one_image() {
 fn nothing_found_is_exit_1_and_only_malformed_found_is_exit_2() {
     let env = Env::new();
     env.mkdir("empty");
-    env.run(&["emit", "empty", "--container", "app"])
+    emit_app(&env, "empty", &[])
         .code(1)
         .stderr_has("found no imageDetail.json");
     env.write("bad/imageDetail.json", r#"{"imageURI": "x"}"#);
-    env.run(&["emit", "bad", "--container", "app"])
+    emit_app(&env, "bad", &[])
         .code(2)
         .stderr_has("every candidate was refused")
         .stderr_has("did you mean \"ImageURI\"");
@@ -294,7 +278,7 @@ fn inconsistent_fields_are_exit_1() {
         1,
     );
     env.write("a/imageDetail.json", text);
-    env.run(&["emit", "a", "--container", "app", "--out", "o"])
+    emit_app(&env, "a", &["--out", "o"])
         .code(1)
         .stderr_has(&format!(
             "ImageURI is pinned to {DIGEST_WEB} but ImageDigest is {DIGEST_API}"
@@ -309,20 +293,10 @@ fn a_uri_only_file_works_in_tag_mode_and_refuses_digest_mode() {
         "a/imageDetail.json",
         format!("{{\"ImageURI\":\"{HOST}/shop/web:v7\"}}\n"),
     );
-    env.run(&["emit", "a", "--container", "app", "--out", "o"])
+    emit_app(&env, "a", &["--out", "o"])
         .code(1)
         .stderr_has("carries no digest");
-    env.run(&[
-        "emit",
-        "a",
-        "--container",
-        "app",
-        "--uri",
-        "tag",
-        "--out",
-        "o",
-    ])
-    .code(0);
+    emit_app(&env, "a", &["--uri", "tag", "--out", "o"]).code(0);
     assert!(
         env.read("o/imagedefinitions.json")
             .contains(&format!("\"{HOST}/shop/web:v7\""))

@@ -2,16 +2,16 @@
 
 mod util;
 
-mod bad_inputs;
+mod bad_image_details;
+mod bad_mappings;
 mod buildspec;
-mod bundle;
 mod cli;
 mod discover;
+mod emit_bundle;
+mod emit_mapping;
 mod emit_single;
-mod mapping;
-mod oci;
-mod pins;
-mod refusals;
 mod regressions;
-mod verify;
 mod verify_bundle;
+mod verify_discovered;
+mod verify_oci;
+mod verify_pins;

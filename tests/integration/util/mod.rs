@@ -279,3 +279,10 @@ impl Env {
         files
     }
 }
+
+/// `emit ROOT --container app` plus `extra`: single-image mode on one artifact.
+pub fn emit_app(env: &Env, root: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["emit", root, "--container", "app"];
+    args.extend(extra);
+    env.run(&args)
+}

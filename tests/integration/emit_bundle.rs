@@ -1,7 +1,7 @@
 //! `emit --bundle`: the zip for an S3 source action, read back by the readers that matter.
 
 use crate::util::zips::{self, sha256_hex};
-use crate::util::{DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_artifact};
+use crate::util::{DIGEST_WEB, Env, HOST, ecr_detail, emit_app, emit_web_bundle, web_artifact};
 
 #[test]
 fn every_reader_sees_imagedefinitions_json_at_the_root() {
@@ -132,18 +132,9 @@ fn sha256sums_list_the_zip_and_the_json_and_check_out() {
 #[test]
 fn dry_run_bundle_writes_nothing() {
     let env = web_artifact();
-    env.run(&[
-        "emit",
-        "web",
-        "--container",
-        "app",
-        "--bundle",
-        "--dry-run",
-        "--out",
-        "out",
-    ])
-    .code(0)
-    .stdout_has("would write out/imagedefinitions.zip");
+    emit_app(&env, "web", &["--bundle", "--dry-run", "--out", "out"])
+        .code(0)
+        .stdout_has("would write out/imagedefinitions.zip");
     assert!(!env.path("out").exists());
 }
 

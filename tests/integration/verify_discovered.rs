@@ -4,16 +4,8 @@ use crate::util::{DIGEST_API, DIGEST_WEB, Env, ecr_detail};
 
 #[test]
 fn consistent_files_pass() {
-    let env = Env::new();
-    env.write(
-        "w/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
-    );
-    env.write(
-        "a/imageDetail.json",
-        ecr_detail("shop/api", DIGEST_API, &["1"]),
-    );
-    env.run(&["verify", "w", "a"])
+    let env = crate::util::web_and_api();
+    env.run(&["verify", "web", "api"])
         .code(0)
         .stdout_has("2 passed, 0 failed");
 }

@@ -11,6 +11,7 @@ use regex::Regex;
 
 use crate::cli::{Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, ScanArgs, VerifyArgs};
 use crate::discover::{self, Root};
+use crate::model::mapping::MAX_PATTERN;
 use crate::model::{ContainerName, Origin, Rule, Rules, UriMode};
 
 /// How a start-up setting was given.
@@ -175,6 +176,10 @@ impl EmitConfig {
             _ => None,
         };
         let tag_pattern = match (&args.tag_pattern, &tag_pattern_given) {
+            (Some(p), Some(given)) if p.len() > MAX_PATTERN => bail!(
+                "{given} is {} characters long, more than the {MAX_PATTERN} a pattern may have; shorten it",
+                p.len()
+            ),
             (Some(p), Some(given)) => Some(Rule::new(
                 Regex::new(p).with_context(|| {
                     format!("{given} {p:?} is not a valid regex; fix the pattern")

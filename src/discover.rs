@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::input::{self, ReadError};
+use crate::model::deploy::REPORT;
 use crate::model::{ImageDetail, Malformed};
 
 /// Files larger than this are refused unread; real ones are under 1 KiB.
@@ -226,7 +227,8 @@ impl Discovery {
 
 /// Walks every root for files named `file_name`, leaving out the directory `skip` (imagedef's own
 /// output directory: a blue/green `imageDetail.json` written there must not become an input of
-/// the next run).
+/// the next run) and any folder holding an `imagedef-report.json` (the output of an earlier run,
+/// or one being staged).
 #[must_use]
 pub fn discover(roots: &[Root], file_name: &str, skip: Option<&Path>) -> Discovery {
     let skip = skip.and_then(|p| std::fs::canonicalize(p).ok());
@@ -254,7 +256,20 @@ fn walk(root: &Root, file_name: &str, skip: Option<&Path>, found: &mut Discovery
         .into_iter()
         .filter_entry(|e| {
             let dir = e.depth() > 0 && e.file_type().is_dir();
-            !(dir && (e.file_name() == ".git" || skip.is_some_and(|s| e.path() == s)))
+            if !dir {
+                return true;
+            }
+            if e.file_name() == ".git" || skip.is_some_and(|s| e.path() == s) {
+                return false;
+            }
+            let earlier_output = e.path().join(REPORT).is_file();
+            if earlier_output {
+                tracing::debug!(
+                    "not searching {}: it holds {REPORT}, so it is the output of an earlier imagedef run",
+                    e.path().display()
+                );
+            }
+            !earlier_output
         });
     let mut candidates = Vec::new();
     for entry in walker {

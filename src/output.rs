@@ -26,6 +26,8 @@ use crate::write::{self, OutFile};
 #[derive(Clone, Copy, Debug)]
 pub struct Delivery<'a> {
     pub out: &'a Path,
+    /// Mapping mode: OUT belongs to imagedef and is replaced as a whole generation.
+    pub owned: bool,
     pub dry_run: bool,
     /// The summary as JSON.
     pub json: bool,
@@ -94,22 +96,26 @@ pub fn deliver(
         warn_if_outside(to.out, src);
     }
     if !to.dry_run {
-        write::commit(to.out, files)?;
+        if to.owned {
+            write::generation::replace(to.out, files)?;
+        } else {
+            write::commit(to.out, files)?;
+        }
     }
     let rows = services.iter().flat_map(|s| {
         let service = s.service.name.as_ref().map(ServiceName::as_str);
         s.containers.iter().map(move |c| (service, c))
     });
     if to.json {
-        return print_json(&Summary {
+        let summary = Summary {
             dry_run: to.dry_run,
             out: to.out.display().to_string(),
             files: files.iter().map(SummaryFile::of).collect(),
             containers: rows
                 .map(|(service, c)| SummaryRow::of(service, c))
                 .collect(),
-        })
-        .map_err(Into::into);
+        };
+        return print_json(&summary).map_err(|e| unprinted(e, to, files));
     }
     let mut text = String::new();
     for (service, c) in rows {
@@ -139,7 +145,23 @@ pub fn deliver(
             let _ = writeln!(text, "wrote {} ({} bytes)", path.display(), f.bytes.len());
         }
     }
-    print(&text).map_err(Into::into)
+    print(&text).map_err(|e| unprinted(e, to, files))
+}
+
+/// The summary could not be printed: say what was done all the same.
+fn unprinted(e: std::io::Error, to: &Delivery<'_>, files: &[OutFile]) -> anyhow::Error {
+    let done = if to.dry_run {
+        "nothing was written (--dry-run)".to_owned()
+    } else {
+        format!(
+            "all {} files were written to {}",
+            files.len(),
+            to.out.display()
+        )
+    };
+    anyhow::Error::new(e).context(format!(
+        "{done}, but the summary could not be printed on stdout"
+    ))
 }
 
 /// Writes `text` to stdout in one go. A closed pipe is reported as an error that `main` ignores.

@@ -1,7 +1,5 @@
 //! `imagedef scan`: list what discovery found.
 
-use std::fmt::Write as _;
-
 use serde::Serialize;
 
 use crate::config::ScanConfig;
@@ -109,7 +107,11 @@ fn roots_list(config: &ScanConfig) -> String {
         .join(", ")
 }
 
-/// A plain table, columns padded to their widest cell; digests shortened to 12 hex digits.
+/// The widest a padded column gets; a longer cell is cut with `...` (`--json` shows it whole).
+const MAX_COLUMN: usize = 100;
+
+/// A plain table, columns padded to their widest cell (at most [`MAX_COLUMN`] characters; the last
+/// column, the problem, is never cut); digests shortened to 12 hex digits.
 fn table(rows: &[Row<'_>]) -> String {
     let header = [
         "ARTIFACT",
@@ -142,6 +144,20 @@ fn table(rows: &[Row<'_>]) -> String {
             ]
         })
         .collect();
+    let cells: Vec<[String; 6]> = cells
+        .into_iter()
+        .map(|mut row| {
+            for cell in &mut row[..5] {
+                if cell.chars().count() > MAX_COLUMN {
+                    *cell = format!(
+                        "{}...",
+                        cell.chars().take(MAX_COLUMN - 3).collect::<String>()
+                    );
+                }
+            }
+            row
+        })
+        .collect();
     let mut widths = header.map(str::len);
     for row in &cells {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -155,7 +171,9 @@ fn table(rows: &[Row<'_>]) -> String {
             if i + 1 == row.len() {
                 text.push_str(cell);
             } else {
-                let _ = write!(text, "{cell:<w$}  ");
+                text.push_str(cell);
+                let pad = w.saturating_sub(cell.chars().count()) + 2;
+                text.extend(std::iter::repeat_n(' ', pad));
             }
         }
         out.push_str(text.trim_end());

@@ -79,8 +79,18 @@ pub struct PathGlob {
     matcher: GlobMatcher,
 }
 
+/// The longest `path` glob or `tagPattern` accepted: real ones are a few dozen characters, and a
+/// pattern far beyond that would compile into an automaton too large to build.
+pub const MAX_PATTERN: usize = 1000;
+
 impl PathGlob {
     pub fn new(text: &str) -> Result<PathGlob, String> {
+        if text.len() > MAX_PATTERN {
+            return Err(format!(
+                "is {} characters long, more than the {MAX_PATTERN} a glob may have",
+                text.len()
+            ));
+        }
         let glob = GlobBuilder::new(text)
             .literal_separator(true)
             .backslash_escape(true)
@@ -394,6 +404,12 @@ fn rules(
         .transpose()?;
     let tag_pattern = tag_pattern
         .map(|p| {
+            if p.len() > MAX_PATTERN {
+                return Err(format!(
+                    "key \"{prefix}tagPattern\" is {} characters long, more than the {MAX_PATTERN} a pattern may have; shorten it",
+                    p.len()
+                ));
+            }
             Regex::new(p)
                 .map(|re| Rule::new(re, origin.clone()))
                 .map_err(|e| {

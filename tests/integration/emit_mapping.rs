@@ -200,19 +200,45 @@ fn two_runs_write_the_same_bytes() {
 }
 
 #[test]
-fn files_imagedef_did_not_write_are_left_alone() {
+fn files_imagedef_did_not_write_are_refused_and_nothing_changes() {
     let env = example();
+    emit(&env, &["--out", "out"]).code(0);
     env.write("out/notes.txt", "mine");
     env.write("out/web/extra.json", "{}");
-    env.write("out/web/imagedefinitions.json", "stale");
-    emit(&env, &["--out", "out"]).code(0);
-    assert_eq!(env.read("out/notes.txt"), "mine");
-    assert_eq!(env.read("out/web/extra.json"), "{}");
+    let before = env.snapshot("out");
+    emit(&env, &["--out", "out"])
+        .code(2)
+        .stderr_has("holds paths that imagedef did not write (notes.txt, web/extra.json), so nothing was changed");
+    assert_eq!(env.snapshot("out"), before);
+    // A folder that is not imagedef's at all is refused the same way.
+    env.write("mine/readme.txt", "keep");
+    emit(&env, &["--out", "mine"])
+        .code(2)
+        .stderr_has("holds a path that imagedef did not write (readme.txt)");
+    assert_eq!(env.read("mine/readme.txt"), "keep");
+}
+
+#[test]
+fn a_service_dropped_from_the_mapping_leaves_nothing_behind() {
+    let env = example();
+    emit(&env, &["--out", "out", "--bundle"]).code(0);
+    assert!(env.path("out/batch.zip").is_file());
+    let mapping = env.read("p/source/imagedef.json");
+    let mut m: Value = serde_json::from_str(&mapping).unwrap();
+    m["services"].as_object_mut().unwrap().remove("batch");
+    env.write("p/source/imagedef.json", serde_json::to_string(&m).unwrap());
+    emit(&env, &["--out", "out", "--bundle"]).code(0);
+    let files = files_under(&env, "out");
+    assert!(files.iter().all(|f| !f.starts_with("batch")), "{files:?}");
+    assert!(!env.path("out/batch").exists());
+    let parent: Vec<String> = std::fs::read_dir(env.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(
-        env.read("out/web/imagedefinitions.json")
-            .contains("\"proxy\"")
+        parent.iter().all(|n| !n.contains("imagedef-")),
+        "nothing staged is left beside OUT: {parent:?}"
     );
-    assert!(!env.read("out/SHA256SUMS").contains("notes.txt"));
 }
 
 /// A small layout: two ECR artifacts and a mapping whose body is given.

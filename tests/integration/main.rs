@@ -10,6 +10,7 @@ mod discover;
 mod emit_bundle;
 mod emit_mapping;
 mod emit_single;
+mod generations;
 mod regressions;
 mod verify_bundle;
 mod verify_discovered;

@@ -1,0 +1,359 @@
+//! Output generations in mapping mode: a run killed at any moment leaves OUT exactly the old or the
+//! new generation; two runs at once never interleave; what a killed run left is cleaned by the
+//! next. Also the inputs and outputs that used to hang or panic.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{BIN, DIGEST_WEB, Env, ecr_detail, web_artifact};
+
+/// A mapping of `services` services, each one container taking the `Web` artifact's image.
+fn mapping(services: usize, uri: &str) -> String {
+    let body: Vec<String> = (0..services)
+        .map(|i| {
+            format!(
+                r#""svc{i:02}": {{"containers": {{"app": {{"artifact": "Web"}}}}, "blueGreen": "app"}}"#
+            )
+        })
+        .collect();
+    format!(r#"{{"uri": "{uri}", "services": {{{}}}}}"#, body.join(", "))
+}
+
+/// The environment: the web artifact (tags `latest`, `v1`) and mappings `a.json`, `b.json`.
+fn two_mappings(a: usize, b: usize) -> Env {
+    let env = web_artifact();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest", "v1"]),
+    );
+    env.write("a.json", mapping(a, "digest"));
+    env.write("b.json", mapping(b, "tag"));
+    env
+}
+
+fn emit_command(env: &Env, mapping: &str, out: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "-q",
+        "emit",
+        "--mapping",
+        mapping,
+        "--bundle",
+        "--out",
+        out,
+        "Web=web",
+    ])
+    .current_dir(env.root())
+    .env_remove("CODEBUILD_SRC_DIR")
+    .env_remove("RUST_LOG")
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    cmd
+}
+
+/// Every file below `dir` with its bytes; folders too, as `None`.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
+            let bytes = e
+                .file_type()
+                .is_file()
+                .then(|| std::fs::read(e.path()).unwrap());
+            (rel, bytes)
+        })
+        .collect()
+}
+
+/// A generation written to its own folder, for comparison.
+fn reference(env: &Env, mapping: &str, out: &str) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let status = emit_command(env, mapping, out).status().unwrap();
+    assert!(status.success(), "{mapping}");
+    tree(&env.path(out))
+}
+
+/// Names in the environment's root other than the inputs and the given outputs.
+fn leftovers(env: &Env, outputs: &[&str]) -> Vec<String> {
+    let inputs = ["web", "a.json", "b.json"];
+    std::fs::read_dir(env.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !inputs.contains(&n.as_str()) && !outputs.contains(&n.as_str()))
+        .collect()
+}
+
+/// A small deterministic generator for the moments of the kills.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+#[test]
+fn a_kill_at_any_moment_leaves_the_old_or_the_new_generation() {
+    let env = two_mappings(50, 50);
+    let gens = [
+        reference(&env, "a.json", "ref-a"),
+        reference(&env, "b.json", "ref-b"),
+    ];
+    assert_ne!(gens[0], gens[1]);
+    assert!(
+        emit_command(&env, "a.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let started = Instant::now();
+    assert!(
+        emit_command(&env, "b.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let one_run = started.elapsed();
+    let mut rng = Lcg(0x5eed);
+    let (runs, mut old, mut new, mut finished) = (100, 0, 0, 0);
+    let mut current = 1;
+    for run in 0..runs {
+        let next = 1 - current;
+        let mapping = ["a.json", "b.json"][next];
+        let delay = Duration::from_micros(rng.below(one_run.as_micros() as u64 * 6 / 5 + 1));
+        let mut child = emit_command(&env, mapping, "out").spawn().unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_some() {
+            finished += 1;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = tree(&env.path("out"));
+        if now == gens[current] {
+            old += 1;
+        } else if now == gens[next] {
+            new += 1;
+            current = next;
+        } else {
+            panic!(
+                "run {run}: killed after {delay:?}, OUT is neither generation: {:?}",
+                now.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+    eprintln!(
+        "kill test: {runs} runs killed within {:?} of a {one_run:?} run: {old} old, {new} new, 0 other ({finished} had finished)",
+        one_run * 6 / 5
+    );
+    assert!(
+        old > 0 && new > 0,
+        "the kills landed before and after the swap"
+    );
+    assert!(
+        emit_command(&env, "a.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(tree(&env.path("out")), gens[0]);
+    assert_eq!(
+        leftovers(&env, &["out", "ref-a", "ref-b"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn two_runs_into_one_out_never_interleave() {
+    let env = two_mappings(50, 30);
+    let gens = [
+        reference(&env, "a.json", "ref-a"),
+        reference(&env, "b.json", "ref-b"),
+    ];
+    let mut seen = [0, 0];
+    for round in 0..30 {
+        let mut a = emit_command(&env, "a.json", "out").spawn().unwrap();
+        let mut b = emit_command(&env, "b.json", "out").spawn().unwrap();
+        let (a, b) = (a.wait().unwrap(), b.wait().unwrap());
+        assert!(a.success() && b.success(), "round {round}: {a:?} {b:?}");
+        let now = tree(&env.path("out"));
+        let which = gens
+            .iter()
+            .position(|g| *g == now)
+            .unwrap_or_else(|| panic!("round {round}: OUT is not one whole generation"));
+        seen[which] += 1;
+        let check = Command::new("sha256sum")
+            .args(["-c", "--quiet", "SHA256SUMS"])
+            .current_dir(env.path("out"))
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "round {round}: {check:?}");
+    }
+    eprintln!(
+        "concurrency test: 30 rounds of two runs: OUT was generation a {} times, b {} times, mixed 0",
+        seen[0], seen[1]
+    );
+    assert_eq!(
+        leftovers(&env, &["out", "ref-a", "ref-b"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_second_run_waits_for_the_first_and_says_so() {
+    let env = two_mappings(3, 3);
+    assert!(
+        emit_command(&env, "a.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Hold the lock the way a running emit does: flock on OUT's parent.
+    let mut holder = Command::new("flock")
+        .args([".", "sleep", "1"])
+        .current_dir(env.root())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let run = env.run(&["emit", "--mapping", "b.json", "--out", "out", "Web=web"]);
+    run.code(0)
+        .stderr_has("another imagedef run is writing its output into")
+        .stderr_has("waiting for it to finish");
+    assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
+    holder.wait().unwrap();
+}
+
+#[test]
+fn named_inputs_that_are_fifos_are_refused_at_once() {
+    let env = two_mappings(1, 1);
+    let fifo = env.path("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    env.write("td.json", "{}");
+    let cases: [&[&str]; 5] = [
+        &["emit", "Web=web", "--mapping", "fifo"],
+        &[
+            "emit",
+            "Web=web",
+            "--container",
+            "app",
+            "--task-definition",
+            "fifo",
+        ],
+        &["verify", "web", "--expect", "fifo"],
+        &["verify", "web", "--manifest", "fifo"],
+        &["verify", "web", "--bundle", "fifo"],
+    ];
+    for args in cases {
+        let started = Instant::now();
+        let run = env.run(args);
+        run.code(2);
+        assert!(
+            format!("{}{}", run.stdout, run.stderr).contains("fifo is a FIFO, not a regular file"),
+            "{args:?}: {run:#?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
+    }
+}
+
+#[test]
+fn a_huge_scan_table_and_a_huge_glob_do_not_panic() {
+    let env = Env::new();
+    let tags: Vec<String> = (0..230)
+        .map(|i| format!("{i:03}{}", "t".repeat(296)))
+        .collect();
+    let refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &refs),
+    );
+    let run = env.run(&["scan", "a"]);
+    run.code(0);
+    let row = run.stdout.lines().nth(1).unwrap();
+    assert!(row.contains("000tttt") && row.contains("..."), "{row}");
+    assert!(row.len() < 1000, "{} characters", row.len());
+    env.write(
+        "m.json",
+        format!(
+            r#"{{"services": {{"web": {{"containers": {{"web": {{"path": "{}"}}}}}}}}}}"#,
+            "a*".repeat(75_000)
+        ),
+    );
+    env.run(&["emit", "--mapping", "m.json", "a", "--out", "o"])
+        .code(2)
+        .stderr_has("key \"services.web.containers.web.path\"")
+        .stderr_has("is 150000 characters long, more than the 1000 a glob may have");
+}
+
+#[test]
+fn a_dangling_out_is_named_as_such() {
+    let env = two_mappings(1, 1);
+    std::os::unix::fs::symlink("missing/dir", env.path("out")).unwrap();
+    env.run(&["emit", "Web=web", "--container", "app", "--out", "out"])
+        .code(2)
+        .stderr_has("out is a symbolic link to missing/dir, which does not exist");
+    env.run(&["emit", "Web=web", "--mapping", "a.json", "--out", "out"])
+        .code(2)
+        .stderr_has("--out out is a symbolic link to missing/dir, which does not exist");
+}
+
+#[test]
+fn a_full_stdout_says_the_files_were_written() {
+    let env = two_mappings(2, 2);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = Command::new(BIN)
+        .args(["emit", "--mapping", "a.json", "--out", "out", "Web=web"])
+        .current_dir(env.root())
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("all 6 files were written to out, but the summary could not be printed on stdout: No space left on device"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
+    let env = web_artifact();
+    let gone = 4_000_000; // above the kernel's pid limit: never a live process
+    env.write("o/.imagedefinitions.json.imagedef-backup", "a user's file");
+    env.write(
+        &format!("o/.imagedefinitions.json.imagedef-{gone}-x1Y2z3.tmp"),
+        "left",
+    );
+    env.write(&format!("o/.SHA256SUMS.imagedef-{gone}.old"), "left");
+    crate::util::emit_app(&env, "web", &["--out", "o"]).code(0);
+    let mut names: Vec<String> = std::fs::read_dir(env.path("o"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".imagedefinitions.json.imagedef-backup",
+            "SHA256SUMS",
+            "imagedefinitions.json"
+        ]
+    );
+}

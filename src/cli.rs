@@ -166,9 +166,10 @@ pub struct EmitArgs {
     /// tag+digest (repo:tag@sha256:...). [default: digest, or the mapping's "uri"]
     #[arg(long, value_name = "MODE", env = "IMAGEDEF_URI")]
     pub uri: Option<String>,
-    /// Regex choosing the tag when an image has several (unanchored; add ^ and $ to anchor).
-    /// Without it, "latest" is set aside and one tag must remain. Wins over the mapping's
-    /// "tagPattern".
+    /// Regex the written tag must match (unanchored; add ^ and $ to anchor; Unicode classes and
+    /// (?i) work): exactly one of the image's tags must match, even when it has only one. Without
+    /// it: the only tag, else "latest" is set aside and one tag must remain. Wins over the
+    /// mapping's "tagPattern".
     #[arg(long, value_name = "REGEX", env = "IMAGEDEF_TAG_PATTERN")]
     pub tag_pattern: Option<String>,
     /// Task definition JSON (raw, or `aws ecs describe-task-definition` output): every container

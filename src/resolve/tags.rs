@@ -30,14 +30,14 @@ pub enum RefProblem {
     },
 }
 
-/// Picks the tag: the only tag; else those matching `pattern`; else those other than `latest`.
-/// Exactly one must remain.
+/// Picks the tag: with a pattern, the tags it matches; without, the only tag, else those other
+/// than `latest`. Exactly one must remain: a pattern always matches the tag it picks.
 pub fn choose_tag<'t>(tags: &[&'t str], pattern: Option<&Regex>) -> Result<&'t str, TagProblem> {
-    if let [only] = tags {
-        return Ok(only);
-    }
     if tags.is_empty() {
         return Err(TagProblem::NoTag);
+    }
+    if let ([only], None) = (tags, pattern) {
+        return Ok(only);
     }
     let remaining: Vec<&str> = match pattern {
         Some(re) => tags.iter().copied().filter(|t| re.is_match(t)).collect(),
@@ -104,6 +104,12 @@ mod tests {
         };
         let cases: Vec<Case<'_>> = vec![
             (&["latest"], None, Ok("latest")),
+            (
+                &["latest"],
+                Some(&v_digit),
+                Err(ambiguous(&["latest"], &[])),
+            ),
+            (&["v2"], Some(&v_digit), Ok("v2")),
             (&["latest", "e6828a4"], None, Ok("e6828a4")),
             (&["e6828a4", "latest"], None, Ok("e6828a4")),
             (

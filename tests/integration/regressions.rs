@@ -222,3 +222,40 @@ fn nothing_found_names_the_file_name_searched_for() {
         assert!(!run.stderr.contains("imageDetail.json"), "{run:#?}");
     }
 }
+
+/// `--tag-pattern '^v[0-9]'` with the single tag `latest` wrote `:latest` without a word; and
+/// `(?i)` or `\p{L}` in a pattern were refused, the regex crate being built without those tables.
+#[test]
+fn a_tag_pattern_always_matches_the_tag_it_picks() {
+    let env = Env::new();
+    env.write(
+        "w/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest"]),
+    );
+    crate::util::emit_app(&env, "Web=w", &["--uri", "tag", "--tag-pattern", "^v[0-9]", "--dry-run"])
+        .code(1)
+        .stderr_has("cannot choose one tag from [\"latest\"]: there are no tags matching --tag-pattern \"^v[0-9]\"");
+    env.write(
+        "w/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest", "Release-7", "e6828a4"]),
+    );
+    for (pattern, tag) in [("(?i)^release-", "Release-7"), (r"^\p{L}+$", "latest")] {
+        let run = crate::util::emit_app(
+            &env,
+            "Web=w",
+            &[
+                "--uri",
+                "tag",
+                "--tag-pattern",
+                pattern,
+                "--dry-run",
+                "--json",
+            ],
+        );
+        assert_eq!(
+            run.code(0).json()["containers"][0]["image_uri"],
+            format!("{HOST}/shop/web:{tag}"),
+            "{pattern}"
+        );
+    }
+}

@@ -157,7 +157,18 @@ pub struct EmitConfig {
     /// Also write the zip bundle(s) for an S3 source action.
     pub bundle: bool,
     pub dry_run: bool,
-    pub json: bool,
+    pub summary: Summary,
+}
+
+/// What `emit` prints on stdout when it succeeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Summary {
+    /// A line per service and a closing count (with `--dry-run`, every file's bytes).
+    Text,
+    /// `--json`: data, printed even with `-q`.
+    Json,
+    /// `-q`: nothing.
+    Quiet,
 }
 
 impl EmitConfig {
@@ -237,7 +248,11 @@ impl EmitConfig {
                 .map(PathBuf::from),
             bundle: args.bundle,
             dry_run: args.dry_run,
-            json: args.json,
+            summary: match (args.json, cli.global.quiet) {
+                (true, _) => Summary::Json,
+                (false, true) => Summary::Quiet,
+                (false, false) => Summary::Text,
+            },
         })
     }
 }

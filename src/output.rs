@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::bundle;
+use crate::config::Summary;
 use crate::error::CheckFailed;
 use crate::model::deploy::{REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
 use crate::model::json;
@@ -29,10 +30,11 @@ pub struct Delivery<'a> {
     /// Mapping mode: OUT belongs to imagedef and is replaced as a whole generation.
     pub owned: bool,
     pub dry_run: bool,
-    /// The summary as JSON.
-    pub json: bool,
+    pub summary: Summary,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<&'a Path>,
+    /// Said after the single-image mode's line, e.g. where the container name came from.
+    pub note: Option<&'a str>,
 }
 
 /// Every file of the generation, in the order they are listed: service by service (deploy files,
@@ -102,12 +104,12 @@ pub fn deliver(
             write::commit(to.out, files)?;
         }
     }
-    let rows = services.iter().flat_map(|s| {
-        let service = s.service.name.as_ref().map(ServiceName::as_str);
-        s.containers.iter().map(move |c| (service, c))
-    });
-    if to.json {
-        let summary = Summary {
+    if to.summary == Summary::Json {
+        let rows = services.iter().flat_map(|s| {
+            let service = s.service.name.as_ref().map(ServiceName::as_str);
+            s.containers.iter().map(move |c| (service, c))
+        });
+        let summary = JsonSummary {
             dry_run: to.dry_run,
             out: to.out.display().to_string(),
             files: files.iter().map(SummaryFile::of).collect(),
@@ -117,23 +119,34 @@ pub fn deliver(
         };
         return print_json(&summary).map_err(|e| unprinted(e, to, files));
     }
-    let mut text = String::new();
-    for (service, c) in rows {
-        let service = service.map(|s| format!("{s}/")).unwrap_or_default();
-        let from = if c.sources.is_empty() {
-            "fixed image".to_owned()
-        } else {
-            labels(c).join(", ")
-        };
-        let _ = writeln!(text, "{service}{} = {}  (from {from})", c.name, c.image_uri);
+    if to.summary == Summary::Quiet {
+        return Ok(());
     }
-    for f in files {
-        let path = to.out.join(&f.path);
-        if to.dry_run {
+    let mut text = String::new();
+    for s in services {
+        let containers: Vec<String> = s
+            .containers
+            .iter()
+            .map(|c| {
+                let from = if c.sources.is_empty() {
+                    "fixed image".to_owned()
+                } else {
+                    format!("from {}", labels(c).join(", "))
+                };
+                format!("{} = {}  ({from})", c.name, c.image_uri)
+            })
+            .collect();
+        let _ = match &s.service.name {
+            Some(name) => writeln!(text, "{name}: {}", containers.join("; ")),
+            None => writeln!(text, "{}{}", containers.join("; "), to.note.unwrap_or("")),
+        };
+    }
+    if to.dry_run {
+        for f in files {
             let _ = writeln!(
                 text,
                 "would write {} ({} bytes)",
-                path.display(),
+                to.out.join(&f.path).display(),
                 f.bytes.len()
             );
             if !bundle::is_zip(&f.path)
@@ -141,9 +154,19 @@ pub fn deliver(
             {
                 text.push_str(shown);
             }
-        } else {
-            let _ = writeln!(text, "wrote {} ({} bytes)", path.display(), f.bytes.len());
         }
+    } else {
+        let services = match services {
+            [one] if one.service.name.is_none() => String::new(),
+            [_] => " for 1 service".to_owned(),
+            many => format!(" for {} services", many.len()),
+        };
+        let _ = writeln!(
+            text,
+            "wrote {} files{services} to {}",
+            files.len(),
+            to.out.display()
+        );
     }
     print(&text).map_err(|e| unprinted(e, to, files))
 }
@@ -188,7 +211,7 @@ fn labels(c: &ResolvedContainer<'_>) -> Vec<String> {
 
 /// The `--json` summary.
 #[derive(Serialize)]
-struct Summary<'a> {
+struct JsonSummary<'a> {
     dry_run: bool,
     out: String,
     files: Vec<SummaryFile<'a>>,

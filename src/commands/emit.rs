@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 
-use crate::config::{EmitConfig, EmitMode};
+use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, exit_code_of};
 use crate::input;
@@ -37,13 +37,21 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         .map_err(|f| super::explain::failure(&f, config, &found))?;
     check_task_definitions(&services, mapping_path)?;
     let files = output::lay_out(&services, mapping_path, config.bundle)?;
+    let note = match &config.mode {
+        EmitMode::Single {
+            container_given: Given::Env(var),
+            ..
+        } => Some(format!("; container name from ${var}")),
+        _ => None,
+    };
     output::deliver(
         &Delivery {
             out: &config.out,
             owned: mapping_path.is_some(),
             dry_run: config.dry_run,
-            json: config.json,
+            summary: config.summary,
             codebuild_src_dir: config.codebuild_src_dir.as_deref(),
+            note: note.as_deref(),
         },
         &files,
         &services,

@@ -56,8 +56,8 @@ fn three_services_write_exactly_the_expected_files() {
     let env = example();
     emit(&env, &["--out", "out"])
         .code(0)
-        .stdout_has("web/xray = public.ecr.aws/xray/aws-xray-daemon:3.3.12  (from fixed image)")
-        .stdout_has("wrote out/SHA256SUMS")
+        .stdout_has("; xray = public.ecr.aws/xray/aws-xray-daemon:3.3.12  (fixed image)\n")
+        .stdout_has("wrote 6 files for 3 services to out\n")
         .stderr_has("source/templates/imageDetail.json: refused");
     assert_eq!(
         files_under(&env, "out"),
@@ -585,4 +585,48 @@ fn an_artifact_no_root_is_named_after_is_pointed_out() {
     env.run(&["emit", "--mapping", "m.json", "--out", "o", "Web=web"])
         .code(1)
         .stderr_has("the mapping selects artifact \"WebImg\", but no artifact root has that name; the roots are: Web (web)");
+}
+
+/// `-q` printed a line per container and per file written; a large fan-out printed tens of
+/// thousands of lines.
+#[test]
+fn quiet_prints_nothing_and_a_fan_out_prints_a_line_per_service() {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    let services: Vec<String> = (0..200)
+        .map(|i| format!(r#""s{i}": {{"containers": {{"a": {{"artifact": "Web"}}, "b": {{"image": "nginx:1"}}}}}}"#))
+        .collect();
+    env.write(
+        "m.json",
+        format!(r#"{{"services": {{{}}}}}"#, services.join(", ")),
+    );
+    let args = [
+        "emit",
+        "--mapping",
+        "m.json",
+        "--bundle",
+        "--out",
+        "out",
+        "Web=web",
+    ];
+    let run = env.run(&args);
+    run.code(0);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 201, "one line per service and the count");
+    assert!(lines[0].starts_with("s0: a = "), "{}", lines[0]);
+    assert!(
+        lines[0].ends_with("; b = nginx:1  (fixed image)"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[200], "wrote 402 files for 200 services to out");
+    let quiet = env.run(&[&["-q"][..], &args].concat());
+    quiet.code(0);
+    assert_eq!((quiet.stdout.as_str(), quiet.stderr.as_str()), ("", ""));
+    let json = env.run(&[&["-q"][..], &args, &["--json"]].concat());
+    json.code(0);
+    assert_eq!(json.json()["files"].as_array().unwrap().len(), 402);
 }

@@ -19,9 +19,14 @@ fn one_artifact() -> Env {
 fn writes_the_digest_pinned_image_uri_under_container_name() {
     let mut env = one_artifact();
     env.set("CONTAINER_NAME", "app");
-    env.run(&["emit", "--out", "out"])
-        .code(0)
-        .stdout_has("app = ");
+    let run = env.run(&["emit", "--out", "out"]);
+    run.code(0);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json); container name from $CONTAINER_NAME\nwrote 2 files to out\n"
+        )
+    );
     let written: serde_json::Value =
         serde_json::from_str(&env.read("out/imagedefinitions.json")).unwrap();
     assert_eq!(

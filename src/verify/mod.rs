@@ -4,11 +4,13 @@
 //! - here: each discovered imageDetail.json's fields agree;
 //! - [`pins`]: `--expect`, the digests a repository (or a service's container) must carry;
 //! - [`oci`]: `--oci` layouts and `--manifest` files, whose blobs are re-hashed to prove digests;
-//! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`.
+//! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`;
+//! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory.
 
 pub mod bundle;
 pub mod oci;
 pub mod pins;
+pub mod zip_view;
 
 use serde::Serialize;
 

@@ -101,6 +101,11 @@ pub enum Problem {
     Unreached {
         stream_end: u64,
     },
+    /// The entry is listed, but in another place than it comes in the stream.
+    Order {
+        stream: usize,
+        central: usize,
+    },
     /// Bytes between the last entry and the central directory.
     Gap {
         at: u64,
@@ -199,6 +204,10 @@ impl fmt::Display for Problem {
             Problem::Unreached { stream_end } => write!(
                 f,
                 "the central directory lists it, but java.util.zip (CodePipeline) stops reading local headers at offset {stream_end} and never sees it"
+            ),
+            Problem::Order { stream, central } => write!(
+                f,
+                "it is entry #{stream} of the stream of local headers but entry #{central} of the central directory; the two views list the entries in different orders"
             ),
             Problem::Gap { at, len } => write!(
                 f,
@@ -399,8 +408,12 @@ impl Central {
             let extra = bytes.get(extra_at..extra_at + extra_len).ok_or_else(|| {
                 format!("the central directory record at offset {at} is cut short")
             })?;
+            let name = bytes
+                .get(at + CENTRAL_LEN..extra_at)
+                .expect("the extra field that follows it was read");
             entries.push(CentralEntry {
-                name: e.name_raw().to_vec(),
+                // The name as written: the zip crate's is already renamed by a Unicode Path field.
+                name: name.to_vec(),
                 flags: u16_at(record, 8),
                 method: u16_at(record, 10),
                 crc: e.crc32(),
@@ -451,36 +464,8 @@ impl Walk<'_> {
         };
         let local = local_header(self.bytes, at)?;
         let fail_here = |problem| fail(local.name, problem);
-        let name = std::str::from_utf8(local.name).map_err(|_| {
-            fail_here(Problem::NameNotUtf8 {
-                hex: local.name.iter().fold(String::new(), |mut hex, b| {
-                    let _ = write!(hex, "{b:02x}");
-                    hex
-                }),
-            })
-        })?;
-        if !name.is_ascii() && local.flags & FLAG_UTF8 == 0 {
-            return Err(fail_here(Problem::NameNotFlaggedUtf8));
-        }
-        if local.flags & FLAG_ENCRYPTED != 0 {
-            return Err(fail_here(Problem::Encrypted));
-        }
-        if local.flags & !FLAGS_KNOWN != 0 {
-            return Err(fail_here(Problem::Flags { flags: local.flags }));
-        }
-        let method = match local.method {
-            METHOD_STORED => Method::Stored,
-            METHOD_DEFLATED => Method::Deflated,
-            other => return Err(fail_here(Problem::Method { method: other })),
-        };
+        let (name, method) = own_fields(&local).map_err(fail_here)?;
         let descriptor = local.flags & FLAG_DESCRIPTOR != 0;
-        if descriptor && method == Method::Stored {
-            return Err(fail_here(Problem::StoredDescriptor));
-        }
-        check_extra(local.extra, "local").map_err(fail_here)?;
-        if [local.compressed, local.size].contains(&u32::MAX) {
-            return Err(fail_here(Problem::Zip64 { header: "local" }));
-        }
         for e in &self.entries {
             if e.name == name {
                 return Err(fail_here(Problem::Duplicate { first: e.offset }));
@@ -496,7 +481,17 @@ impl Walk<'_> {
         let Some(c) = self.central.entries.get(listed) else {
             return Err(fail_here(Problem::Hidden { listed }));
         };
-        compare(&local, c, offset).map_err(fail_here)?;
+        if c.offset != offset {
+            let rank = self.central.entries.iter().position(|c| c.offset == offset);
+            return Err(fail_here(match rank {
+                Some(rank) => Problem::Order {
+                    stream: listed,
+                    central: rank,
+                },
+                None => Problem::Hidden { listed },
+            }));
+        }
+        compare(&local, c).map_err(fail_here)?;
         self.total = self.total.saturating_add(c.size);
         if c.size > self.limit || self.total > self.limit {
             return Err(fail_here(Problem::TooLarge {
@@ -606,8 +601,41 @@ fn local_header(bytes: &[u8], at: usize) -> Result<Local<'_>, Refusal> {
     })
 }
 
+/// What Java refuses or reads differently in a local header on its own: its name, flags,
+/// method and extra field. The name and method when they are usable.
+fn own_fields<'a>(local: &Local<'a>) -> Result<(&'a str, Method), Problem> {
+    let name = std::str::from_utf8(local.name).map_err(|_| Problem::NameNotUtf8 {
+        hex: local.name.iter().fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        }),
+    })?;
+    if !name.is_ascii() && local.flags & FLAG_UTF8 == 0 {
+        return Err(Problem::NameNotFlaggedUtf8);
+    }
+    if local.flags & FLAG_ENCRYPTED != 0 {
+        return Err(Problem::Encrypted);
+    }
+    if local.flags & !FLAGS_KNOWN != 0 {
+        return Err(Problem::Flags { flags: local.flags });
+    }
+    let method = match local.method {
+        METHOD_STORED => Method::Stored,
+        METHOD_DEFLATED => Method::Deflated,
+        other => return Err(Problem::Method { method: other }),
+    };
+    if local.flags & FLAG_DESCRIPTOR != 0 && method == Method::Stored {
+        return Err(Problem::StoredDescriptor);
+    }
+    check_extra(local.extra, "local")?;
+    if [local.compressed, local.size].contains(&u32::MAX) {
+        return Err(Problem::Zip64 { header: "local" });
+    }
+    Ok((name, method))
+}
+
 /// The local header must say what the central directory says.
-fn compare(local: &Local<'_>, c: &CentralEntry, offset: u64) -> Result<(), Problem> {
+fn compare(local: &Local<'_>, c: &CentralEntry) -> Result<(), Problem> {
     let disagree = |field, local: String, central: String| {
         Err(Problem::Disagree {
             field,
@@ -615,18 +643,12 @@ fn compare(local: &Local<'_>, c: &CentralEntry, offset: u64) -> Result<(), Probl
             central,
         })
     };
+    check_extra(&c.extra, "central directory")?;
     if local.name != c.name.as_slice() {
         return disagree(
             "name",
             format!("{:?}", String::from_utf8_lossy(local.name)),
             format!("{:?}", c.label()),
-        );
-    }
-    if offset != c.offset {
-        return disagree(
-            "offset",
-            offset.to_string(),
-            format!("{} for this entry", c.offset),
         );
     }
     if local.flags != c.flags {
@@ -639,7 +661,6 @@ fn compare(local: &Local<'_>, c: &CentralEntry, offset: u64) -> Result<(), Probl
     if local.method != c.method {
         return disagree("method", method_name(local.method), method_name(c.method));
     }
-    check_extra(&c.extra, "central directory")?;
     if local.flags & FLAG_DESCRIPTOR != 0 {
         // Java ignores these fields and reads the descriptor; they must still not contradict it.
         let zeros = local.crc == 0 && local.compressed == 0 && local.size == 0;

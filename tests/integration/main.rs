@@ -15,3 +15,4 @@ mod refusals;
 mod regressions;
 mod verify;
 mod verify_bundle;
+mod zip_parity;

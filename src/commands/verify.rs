@@ -50,7 +50,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         for file in &config.manifests {
             oci::manifest(file, &mut report, &mut proofs);
         }
-        oci::check_proven(&images, &proofs, &mut report);
+        oci::check_proven(&images, &mut proofs, &mut report);
     }
     let code = match report.worst() {
         None => ExitCode::Success,

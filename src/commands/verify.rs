@@ -10,18 +10,25 @@ use crate::error::ExitCode;
 use crate::verify::{self, Finding, Report, Severity, oci, pins};
 
 pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
-    let found = discover::discover(&config.discover.roots, &config.discover.file_name, None);
+    let found = if config.artifacts_only {
+        discover::Discovery::default()
+    } else {
+        discover::discover(&config.discover.roots, &config.discover.file_name, None)
+    };
     for s in found.skipped.iter().filter(|s| !s.unreadable) {
         tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
     }
     let mut report = Report::default();
-    let mut images = verify::discovered(&found, &mut report);
+    let mut images = verify::discovered(&found, config.strict, &mut report);
+    let mut bundled = Vec::new();
     for zip in &config.bundles {
-        images.extend(verify::bundle::check(zip, &mut report));
+        bundled.extend(verify::bundle::check(zip, &mut report));
     }
+    verify::bundles_deploy_discovered(&images, &bundled, &mut report);
+    images.extend(bundled);
     let others =
         !(config.bundles.is_empty() && config.oci.is_empty() && config.manifests.is_empty());
-    if found.candidates.is_empty() && report.findings.is_empty() && !others {
+    if found.images().next().is_none() && report.findings.is_empty() && !others {
         report.fail(
             config
                 .discover

@@ -427,7 +427,7 @@ fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// The dotted path of the first key that appears twice in one object, anywhere in the document.
-fn first_duplicate_key(text: &str) -> Option<String> {
+pub(crate) fn first_duplicate_key(text: &str) -> Option<String> {
     use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
     /// Walks any JSON value at `path`; its result is the first duplicate found below it.

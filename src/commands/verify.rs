@@ -29,19 +29,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     let others =
         !(config.bundles.is_empty() && config.oci.is_empty() && config.manifests.is_empty());
     if found.images().next().is_none() && report.findings.is_empty() && !others {
-        report.fail(
-            config
-                .discover
-                .roots
-                .iter()
-                .map(|r| r.path.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            format!(
-                "no {} found, so nothing was verified; give the artifact directories as ROOT",
-                config.discover.file_name
-            ),
-        );
+        nothing_verified(config, &found, &mut report);
     }
     if let Some(path) = &config.expect {
         match pins::Pins::load(path) {
@@ -102,4 +90,43 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         super::print(&text)?;
     }
     Ok(code)
+}
+
+/// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when
+/// the only files found were unusable, as in emit.
+fn nothing_verified(config: &VerifyConfig, found: &discover::Discovery, report: &mut Report) {
+    let unusable: Vec<String> = found
+        .candidates
+        .iter()
+        .filter_map(|c| {
+            let e = c.detail.as_ref().err()?;
+            Some(format!("{} ({e})", c.path.display()))
+        })
+        .collect();
+    let roots = config
+        .discover
+        .roots
+        .iter()
+        .map(|r| r.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unusable.is_empty() {
+        report.fail(
+            roots,
+            format!(
+                "no {} found, so nothing was verified; give the artifact directories as ROOT",
+                config.discover.file_name
+            ),
+        );
+    } else {
+        // As in emit: when the only candidates are malformed, that is the error (exit 2).
+        report.error(
+            roots,
+            format!(
+                "nothing was verified: the only {} files found are unusable: {}",
+                config.discover.file_name,
+                unusable.join("; ")
+            ),
+        );
+    }
 }

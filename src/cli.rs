@@ -211,6 +211,10 @@ pub struct VerifyArgs {
     /// imagedefinitions.json / imageDetail.json, and the SHA256SUMS beside it. Repeatable.
     #[arg(long, value_name = "ZIP")]
     pub bundle: Vec<PathBuf>,
+    /// Unusable imageDetail.json files found (templates, wrong shapes) are errors (exit 2), not
+    /// warnings.
+    #[arg(long)]
+    pub strict: bool,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,

@@ -112,6 +112,11 @@ pub struct VerifyConfig {
     pub manifests: Vec<PathBuf>,
     /// `--bundle`: zips to re-check.
     pub bundles: Vec<PathBuf>,
+    /// `--strict`: unusable discovered files are errors, not warnings.
+    pub strict: bool,
+    /// Only artifact flags and no root (neither ROOT nor `$CODEBUILD_SRC_DIR*`): nothing is
+    /// discovered, only the artifacts are checked.
+    pub artifacts_only: bool,
     pub json: bool,
 }
 
@@ -123,6 +128,12 @@ impl VerifyConfig {
             oci: args.oci.clone(),
             manifests: args.manifest.clone(),
             bundles: args.bundle.clone(),
+            strict: args.strict,
+            artifacts_only: !(args.bundle.is_empty()
+                && args.oci.is_empty()
+                && args.manifest.is_empty())
+                && args.discover.roots.is_empty()
+                && discover::roots_from_env(std::env::vars_os()).is_empty(),
             json: args.json,
         })
     }

@@ -119,7 +119,7 @@ fn root_from_arg(arg: &str) -> anyhow::Result<Root> {
     })
 }
 
-fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<Root> {
+pub(crate) fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<Root> {
     let mut primary = None;
     let mut secondary = Vec::new();
     for (key, value) in env {

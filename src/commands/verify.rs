@@ -10,31 +10,26 @@ use crate::error::{ExitCode, Severity};
 use crate::verify::{self, Finding, Report, oci, pins};
 
 pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
-    let found = discover::discover(&config.discover.roots, &config.discover.file_name, None);
+    let found = if config.artifacts_only {
+        discover::Discovery::default()
+    } else {
+        discover::discover(&config.discover.roots, &config.discover.file_name, None)
+    };
     for s in found.skipped.iter().filter(|s| !s.unreadable) {
         tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
     }
     let mut report = Report::default();
-    let mut images = verify::discovered(&found, &mut report);
+    let mut images = verify::discovered(&found, config.strict, &mut report);
+    let mut bundled = Vec::new();
     for zip in &config.bundles {
-        images.extend(verify::bundle::check(zip, &mut report));
+        bundled.extend(verify::bundle::check(zip, &mut report));
     }
+    verify::bundles_deploy_discovered(&images, &bundled, &mut report);
+    images.extend(bundled);
     let others =
         !(config.bundles.is_empty() && config.oci.is_empty() && config.manifests.is_empty());
-    if found.candidates.is_empty() && report.findings.is_empty() && !others {
-        report.fail(
-            config
-                .discover
-                .roots
-                .iter()
-                .map(|r| r.path.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            format!(
-                "no {} found, so nothing was verified; give the artifact directories as ROOT",
-                config.discover.file_name
-            ),
-        );
+    if found.images().next().is_none() && report.findings.is_empty() && !others {
+        nothing_verified(config, &found, &mut report);
     }
     if let Some(path) = &config.expect {
         match pins::Pins::load(path) {
@@ -50,7 +45,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         for file in &config.manifests {
             oci::manifest(file, &mut report, &mut proofs);
         }
-        oci::check_proven(&images, &proofs, &mut report);
+        oci::check_proven(&images, &mut proofs, &mut report);
     }
     let code = ExitCode::worst(report.findings.iter().map(|f| f.severity));
     if config.json {
@@ -91,4 +86,43 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         crate::output::print(&text)?;
     }
     Ok(code)
+}
+
+/// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when
+/// the only files found were unusable, as in emit.
+fn nothing_verified(config: &VerifyConfig, found: &discover::Discovery, report: &mut Report) {
+    let unusable: Vec<String> = found
+        .candidates
+        .iter()
+        .filter_map(|c| {
+            let e = c.detail.as_ref().err()?;
+            Some(format!("{} ({e})", c.path.display()))
+        })
+        .collect();
+    let roots = config
+        .discover
+        .roots
+        .iter()
+        .map(|r| r.path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unusable.is_empty() {
+        report.fail(
+            roots,
+            format!(
+                "no {} found, so nothing was verified; give the artifact directories as ROOT",
+                config.discover.file_name
+            ),
+        );
+    } else {
+        // As in emit: when the only candidates are malformed, that is the error (exit 2).
+        report.error(
+            roots,
+            format!(
+                "nothing was verified: the only {} files found are unusable: {}",
+                config.discover.file_name,
+                unusable.join("; ")
+            ),
+        );
+    }
 }

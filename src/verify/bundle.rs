@@ -9,10 +9,9 @@
 //! Everything about the zip's contents is a failed check (exit 1); only an unreadable file is an
 //! error (exit 2).
 
-use std::collections::BTreeSet;
-use std::io::{Cursor, Read as _};
 use std::path::Path;
 
+use super::zip_view::{self, Problem};
 use super::{Report, Seen};
 use crate::model::deploy::{
     IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinitions, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums,
@@ -31,13 +30,7 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
     };
     let before = report.findings.len();
     let sums = sums_beside(zip_path, &bytes, &subject, report);
-    let mut checker = Entries {
-        subject: &subject,
-        bytes: &bytes,
-        report,
-        total: 0,
-    };
-    let opened = checker.read_all();
+    let opened = entries(&bytes, &subject, report);
     let zip_opened = opened.is_some();
     let files = opened.unwrap_or_default();
     let service = zip_path
@@ -147,128 +140,54 @@ fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u
     }
 }
 
-/// The zip's entries, walked with every bound and flag checked.
-struct Entries<'a> {
-    subject: &'a str,
-    bytes: &'a [u8],
-    report: &'a mut Report,
-    total: u64,
+/// The zip's entries at the root, by name, with their bytes, when java.util.zip's stream view and
+/// the central directory agree on every one (see [`zip_view`]); `None` (and a finding) otherwise.
+fn entries(bytes: &[u8], subject: &str, report: &mut Report) -> Option<Vec<(String, Vec<u8>)>> {
+    let entries = match zip_view::read(bytes, MAX_BYTES) {
+        Ok(entries) => entries,
+        Err(refusal) => {
+            report.fail(subject, refused(&refusal));
+            return None;
+        }
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let name = entry.name;
+        if !at_root(&name) {
+            report.fail(
+                subject,
+                format!(
+                    "entry {name:?} is not a file at the zip root (a folder, an absolute path or one with ..); not read: the deploy actions look for their files at the root"
+                ),
+            );
+            continue;
+        }
+        if entry.descriptor {
+            report.fail(
+                subject,
+                format!(
+                    "entry {name:?} keeps its sizes and CRC-32 in a data descriptor (flag bit 3), which streaming readers handle poorly; write the zip to a seekable file, as imagedef emit --bundle does"
+                ),
+            );
+        }
+        files.push((name, entry.data));
+    }
+    Some(files)
 }
 
-impl Entries<'_> {
-    fn fail(&mut self, message: String) {
-        self.report.fail(self.subject, message);
-    }
-
-    /// Checks the local header at `offset`: it must be there, without the data-descriptor bit.
-    /// False when the entry cannot be read at all.
-    fn local_header(&mut self, name: &str, offset: u64, stored: bool) -> bool {
-        match local_flags(self.bytes, offset) {
-            None => {
-                self.fail(format!(
-                    "entry {name:?} has no local header where the central directory says; the zip is damaged"
-                ));
-                false
-            }
-            Some(flags) if flags & 0x0008 != 0 => {
-                self.fail(format!(
-                    "entry {name:?} keeps its sizes and CRC-32 in a data descriptor (flag bit 3){}; write the zip to a seekable file, as imagedef emit --bundle does",
-                    if stored {
-                        ", and is STORED: java.util.zip, and so CodeDeployToECS, cannot read it"
-                    } else {
-                        ", which streaming readers handle poorly"
-                    }
-                ));
-                true
-            }
-            Some(_) => true,
+/// The message for a zip the two views read differently, with what to do.
+fn refused(refusal: &zip_view::Refusal) -> String {
+    match &refusal.problem {
+        Problem::Central(e) => format!(
+            "is not a readable zip ({e}); it was damaged or is another format: write it again with imagedef emit --bundle"
+        ),
+        Problem::TooLarge { .. } => refusal.to_string(),
+        Problem::StoredDescriptor => {
+            format!("{refusal}; write the zip to a seekable file, as imagedef emit --bundle does")
         }
-    }
-
-    /// Every readable file entry at the root, by name, with its bytes; `None` when the zip does
-    /// not open.
-    fn read_all(&mut self) -> Option<Vec<(String, Vec<u8>)>> {
-        let mut archive = match zip::ZipArchive::new(Cursor::new(self.bytes)) {
-            Ok(a) => a,
-            Err(e) => {
-                self.fail(format!(
-                    "is not a readable zip ({e}); it was damaged or is another format: write it again with imagedef emit --bundle"
-                ));
-                return None;
-            }
-        };
-        let mut names = BTreeSet::new();
-        let mut files = Vec::new();
-        for index in 0..archive.len() {
-            let mut entry = match archive.by_index(index) {
-                Ok(e) => e,
-                Err(e) => {
-                    self.fail(format!("entry #{index} cannot be read: {e}"));
-                    continue;
-                }
-            };
-            let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
-            if !at_root(&name) {
-                self.report.fail(
-                    self.subject,
-                    format!(
-                        "entry {name:?} is not a file at the zip root (a folder, an absolute path or one with ..); not read: the deploy actions look for their files at the root"
-                    ),
-                );
-                continue;
-            }
-            if !names.insert(name.clone()) {
-                self.fail(format!(
-                    "entry {name:?} appears twice; readers disagree on which copy counts"
-                ));
-                continue;
-            }
-            if entry.encrypted() {
-                self.fail(format!(
-                    "entry {name:?} is encrypted; CodePipeline cannot read it"
-                ));
-                continue;
-            }
-            let method = entry.compression();
-            let stored = method == zip::CompressionMethod::Stored;
-            if !stored && method != zip::CompressionMethod::Deflated {
-                self.fail(format!(
-                    "entry {name:?} uses compression {method}; java.util.zip reads only STORED and DEFLATE"
-                ));
-                continue;
-            }
-            if !self.local_header(&name, entry.header_start(), stored) {
-                continue;
-            }
-            let declared = entry.size();
-            self.total = self.total.saturating_add(declared);
-            if declared > MAX_BYTES || self.total > MAX_BYTES {
-                self.fail(format!(
-                    "entry {name:?} inflates to {declared} bytes ({} in all so far), more than the 3 MB limit; refused as a zip bomb",
-                    self.total
-                ));
-                return Some(files);
-            }
-            let mut data = Vec::new();
-            let read = (&mut entry)
-                .take(MAX_BYTES - (self.total - declared) + 1)
-                .read_to_end(&mut data);
-            if let Err(e) = read {
-                self.fail(format!(
-                    "entry {name:?} does not decompress cleanly ({e}); a byte of the zip was changed"
-                ));
-                continue;
-            }
-            if data.len() as u64 != declared {
-                self.fail(format!(
-                    "entry {name:?} inflates to {} bytes, but its header says {declared}; a byte of the zip was changed (or it is a zip bomb)",
-                    data.len()
-                ));
-                continue;
-            }
-            files.push((name, data));
-        }
-        Some(files)
+        _ => format!(
+            "{refusal}; a byte of the zip was changed, or it was made to read one way in java.util.zip (CodePipeline) and another elsewhere: refused; write it again with imagedef emit --bundle"
+        ),
     }
 }
 
@@ -279,13 +198,6 @@ fn at_root(name: &str) -> bool {
         && name != ".."
         && !name.contains(['/', '\\'])
         && !(name.len() >= 2 && name.as_bytes()[1] == b':')
-}
-
-/// The general-purpose flags of the local header at `offset`, if one is there.
-fn local_flags(bytes: &[u8], offset: u64) -> Option<u16> {
-    let at = usize::try_from(offset).ok()?;
-    let header = bytes.get(at..at.checked_add(8)?)?;
-    (header[..4] == [0x50, 0x4b, 0x03, 0x04]).then(|| u16::from_le_bytes([header[6], header[7]]))
 }
 
 /// Checks imagedefinitions.json inside a bundle: an array of `{name, imageUri}` with valid

@@ -4,11 +4,13 @@
 //! - here: each discovered imageDetail.json's fields agree;
 //! - [`pins`]: `--expect`, the digests a repository (or a service's container) must carry;
 //! - [`oci`]: `--oci` layouts and `--manifest` files, whose blobs are re-hashed to prove digests;
-//! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`.
+//! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`;
+//! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory.
 
 pub mod bundle;
 pub mod oci;
 pub mod pins;
+pub mod zip_view;
 
 use serde::Serialize;
 
@@ -89,14 +91,16 @@ impl Report {
     }
 }
 
-/// Checks every discovered file: malformed files and unreadable paths are errors; files whose
-/// fields disagree fail. Returns the images of the files that parsed, for pins and proofs.
-pub fn discovered(found: &Discovery, report: &mut Report) -> Vec<Seen> {
+/// Checks every discovered file: unreadable paths are errors; malformed files are warnings, or
+/// errors when `strict`; files whose fields disagree fail. Returns the images of the files that
+/// parsed, for pins and proofs.
+pub fn discovered(found: &Discovery, strict: bool, report: &mut Report) -> Vec<Seen> {
     let mut seen = Vec::new();
     for c in &found.candidates {
         let subject = format!("{} ({})", c.label(), c.path.display());
         match &c.detail {
-            Err(e) => report.error(subject, e.to_string()),
+            Err(e) if strict => report.error(subject, e.to_string()),
+            Err(e) => tracing::warn!("{subject}: not used: {e} (--strict makes this an error)"),
             Ok(d) => {
                 let problems = d.inconsistencies();
                 if problems.is_empty() {
@@ -123,4 +127,49 @@ pub fn discovered(found: &Discovery, report: &mut Report) -> Vec<Seen> {
         report.error(s.path.display().to_string(), s.reason.clone());
     }
     seen
+}
+
+/// Inside a build, a bundle must deploy what the build discovered: every image in a bundle whose
+/// repository (with its registry) was discovered must carry a digest discovered for it.
+pub fn bundles_deploy_discovered(discovered: &[Seen], bundled: &[Seen], report: &mut Report) {
+    let mut digests: std::collections::BTreeMap<String, Vec<(Digest, &str)>> =
+        std::collections::BTreeMap::new();
+    for seen in discovered {
+        if let Some(d) = seen.digest {
+            digests
+                .entry(seen.image.name())
+                .or_default()
+                .push((d, &seen.subject));
+        }
+    }
+    for seen in bundled {
+        let Some(found) = digests.get(&seen.image.name()) else {
+            continue;
+        };
+        let list = found
+            .iter()
+            .map(|(d, from)| format!("{d} ({from})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match seen.digest {
+            Some(d) if found.iter().any(|(f, _)| *f == d) => report.ok(
+                seen.subject.clone(),
+                format!("deploys {d}, the digest this build discovered for {}", seen.image.name()),
+            ),
+            Some(d) => report.fail(
+                seen.subject.clone(),
+                format!(
+                    "deploys {} with digest {d}, but this build discovered {list}; the bundle is stale or was edited: write it again with imagedef emit --bundle",
+                    seen.image.name()
+                ),
+            ),
+            None => report.fail(
+                seen.subject.clone(),
+                format!(
+                    "deploys {} without a digest, but this build discovered {list}; write the bundle with a digest-pinned imageUri (imagedef emit --uri digest or tag+digest)",
+                    seen.image
+                ),
+            ),
+        }
+    }
 }

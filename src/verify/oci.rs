@@ -1,12 +1,20 @@
 //! `--oci DIR` and `--manifest FILE`: digests proven by hashing, not taken on trust.
 //!
-//! An image digest is the sha256 of the manifest's exact bytes. An OCI image layout holds those
-//! bytes as `blobs/sha256/<hex>`, reachable from `index.json`; every descriptor on the way
-//! (indexes, manifests, configs, layers) is checked: the blob exists, its size and its sha256 are
-//! those the descriptor states. A digest is proven when its manifest or index checked out, or when
-//! it was given as a `--manifest` file, or listed in one that is an image index.
+//! An image digest is the sha256 of the manifest's (or index's) exact bytes. What proves what:
+//! - Bytes prove only their own sha256. What a document is (image index, image manifest) is read
+//!   from its own hashed bytes, its `mediaType` and its shape; the `mediaType` of the descriptor
+//!   that points at it is a claim, and a claim that disagrees with the bytes is a finding.
+//! - An OCI layout holds documents as `blobs/sha256/<hex>`, reachable from `index.json` (which is
+//!   not hashed). Every descriptor on the way is checked: the blob exists, its size and sha256 are
+//!   those stated. An index or manifest is proven only when its whole chain checked out, all the
+//!   way down to the last config and layer.
+//! - A `--manifest` file proves the sha256 of its bytes. The digests it lists under `manifests`
+//!   count only when it is an image index by its own bytes *and* its digest is anchored in the
+//!   same run: named by an image being verified, proven by an `--oci` layout, or listed by another
+//!   index that is itself anchored. A file's own bytes never anchor it: anyone can write a JSON
+//!   file that lists any digest.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::Path;
 
@@ -33,8 +41,24 @@ const MANIFEST_TYPES: [&str; 2] = [
 #[derive(Clone, Debug, Default)]
 pub struct Proofs {
     pub proven: BTreeMap<Digest, String>,
+    /// Digests proven by an `--oci` layout's hashed chain: these anchor `--manifest` indexes.
+    anchors: BTreeMap<Digest, String>,
+    /// `--manifest` files, whose listings wait until the anchors are known.
+    files: Vec<ManifestFile>,
     /// What was given (`--oci DIR`, `--manifest FILE`), for messages.
     pub sources: Vec<String>,
+}
+
+/// One `--manifest` file whose bytes were read.
+#[derive(Clone, Debug)]
+struct ManifestFile {
+    subject: String,
+    path: String,
+    digest: Digest,
+    /// `Ok`: the digests it lists as an image index by its own bytes; `Err`: why it is none.
+    listed: Result<Vec<Digest>, String>,
+    /// It has a `manifests` key, whatever it is.
+    has_manifests: bool,
 }
 
 impl Proofs {
@@ -91,21 +115,13 @@ pub fn layout(dir: &Path, report: &mut Report, proofs: &mut Proofs) {
         subject,
         report,
         proofs,
-        visited: BTreeSet::new(),
+        checked: BTreeMap::new(),
         blobs: 0,
         bytes: 0,
         failures: 0,
     };
-    let mut queue: Vec<(Value, String)> = roots
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.clone(), format!("index.json manifests[{i}]")))
-        .collect();
-    queue.reverse();
-    while let Some((descriptor, via)) = queue.pop() {
-        let mut children = walk.descriptor(&descriptor, &via);
-        children.reverse();
-        queue.extend(children);
+    for (i, descriptor) in roots.iter().enumerate() {
+        walk.document(descriptor, &format!("index.json manifests[{i}]"), 0);
     }
     if walk.failures == 0 {
         let (blobs, bytes, subject) = (walk.blobs, walk.bytes, walk.subject);
@@ -116,12 +132,16 @@ pub fn layout(dir: &Path, report: &mut Report, proofs: &mut Proofs) {
     }
 }
 
+/// How deep indexes may nest below `index.json`; real layouts use one or two levels.
+const MAX_DEPTH: usize = 8;
+
 struct Walk<'a> {
     dir: &'a Path,
     subject: String,
     report: &'a mut Report,
     proofs: &'a mut Proofs,
-    visited: BTreeSet<Digest>,
+    /// Every digest looked at, and whether it (and all below it) checked out.
+    checked: BTreeMap<Digest, bool>,
     blobs: u64,
     bytes: u64,
     failures: usize,
@@ -138,58 +158,100 @@ impl Walk<'_> {
         self.report.error(self.subject.clone(), message);
     }
 
-    /// Checks one descriptor's blob; returns the descriptors it refers to, each with where from.
-    fn descriptor(&mut self, descriptor: &Value, via: &str) -> Vec<(Value, String)> {
-        let Some((digest, size, kind)) = self.parse(descriptor, via) else {
-            return Vec::new();
+    /// Checks the index or manifest a descriptor points at and everything below it; true when
+    /// all of it checked out, and only then is its digest proven.
+    fn document(&mut self, descriptor: &Value, via: &str, depth: usize) -> bool {
+        let Some((digest, size, claimed)) = self.parse(descriptor, via) else {
+            return false;
         };
-        if !self.visited.insert(digest) {
-            return Vec::new();
+        if let Some(ok) = self.checked.get(&digest) {
+            return *ok;
         }
-        let Some(bytes) = self.blob(digest, size, kind, via) else {
-            return Vec::new();
-        };
-        if kind == Kind::Blob {
-            return Vec::new();
-        }
-        let rel = format!("blobs/sha256/{}", digest.hex());
-        let what = if kind == Kind::Index {
-            "index"
-        } else {
-            "manifest"
-        };
-        self.proofs.add(
-            digest,
-            format!("{what} {rel} of OCI layout {}", self.dir.display()),
-        );
-        let doc = match json(&bytes) {
-            Ok(doc) => doc,
-            Err(e) => {
-                self.fail(format!("{what} {rel} {e}"));
-                return Vec::new();
-            }
-        };
-        let short = &digest.hex()[..12];
-        let mut children = Vec::new();
-        if kind == Kind::Manifest
-            && let Some(config) = doc.get("config")
-        {
-            children.push((config.clone(), format!("manifest sha256:{short}... config")));
-        }
-        let key = if kind == Kind::Index {
-            "manifests"
-        } else {
-            "layers"
-        };
-        if let Some(items) = doc.get(key).and_then(Value::as_array) {
-            for (i, d) in items.iter().enumerate() {
-                children.push((d.clone(), format!("{what} sha256:{short}... {key}[{i}]")));
-            }
-        }
-        children
+        self.checked.insert(digest, false);
+        let ok = self.document_below(digest, size, claimed, via, depth);
+        self.checked.insert(digest, ok);
+        ok
     }
 
-    /// The digest, size and kind a descriptor states; `None` (and a finding) when it is unusable.
+    fn document_below(
+        &mut self,
+        digest: Digest,
+        size: u64,
+        claimed: Kind,
+        via: &str,
+        depth: usize,
+    ) -> bool {
+        let rel = format!("blobs/sha256/{}", digest.hex());
+        if depth > MAX_DEPTH {
+            self.fail(format!(
+                "{rel} (named by {via}) is nested more than {MAX_DEPTH} indexes deep; not followed"
+            ));
+            return false;
+        }
+        let Some(bytes) = self.blob(digest, size, true, via) else {
+            return false;
+        };
+        let kind = match json(&bytes).and_then(|doc| Ok((kind_of(&doc)?, doc))) {
+            Ok((kind, doc)) => (kind, doc),
+            Err(e) => {
+                self.fail(format!("{rel} (named by {via}) {e}"));
+                return false;
+            }
+        };
+        let (kind, doc) = kind;
+        let mut ok = true;
+        if claimed != Kind::Blob && claimed != kind {
+            self.fail(format!(
+                "{via} calls {rel} an {}, but its own bytes say it is an {}; the mediaType of a descriptor in index.json is not hashed, the blob is: the layout was relabelled",
+                claimed.name(),
+                kind.name()
+            ));
+            ok = false;
+        }
+        let short = &digest.hex()[..12];
+        if kind == Kind::Index {
+            for (i, d) in items(&doc, "manifests").iter().enumerate() {
+                let via = format!("index sha256:{short}... manifests[{i}]");
+                ok &= self.document(d, &via, depth + 1);
+            }
+        } else {
+            if let Some(config) = doc.get("config") {
+                ok &= self.leaf(config, &format!("manifest sha256:{short}... config"));
+            }
+            for (i, d) in items(&doc, "layers").iter().enumerate() {
+                ok &= self.leaf(d, &format!("manifest sha256:{short}... layers[{i}]"));
+            }
+        }
+        if ok {
+            let what = if kind == Kind::Index {
+                "index"
+            } else {
+                "manifest"
+            };
+            let how = format!("{what} {rel} of OCI layout {}", self.dir.display());
+            self.proofs
+                .anchors
+                .entry(digest)
+                .or_insert_with(|| how.clone());
+            self.proofs.add(digest, how);
+        }
+        ok
+    }
+
+    /// Checks a config or layer blob: it exists with the stated size and sha256.
+    fn leaf(&mut self, descriptor: &Value, via: &str) -> bool {
+        let Some((digest, size, _)) = self.parse(descriptor, via) else {
+            return false;
+        };
+        if let Some(ok) = self.checked.get(&digest) {
+            return *ok;
+        }
+        let ok = self.blob(digest, size, false, via).is_some();
+        self.checked.insert(digest, ok);
+        ok
+    }
+
+    /// The digest, size and kind (as its `mediaType` claims) a descriptor states; `None` (and a finding) when it is unusable.
     fn parse(&mut self, descriptor: &Value, via: &str) -> Option<(Digest, u64, Kind)> {
         let Some(text) = descriptor.get("digest").and_then(Value::as_str) else {
             self.fail(format!(
@@ -216,20 +278,13 @@ impl Walk<'_> {
             .get("mediaType")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let kind = if INDEX_TYPES.contains(&media_type) {
-            Kind::Index
-        } else if MANIFEST_TYPES.contains(&media_type) {
-            Kind::Manifest
-        } else {
-            Kind::Blob
-        };
-        Some((digest, size, kind))
+        Some((digest, size, Kind::of_media_type(media_type)))
     }
 
     /// Checks that the blob exists with the stated size and sha256. The bytes of a manifest or
     /// index that checked out, nothing for any other blob that did; `None` (and a finding)
     /// otherwise.
-    fn blob(&mut self, digest: Digest, size: u64, kind: Kind, via: &str) -> Option<Vec<u8>> {
+    fn blob(&mut self, digest: Digest, size: u64, document: bool, via: &str) -> Option<Vec<u8>> {
         let rel = format!("blobs/sha256/{}", digest.hex());
         let path = self.dir.join(&rel);
         let meta = match std::fs::symlink_metadata(&path) {
@@ -258,7 +313,7 @@ impl Walk<'_> {
             ));
             return None;
         }
-        let json_bytes = if kind == Kind::Blob {
+        let json_bytes = if !document {
             None
         } else if size > MAX_JSON {
             self.fail(format!(
@@ -296,11 +351,54 @@ impl Walk<'_> {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Index,
     Manifest,
     Blob,
+}
+
+impl Kind {
+    fn of_media_type(media_type: &str) -> Kind {
+        if INDEX_TYPES.contains(&media_type) {
+            Kind::Index
+        } else if MANIFEST_TYPES.contains(&media_type) {
+            Kind::Manifest
+        } else {
+            Kind::Blob
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Index => "image index",
+            Kind::Manifest => "image manifest",
+            Kind::Blob => "blob",
+        }
+    }
+}
+
+/// What a document is by its own bytes: its `mediaType` (when it has one) and its shape must
+/// agree (an index has a `manifests` array; a manifest a `config` object and a `layers` array).
+fn kind_of(doc: &Value) -> Result<Kind, String> {
+    let has = |key: &str| doc.get(key).is_some();
+    let index_shape =
+        doc.get("manifests").is_some_and(Value::is_array) && !has("config") && !has("layers");
+    let manifest_shape = doc.get("config").is_some_and(Value::is_object)
+        && doc.get("layers").is_some_and(Value::is_array)
+        && !has("manifests");
+    let declared = doc
+        .get("mediaType")
+        .map(|m| m.as_str().map(Kind::of_media_type));
+    match (declared, index_shape, manifest_shape) {
+        (Some(Some(Kind::Index)) | None, true, false) => Ok(Kind::Index),
+        (Some(Some(Kind::Manifest)) | None, false, true) => Ok(Kind::Manifest),
+        _ => Err(format!(
+            "is neither an image index nor an image manifest by its own bytes (\"mediaType\" {}; an index has a \"manifests\" array, a manifest a \"config\" object and a \"layers\" array, never both)",
+            doc.get("mediaType")
+                .map_or_else(|| "absent".to_owned(), ToString::to_string)
+        )),
+    }
 }
 
 /// The sha256 of a file, read in large blocks and never held whole.
@@ -319,12 +417,19 @@ pub fn hash_file(path: &Path) -> std::io::Result<Digest> {
     Ok(Digest::from_array(hasher.finalize().into()))
 }
 
+/// The array under `key`, or nothing.
+fn items<'a>(doc: &'a Value, key: &str) -> &'a [Value] {
+    doc.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
 fn json(bytes: &[u8]) -> Result<Value, String> {
     serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON: {e}"))
 }
 
-/// `--manifest FILE`: the sha256 of the file's exact bytes is proven; when the file is an image
-/// index, so is every digest it lists.
+/// `--manifest FILE`: the sha256 of the file's exact bytes is proven; what it lists waits for
+/// [`check_proven`], which knows the anchors.
 pub fn manifest(path: &Path, report: &mut Report, proofs: &mut Proofs) {
     let subject = format!("manifest {}", path.display());
     proofs
@@ -347,40 +452,100 @@ pub fn manifest(path: &Path, report: &mut Report, proofs: &mut Proofs) {
     };
     let digest = Digest::of(&bytes);
     proofs.add(digest, format!("the bytes of {}", path.display()));
-    let mut listed = 0;
-    if let Some(items) = doc.get("manifests").and_then(Value::as_array) {
-        for (i, item) in items.iter().enumerate() {
-            let text = item.get("digest").and_then(Value::as_str).unwrap_or("");
-            match text.parse::<Digest>() {
-                Ok(d) => {
-                    listed += 1;
-                    proofs.add(
-                        d,
+    let listed = match kind_of(&doc) {
+        Ok(Kind::Index) => {
+            let mut listed = Vec::new();
+            for (i, item) in items(&doc, "manifests").iter().enumerate() {
+                let text = item.get("digest").and_then(Value::as_str).unwrap_or("");
+                match text.parse::<Digest>() {
+                    Ok(d) => listed.push(d),
+                    Err(e) => report.error(
+                        subject.clone(),
                         format!(
-                            "manifests[{i}] of image index {} ({digest})",
-                            path.display()
+                            "key \"manifests[{i}].digest\" = {text:?}: {e}; an image index lists sha256:<64 lowercase hex> digests"
                         ),
-                    );
-                }
-                Err(e) => report.error(
-                    subject.clone(),
-                    format!(
-                        "key \"manifests[{i}].digest\" = {text:?}: {e}; an image index lists sha256:<64 lowercase hex> digests"
                     ),
-                ),
+                }
             }
+            Ok(listed)
+        }
+        Ok(kind) => Err(format!("it is an {} by its own bytes", kind.name())),
+        Err(e) => Err(format!("it {e}")),
+    };
+    proofs.files.push(ManifestFile {
+        subject,
+        path: path.display().to_string(),
+        digest,
+        listed,
+        has_manifests: doc.get("manifests").is_some(),
+    });
+}
+
+/// Counts what the `--manifest` indexes list, for those whose own digest is anchored: named by
+/// an image being verified, proven by a layout, or listed by an index already counted. Repeats
+/// until nothing changes, then reports each file.
+fn count_listings(images: &[Seen], proofs: &mut Proofs, report: &mut Report) {
+    for seen in images {
+        if let Some(d) = seen.digest {
+            proofs
+                .anchors
+                .entry(d)
+                .or_insert_with(|| format!("the digest {} names", seen.subject));
         }
     }
-    let also = if listed > 0 {
-        format!(", and {listed} manifests it lists as an image index")
-    } else {
-        String::new()
-    };
-    report.ok(subject, format!("proves {digest}{also}"));
+    let files = std::mem::take(&mut proofs.files);
+    let mut counted = vec![false; files.len()];
+    loop {
+        let mut changed = false;
+        for (file, done) in files.iter().zip(counted.iter_mut()) {
+            let (false, Ok(listed), Some(anchor)) = (
+                *done,
+                &file.listed,
+                proofs.anchors.get(&file.digest).cloned(),
+            ) else {
+                continue;
+            };
+            *done = true;
+            changed = true;
+            for (i, d) in listed.iter().enumerate() {
+                let how = format!(
+                    "manifests[{i}] of image index {} ({}), whose digest is {anchor}",
+                    file.path, file.digest
+                );
+                proofs.anchors.entry(*d).or_insert_with(|| how.clone());
+                proofs.add(*d, how);
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    for (file, done) in files.iter().zip(&counted) {
+        let detail = match (&file.listed, done) {
+            (Ok(listed), true) => format!(
+                "proves {}, and {} manifests it lists as an image index",
+                file.digest,
+                listed.len()
+            ),
+            (Ok(listed), false) if !listed.is_empty() => format!(
+                "proves {}; the {} digests it lists count for nothing: its own digest is anchored by nothing in this run (no image names it, no --oci layout holds it, no counted index lists it), and anyone can write a file that lists a digest",
+                file.digest,
+                listed.len()
+            ),
+            (Err(why), _) if file.has_manifests => format!(
+                "proves {}; what it lists under \"manifests\" counts for nothing: {why}",
+                file.digest
+            ),
+            _ => format!("proves {}", file.digest),
+        };
+        report.ok(file.subject.clone(), detail);
+    }
+    proofs.files = files;
 }
 
 /// Every image must carry a digest that a layout or manifest proved.
-pub fn check_proven(images: &[Seen], proofs: &Proofs, report: &mut Report) {
+pub fn check_proven(images: &[Seen], proofs: &mut Proofs, report: &mut Report) {
+    count_listings(images, proofs, report);
     let sources = proofs.sources.join(", ");
     for seen in images {
         let Some(digest) = seen.digest else {

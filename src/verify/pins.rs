@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::model::json::kind as json_kind;
+use crate::model::json::{self, JsonError, kind as json_kind};
 
 use super::{Report, Seen};
 use crate::model::Digest;
@@ -37,9 +37,13 @@ impl Pins {
     }
 
     fn parse(path: &Path, bytes: &[u8]) -> Result<Pins, String> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| format!("is not valid JSON: {e}; fix the JSON at that line and column"))?;
+        let value = json::parse(bytes).map_err(|e| match e {
+            JsonError::DuplicateKey(_) => {
+                format!("{e}; keep one pin per key (a JSON reader would silently keep the last)")
+            }
+            JsonError::NotUtf8 { .. } => format!("{e}; save it as UTF-8"),
+            JsonError::Syntax(_) => format!("{e}; fix the JSON at that line and column"),
+        })?;
         let Value::Object(top) = value else {
             return Err(format!(
                 "is {}, not a JSON object; write {{\"<repository>\": \"sha256:<64 hex>\"}}",
@@ -73,31 +77,41 @@ impl Pins {
         Ok(pins)
     }
 
-    /// Holds every image against the pins: a pinned image must carry the pinned digest.
-    /// Images no pin names pass unchecked; a pin that names no image is logged as a warning.
+    /// Holds every image against the pins: a pinned image must carry the pinned digest. The most
+    /// specific key wins (`registry/repository` over `repository`, `service/container` over
+    /// `container`); a less specific key that also matches is not applied to that image, and is
+    /// not reported unused. Images no pin names pass unchecked; a pin that names no image is
+    /// logged as a warning.
     pub fn check(&self, images: &[Seen], report: &mut Report) {
         let file = self.file.display();
         let mut used = std::collections::BTreeSet::new();
         for seen in images {
             let mut wanted: Vec<(String, Digest)> = Vec::new();
-            for key in [seen.image.repository().to_owned(), seen.image.name()] {
-                if let Some(d) = self.repositories.get(&key) {
-                    used.insert(format!("repository {key}"));
-                    wanted.push((format!("repository {key:?}"), *d));
-                    break;
-                }
+            let keys = [seen.image.name(), seen.image.repository().to_owned()];
+            let matching: Vec<&String> = keys
+                .iter()
+                .filter(|k| self.repositories.contains_key(*k))
+                .collect();
+            for key in &matching {
+                used.insert(format!("repository {key}"));
+            }
+            if let Some(key) = matching.first() {
+                wanted.push((format!("repository {key:?}"), self.repositories[*key]));
             }
             if let Some(container) = &seen.container {
                 let mut keys = vec![container.clone()];
                 if let Some(service) = &seen.service {
                     keys.insert(0, format!("{service}/{container}"));
                 }
-                for key in keys {
-                    if let Some(d) = self.containers.get(&key) {
-                        used.insert(format!("container {key}"));
-                        wanted.push((format!("container {key:?}"), *d));
-                        break;
-                    }
+                let matching: Vec<&String> = keys
+                    .iter()
+                    .filter(|k| self.containers.contains_key(*k))
+                    .collect();
+                for key in &matching {
+                    used.insert(format!("container {key}"));
+                }
+                if let Some(key) = matching.first() {
+                    wanted.push((format!("container {key:?}"), self.containers[*key]));
                 }
             }
             for (what, want) in wanted {
@@ -181,6 +195,14 @@ mod tests {
             ("{", "not valid JSON"),
             (r#"{"shop/web": 3}"#, "key \"shop/web\" = 3: is a number"),
             (r#"{"shop/web": "sha256:abc"}"#, "has 3 hex digits"),
+            (
+                &format!(r#"{{"shop/web": "{D}", "shop/web": "{D}"}}"#),
+                "key \"shop/web\" appears more than once",
+            ),
+            (
+                &format!(r#"{{"repositories": {{"a": "{D}", "a": "{D}"}}}}"#),
+                "key \"repositories.a\" appears more than once",
+            ),
             (
                 r#"{"containers": {"web/app": "latest"}}"#,
                 "key \"containers.web/app\" = \"latest\"",

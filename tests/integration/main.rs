@@ -16,3 +16,4 @@ mod verify_bundle;
 mod verify_discovered;
 mod verify_oci;
 mod verify_pins;
+mod zip_parity;

@@ -33,7 +33,8 @@ fn a_fresh_bundle_passes() {
     env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
         .code(0)
         .stdout_has("ok      out/imagedefinitions.zip: zip of imagedefinitions.json at its root reads cleanly")
-        .stdout_has("2 passed, 0 failed");
+        .stdout_has("deploys sha256:")
+        .stdout_has("3 passed, 0 failed");
 }
 
 #[test]
@@ -273,4 +274,72 @@ fn per_service_bundles_are_checked_against_their_loose_files() {
         .stdout_has(
             "for web/imagedefinitions.json; the zip and the files written with it disagree",
         );
+}
+
+#[test]
+fn artifact_flags_alone_check_only_the_artifacts() {
+    // The README's quick start leaves a template imageDetail.json in the working directory.
+    let env = bundled();
+    env.write("imageDetail.json", r#"{"ImageURI": "<placeholder>"}"#);
+    env.run(&["verify", "--bundle", "out/imagedefinitions.zip"])
+        .code(0)
+        .stdout_has("1 passed, 0 failed");
+}
+
+#[test]
+fn unusable_discovered_files_are_warnings_unless_strict() {
+    let env = bundled();
+    env.write("web/template/imageDetail.json", "[]");
+    let run = env.run(&["verify", "web"]);
+    run.code(0)
+        .stderr_has("web:template/imageDetail.json")
+        .stderr_has("--strict makes this an error");
+    env.run(&["verify", "web", "--strict"])
+        .code(2)
+        .stdout_has("ERROR   web:template/imageDetail.json");
+}
+
+#[test]
+fn a_bundle_inside_a_build_must_deploy_the_discovered_digest() {
+    let env = bundled();
+    // The bundle edited to another digest, with no SHA256SUMS beside it to catch it.
+    let edited = zip_of(&[(
+        "imagedefinitions.json",
+        &defs("app", &format!("{HOST}/shop/web@{DIGEST_API}")),
+    )]);
+    env.write("loose/imagedefinitions.zip", edited);
+    env.run(&["verify", "web", "--bundle", "loose/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has(&format!(
+            "deploys {HOST}/shop/web with digest {DIGEST_API}, but this build discovered {DIGEST_WEB} (web:imageDetail.json"
+        ));
+    env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
+        .code(0)
+        .stdout_has(&format!(
+            "deploys {DIGEST_WEB}, the digest this build discovered"
+        ));
+}
+
+#[test]
+fn sha256sums_with_two_lines_for_one_file_fail() {
+    let env = bundled();
+    let zip = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
+    let right = imagedef::model::Digest::of(&zip).hex();
+    env.write(
+        "out/SHA256SUMS",
+        format!(
+            "{right}  imagedefinitions.zip\n{}  imagedefinitions.zip\n",
+            "0".repeat(64)
+        ),
+    );
+    env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has("out/SHA256SUMS: line 2: imagedefinitions.zip is listed a second time");
+    env.write(
+        "out/SHA256SUMS",
+        format!("{right}  imagedefinitions.zip\ngarbage\n"),
+    );
+    env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
+        .code(1)
+        .stdout_has("out/SHA256SUMS: line 2: \"garbage\" is not \"<sha256 hex>  <file>\"");
 }

@@ -43,7 +43,7 @@ fn every_disagreement_is_reported_then_exit_1() {
 }
 
 #[test]
-fn a_malformed_file_is_exit_2_even_beside_a_failure() {
+fn with_strict_a_malformed_file_is_exit_2_even_beside_a_failure() {
     let env = Env::new();
     env.write("bad/imageDetail.json", "{");
     let wrong_repo = ecr_detail("shop/api", DIGEST_API, &["1"]).replace(
@@ -51,7 +51,7 @@ fn a_malformed_file_is_exit_2_even_beside_a_failure() {
         "\"RepositoryName\":\"shop/other\"",
     );
     env.write("a/imageDetail.json", wrong_repo);
-    env.run(&["verify", "bad", "a"])
+    env.run(&["verify", "bad", "a", "--strict"])
         .code(2)
         .stdout_has("ERROR")
         .stdout_has("FAILED");

@@ -258,22 +258,35 @@ fn a_digest_that_would_leave_blobs_is_refused() {
         .stdout_has("not looked up under blobs/");
 }
 
+/// An imageDetail.json in `dir` naming `digest` (the same repository as `env_with`'s).
+fn detail_naming(env: &Env, dir: &str, digest: &str) {
+    env.write(
+        &format!("{dir}/imageDetail.json"),
+        format!(
+            r#"{{"ImageDigest":"{digest}","RegistryId":"{ACCOUNT}","RepositoryName":"tiny","ImageURI":"{HOST}/tiny@{digest}","ImageTags":["v1"]}}"#
+        ),
+    );
+}
+
 #[test]
-fn manifest_files_prove_themselves_and_what_an_index_lists() {
+fn manifest_files_prove_themselves_and_what_an_anchored_index_lists() {
     let (env, layout) = env_with(|l| l.manifest.clone());
-    // The index, as exact bytes: it proves itself and, by reference, the manifest it lists.
+    // The index, as exact bytes, and an image that names the index's digest: the index is
+    // anchored, so the manifest it lists is proven too.
     std::fs::copy(
         blob(&env.path("layout"), &layout.index),
         env.path("index.json"),
     )
     .unwrap();
-    env.run(&["verify", "art", "--manifest", "index.json"])
+    detail_naming(&env, "multi", &layout.index);
+    env.run(&["verify", "art", "multi", "--manifest", "index.json"])
         .code(0)
         .stdout_has(&format!(
             "proves {}, and 1 manifests it lists",
             layout.index
         ))
-        .stdout_has("proven by manifests[0] of image index index.json");
+        .stdout_has("proven by manifests[0] of image index index.json")
+        .stdout_has("whose digest is the digest multi:imageDetail.json");
     // The manifest itself: proven by its own bytes.
     std::fs::copy(
         blob(&env.path("layout"), &layout.manifest),
@@ -290,6 +303,69 @@ fn manifest_files_prove_themselves_and_what_an_index_lists() {
     env.run(&["verify", "art", "--manifest", "manifest.json"])
         .code(1)
         .stdout_has("do not prove");
+}
+
+#[test]
+fn an_index_whose_own_digest_nothing_proves_proves_nothing_it_lists() {
+    let (env, layout) = env_with(|l| l.manifest.clone());
+    std::fs::copy(
+        blob(&env.path("layout"), &layout.index),
+        env.path("index.json"),
+    )
+    .unwrap();
+    env.run(&["verify", "art", "--manifest", "index.json"])
+        .code(1)
+        .stdout_has(&format!(
+            "proves {}; the 1 digests it lists count for nothing: its own digest is anchored by nothing in this run",
+            layout.index
+        ))
+        .stdout_has(&format!(
+            "has digest {}, which --manifest index.json do not prove",
+            layout.manifest
+        ));
+    // Any JSON file can list a digest: one written by hand, anchored or not, proves nothing more.
+    let forged = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{}},"layers":[],"manifests":[{{"digest":"{}"}}]}}"#,
+        layout.manifest
+    );
+    env.write("forged.json", &forged);
+    let forged_digest = imagedef::model::Digest::of(forged.as_bytes()).to_string();
+    detail_naming(&env, "forged-art", &forged_digest);
+    env.run(&["verify", "art", "forged-art", "--manifest", "forged.json"])
+        .code(1)
+        .stdout_has("what it lists under \"manifests\" counts for nothing: it is neither an image index nor an image manifest by its own bytes")
+        .stdout_has(&format!("has digest {}, which --manifest forged.json do not prove", layout.manifest));
+}
+
+#[test]
+fn a_manifest_relabelled_as_an_index_in_index_json_is_refused() {
+    // The attack: index.json calls the image manifest an index, so a reader trusting the label
+    // never looks at its layers; the layer is then replaced with garbage of the same size.
+    let (env, layout) = env_with(|l| l.manifest.clone());
+    let size = std::fs::metadata(blob(&env.path("layout"), &layout.manifest))
+        .unwrap()
+        .len();
+    env.write(
+        "layout/index.json",
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{}","size":{size}}}]}}"#,
+            layout.manifest
+        ),
+    );
+    let layer = blob(&env.path("layout"), &layout.layer);
+    let garbage = vec![b'x'; std::fs::metadata(&layer).unwrap().len() as usize];
+    std::fs::write(&layer, garbage).unwrap();
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!(
+            "index.json manifests[0] calls blobs/sha256/{} an image index, but its own bytes say it is an image manifest",
+            &layout.manifest[7..]
+        ))
+        .stdout_has(&format!("blob blobs/sha256/{} hashes to", &layout.layer[7..]))
+        .stdout_has(&format!(
+            "has digest {}, which --oci layout do not prove",
+            layout.manifest
+        ));
 }
 
 #[test]

@@ -115,3 +115,51 @@ fn container_pins_hold_bundled_containers() {
     .code(0)
     .stdout_has("container \"app\" pinned to");
 }
+
+#[test]
+fn the_most_specific_pin_wins_without_a_false_warning() {
+    let env = web_and_api();
+    env.write(
+        "pins.json",
+        format!(
+            r#"{{"shop/web": "{DIGEST_API}", "111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web": "{DIGEST_WEB}"}}"#
+        ),
+    );
+    let run = env.run(&["verify", "web", "--expect", "pins.json"]);
+    run.code(0).stdout_has(&format!(
+        "repository \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web\" pinned to {DIGEST_WEB}"
+    ));
+    assert!(!run.stderr.contains("no image found"), "{run:#?}");
+    // And the other way round the specific pin still decides.
+    env.write(
+        "pins.json",
+        format!(
+            r#"{{"shop/web": "{DIGEST_WEB}", "111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web": "{DIGEST_API}"}}"#
+        ),
+    );
+    env.run(&["verify", "web", "--expect", "pins.json"])
+        .code(1)
+        .stdout_has(&format!("pins repository \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web\" to {DIGEST_API}"));
+}
+
+#[test]
+fn a_pins_file_with_a_key_twice_is_exit_2() {
+    let env = web_and_api();
+    env.write(
+        "pins.json",
+        format!(r#"{{"shop/web": "{DIGEST_API}", "shop/web": "{DIGEST_WEB}"}}"#),
+    );
+    env.run(&["verify", "web", "--expect", "pins.json"])
+        .code(2)
+        .stdout_has("expect file pins.json: key \"shop/web\" appears more than once");
+}
+
+#[test]
+fn repository_pins_hold_bundle_contents() {
+    let env = web_and_api();
+    emit_web_bundle(&env, "out");
+    env.write("pins.json", format!(r#"{{"shop/web": "{DIGEST_API}"}}"#));
+    env.run(&["verify", "--bundle", "out/imagedefinitions.zip", "--expect", "pins.json"])
+        .code(1)
+        .stdout_has("out/imagedefinitions.zip:imagedefinitions.json [app]: image 111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web has digest");
+}

@@ -1,9 +1,15 @@
-// Reads a zip the way CodePipeline does, with java.util.zip.ZipInputStream, and prints one line
+// Reads zips the way CodePipeline does, with java.util.zip.ZipInputStream, and prints one line
 // per entry: name, method, size and CRC-32 as known from the local header (before the data is
-// read; -1 when the entry defers them to a data descriptor), then the sha256 of the data read.
-// Run: java ZipRead.java FILE.zip
+// read; -1 when the entry defers them to a data descriptor), then the bytes read and their sha256.
+// Run: java ZipRead.java FILE.zip            (one zip; an exception ends the run, exit 1)
+//      java ZipRead.java --batch LIST        (every zip named in LIST, one path a line; per zip
+//                                             "file\tPATH", its entries, then "end\tok" or
+//                                             "end\terror\tEXCEPTION: MESSAGE")
 import java.io.FileInputStream;
 import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.zip.ZipEntry;
@@ -11,7 +17,26 @@ import java.util.zip.ZipInputStream;
 
 public class ZipRead {
     public static void main(String[] args) throws Exception {
-        try (InputStream file = new FileInputStream(args[0]);
+        PrintStream out = new PrintStream(new java.io.BufferedOutputStream(System.out), false, "UTF-8");
+        if (args.length == 2 && args[0].equals("--batch")) {
+            for (String path : Files.readAllLines(Path.of(args[1]))) {
+                out.printf("file\t%s%n", path);
+                try {
+                    read(path, out);
+                    out.println("end\tok");
+                } catch (Throwable e) {
+                    out.printf("end\terror\t%s: %s%n", e.getClass().getName(),
+                            String.valueOf(e.getMessage()).replace('\n', ' '));
+                }
+            }
+        } else {
+            read(args[0], out);
+        }
+        out.flush();
+    }
+
+    static void read(String path, PrintStream out) throws Exception {
+        try (InputStream file = new FileInputStream(path);
              ZipInputStream zip = new ZipInputStream(file)) {
             ZipEntry entry;
             byte[] buf = new byte[8192];
@@ -27,7 +52,7 @@ public class ZipRead {
                     sha.update(buf, 0, n);
                     read += n;
                 }
-                System.out.printf("%s\t%s\t%d\t%d\t%d\t%s%n", entry.getName(), method, size, crc,
+                out.printf("%s\t%s\t%d\t%d\t%d\t%s%n", entry.getName(), method, size, crc,
                         read, HexFormat.of().formatHex(sha.digest()));
             }
         }

@@ -1,6 +1,7 @@
 //! The test harness: a temporary directory per test, the real binary run inside it, and its output
 //! captured for assertions on files, stdout, stderr and exit code.
 
+pub mod crafted;
 pub mod zips;
 
 use std::collections::BTreeMap;

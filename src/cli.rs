@@ -53,12 +53,12 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Parses the process's arguments; a usage error exits with clap's message (exit 2).
-    #[must_use]
-    pub fn parse_args() -> Cli {
+    /// Parses the process's arguments. `Err` for a usage error, and for `--help` and `--version`
+    /// (whose text clap prints on stdout through [`clap::Error::exit`]).
+    pub fn try_parse_args() -> Result<Cli, clap::Error> {
         let command = Cli::command();
-        let matches = command.clone().get_matches();
-        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let matches = command.clone().try_get_matches()?;
+        let mut cli = Cli::from_arg_matches(&matches)?;
         let sub = matches
             .subcommand()
             .and_then(|(name, m)| Some((command.find_subcommand(name)?.clone(), m)));
@@ -76,7 +76,18 @@ impl Cli {
                 }
             }
         }
-        cli
+        Ok(cli)
+    }
+
+    /// Whether the arguments (or `IMAGEDEF_LOG_FORMAT`) ask for JSON logs: read without clap, for
+    /// a usage error, which clap refuses before there is a [`Cli`].
+    #[must_use]
+    pub fn asks_for_json_logs(args: &[String], env: Option<&str>) -> bool {
+        args.iter().any(|a| a == "--log-format=json")
+            || args
+                .windows(2)
+                .any(|w| w[0] == "--log-format" && w[1] == "json")
+            || (env == Some("json") && !args.iter().any(|a| a.starts_with("--log-format")))
     }
 
     /// The environment variable that set option `id`, when it was set that way.

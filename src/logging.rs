@@ -36,6 +36,16 @@ pub fn init(config: &LogConfig) {
     };
 }
 
+/// The error that ended the command, printed once: `imagedef: error: ...` as text, or in JSON mode
+/// one JSON log line like every other (level `ERROR`), so that log filters on the level find it.
+pub fn error(config: &LogConfig, message: &str) {
+    if config.json {
+        tracing::error!(target: "imagedef", "{message}");
+    } else {
+        eprintln!("imagedef: error: {message}");
+    }
+}
+
 /// `imagedef: warning: message key=value`, the way command-line tools speak on stderr.
 struct Plain;
 

@@ -112,3 +112,62 @@ fn verbosity_flags_and_rust_log() {
         .code(0)
         .stderr_has("imagedef: debug: artifact a: 1 file(s) found");
 }
+
+/// With `--log-format json`, warnings came out as JSON but the final error (and a usage error) as
+/// text, so CloudWatch filters on the level missed the failure.
+#[test]
+fn every_stderr_line_is_json_with_json_logs() {
+    let mut env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write("a/t/imageDetail.json", "{}");
+    let json_lines = |run: &crate::util::Run| -> Vec<serde_json::Value> {
+        run.stderr
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {run:#?}")))
+            .collect()
+    };
+    let run = env.run(&[
+        "emit",
+        "a",
+        "--container",
+        "app",
+        "--uri",
+        "tag",
+        "--tag-pattern",
+        "^x",
+        "--log-format",
+        "json",
+    ]);
+    run.code(1);
+    let lines = json_lines(&run);
+    assert_eq!(lines.len(), 2, "{run:#?}");
+    assert_eq!(lines[0]["level"], "WARN");
+    assert_eq!(lines[1]["level"], "ERROR");
+    assert!(
+        lines[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot choose one tag"),
+        "{run:#?}"
+    );
+    let run = env.run(&["--log-format=json", "emit", "--nope"]);
+    run.code(2);
+    let lines = json_lines(&run);
+    assert_eq!(lines.len(), 1, "{run:#?}");
+    assert_eq!(lines[0]["level"], "ERROR");
+    assert!(
+        lines[0]["message"].as_str().unwrap().contains("--nope"),
+        "{run:#?}"
+    );
+    env.set("IMAGEDEF_LOG_FORMAT", "json");
+    let run = env.run(&["emit", "a", "--container", "app", "--uri", "sha"]);
+    run.code(2);
+    assert_eq!(json_lines(&run).last().unwrap()["level"], "ERROR");
+    // Text stays text.
+    env.run(&["emit", "a", "--log-format", "text"])
+        .code(2)
+        .stderr_has("imagedef: error: no container name");
+}

@@ -19,6 +19,9 @@ pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
 /// The artifact name `CodeBuild`'s `$CODEBUILD_SRC_DIR` gets.
 pub const PRIMARY: &str = "primary";
 
+/// The origin of the root used when no ROOT is given and `CodeBuild`'s variables are not set.
+pub const CURRENT_DIRECTORY: &str = "the current directory (no ROOT and no $CODEBUILD_SRC_DIR)";
+
 /// One input artifact: its name and the directory it was extracted to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Root {
@@ -26,6 +29,8 @@ pub struct Root {
     pub path: PathBuf,
     /// Where the root came from, for messages: `argument "..."`, `$CODEBUILD_SRC_DIR_<name>`.
     pub origin: String,
+    /// The artifact name was given (`NAME=DIR`, a `CodeBuild` variable), not taken from the folder.
+    pub named: bool,
 }
 
 /// Works out the roots. `args` are the positional `ROOT`s (`DIR` or `NAME=DIR`); `env` is the
@@ -40,7 +45,8 @@ pub fn roots(
             roots.push(Root {
                 artifact: PRIMARY.to_owned(),
                 path: PathBuf::from("."),
-                origin: "the current directory (no ROOT and no $CODEBUILD_SRC_DIR)".to_owned(),
+                origin: CURRENT_DIRECTORY.to_owned(),
+                named: false,
             });
         }
         roots
@@ -49,8 +55,9 @@ pub fn roots(
             .map(|a| root_from_arg(a))
             .collect::<anyhow::Result<_>>()?
     };
-    let mut seen: Vec<(PathBuf, String)> = Vec::new();
-    let mut unique = Vec::with_capacity(roots.len());
+    // (canonical path, index in `unique`)
+    let mut seen: Vec<(PathBuf, usize)> = Vec::new();
+    let mut unique: Vec<Root> = Vec::with_capacity(roots.len());
     for root in roots {
         let meta = std::fs::metadata(&root.path).with_context(|| {
             format!(
@@ -70,14 +77,21 @@ pub fn roots(
         }
         // The same directory twice would make every file in it a candidate twice.
         let canonical = std::fs::canonicalize(&root.path).unwrap_or_else(|_| root.path.clone());
-        if let Some((_, first)) = seen.iter().find(|(path, _)| *path == canonical) {
+        if let Some((_, at)) = seen.iter().find(|(path, _)| *path == canonical) {
+            let first = &mut unique[*at];
+            // A name given with NAME=DIR wins over the folder name a bare DIR got.
+            if root.named && !first.named {
+                first.artifact.clone_from(&root.artifact);
+                first.named = true;
+            }
             tracing::warn!(
-                "{} is given twice as an artifact root; searching it once, as artifact {first}",
-                root.path.display()
+                "{} is given twice as an artifact root; searching it once, as artifact {}",
+                root.path.display(),
+                first.artifact
             );
             continue;
         }
-        seen.push((canonical, root.artifact.clone()));
+        seen.push((canonical, unique.len()));
         unique.push(root);
     }
     Ok(unique)
@@ -105,17 +119,25 @@ fn root_from_arg(arg: &str) -> anyhow::Result<Root> {
             artifact: name.to_owned(),
             path: PathBuf::from(dir),
             origin,
+            named: true,
         });
     }
     let path = PathBuf::from(arg);
-    let artifact = std::fs::canonicalize(&path)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    // The folder's name as written; through the real path for `.` and `..`.
+    let artifact = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .or_else(|| {
+            std::fs::canonicalize(&path)
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        })
         .unwrap_or_else(|| PRIMARY.to_owned());
     Ok(Root {
         artifact,
         path,
         origin,
+        named: false,
     })
 }
 
@@ -136,6 +158,7 @@ pub(crate) fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>
                 artifact: name.to_owned(),
                 path: PathBuf::from(value),
                 origin: format!("${key}"),
+                named: true,
             });
         }
     }
@@ -145,6 +168,7 @@ pub(crate) fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>
             artifact: PRIMARY.to_owned(),
             path,
             origin: "$CODEBUILD_SRC_DIR".to_owned(),
+            named: true,
         })
         .into_iter()
         .collect();

@@ -17,8 +17,9 @@ pub fn failure(failure: &Failure<'_>, config: &EmitConfig, found: &Discovery) ->
     if failure.only_refused {
         let purpose = if single { "" } else { " for the mapping" };
         return anyhow::anyhow!(
-            "found no usable {file}{purpose}; every candidate was refused:\n{}",
-            found.listing()
+            "found no usable {file}{purpose}; every candidate was refused:\n{}{}",
+            found.listing(),
+            only_here(config)
         );
     }
     let words = Words { config, found };
@@ -46,6 +47,20 @@ pub fn failure(failure: &Failure<'_>, config: &EmitConfig, found: &Discovery) ->
     CheckFailed(message).into()
 }
 
+/// When only the current directory was searched because nothing named a root, say so.
+fn only_here(config: &EmitConfig) -> &'static str {
+    if config
+        .discover
+        .roots
+        .iter()
+        .all(|r| r.origin == crate::discover::CURRENT_DIRECTORY)
+    {
+        "\nno artifact roots were given (no ROOT argument, and $CODEBUILD_SRC_DIR is not set), so only the current directory was searched; give the ECR source artifact's directory as ROOT"
+    } else {
+        ""
+    }
+}
+
 struct Words<'a> {
     config: &'a EmitConfig,
     found: &'a Discovery,
@@ -57,7 +72,8 @@ impl Words<'_> {
         let file = &self.config.discover.file_name;
         match &u.reason {
             Reason::NoMatch => format!(
-                "found no {file} under the artifact roots; give the directory of the ECR source artifact as ROOT, or run inside CodeBuild where $CODEBUILD_SRC_DIR_<name> points at it"
+                "found no {file} under the artifact roots; give the directory of the ECR source artifact as ROOT, or run inside CodeBuild where $CODEBUILD_SRC_DIR_<name> points at it{}",
+                only_here(self.config)
             ),
             Reason::Ambiguous(images) => format!(
                 "found {} different images, but without --mapping exactly one is needed:\n{}\nfix: pass the one artifact directory as ROOT, or use --mapping to name a container per image",
@@ -85,10 +101,23 @@ impl Words<'_> {
             _ => "{}".to_owned(),
         };
         match &u.reason {
-            Reason::NoMatch => format!(
-                "{at}: selector {} matches no discovered image; fix: correct the selector to match one of the files listed below, or give the build the input artifact that holds the image",
-                selector()
-            ),
+            Reason::NoMatch => match self.missing_artifact(u) {
+                Some(missing) => format!(
+                    "{at}: selector {} names artifact {missing:?}, but no input artifact has that name (the artifacts are: {}); fix: give the build that input artifact, or correct \"artifact\" to one of those",
+                    selector(),
+                    self.config
+                        .discover
+                        .roots
+                        .iter()
+                        .map(|r| format!("{} ({})", r.artifact, r.path.display()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => format!(
+                    "{at}: selector {} matches no discovered image; fix: correct the selector to match one of the files listed below, or give the build the input artifact that holds the image",
+                    selector()
+                ),
+            },
             Reason::Ambiguous(images) => format!(
                 "{at}: selector {} matches {} different images: {}; fix: add an \"artifact\" or \"path\" selector so that only one remains",
                 selector(),
@@ -159,6 +188,21 @@ impl Words<'_> {
                 crate::model::reference::MAX_REFERENCE_LEN
             ),
         }
+    }
+
+    /// The artifact the container's selector names, when no root has that name.
+    fn missing_artifact<'u>(&self, u: &'u Unresolved<'_>) -> Option<&'u str> {
+        let crate::model::mapping::Source::Select(selector) = &u.container.source else {
+            return None;
+        };
+        let name = selector.artifact.as_deref()?;
+        (!self
+            .config
+            .discover
+            .roots
+            .iter()
+            .any(|r| r.artifact == name))
+        .then_some(name)
     }
 
     fn is_single(&self) -> bool {

@@ -192,6 +192,6 @@ fn a_root_given_twice_is_searched_once() {
     );
     let run = env.run(&["scan", "--json", "a", "Again=a/"]);
     run.code(0)
-        .stderr_has("is given twice as an artifact root; searching it once, as artifact a");
+        .stderr_has("is given twice as an artifact root; searching it once, as artifact Again");
     assert_eq!(run.json()["images"].as_array().unwrap().len(), 1);
 }

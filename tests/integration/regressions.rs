@@ -259,3 +259,72 @@ fn a_tag_pattern_always_matches_the_tag_it_picks() {
         );
     }
 }
+
+/// The blue/green `imageDetail.json` a first run wrote into its OUT was found by a second run with
+/// another `--out`, which then failed with "matches 2 different images".
+#[test]
+fn a_second_run_does_not_read_the_first_runs_output() {
+    let env = Env::new();
+    env.write(
+        "src/m.json",
+        r#"{"uri": "tag", "services": {"api": {"containers": {"api": {"repository": "shop/api"}}, "blueGreen": "api"}}}"#,
+    );
+    env.write(
+        "api/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["598"]),
+    );
+    let emit = |out: &str| {
+        env.run(&[
+            "emit",
+            "--mapping",
+            "src/m.json",
+            "--out",
+            out,
+            "Src=src",
+            "Api=api",
+            "-v",
+        ])
+    };
+    emit("src/imagedef-out").code(0);
+    assert!(env.path("src/imagedef-out/api/imageDetail.json").is_file());
+    emit("src/other")
+        .code(0)
+        .stderr_has("not searching src/imagedef-out: it holds imagedef-report.json, so it is the output of an earlier imagedef run");
+}
+
+/// Where values came from: a missing bare root was called "artifact primary"; `NAME=DIR` after a
+/// bare `DIR` for the same folder lost its name; a selector naming an artifact nobody gave only
+/// said it matched nothing; a template alone in `.` did not say that no roots were given.
+#[test]
+fn messages_name_where_roots_and_artifacts_came_from() {
+    let env = Env::new();
+    env.run(&["scan", "nope"])
+        .code(2)
+        .stderr_has("artifact root nope (artifact nope, from argument \"nope\") cannot be read");
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    let run = env.run(&["scan", "--json", "web", "Web=web"]);
+    run.code(0).stderr_has("searching it once, as artifact Web");
+    assert_eq!(run.json()["images"][0]["artifact"], "Web");
+    env.write(
+        "m.json",
+        r#"{"services": {"web": {"containers": {"web": {"artifact": "WebImg"}}}}}"#,
+    );
+    env.run(&["emit", "--mapping", "m.json", "Web=web", "--out", "o"])
+        .code(1)
+        .stderr_has("selector {\"artifact\": \"WebImg\"} names artifact \"WebImg\", but no input artifact has that name (the artifacts are: Web (web))");
+    let alone = Env::new();
+    alone.write(
+        "templates/imageDetail.json",
+        r#"{"ImageURI": "<IMAGE1_NAME>"}"#,
+    );
+    alone
+        .run(&["emit", "--container", "app"])
+        .code(2)
+        .stderr_has("unrendered placeholder")
+        .stderr_has(
+            "no artifact roots were given (no ROOT argument, and $CODEBUILD_SRC_DIR is not set)",
+        );
+}

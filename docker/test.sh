@@ -195,7 +195,7 @@ target=$5
 grep -qx "$target" /rustup-targets || { echo "fake cargo: $target was not added with rustup" >&2; exit 1; }
 linker_var=CARGO_TARGET_$(echo "$target" | tr 'a-z-' 'A-Z_')_LINKER
 [ "$(eval echo "\$$linker_var")" = rust-lld ] || { echo "fake cargo: $linker_var is not rust-lld" >&2; exit 1; }
-for f in Cargo.toml Cargo.lock .cargo/config.toml src/main.rs; do
+for f in Cargo.toml Cargo.lock .cargo/config.toml src/main.rs schema/mapping.schema.json; do
     [ -f "$f" ] || { echo "fake cargo: $f was not copied in" >&2; exit 1; }
 done
 mkdir -p "target/$target/release"

@@ -125,11 +125,36 @@ pub enum Command {
     /// List every imageDetail.json found: artifact, path, repository, tags, digest, problems.
     Scan(ScanArgs),
     /// Write imagedefinitions.json (and imageDetail.json, bundles) from what was found.
+    #[command(after_long_help = MAPPING_KEYS)]
     Emit(EmitArgs),
     /// Check every imageDetail.json found (digest grammar, agreement of its fields), and optionally
     /// pins, OCI layouts, manifests and zip bundles; report every problem, exit by the worst.
     Verify(VerifyArgs),
+    /// Print the JSON Schema (draft 2020-12) of the mapping file, for editors and CI linting.
+    Schema,
 }
+
+const MAPPING_KEYS: &str = "\
+The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Schema):
+  {\"uri\": \"digest\", \"services\": {\"web\": {\"containers\": {
+      \"web\": {\"repository\": \"shop/web\"}, \"proxy\": {\"artifact\": \"ProxyImage\"},
+      \"xray\": {\"image\": \"public.ecr.aws/xray/aws-xray-daemon:3.3.12\"}},
+    \"taskDefinition\": \"deploy/web-taskdef.json\", \"blueGreen\": \"web\"}}}
+  top level   services (required): service name -> service, in file order; the name (1-100 of
+              letters, digits, _ and -; not SHA256SUMS) is the folder under OUT
+              uri, tagPattern: as --uri and --tag-pattern, for every service
+  service     containers (required): container name -> image, in the order written
+              uri, tagPattern: for this service (they win over the top level's; the options win
+              over both)
+              taskDefinition: a task definition JSON, relative to the mapping file; every
+              container must exist in it
+              blueGreen: the container whose image goes into the service's imageDetail.json
+  container   image: a fixed reference, written as given; or a selector, all of whose keys a
+              discovered imageDetail.json must match:
+              repository: the image's repository (shop/web)
+              artifact: the input artifact's name ($CODEBUILD_SRC_DIR_<name>, or NAME=DIR)
+              path: a glob on the path inside the artifact (* stays within one folder)
+  Any other key is refused, naming it.";
 
 /// Where to look.
 #[derive(Debug, Args)]

@@ -33,5 +33,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args)?),
         Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args, cli)?),
         Command::Verify(args) => commands::verify::run(&config::VerifyConfig::from_args(args)?),
+        Command::Schema => {
+            output::print(model::mapping::SCHEMA)?;
+            Ok(ExitCode::Success)
+        }
     }
 }

@@ -18,6 +18,10 @@ use super::reference::{MAX_REFERENCE_LEN, UriMode};
 use super::rules::{Origin, Rule, Rules};
 use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName};
 
+/// The mapping file's JSON Schema (draft 2020-12), as `imagedef schema` prints it; kept in the
+/// repository as `schema/mapping.schema.json` and held against this parser by the tests.
+pub const SCHEMA: &str = include_str!("../../schema/mapping.schema.json");
+
 /// A parsed mapping file, or the one implicit service of single-image mode ([`Mapping::single`]).
 #[derive(Clone, Debug)]
 pub struct Mapping {

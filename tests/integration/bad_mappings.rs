@@ -6,7 +6,7 @@ use crate::util::{DIGEST_WEB, Env, ecr_detail};
 /// (name, mapping file text, exit code, message fragment): bad mappings, each refused before
 /// anything is written. Bad zips and OCI layouts given to `verify` have their own tests in
 /// `verify_bundle.rs` and `oci.rs` (zip bombs, `../` entries, digests that would leave `blobs/`).
-fn mapping_cases() -> Vec<(&'static str, String, i32, &'static str)> {
+pub(crate) fn mapping_cases() -> Vec<(&'static str, String, i32, &'static str)> {
     let ok = r#""containers": {"web": {"artifact": "Web"}}"#;
     vec![
         ("service name with a path", format!(r#"{{"services": {{"../x": {{{ok}}}}}}}"#), 2, "service name \"../x\" contains '.'"),

@@ -12,6 +12,7 @@ mod emit_mapping;
 mod emit_single;
 mod generations;
 mod regressions;
+mod schema;
 mod verify_bundle;
 mod verify_discovered;
 mod verify_oci;

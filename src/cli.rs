@@ -251,6 +251,10 @@ pub struct VerifyArgs {
     /// warnings.
     #[arg(long)]
     pub strict: bool,
+    /// Also write the findings as JUnit XML to FILE (one test case per file and check), for a
+    /// CodeBuild report group (file-format: JUNITXML). Written whatever the outcome.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,

@@ -114,6 +114,8 @@ pub struct VerifyConfig {
     pub bundles: Vec<PathBuf>,
     /// `--strict`: unusable discovered files are errors, not warnings.
     pub strict: bool,
+    /// `--junit`: where to write the findings as JUnit XML.
+    pub junit: Option<PathBuf>,
     /// Only artifact flags and no root (neither ROOT nor `$CODEBUILD_SRC_DIR*`): nothing is
     /// discovered, only the artifacts are checked.
     pub artifacts_only: bool,
@@ -129,6 +131,7 @@ impl VerifyConfig {
             manifests: args.manifest.clone(),
             bundles: args.bundle.clone(),
             strict: args.strict,
+            junit: args.junit.clone(),
             artifacts_only: !(args.bundle.is_empty()
                 && args.oci.is_empty()
                 && args.manifest.is_empty())

@@ -19,19 +19,24 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
     }
     let mut report = Report::default();
+    report.checking("imageDetail");
     let mut images = verify::discovered(&found, config.strict, &mut report);
     let mut bundled = Vec::new();
+    report.checking("bundle");
     for zip in &config.bundles {
         bundled.extend(verify::bundle::check(zip, &mut report));
     }
+    report.checking("bundle deploys discovered");
     verify::bundles_deploy_discovered(&images, &bundled, &mut report);
     images.extend(bundled);
     let others =
         !(config.bundles.is_empty() && config.oci.is_empty() && config.manifests.is_empty());
     if found.images().next().is_none() && report.findings.is_empty() && !others {
+        report.checking("imageDetail");
         nothing_verified(config, &found, &mut report);
     }
     if let Some(path) = &config.expect {
+        report.checking("pins");
         match pins::Pins::load(path) {
             Ok(pins) => pins.check(&images, &mut report),
             Err(e) => report.error(path.display().to_string(), e),
@@ -39,15 +44,21 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     }
     if !(config.oci.is_empty() && config.manifests.is_empty()) {
         let mut proofs = oci::Proofs::default();
+        report.checking("oci layout");
         for dir in &config.oci {
             oci::layout(dir, &mut report, &mut proofs);
         }
+        report.checking("manifest");
         for file in &config.manifests {
             oci::manifest(file, &mut report, &mut proofs);
         }
+        report.checking("digest proven");
         oci::check_proven(&images, &mut proofs, &mut report);
     }
     let code = ExitCode::worst(report.findings.iter().map(|f| f.severity));
+    if let Some(path) = &config.junit {
+        write_junit(path, &report)?;
+    }
     if config.json {
         #[derive(Serialize)]
         struct Out<'a> {
@@ -86,6 +97,18 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         crate::output::print(&text)?;
     }
     Ok(code)
+}
+
+/// Writes the report as JUnit XML to `path`, atomically.
+fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
+    let dir = path.parent().unwrap_or(std::path::Path::new(""));
+    let file = crate::write::OutFile::new(name, verify::junit::xml(report).into_bytes());
+    crate::write::commit(dir, &[file])
+        .map_err(|e| e.context(format!("cannot write the JUnit report --junit {}", path.display())))
 }
 
 /// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when

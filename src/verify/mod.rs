@@ -5,9 +5,11 @@
 //! - [`pins`]: `--expect`, the digests a repository (or a service's container) must carry;
 //! - [`oci`]: `--oci` layouts and `--manifest` files, whose blobs are re-hashed to prove digests;
 //! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`;
-//! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory.
+//! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory;
+//! - [`junit`]: the report as JUnit XML, for a `CodeBuild` report group.
 
 pub mod bundle;
+pub mod junit;
 pub mod oci;
 pub mod pins;
 pub mod zip_view;
@@ -22,6 +24,8 @@ pub use crate::error::Severity;
 /// One problem, with the file it is about.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
+    /// Which check: `imageDetail`, `bundle`, `pins`, ... (see [`Report::checking`]).
+    pub check: &'static str,
     pub severity: Severity,
     /// The file (or `artifact:path`) the finding is about.
     pub subject: String,
@@ -31,6 +35,7 @@ pub struct Finding {
 /// One discovered image whose file passed its checks.
 #[derive(Clone, Debug, Serialize)]
 pub struct Passed {
+    pub check: &'static str,
     pub subject: String,
     pub image_uri: String,
 }
@@ -38,6 +43,7 @@ pub struct Passed {
 /// One other check that passed: a pin, a layout, a manifest, a bundle.
 #[derive(Clone, Debug, Serialize)]
 pub struct Checked {
+    pub check: &'static str,
     pub subject: String,
     pub detail: String,
 }
@@ -61,12 +67,21 @@ pub struct Report {
     pub passed: Vec<Passed>,
     pub checked: Vec<Checked>,
     pub findings: Vec<Finding>,
+    /// The check that what is recorded next belongs to.
+    #[serde(skip)]
+    current: &'static str,
 }
 
 impl Report {
+    /// Names the check that the results recorded from now on belong to.
+    pub fn checking(&mut self, check: &'static str) {
+        self.current = check;
+    }
+
     /// Records a check that failed on inputs that were read (exit 1).
     pub fn fail(&mut self, subject: impl Into<String>, message: impl Into<String>) {
         self.findings.push(Finding {
+            check: self.current,
             severity: Severity::Failed,
             subject: subject.into(),
             message: message.into(),
@@ -76,6 +91,7 @@ impl Report {
     /// Records unreadable or malformed input (exit 2).
     pub fn error(&mut self, subject: impl Into<String>, message: impl Into<String>) {
         self.findings.push(Finding {
+            check: self.current,
             severity: Severity::Error,
             subject: subject.into(),
             message: message.into(),
@@ -85,6 +101,7 @@ impl Report {
     /// Records a check that passed.
     pub fn ok(&mut self, subject: impl Into<String>, detail: impl Into<String>) {
         self.checked.push(Checked {
+            check: self.current,
             subject: subject.into(),
             detail: detail.into(),
         });
@@ -105,6 +122,7 @@ pub fn discovered(found: &Discovery, strict: bool, report: &mut Report) -> Vec<S
                 let problems = d.inconsistencies();
                 if problems.is_empty() {
                     report.passed.push(Passed {
+                        check: report.current,
                         subject: subject.clone(),
                         image_uri: d.image_uri.to_string(),
                     });

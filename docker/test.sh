@@ -409,9 +409,19 @@ mib = lambda n: f"{n / 1048576:.2f} MiB"
 print(f"stand-in base: {base_raw} bytes unpacked ({mib(base_raw)}), {base_gz} gzip ({mib(base_gz)})")
 print(f"final image:   {image_raw} bytes unpacked ({mib(image_raw)}), {image_gz} gzip ({mib(image_gz)})")
 print(f"over the base: {image_raw - base_raw} bytes unpacked ({mib(image_raw - base_raw)}), {image_gz - base_gz} gzip ({mib(image_gz - base_gz)})")
+print(f"readme: about {(image_raw - base_raw) / 1048576:.1f} MiB unpacked and {(image_gz - base_gz) / 1048576:.1f} MiB compressed")
 EOF
 )
 sed 's/^/  size /' <<<"$sizes"
+# The README's figures must be the measured ones (rounded to 0.1 MiB), so they never go stale.
+measured=$(sed -n 's/^readme: //p' <<<"$sizes")
+compressed=${measured##* and }
+compressed=${compressed% compressed}
+grep -qF "| Size | $measured on top of the base (x86_64) |" README.md \
+    || fail "README.md's image size is stale: it should say '$measured on top of the base (x86_64)' (section 'Use it as a CodeBuild image')"
+grep -qF "adds about $compressed compressed to Alpine's" README.md \
+    || fail "README.md's pull-time note is stale: it should say 'adds about $compressed compressed to Alpine's'"
+pass "README.md gives the measured image size ($measured)"
 
 echo "== done in $((SECONDS - start)) s"
 echo "image: $passed passed, 0 failed"

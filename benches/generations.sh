@@ -21,15 +21,15 @@ print(json.dumps({"services": {f"svc{i:05}": {"containers": {"app": {"artifact":
 PY
 seconds() { local start=$EPOCHREALTIME; "$@" >/dev/null; echo "$EPOCHREALTIME - $start" | bc; }
 printf '%-40s %10s %10s %10s %8s\n' binary write dry-run floor ratio
-for bin in "${bins[@]}"; do
-    for run in 1 2; do
+for run in 1 2; do
+    for bin in "${bins[@]}"; do
         rm -rf out copy
         sync -f .
         write=$(seconds "$bin" -q emit --mapping mapping.json --out out Web=web)
         dry=$(seconds "$bin" -q emit --mapping mapping.json --out out --dry-run Web=web)
         sync -f .
         floor=$(seconds sh -c 'cp -r out copy && sync -f copy')
-        printf '%-40s %10.2f %10.2f %10.2f %8.2f\n' "$(basename "$(dirname "$(dirname "$bin")")")/$(basename "$bin") #$run" \
+        printf '%-40s %10.2f %10.2f %10.2f %8.2f\n' "${bin: -38} #$run" \
             "$write" "$dry" "$floor" "$(echo "$write / $floor" | bc -l)"
     done
 done

@@ -195,7 +195,8 @@ pub struct EmitArgs {
     /// with --mapping, which names the containers.
     #[arg(long, value_name = "NAME", env = "CONTAINER_NAME")]
     pub container: Option<String>,
-    /// Output directory; created if missing. [default: .]
+    /// Output directory; created if missing. With --mapping it belongs to imagedef, which replaces
+    /// it as a whole. [default: . without --mapping, imagedef-out with it]
     #[arg(long, value_name = "DIR", env = "IMAGEDEF_OUT")]
     pub out: Option<PathBuf>,
     /// Form of the imageUri written: digest (repo@sha256:..., the pushed image), tag (repo:tag) or

@@ -142,6 +142,9 @@ impl VerifyConfig {
     }
 }
 
+/// Where mapping mode writes without `--out`.
+pub const DEFAULT_MAPPING_OUT: &str = "imagedef-out";
+
 /// What `emit` resolves: one image under one container, or a mapping's services.
 #[derive(Clone, Debug)]
 pub enum EmitMode {
@@ -214,13 +217,16 @@ impl EmitConfig {
             _ => None,
         };
         let mode = match (&args.mapping, args.container.as_deref()) {
-            (None, Some(name)) => EmitMode::Single {
-                container: name
-                    .parse::<ContainerName>()
-                    .map_err(|e| anyhow!("--container / CONTAINER_NAME: {e}"))?,
-                container_given: Given::of(cli, "container", "--container"),
-                task_definition: args.task_definition.clone(),
-            },
+            (None, Some(name)) => {
+                let container_given = Given::of(cli, "container", "--container");
+                EmitMode::Single {
+                    container: name
+                        .parse::<ContainerName>()
+                        .map_err(|e| anyhow!("{container_given}: {e}"))?,
+                    container_given,
+                    task_definition: args.task_definition.clone(),
+                }
+            }
             (None, None) => bail!(
                 "no container name: pass --container NAME or set CONTAINER_NAME to the container's name in the ECS task definition"
             ),
@@ -250,10 +256,17 @@ impl EmitConfig {
                 }
             }
         };
+        // Mapping mode owns OUT and replaces it as a whole, so it gets a folder of its own.
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(match mode {
+                EmitMode::Single { .. } => ".",
+                EmitMode::Mapping { .. } => DEFAULT_MAPPING_OUT,
+            })
+        });
         Ok(EmitConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
             mode,
-            out: args.out.clone().unwrap_or_else(|| PathBuf::from(".")),
+            out,
             rules: Rules { uri, tag_pattern },
             uri_given,
             tag_pattern_given,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::input::{self, ReadError};
-use crate::model::deploy::REPORT;
+use crate::model::deploy::{REPORT, is_staging_folder};
 use crate::model::{ImageDetail, Malformed};
 
 /// Files larger than this are refused unread; real ones are under 1 KiB.
@@ -269,6 +269,30 @@ pub fn discover(roots: &[Root], file_name: &str, skip: Option<&Path>) -> Discove
     found
 }
 
+/// True for a folder the walk leaves out: `.git`, imagedef's own output folder `skip`, a folder an
+/// imagedef run stages in, and the output of an earlier run (it holds `imagedef-report.json`).
+fn left_out(dir: &Path, skip: Option<&Path>) -> bool {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy();
+    if name == ".git" || skip.is_some_and(|s| dir == s) {
+        return true;
+    }
+    if is_staging_folder(&name) {
+        tracing::debug!(
+            "not searching {}: an imagedef run stages or set aside its output there",
+            dir.display()
+        );
+        return true;
+    }
+    let earlier_output = dir.join(REPORT).is_file();
+    if earlier_output {
+        tracing::debug!(
+            "not searching {}: it holds {REPORT}, so it is the output of an earlier imagedef run",
+            dir.display()
+        );
+    }
+    earlier_output
+}
+
 fn walk(root: &Root, file_name: &str, skip: Option<&Path>, found: &mut Discovery) {
     tracing::debug!(
         "searching {} (artifact {}) for {file_name}",
@@ -278,23 +302,7 @@ fn walk(root: &Root, file_name: &str, skip: Option<&Path>, found: &mut Discovery
     let walker = walkdir::WalkDir::new(&root.path)
         .follow_links(false)
         .into_iter()
-        .filter_entry(|e| {
-            let dir = e.depth() > 0 && e.file_type().is_dir();
-            if !dir {
-                return true;
-            }
-            if e.file_name() == ".git" || skip.is_some_and(|s| e.path() == s) {
-                return false;
-            }
-            let earlier_output = e.path().join(REPORT).is_file();
-            if earlier_output {
-                tracing::debug!(
-                    "not searching {}: it holds {REPORT}, so it is the output of an earlier imagedef run",
-                    e.path().display()
-                );
-            }
-            !earlier_output
-        });
+        .filter_entry(|e| !(e.depth() > 0 && e.file_type().is_dir() && left_out(e.path(), skip)));
     let mut candidates = Vec::new();
     for entry in walker {
         let entry = match entry {

@@ -24,8 +24,14 @@ fn main() -> std::process::ExitCode {
 fn usage_error(e: &clap::Error) -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let env = std::env::var("IMAGEDEF_LOG_FORMAT").ok();
+    let code = if e.use_stderr() {
+        ExitCode::Error
+    } else {
+        ExitCode::Success
+    };
     if !e.use_stderr() || !Cli::asks_for_json_logs(&args, env.as_deref()) {
-        e.exit();
+        let _ = e.print();
+        return code.into();
     }
     let logs = LogConfig {
         level: "error",

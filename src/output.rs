@@ -97,12 +97,12 @@ pub fn deliver(
     if let Some(src) = to.codebuild_src_dir {
         warn_if_outside(to.out, src);
     }
-    if !to.dry_run {
-        if to.owned {
-            write::generation::replace(to.out, files)?;
-        } else {
-            write::commit(to.out, files)?;
-        }
+    match (to.owned, to.dry_run) {
+        (true, false) => write::generation::replace(to.out, files)?,
+        // What the real run would refuse, a dry run refuses too.
+        (true, true) => write::generation::check(to.out)?,
+        (false, false) => write::commit(to.out, files)?,
+        (false, true) => {}
     }
     if to.summary == Summary::Json {
         let rows = services.iter().flat_map(|s| {

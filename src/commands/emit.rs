@@ -10,7 +10,7 @@ use anyhow::{Context as _, anyhow};
 
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
-use crate::error::{CheckFailed, ExitCode, exit_code_of};
+use crate::error::{CheckFailed, ExitCode, severity_of};
 use crate::input;
 use crate::model::TaskDefinition;
 use crate::model::mapping::Mapping;
@@ -129,13 +129,9 @@ fn check_task_definitions(
         .map(|e| format!("{e:#}"))
         .collect::<Vec<_>>()
         .join("\n");
-    if failures
-        .iter()
-        .all(|e| exit_code_of(e) == ExitCode::CheckFailed)
-    {
-        Err(CheckFailed(message).into())
-    } else {
-        Err(anyhow!(message))
+    match ExitCode::worst(failures.iter().map(severity_of)) {
+        ExitCode::CheckFailed => Err(CheckFailed(message).into()),
+        _ => Err(anyhow!(message)),
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::config::{EmitConfig, EmitMode};
 use crate::discover::Discovery;
 use crate::error::CheckFailed;
+use crate::model::mapping::{Selector, Source};
 use crate::model::{Origin, Rule, UriMode};
 use crate::resolve::tags::{RefProblem, TagProblem};
 use crate::resolve::{Failure, Reason, Unresolved};
@@ -96,15 +97,16 @@ impl Words<'_> {
             u.service.name.as_ref().map_or("", |n| n.as_str()),
             u.container.name.as_str()
         );
-        let selector = || match &u.container.source {
-            crate::model::mapping::Source::Select(s) => s.to_string(),
-            _ => "{}".to_owned(),
+        let selector = match &u.container.source {
+            Source::Select(s) => Some(s),
+            _ => None,
         };
+        let shown = selector.map_or_else(|| "{}".to_owned(), ToString::to_string);
         match &u.reason {
-            Reason::NoMatch => match self.missing_artifact(u) {
+            Reason::NoMatch => match self.missing_artifact(selector) {
                 Some(missing) => format!(
                     "{at}: selector {} names artifact {missing:?}, but no input artifact has that name (the artifacts are: {}); fix: give the build that input artifact, or correct \"artifact\" to one of those",
-                    selector(),
+                    shown,
                     self.config
                         .discover
                         .roots
@@ -114,13 +116,12 @@ impl Words<'_> {
                         .join(", ")
                 ),
                 None => format!(
-                    "{at}: selector {} matches no discovered image; fix: correct the selector to match one of the files listed below, or give the build the input artifact that holds the image",
-                    selector()
+                    "{at}: selector {shown} matches no discovered image; fix: correct the selector to match one of the files listed below, or give the build the input artifact that holds the image"
                 ),
             },
             Reason::Ambiguous(images) => format!(
                 "{at}: selector {} matches {} different images: {}; fix: add an \"artifact\" or \"path\" selector so that only one remains",
-                selector(),
+                shown,
                 images.len(),
                 images
                     .iter()
@@ -184,18 +185,20 @@ impl Words<'_> {
                 )
             }
             RefProblem::TooLong { reference, len } => format!(
-                "{reference} is {len} characters; ECS accepts at most {} before @sha256:",
-                crate::model::reference::MAX_REFERENCE_LEN
+                "{reference} is {len} characters; ECS accepts at most {} before @sha256:; fix: push the image under a shorter repository name or tag{}",
+                crate::model::reference::MAX_REFERENCE_LEN,
+                if uri.value == UriMode::Digest {
+                    ""
+                } else {
+                    ", or write it by digest"
+                }
             ),
         }
     }
 
-    /// The artifact the container's selector names, when no root has that name.
-    fn missing_artifact<'u>(&self, u: &'u Unresolved<'_>) -> Option<&'u str> {
-        let crate::model::mapping::Source::Select(selector) = &u.container.source else {
-            return None;
-        };
-        let name = selector.artifact.as_deref()?;
+    /// The artifact `selector` names, when no root has that name.
+    fn missing_artifact<'s>(&self, selector: Option<&'s Selector>) -> Option<&'s str> {
+        let name = selector?.artifact.as_deref()?;
         (!self
             .config
             .discover

@@ -107,8 +107,12 @@ fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
     let dir = path.parent().unwrap_or(std::path::Path::new(""));
     let file = crate::write::OutFile::new(name, verify::junit::xml(report).into_bytes());
-    crate::write::commit(dir, &[file])
-        .map_err(|e| e.context(format!("cannot write the JUnit report --junit {}", path.display())))
+    crate::write::commit(dir, &[file]).map_err(|e| {
+        e.context(format!(
+            "cannot write the JUnit report --junit {}",
+            path.display()
+        ))
+    })
 }
 
 /// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when

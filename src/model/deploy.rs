@@ -25,6 +25,33 @@ pub const REPORT: &str = "imagedef-report.json";
 /// The single-image mode's bundle.
 pub const SINGLE_BUNDLE: &str = "imagedefinitions.zip";
 
+/// True for the folders a mapping-mode run stages its generation in, or sets the previous one
+/// aside in: `.<OUT>.imagedef-stage-<pid>` and `.<OUT>.imagedef-old-<pid>` beside OUT, and
+/// `.imagedef-stage-<pid>` inside it (when OUT is a mount point). Discovery never reads them.
+#[must_use]
+pub fn is_staging_folder(name: &str) -> bool {
+    staged_pid(name).is_some()
+}
+
+/// The process id in the name of a staging folder (see [`is_staging_folder`]).
+#[must_use]
+pub fn staged_pid(name: &str) -> Option<u32> {
+    let pid = |tail: &str| -> Option<u32> {
+        (!tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| tail.parse().ok())
+            .flatten()
+    };
+    let rest = name.strip_prefix('.')?;
+    rest.strip_prefix("imagedef-stage-")
+        .and_then(pid)
+        .or_else(|| {
+            let (_, kind) = rest.rsplit_once(".imagedef-")?;
+            kind.strip_prefix("stage-")
+                .or_else(|| kind.strip_prefix("old-"))
+                .and_then(pid)
+        })
+}
+
 /// The size limit of `imagedefinitions.json` in `CodePipeline` (100 KB).
 pub const MAX_IMAGE_DEFINITIONS: usize = 100 * 1024;
 
@@ -272,6 +299,22 @@ mod tests {
         }
         .to_bytes();
         assert_eq!(got, b"{\n  \"ImageURI\": \"a.io/web:v1\"\n}\n");
+    }
+
+    #[test]
+    fn staging_folders_are_told_apart_exactly() {
+        for (name, pid) in [
+            (".out.imagedef-stage-12", Some(12)),
+            (".imagedef-out.imagedef-old-7", Some(7)),
+            (".imagedef-stage-99", Some(99)),
+            (".out.imagedef-stage-12x", None),
+            (".out.imagedef-stage-", None),
+            ("out.imagedef-stage-12", None),
+            (".out.imagedef-kept-12", None),
+            (".imagedef-old-3", None),
+        ] {
+            assert_eq!(staged_pid(name), pid, "{name}");
+        }
     }
 
     #[test]

@@ -270,7 +270,7 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
     let name = name.parse::<ServiceName>().map_err(|e| {
         format!("key {at:?}: {e} (it becomes a folder name and a buildspec artifact identifier)")
     })?;
-    if name.as_str() == "SHA256SUMS" {
+    if name.as_str() == super::deploy::SHA256SUMS {
         return Err(format!(
             "key {at:?}: the service name SHA256SUMS is taken by the checksum file written beside the service folders; rename the service"
         ));

@@ -152,8 +152,9 @@ fn replace_all(
     }
 }
 
-/// A hard link to what `target` holds now (a file or a symlink, never followed), or `None` when
-/// there is nothing there.
+/// A backup of what `target` holds now (a file or a symlink, never followed), or `None` when there
+/// is nothing there: a hard link, so the target is never absent; where the filesystem refuses
+/// hard links, the target itself is moved aside.
 fn back_up(target: &Path) -> anyhow::Result<Option<PathBuf>> {
     if std::fs::symlink_metadata(target).is_err() {
         return Ok(None);
@@ -164,12 +165,14 @@ fn back_up(target: &Path) -> anyhow::Result<Option<PathBuf>> {
         std::process::id()
     ));
     let _ = std::fs::remove_file(&backup);
-    std::fs::hard_link(target, &backup).with_context(|| {
-        format!(
-            "cannot keep a backup of {} while replacing it",
-            target.display()
-        )
-    })?;
+    std::fs::hard_link(target, &backup)
+        .or_else(|_| std::fs::rename(target, &backup))
+        .with_context(|| {
+            format!(
+                "cannot keep a backup of {} while replacing it",
+                target.display()
+            )
+        })?;
     Ok(Some(backup))
 }
 
@@ -221,7 +224,7 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         if d.as_os_str().is_empty() || d.exists() {
             if !d.as_os_str().is_empty() && !d.is_dir() {
                 bail!(
-                    "{} is not a directory, so imagedef cannot write inside it; pass another --out",
+                    "{} is not a folder, so imagedef cannot write inside it; give another output folder",
                     d.display()
                 );
             }
@@ -229,7 +232,7 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         }
         if let Ok(target) = std::fs::read_link(d) {
             bail!(
-                "{} is a symbolic link to {}, which does not exist; create that directory, or pass another --out",
+                "{} is a symbolic link to {}, which does not exist; create that folder, or give another output folder",
                 d.display(),
                 target.display()
             );
@@ -328,7 +331,7 @@ mod tests {
     fn only_leftovers_of_gone_imagedef_processes_are_removed() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
-        let gone = 4_000_000; // above the kernel's pid limit: never a live process
+        let gone = u32::MAX; // above any pid limit: never a live process
         let live = std::process::id();
         for name in [
             format!(".imagedefinitions.json.imagedef-{gone}-aB3xYz.tmp"),

@@ -247,7 +247,7 @@ fn cases() -> Vec<Case> {
             }),
             args: &["--out", "out-file", "--container", "app"],
             code: 2,
-            message: "out-file is not a directory",
+            message: "out-file is not a folder",
         },
         Case {
             name: "read-only output location",

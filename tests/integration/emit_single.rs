@@ -270,7 +270,7 @@ fn an_output_directory_that_is_a_file_is_exit_2() {
     env.write("o", "a file");
     env.run(&["emit", "--container", "app", "--out", "o"])
         .code(2)
-        .stderr_has("o is not a directory");
+        .stderr_has("o is not a folder");
     assert_eq!(env.read("o"), "a file");
 }
 

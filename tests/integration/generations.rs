@@ -35,6 +35,9 @@ fn two_mappings(a: usize, b: usize) -> Env {
 
 fn emit_command(env: &Env, mapping: &str, out: &str) -> Command {
     let mut cmd = Command::new(BIN);
+    // The root is the whole scratch folder, OUT and what runs leave beside it included: discovery
+    // must skip them (the b generation's blue/green files name the image by tag, so reading one
+    // would make the image ambiguous).
     cmd.args([
         "-q",
         "emit",
@@ -43,7 +46,7 @@ fn emit_command(env: &Env, mapping: &str, out: &str) -> Command {
         "--bundle",
         "--out",
         out,
-        "Web=web",
+        "Web=.",
     ])
     .current_dir(env.root())
     .env_remove("CODEBUILD_SRC_DIR")
@@ -308,7 +311,9 @@ fn a_dangling_out_is_named_as_such() {
         .stderr_has("out is a symbolic link to missing/dir, which does not exist");
     env.run(&["emit", "Web=web", "--mapping", "a.json", "--out", "out"])
         .code(2)
-        .stderr_has("--out out is a symbolic link to missing/dir, which does not exist");
+        .stderr_has(
+            "the output folder out is a symbolic link to missing/dir, which does not exist",
+        );
 }
 
 #[test]
@@ -335,7 +340,7 @@ fn a_full_stdout_says_the_files_were_written() {
 #[test]
 fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
     let env = web_artifact();
-    let gone = 4_000_000; // above the kernel's pid limit: never a live process
+    let gone = u32::MAX; // above any pid limit: never a live process
     env.write("o/.imagedefinitions.json.imagedef-backup", "a user's file");
     env.write(
         &format!("o/.imagedefinitions.json.imagedef-{gone}-x1Y2z3.tmp"),
@@ -356,4 +361,129 @@ fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
             "imagedefinitions.json"
         ]
     );
+}
+
+/// Runs `emit --mapping b.json` into `out` under strace, failing the `renameat2` calls `when`
+/// selects (strace's `first[..last][+step]`) with `errno`: the fallbacks the exchange needs on
+/// other filesystems, driven for real.
+fn emit_with_failing_rename(env: &Env, when: &str, errno: &str) -> crate::util::Run {
+    let mut args: Vec<String> = vec!["-f".into(), "-qq".into(), "-o".into(), "/dev/null".into()];
+    args.extend([
+        "-e".into(),
+        format!("inject=renameat2:error={errno}:when={when}"),
+    ]);
+    args.extend(
+        [
+            BIN,
+            "-q",
+            "emit",
+            "--mapping",
+            "b.json",
+            "--bundle",
+            "--out",
+            "out",
+            "Web=.",
+        ]
+        .map(String::from),
+    );
+    let out = Command::new("strace")
+        .args(&args)
+        .current_dir(env.root())
+        .env_remove("CODEBUILD_SRC_DIR")
+        .output()
+        .unwrap_or_else(|e| panic!("strace ({e}); .ci/deps-verify installs it"));
+    crate::util::Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// OUT holds exactly `want`; on failure, names the paths that differ.
+#[track_caller]
+fn same_generation(env: &Env, want: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
+    let got = tree(&env.path("out"));
+    let differ: Vec<&PathBuf> = got
+        .keys()
+        .chain(want.keys())
+        .filter(|p| got.get(*p) != want.get(*p))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "OUT is not the new generation: {differ:?}"
+    );
+}
+
+#[test]
+fn where_renames_are_refused_the_fallbacks_still_leave_one_whole_generation() {
+    let env = two_mappings(5, 5);
+    let new = reference(&env, "b.json", "ref-b");
+    // A new OUT where RENAME_NOREPLACE is unsupported: a plain rename.
+    emit_with_failing_rename(&env, "1", "EINVAL").code(0);
+    same_generation(&env, &new);
+    // No RENAME_EXCHANGE: OUT moved aside, the new one renamed in.
+    assert!(
+        emit_command(&env, "a.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    emit_with_failing_rename(&env, "1", "EINVAL").code(0);
+    same_generation(&env, &new);
+    // OUT cannot be renamed (a mount point): entry by entry.
+    assert!(
+        emit_command(&env, "a.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    emit_with_failing_rename(&env, "1", "EBUSY").code(0);
+    same_generation(&env, &new);
+    // Entry by entry (the exchange refused), interrupted at the second entry: said so, and the
+    // next run completes it.
+    assert!(
+        emit_command(&env, "a.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    emit_with_failing_rename(&env, "1..3+2", "EBUSY")
+        .code(2)
+        .stderr_has("now mixes the previous and the new output")
+        .stderr_has("run again to complete it");
+    assert!(
+        emit_command(&env, "b.json", "out")
+            .status()
+            .unwrap()
+            .success()
+    );
+    same_generation(&env, &new);
+    assert_eq!(leftovers(&env, &["out", "ref-b"]), Vec::<String>::new());
+}
+
+#[test]
+fn a_leftover_stage_beside_out_is_never_read_as_input() {
+    let env = two_mappings(2, 2);
+    // What a run killed while staging leaves: deploy files, no report yet.
+    env.write(
+        ".out.imagedef-stage-4294967295/svc00/imageDetail.json",
+        format!(r#"{{"ImageURI":"{}/shop/web:v1"}}"#, crate::util::HOST),
+    );
+    let run = env.run(&["emit", "--mapping", "a.json", "--out", "out", "Web=.", "-v"]);
+    run.code(0)
+        .stderr_has("an imagedef run stages or set aside its output there");
+    assert_eq!(leftovers(&env, &["out"]), Vec::<String>::new());
+}
+
+#[test]
+fn a_dry_run_refuses_what_the_real_run_refuses() {
+    let env = two_mappings(1, 1);
+    env.write("out/mine.txt", "keep");
+    for extra in [&["--dry-run"][..], &[]] {
+        let mut args = vec!["emit", "--mapping", "a.json", "--out", "out", "Web=web"];
+        args.extend(extra);
+        env.run(&args)
+            .code(2)
+            .stderr_has("holds a path that imagedef did not write (mine.txt)");
+    }
 }

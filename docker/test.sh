@@ -8,8 +8,9 @@
 #                     this script must fail (the normal run also proves this on its own, as a check)
 #   --keep            keep the work directory (buildah storage, layouts, logs) and print its path
 #
-# Needs: cargo with both musl targets, buildah, busybox-static, ca-certificates, qemu-user-static,
-# python3 with PyYAML, file (.ci/deps-image installs them). No network, no container daemon.
+# Needs: cargo with both musl targets, clang and llvm (ring's C code), buildah, busybox-static,
+# ca-certificates, qemu-user-static, python3 with PyYAML, file (.ci/deps-image installs them). No
+# network, no container daemon.
 set -euo pipefail
 
 inject_failure=0
@@ -18,7 +19,7 @@ for arg in "$@"; do
     case "$arg" in
         --inject-failure) inject_failure=1 ;;
         --keep) keep=1 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "docker/test.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -74,7 +75,8 @@ cargo build --release --locked --quiet --target "$x86_target" --target "$arm_tar
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked | "$python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 x86_bin=$target_dir/$x86_target/release/imagedef
 arm_bin=$target_dir/$arm_target/release/imagedef
-budget=$((3 * 1024 * 1024))
+# DESIGN.md's budget with the AWS SDK in the binary.
+budget=$((12 * 1024 * 1024))
 for bin in "$x86_bin" "$arm_bin"; do
     description=$(file -b "$bin")
     # file(1) says "static-pie linked" for a static position-independent executable (the x86_64
@@ -90,8 +92,8 @@ done
 case "$(file -b "$x86_bin")" in *x86-64*) ;; *) fail "$x86_bin is not x86-64" ;; esac
 case "$(file -b "$arm_bin")" in *aarch64*) ;; *) fail "$arm_bin is not aarch64" ;; esac
 x86_size=$(stat -c %s "$x86_bin")
-[ "$x86_size" -le "$budget" ] || fail "x86_64 binary is $x86_size bytes, over the 3 MiB budget ($budget)"
-pass "x86_64 binary within the 3 MiB budget"
+[ "$x86_size" -le "$budget" ] || fail "x86_64 binary is $x86_size bytes, over the 12 MiB budget ($budget)"
+pass "x86_64 binary within the 12 MiB budget"
 
 # ---- 2. the aarch64 binary under qemu -------------------------------------------------------------
 step "aarch64 binary under $(basename "$qemu")"

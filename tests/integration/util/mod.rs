@@ -93,7 +93,7 @@ pub fn examples() -> PathBuf {
 }
 
 /// How long one run may take before it counts as a hang.
-const HANG: Duration = Duration::from_secs(60);
+const HANG: Duration = Duration::from_mins(1);
 
 /// Runs `cmd` with its output captured, killing it (and failing the test) if it hangs.
 fn run_bounded(mut cmd: Command) -> Run {

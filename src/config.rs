@@ -8,7 +8,7 @@ use regex::Regex;
 
 use crate::cli::{DiscoverArgs, EmitArgs, ScanArgs, VerifyArgs};
 use crate::discover::{self, Root};
-use crate::model::ContainerName;
+use crate::model::{ContainerName, TaskDefinitionSource};
 use crate::resolve::{TagRule, UriMode};
 
 /// Where to look and for what.
@@ -59,6 +59,8 @@ pub struct VerifyConfig {
     pub manifests: Vec<PathBuf>,
     /// `--bundle`: zips to re-check.
     pub bundles: Vec<PathBuf>,
+    /// `--ecr`: look the images up in ECR.
+    pub ecr: bool,
     pub json: bool,
 }
 
@@ -70,11 +72,14 @@ impl VerifyConfig {
             oci: args.oci.clone(),
             manifests: args.manifest.clone(),
             bundles: args.bundle.clone(),
+            ecr: args.ecr,
             json: args.json,
         })
     }
 }
 
+// Independent on/off flags (--bundle, --dry-run, --json, --ecr), not states of one thing.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug)]
 pub struct EmitConfig {
     pub discover: DiscoverConfig,
@@ -87,7 +92,10 @@ pub struct EmitConfig {
     pub container: Option<ContainerName>,
     /// The mapping file of mapping mode.
     pub mapping: Option<PathBuf>,
-    pub task_definition: Option<PathBuf>,
+    /// `--task-definition`: a file or `ecs://CLUSTER/SERVICE`.
+    pub task_definition: Option<TaskDefinitionSource>,
+    /// `--ecr`: look the images up in ECR before writing.
+    pub ecr: bool,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<PathBuf>,
     /// Also write the zip bundle(s) for an S3 source action.
@@ -151,7 +159,16 @@ impl EmitConfig {
             tags: TagRule { pattern },
             container,
             mapping: args.mapping.clone(),
-            task_definition: args.task_definition.clone(),
+            task_definition: args
+                .task_definition
+                .as_deref()
+                .map(|p| match p.to_str() {
+                    Some(s) => TaskDefinitionSource::parse(s, std::path::Path::new(""))
+                        .map_err(|e| anyhow!("--task-definition {e}")),
+                    None => Ok(TaskDefinitionSource::File(p.to_path_buf())),
+                })
+                .transpose()?,
+            ecr: args.ecr,
             codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),

@@ -6,8 +6,9 @@
 //! references, digests; [`model::mapping`], the services and containers of `emit --mapping`) ->
 //! [`resolve`] (which image, which tag, which URI) -> [`render`] (file bytes) -> [`write`]
 //! (atomic output) and [`bundle`] (deterministic zips); [`verify`] checks beside them.
-//! [`commands`] drives each subcommand.
+//! [`commands`] drives each subcommand; [`aws`] is the only module that talks to AWS.
 
+pub mod aws;
 pub mod bundle;
 pub mod cli;
 pub mod commands;

@@ -12,7 +12,7 @@ use crate::config::EmitConfig;
 use crate::discover;
 use crate::error::{CheckFailed, ExitCode};
 use crate::input;
-use crate::model::{ContainerName, ImageRef, TaskDefinition};
+use crate::model::{ContainerName, ImageRef, TaskDefinition, TaskDefinitionSource};
 use crate::render;
 use crate::resolve::{self, Image};
 use crate::write::{self, OutFile};
@@ -72,8 +72,16 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         &config.tags,
     )
     .with_context(|| format!("image from {}", image.source_labels()))?;
-    if let Some(path) = &config.task_definition {
-        check_task_definition(path, std::slice::from_ref(&container))?;
+    if let Some(source) = &config.task_definition {
+        check_task_definition(source, std::slice::from_ref(&container))?;
+    }
+    if config.ecr {
+        crate::aws::ecr::require(&[crate::aws::ecr::Lookup {
+            subject: image.source_labels(),
+            image: reference.clone(),
+            digest: image.detail.digest(),
+            tag: reference.tag().map(str::to_owned),
+        }])?;
     }
     let bytes = render::image_definitions(&[(container.clone(), reference.clone())])?;
     let mut files = vec![OutFile::new("imagedefinitions.json", bytes)];
@@ -87,11 +95,28 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     finish(config, &files, &resolved)
 }
 
-/// Every container must be one the task definition at `path` declares.
-pub fn check_task_definition(path: &Path, containers: &[ContainerName]) -> anyhow::Result<()> {
-    let bytes = read_small(path, "task definition")?;
-    let task = TaskDefinition::parse(&bytes)
-        .map_err(|e| anyhow::anyhow!("task definition {}: {e}", path.display()))?;
+/// Every container must be one the task definition declares: a file, or the one an ECS service
+/// runs now.
+pub fn check_task_definition(
+    source: &TaskDefinitionSource,
+    containers: &[ContainerName],
+) -> anyhow::Result<()> {
+    let (task, shown) = match source {
+        TaskDefinitionSource::File(path) => {
+            let bytes = read_small(path, "task definition")?;
+            let task = TaskDefinition::parse(&bytes)
+                .map_err(|e| anyhow::anyhow!("task definition {}: {e}", path.display()))?;
+            (task, path.display().to_string())
+        }
+        TaskDefinitionSource::Ecs { cluster, service } => {
+            let (task, arn) =
+                crate::aws::ecs::running_task_definition(crate::aws::shared()?, cluster, service)?;
+            (
+                task,
+                format!("{source} ({arn}, which the service runs now)"),
+            )
+        }
+    };
     let missing: Vec<&str> = containers
         .iter()
         .map(ContainerName::as_str)
@@ -103,7 +128,7 @@ pub fn check_task_definition(path: &Path, containers: &[ContainerName]) -> anyho
     Err(CheckFailed::UnknownContainer(format!(
         "container {} not in task definition {}{}, which has {}; the ECS deploy would fail with \"The AWS ECS container {} does not exist\"; fix: use the container name from the task definition",
         missing.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "),
-        path.display(),
+        shown,
         task.family.as_deref().map(|f| format!(" (family {f})")).unwrap_or_default(),
         if task.containers.is_empty() {
             "no containers".to_owned()

@@ -66,6 +66,9 @@ pub fn run(config: &EmitConfig, mapping_path: &Path) -> anyhow::Result<ExitCode>
     };
     let services = resolve(&mapping, &found, overrides)?;
     check_task_definitions(&services, mapping_path)?;
+    if config.ecr {
+        crate::aws::ecr::require(&crate::aws::ecr::lookups_of(&services))?;
+    }
     let files = render_files(&services, mapping_path, config.bundle)?;
     let resolved = services.iter().flat_map(summary).collect::<Vec<_>>();
     finish(config, &files, &resolved)
@@ -79,7 +82,7 @@ fn check_task_definitions(
     let failures: Vec<anyhow::Error> = services
         .iter()
         .filter_map(|s| {
-            let path = s.service.task_definition_path.as_ref()?;
+            let path = s.service.task_definition_source.as_ref()?;
             let names: Vec<ContainerName> = s
                 .containers
                 .iter()

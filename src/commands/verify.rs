@@ -52,6 +52,9 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         }
         oci::check_proven(&images, &proofs, &mut report);
     }
+    if config.ecr {
+        verify::ecr::check(&images, &mut report);
+    }
     let code = match report.worst() {
         None => ExitCode::Success,
         Some(Severity::Failed) => ExitCode::CheckFailed,

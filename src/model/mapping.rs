@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
@@ -15,7 +15,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
-use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, json_kind};
+use crate::model::{
+    ContainerName, ImageDetail, ImageRef, ServiceName, TaskDefinitionSource, json_kind,
+};
 
 /// A parsed mapping file.
 #[derive(Clone, Debug)]
@@ -38,8 +40,9 @@ pub struct Service {
     pub tag_pattern: Option<Regex>,
     /// `taskDefinition` as written in the mapping.
     pub task_definition: Option<String>,
-    /// `taskDefinition` relative to the directory of the mapping file.
-    pub task_definition_path: Option<PathBuf>,
+    /// `taskDefinition`: a path relative to the directory of the mapping file, or
+    /// `ecs://CLUSTER/SERVICE` (not joined to it).
+    pub task_definition_source: Option<TaskDefinitionSource>,
     /// The container whose image goes into this service's `imageDetail.json`.
     pub blue_green: Option<ContainerName>,
 }
@@ -274,15 +277,21 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         && td.is_empty()
     {
         return Err(format!(
-            "key \"{at}.taskDefinition\" is empty; give the task definition's path relative to the mapping file, or remove the key"
+            "key \"{at}.taskDefinition\" is empty; give the task definition's path relative to the mapping file or ecs://CLUSTER/SERVICE, or remove the key"
         ));
     }
+    let task_definition_source = raw
+        .task_definition
+        .as_deref()
+        .map(|td| TaskDefinitionSource::parse(td, base))
+        .transpose()
+        .map_err(|e| format!("key \"{at}.taskDefinition\" = {e}"))?;
     Ok(Service {
         name,
         containers,
         uri: uri_mode(raw.uri.as_deref(), &format!("{at}.uri"))?,
         tag_pattern: tag_pattern(raw.tag_pattern.as_deref(), &format!("{at}.tagPattern"))?,
-        task_definition_path: raw.task_definition.as_deref().map(|p| base.join(p)),
+        task_definition_source,
         task_definition: raw.task_definition,
         blue_green,
     })
@@ -539,8 +548,10 @@ mod tests {
         let containers: Vec<_> = web.containers.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(containers, ["web", "proxy", "xray"]);
         assert_eq!(
-            web.task_definition_path.as_deref(),
-            Some(Path::new("src/deploy/web-taskdef.json"))
+            web.task_definition_source,
+            Some(TaskDefinitionSource::File(
+                Path::new("src/deploy/web-taskdef.json").to_path_buf()
+            ))
         );
         assert_eq!(web.blue_green.as_ref().unwrap().as_str(), "web");
         assert!(matches!(&web.containers[2].source, Source::Fixed(r) if r.tag() == Some("3.3.12")));

@@ -11,7 +11,7 @@ pub use digest::Digest;
 pub use image_detail::{ImageDetail, Malformed};
 pub use names::{ContainerName, ServiceName};
 pub use reference::ImageRef;
-pub use task_definition::TaskDefinition;
+pub use task_definition::{TaskDefinition, TaskDefinitionSource};
 
 /// How a JSON value is named in messages: "a number", "an array", "null", ...
 #[must_use]

@@ -4,9 +4,11 @@
 //! - here: each discovered imageDetail.json's fields agree;
 //! - [`pins`]: `--expect`, the digests a repository (or a service's container) must carry;
 //! - [`oci`]: `--oci` layouts and `--manifest` files, whose blobs are re-hashed to prove digests;
-//! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`.
+//! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`;
+//! - [`ecr`]: `--ecr`, every ECR image looked up live.
 
 pub mod bundle;
+pub mod ecr;
 pub mod oci;
 pub mod pins;
 

@@ -8,6 +8,7 @@ mod bundle;
 mod cli;
 mod discover;
 mod emit_single;
+mod live_aws;
 mod mapping;
 mod oci;
 mod pins;

@@ -1,6 +1,7 @@
 //! The test harness: a temporary directory per test, the real binary run inside it, and its output
 //! captured for assertions on files, stdout, stderr and exit code.
 
+pub mod aws;
 pub mod zips;
 
 use std::collections::BTreeMap;
@@ -232,8 +233,8 @@ impl Env {
         self
     }
 
-    /// Runs the binary in the scratch directory, with CodeBuild's and imagedef's variables
-    /// removed unless set with [`Env::set`].
+    /// Runs the binary in the scratch directory, with CodeBuild's, imagedef's and every `AWS_*`
+    /// variable removed unless set with [`Env::set`].
     pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(BIN);
         cmd.args(args).current_dir(self.root());
@@ -242,6 +243,7 @@ impl Env {
                 || key.starts_with("IMAGEDEF_")
                 || key == "CONTAINER_NAME"
                 || key == "RUST_LOG"
+                || key.starts_with("AWS_")
             {
                 cmd.env_remove(key);
             }

@@ -176,8 +176,9 @@ pass "/bin/sh, CA bundle, /usr/local/bin/imagedef 0755, runs as root and as an a
 
 # ---- 4b. the from-source path ---------------------------------------------------------------------
 # The real builder image and the crates cannot be fetched here, so a stand-in builder (busybox with
-# fake rustup and cargo) checks what the from-source stage asks of them: the musl target that
-# TARGETARCH maps to, rust-lld as the linker, the sources copied in; its "cargo build" hands back the
+# fake rustup, apt-get and cargo) checks what the from-source stage asks of them: the musl target
+# that TARGETARCH maps to, clang and llvm installed (ring's C code), rust-lld as the linker, the
+# sources copied in; its "cargo build" hands back the
 # binary built above. This proves the stage wiring for both architectures, not the compile itself.
 step "docker/Dockerfile from-source stage, with a stand-in builder"
 builder=localhost/imagedef-test-builder:latest
@@ -189,9 +190,20 @@ cat >"$mnt/usr/local/cargo/bin/rustup" <<'EOF'
 [ "$1 $2" = "target add" ] && [ $# -eq 3 ] || { echo "fake rustup: unexpected: $*" >&2; exit 1; }
 echo "$3" >>/rustup-targets
 EOF
+cat >"$mnt/usr/local/cargo/bin/apt-get" <<'EOF'
+#!/bin/sh
+case "$1" in
+    update) ;;
+    install) shift; for p in "$@"; do case "$p" in -*) ;; *) echo "$p" >>/apt-installed ;; esac; done ;;
+    *) echo "fake apt-get: unexpected: $*" >&2; exit 1 ;;
+esac
+EOF
 cat >"$mnt/usr/local/cargo/bin/cargo" <<'EOF'
 #!/bin/sh
 set -e
+for p in clang llvm; do
+    grep -qx "$p" /apt-installed || { echo "fake cargo: $p was not installed (ring's C code needs it)" >&2; exit 1; }
+done
 [ "$1 $2 $3 $4" = "build --release --locked --target" ] && [ $# -eq 5 ] || { echo "fake cargo: unexpected: $*" >&2; exit 1; }
 target=$5
 grep -qx "$target" /rustup-targets || { echo "fake cargo: $target was not added with rustup" >&2; exit 1; }
@@ -203,7 +215,7 @@ done
 mkdir -p "target/$target/release"
 cp "/prebuilt/$target/release/imagedef" "target/$target/release/imagedef"
 EOF
-chmod 0755 "$mnt/usr/local/cargo/bin/rustup" "$mnt/usr/local/cargo/bin/cargo"
+chmod 0755 "$mnt/usr/local/cargo/bin/rustup" "$mnt/usr/local/cargo/bin/apt-get" "$mnt/usr/local/cargo/bin/cargo"
 "${B[@]}" umount "$ctr" >/dev/null
 "${B[@]}" config --env PATH=/usr/local/cargo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$ctr"
 "${B[@]}" commit --quiet "$ctr" "$builder" >/dev/null

@@ -177,7 +177,9 @@ pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
 /// (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
 pub fn require(lookups: &[Lookup]) -> anyhow::Result<()> {
     if plan(lookups).is_empty() {
-        tracing::debug!("--ecr: no image is in an Amazon ECR private registry; nothing looked up");
+        tracing::warn!(
+            "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up"
+        );
         return Ok(());
     }
     let outcomes = check(super::shared()?, lookups)?;

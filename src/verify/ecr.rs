@@ -16,7 +16,9 @@ pub fn check(images: &[Seen], report: &mut Report) {
         })
         .collect();
     if ecr::plan(&lookups).is_empty() {
-        tracing::debug!("--ecr: no image is in an Amazon ECR private registry; nothing looked up");
+        tracing::warn!(
+            "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up"
+        );
         return;
     }
     let outcomes = crate::aws::shared().and_then(|aws| ecr::check(aws, &lookups));

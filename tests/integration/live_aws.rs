@@ -474,3 +474,25 @@ fn secrets_never_appear_even_with_rust_log_trace() {
         }
     }
 }
+
+#[test]
+fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
+    // A proxy that would refuse every call: none may be made.
+    let proxy = FaultProxy::start(moto().port, vec![], Fault::Answer(500, "InternalFailure"));
+    let mut env = Env::new();
+    aws_env(&mut env, &proxy.endpoint());
+    env.write(
+        "img/imageDetail.json",
+        format!(
+            r#"{{"ImageURI":"registry.example.com/shop/web@{}"}}"#,
+            missing_digest()
+        ),
+    );
+    env.run(&["verify", "img", "--ecr"])
+        .code(0)
+        .stderr_has("--ecr: no image is in an Amazon ECR private registry");
+    env.run(&["emit", "img", "--container", "web", "--ecr", "--out", "out"])
+        .code(0)
+        .stderr_has("nothing was looked up");
+    assert_eq!(proxy.targets.lock().unwrap().len(), 0);
+}

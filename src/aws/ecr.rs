@@ -46,6 +46,10 @@ pub struct Repository {
     pub account: String,
     pub region: String,
     pub name: String,
+    /// The URI's host is a FIPS (`dkr.ecr-fips`) or dual-stack (`dkr-ecr`, `on.aws`) registry:
+    /// the API is then asked at its FIPS or dual-stack endpoint too.
+    pub fips: bool,
+    pub dual_stack: bool,
 }
 
 impl Repository {
@@ -88,6 +92,8 @@ pub fn repository_of(image: &ImageRef) -> Option<Repository> {
         account: host.account,
         region: host.region,
         name: image.repository().to_owned(),
+        fips: host.fips,
+        dual_stack: host.dual_stack,
     })
 }
 
@@ -230,7 +236,7 @@ pub fn lookups_of(services: &[ResolvedService<'_>]) -> Vec<Lookup> {
 
 async fn call(aws: &Aws, batch: &Batch, answer: &mut Answers) {
     let repo = &batch.repository;
-    let client = aws.ecr(&repo.region);
+    let client = aws.ecr(&repo.region, repo.fips, repo.dual_stack);
     let out = match send(&client, repo, &batch.ids).await {
         Ok(out) => out,
         Err(error) => {
@@ -569,6 +575,8 @@ mod tests {
             account: "111122223333".into(),
             region: region.into(),
             name: "shop/web".into(),
+            fips: false,
+            dual_stack: false,
         };
         assert_eq!(
             repo("eu-west-1").arn(),

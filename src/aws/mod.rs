@@ -122,12 +122,22 @@ impl Aws {
         })
     }
 
-    /// An ECR client for one region (the region of the registry in an image URI).
-    fn ecr(&self, region: &str) -> aws_sdk_ecr::Client {
-        let config = aws_sdk_ecr::config::Builder::from(&self.config)
+    /// An ECR client for one region (the region of the registry in an image URI), at its FIPS or
+    /// dual-stack endpoint when the URI's registry host is one.
+    fn ecr(&self, region: &str, fips: bool, dual_stack: bool) -> aws_sdk_ecr::Client {
+        let mut config = aws_sdk_ecr::config::Builder::from(&self.config)
             .region(Region::new(region.to_owned()))
-            .interceptor(AttemptLog)
-            .build();
+            .interceptor(AttemptLog);
+        // The SDK refuses FIPS or dual-stack with an overridden endpoint; the override wins.
+        let overridden = self.config.endpoint_url().is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_ECR").is_some();
+        if fips && !overridden {
+            config = config.use_fips(true);
+        }
+        if dual_stack && !overridden {
+            config = config.use_dual_stack(true);
+        }
+        let config = config.build();
         aws_sdk_ecr::Client::from_conf(config)
     }
 

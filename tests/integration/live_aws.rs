@@ -78,6 +78,13 @@ fn verify_ecr_looks_each_image_up_in_the_region_and_registry_of_its_uri() {
         .code(0)
         .stdout_has("region us-west-2")
         .stdout_has("region ap-southeast-2");
+    // A FIPS registry host names the same registry (asked at the overridden endpoint here).
+    let fips = detail("us-west-2", &web, &web_digest, &["1"])
+        .replace(".dkr.ecr.us-west-2.", ".dkr.ecr-fips.us-west-2.");
+    env.write("web/imageDetail.json", fips);
+    env.run(&["verify", "web", "--ecr"])
+        .code(0)
+        .stdout_has(".dkr.ecr-fips.us-west-2.amazonaws.com/");
     // The same image named in another region is not there.
     env.write(
         "web/imageDetail.json",

@@ -182,6 +182,8 @@ pub struct ScanArgs {
     pub json: bool,
 }
 
+// Independent on/off flags (--bundle, --dry-run, --json, --ecr), not states of one thing.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct EmitArgs {
     #[command(flatten)]
@@ -209,10 +211,17 @@ pub struct EmitArgs {
     /// mapping's "tagPattern".
     #[arg(long, value_name = "REGEX", env = "IMAGEDEF_TAG_PATTERN")]
     pub tag_pattern: Option<String>,
-    /// Task definition JSON (raw, or `aws ecs describe-task-definition` output): every container
-    /// written must exist in it. With --mapping, use each service's "taskDefinition" instead.
-    #[arg(long, value_name = "FILE")]
+    /// Task definition JSON (raw, or `aws ecs describe-task-definition` output), or
+    /// ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region from
+    /// AWS_REGION): every container written must exist in it. With --mapping, use each service's
+    /// "taskDefinition" instead.
+    #[arg(long, value_name = "FILE|ecs://CLUSTER/SERVICE")]
     pub task_definition: Option<PathBuf>,
+    /// Look every ECR image up in ECR (BatchGetImage, in the registry and region of its URI)
+    /// before writing: a missing digest, or with --uri tag/tag+digest a tag that moved, writes
+    /// nothing (exit 1). Needs ecr:BatchGetImage.
+    #[arg(long)]
+    pub ecr: bool,
     /// Also write a deterministic zip for an S3 source action, with the deploy files at its root:
     /// OUT/imagedefinitions.zip in single-image mode (plus OUT/SHA256SUMS listing the zip and the
     /// json), OUT/<service>.zip per service with --mapping.
@@ -256,6 +265,11 @@ pub struct VerifyArgs {
     /// CodeBuild report group (file-format: JUNITXML). Written whatever the outcome.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Also look every ECR image up in ECR (BatchGetImage, in the registry and region of its URI):
+    /// a missing digest, or a tag in a bundle's imageUri that no longer points at its digest,
+    /// fails (exit 1). Needs ecr:BatchGetImage.
+    #[arg(long)]
+    pub ecr: bool,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,

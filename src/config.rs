@@ -12,7 +12,7 @@ use regex::Regex;
 use crate::cli::{Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, ScanArgs, VerifyArgs};
 use crate::discover::{self, Root};
 use crate::model::mapping::MAX_PATTERN;
-use crate::model::{ContainerName, Origin, Rule, Rules, UriMode};
+use crate::model::{ContainerName, Origin, Rule, Rules, TaskDefinitionSource, UriMode};
 
 /// How a start-up setting was given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +101,8 @@ impl ScanConfig {
     }
 }
 
+// Independent switches (--strict, --ecr, --json) and whether any root is searched at all.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug)]
 pub struct VerifyConfig {
     pub discover: DiscoverConfig,
@@ -119,6 +121,8 @@ pub struct VerifyConfig {
     /// Only artifact flags and no root (neither ROOT nor `$CODEBUILD_SRC_DIR*`): nothing is
     /// discovered, only the artifacts are checked.
     pub artifacts_only: bool,
+    /// `--ecr`: look the images up in ECR.
+    pub ecr: bool,
     pub json: bool,
 }
 
@@ -137,6 +141,7 @@ impl VerifyConfig {
                 && args.manifest.is_empty())
                 && args.discover.roots.is_empty()
                 && discover::roots_from_env(std::env::vars_os()).is_empty(),
+            ecr: args.ecr,
             json: args.json,
         })
     }
@@ -153,7 +158,8 @@ pub enum EmitMode {
         container: ContainerName,
         /// `--container`, or `$CONTAINER_NAME`.
         container_given: Given,
-        task_definition: Option<PathBuf>,
+        /// `--task-definition`: a file or `ecs://CLUSTER/SERVICE`.
+        task_definition: Option<TaskDefinitionSource>,
     },
     /// `--mapping FILE`.
     Mapping { path: PathBuf },
@@ -169,6 +175,8 @@ pub struct EmitConfig {
     /// How each of `rules` was given, when it was.
     pub uri_given: Option<Given>,
     pub tag_pattern_given: Option<Given>,
+    /// `--ecr`: look the images up in ECR before writing.
+    pub ecr: bool,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<PathBuf>,
     /// Also write the zip bundle(s) for an S3 source action.
@@ -224,7 +232,15 @@ impl EmitConfig {
                         .parse::<ContainerName>()
                         .map_err(|e| anyhow!("{container_given}: {e}"))?,
                     container_given,
-                    task_definition: args.task_definition.clone(),
+                    task_definition: args
+                        .task_definition
+                        .as_deref()
+                        .map(|p| match p.to_str() {
+                            Some(s) => TaskDefinitionSource::parse(s, std::path::Path::new(""))
+                                .map_err(|e| anyhow!("--task-definition {e}")),
+                            None => Ok(TaskDefinitionSource::File(p.to_path_buf())),
+                        })
+                        .transpose()?,
                 }
             }
             (None, None) => bail!(
@@ -270,6 +286,7 @@ impl EmitConfig {
             rules: Rules { uri, tag_pattern },
             uri_given,
             tag_pattern_given,
+            ecr: args.ecr,
             codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),

@@ -7,8 +7,10 @@
 //! mapping, the deploy files) -> [`resolve`] (which image, which tag, which URI, or typed reasons)
 //! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, bundles
 //! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them.
-//! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code.
+//! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
+//! [`aws`] is the only module that talks to AWS.
 
+pub mod aws;
 pub mod bundle;
 pub mod cli;
 pub mod commands;

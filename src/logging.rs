@@ -3,7 +3,7 @@
 use std::fmt;
 
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -26,7 +26,9 @@ pub fn init(config: &LogConfig) {
                 .expect("a valid directive")
         });
     let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(secrets_filter());
     let _ = if config.json {
         registry
             .with(layer.json().flatten_event(true).with_target(false))
@@ -44,6 +46,41 @@ pub fn error(config: &LogConfig, message: &str) {
     } else {
         eprintln!("imagedef: error: {message}");
     }
+}
+
+/// Log targets of the AWS SDK and its HTTP stack whose events can carry signing material or
+/// credentials, and the most verbose level each may log at whatever `RUST_LOG` says. `aws_sigv4`
+/// logs canonical requests (with `x-amz-security-token`) and strings to sign at trace; the
+/// orchestrator and the HTTP crates log whole requests (the `authorization` header) and the
+/// credential endpoints' answers at trace. Debug still shows retries, attempts and timings.
+pub const SECRET_TARGETS: &[(&str, LevelFilter)] = &[
+    ("aws_sigv4", LevelFilter::OFF),
+    ("aws_credential_types", LevelFilter::DEBUG),
+    ("aws_config", LevelFilter::DEBUG),
+    ("aws_runtime", LevelFilter::DEBUG),
+    ("aws_smithy_runtime", LevelFilter::DEBUG),
+    ("aws_smithy_runtime_api", LevelFilter::DEBUG),
+    ("aws_smithy_http_client", LevelFilter::DEBUG),
+    ("aws_smithy_http", LevelFilter::DEBUG),
+    ("aws_sdk_ecr", LevelFilter::DEBUG),
+    ("aws_sdk_ecs", LevelFilter::DEBUG),
+    ("aws_sdk_sts", LevelFilter::DEBUG),
+    ("aws_sdk_s3", LevelFilter::DEBUG),
+    ("hyper", LevelFilter::DEBUG),
+    ("hyper_util", LevelFilter::DEBUG),
+    ("h2", LevelFilter::DEBUG),
+    ("rustls", LevelFilter::DEBUG),
+    ("tower", LevelFilter::DEBUG),
+];
+
+/// A second filter over the user's: it lets everything through except what [`SECRET_TARGETS`]
+/// caps. (A `Targets` filter picks the most specific target, so `aws_smithy_runtime_api` needs
+/// its own line beside `aws_smithy_runtime`.)
+#[must_use]
+pub fn secrets_filter() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(SECRET_TARGETS.iter().copied())
 }
 
 /// `imagedef: warning: message key=value`, the way command-line tools speak on stderr.
@@ -70,5 +107,35 @@ where
         write!(writer, "imagedef: {level}: ")?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allows(filter: &Targets, target: &str, level: Level) -> bool {
+        filter.would_enable(target, &level)
+    }
+
+    #[test]
+    fn signing_and_credential_targets_never_log_at_trace() {
+        let caps = secrets_filter();
+        assert!(!allows(
+            &caps,
+            "aws_sigv4::http_request::sign",
+            Level::ERROR
+        ));
+        for target in [
+            "aws_smithy_runtime::client::orchestrator",
+            "aws_smithy_runtime_api::client::orchestrator",
+            "aws_config::http_credential_provider",
+            "hyper_util::client::legacy::pool",
+            "aws_credential_types::provider",
+        ] {
+            assert!(!allows(&caps, target, Level::TRACE), "{target}");
+            assert!(allows(&caps, target, Level::DEBUG), "{target}");
+        }
+        assert!(allows(&caps, "imagedef::aws", Level::TRACE));
     }
 }

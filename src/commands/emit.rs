@@ -12,8 +12,8 @@ use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, severity_of};
 use crate::input;
-use crate::model::TaskDefinition;
 use crate::model::mapping::Mapping;
+use crate::model::{TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
 use crate::resolve::{self, ResolvedService};
 
@@ -24,7 +24,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             task_definition,
             ..
         } => (
-            Mapping::single(container.clone(), task_definition.as_deref()),
+            Mapping::single(container.clone(), task_definition.clone()),
             None,
         ),
         EmitMode::Mapping { path } => (load_mapping(path)?, Some(path.as_path())),
@@ -36,6 +36,9 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let services = resolve::resolve(&plan, &found, &config.rules)
         .map_err(|f| super::explain::failure(&f, config, &found))?;
     check_task_definitions(&services, mapping_path)?;
+    if config.ecr {
+        crate::aws::ecr::require(&lookups(&services))?;
+    }
     let files = output::lay_out(&services, mapping_path, config.bundle)?;
     let note = match &config.mode {
         EmitMode::Single {
@@ -97,6 +100,33 @@ fn roots_needed(plan: &Mapping, roots: &[Root]) -> Vec<Root> {
     kept
 }
 
+/// What `--ecr` looks up: every container's reference, digest and tag.
+fn lookups(services: &[ResolvedService<'_>]) -> Vec<crate::aws::ecr::Lookup> {
+    services
+        .iter()
+        .flat_map(|s| {
+            s.containers.iter().map(|c| crate::aws::ecr::Lookup {
+                subject: match &s.service.name {
+                    Some(name) => format!(
+                        "service {:?}, container {:?}",
+                        name.as_str(),
+                        c.name.as_str()
+                    ),
+                    None => c
+                        .sources
+                        .iter()
+                        .map(|f| format!("{}:{}", f.artifact, f.path))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                },
+                image: c.image_uri.clone(),
+                digest: c.digest.or_else(|| c.image_uri.digest()),
+                tag: c.image_uri.tag().map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
 /// Every service's containers must exist in its task definition; every failing service is
 /// reported, not only the first.
 fn check_task_definitions(
@@ -106,8 +136,8 @@ fn check_task_definitions(
     let failures: Vec<anyhow::Error> = services
         .iter()
         .filter_map(|s| {
-            let path = s.service.task_definition_path.as_ref()?;
-            let result = check_task_definition(path, s);
+            let source = s.service.task_definition_source.as_ref()?;
+            let result = check_task_definition(source, s);
             match (&s.service.name, mapping_path) {
                 (Some(name), Some(mapping)) => result.with_context(|| {
                     format!(
@@ -136,11 +166,29 @@ fn check_task_definitions(
 }
 
 /// The service's containers against the task definition at `path`.
-fn check_task_definition(path: &Path, service: &ResolvedService<'_>) -> anyhow::Result<()> {
-    let bytes =
-        input::read_named(path, input::MAX_JSON, "task definition").map_err(anyhow::Error::msg)?;
-    let task = TaskDefinition::parse(&bytes)
-        .map_err(|e| anyhow!("task definition {}: {e}", path.display()))?;
+/// The service's containers against its task definition: a file, or the one an ECS service runs
+/// now.
+fn check_task_definition(
+    source: &TaskDefinitionSource,
+    service: &ResolvedService<'_>,
+) -> anyhow::Result<()> {
+    let (task, shown) = match source {
+        TaskDefinitionSource::File(path) => {
+            let bytes = input::read_named(path, input::MAX_JSON, "task definition")
+                .map_err(anyhow::Error::msg)?;
+            let task = TaskDefinition::parse(&bytes)
+                .map_err(|e| anyhow!("task definition {}: {e}", path.display()))?;
+            (task, path.display().to_string())
+        }
+        TaskDefinitionSource::Ecs { cluster, service } => {
+            let (task, arn) =
+                crate::aws::ecs::running_task_definition(crate::aws::shared()?, cluster, service)?;
+            (
+                task,
+                format!("{source} ({arn}, which the service runs now)"),
+            )
+        }
+    };
     let missing: Vec<&str> = service
         .containers
         .iter()
@@ -167,7 +215,7 @@ fn check_task_definition(path: &Path, service: &ResolvedService<'_>) -> anyhow::
     Err(CheckFailed(format!(
         "container {} not in task definition {}{}, which has {has}; the ECS deploy would fail with \"The AWS ECS container {first} does not exist\"; fix: use the container name from the task definition",
         quoted(&mut missing.iter().copied()),
-        path.display(),
+        shown,
         task.family
             .as_deref()
             .map(|f| format!(" (family {f})"))

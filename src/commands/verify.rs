@@ -55,6 +55,10 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         report.checking("digest proven");
         oci::check_proven(&images, &mut proofs, &mut report);
     }
+    if config.ecr {
+        report.checking("ecr");
+        verify::ecr::check(&images, &mut report);
+    }
     let code = ExitCode::worst(report.findings.iter().map(|f| f.severity));
     if let Some(path) = &config.junit {
         write_junit(path, &report)?;

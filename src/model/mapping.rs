@@ -6,7 +6,7 @@
 //! out; the caller adds the file name.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
 use regex::Regex;
@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::json::{self, JsonError, kind as json_kind};
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
 use super::rules::{Origin, Rule, Rules};
-use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName};
+use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, TaskDefinitionSource};
 
 /// The mapping file's JSON Schema (draft 2020-12), as `imagedef schema` prints it; kept in the
 /// repository as `schema/mapping.schema.json` and held against this parser by the tests.
@@ -42,8 +42,9 @@ pub struct Service {
     pub rules: Rules,
     /// `taskDefinition` as written in the mapping.
     pub task_definition: Option<String>,
-    /// `taskDefinition` relative to the directory of the mapping file.
-    pub task_definition_path: Option<PathBuf>,
+    /// `taskDefinition`: a path relative to the directory of the mapping file, or
+    /// `ecs://CLUSTER/SERVICE` (not joined to it).
+    pub task_definition_source: Option<TaskDefinitionSource>,
     /// The container whose image goes into this service's `imageDetail.json`.
     pub blue_green: Option<ContainerName>,
 }
@@ -194,7 +195,10 @@ impl Mapping {
     /// Single-image mode as a mapping: one service without a name, whose one container takes the
     /// only image discovered.
     #[must_use]
-    pub fn single(container: ContainerName, task_definition: Option<&Path>) -> Mapping {
+    pub fn single(
+        container: ContainerName,
+        task_definition: Option<TaskDefinitionSource>,
+    ) -> Mapping {
         Mapping {
             rules: Rules::default(),
             services: vec![Service {
@@ -204,8 +208,8 @@ impl Mapping {
                     source: Source::Any,
                 }],
                 rules: Rules::default(),
-                task_definition: task_definition.map(|p| p.display().to_string()),
-                task_definition_path: task_definition.map(Path::to_path_buf),
+                task_definition: task_definition.as_ref().map(ToString::to_string),
+                task_definition_source: task_definition,
                 blue_green: None,
             }],
         }
@@ -310,9 +314,15 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         && td.is_empty()
     {
         return Err(format!(
-            "key \"{at}.taskDefinition\" is empty; give the task definition's path relative to the mapping file, or remove the key"
+            "key \"{at}.taskDefinition\" is empty; give the task definition's path relative to the mapping file or ecs://CLUSTER/SERVICE, or remove the key"
         ));
     }
+    let task_definition_source = raw
+        .task_definition
+        .as_deref()
+        .map(|td| TaskDefinitionSource::parse(td, base))
+        .transpose()
+        .map_err(|e| format!("key \"{at}.taskDefinition\" = {e}"))?;
     Ok(Service {
         rules: rules(
             raw.uri.as_deref(),
@@ -322,7 +332,7 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         )?,
         name: Some(name),
         containers,
-        task_definition_path: raw.task_definition.as_deref().map(|p| base.join(p)),
+        task_definition_source,
         task_definition: raw.task_definition,
         blue_green,
     })
@@ -518,8 +528,10 @@ mod tests {
         let containers: Vec<_> = web.containers.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(containers, ["web", "proxy", "xray"]);
         assert_eq!(
-            web.task_definition_path.as_deref(),
-            Some(Path::new("src/deploy/web-taskdef.json"))
+            web.task_definition_source,
+            Some(TaskDefinitionSource::File(
+                Path::new("src/deploy/web-taskdef.json").to_path_buf()
+            ))
         );
         assert_eq!(web.blue_green.as_ref().unwrap().as_str(), "web");
         assert!(matches!(&web.containers[2].source, Source::Fixed(r) if r.tag() == Some("3.3.12")));

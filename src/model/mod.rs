@@ -15,4 +15,4 @@ pub use image_detail::{ImageDetail, Malformed};
 pub use names::{ContainerName, ServiceName};
 pub use reference::{ImageRef, UriMode};
 pub use rules::{Origin, Rule, Rules};
-pub use task_definition::TaskDefinition;
+pub use task_definition::{TaskDefinition, TaskDefinitionSource};

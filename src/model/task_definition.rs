@@ -1,8 +1,57 @@
 //! ECS task definitions: only the container names, which every written container must match.
 
+use std::fmt;
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 use super::json::{self, JsonError};
+
+/// Where a task definition comes from: a file, or `ecs://CLUSTER/SERVICE`, the one that service
+/// runs now (looked up live).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskDefinitionSource {
+    File(PathBuf),
+    Ecs { cluster: String, service: String },
+}
+
+impl TaskDefinitionSource {
+    /// Parses `ecs://CLUSTER/SERVICE`, or takes any other value as a path, joined to `base` when
+    /// relative (the mapping file's directory; empty for the command line).
+    pub fn parse(value: &str, base: &Path) -> Result<TaskDefinitionSource, String> {
+        let Some(rest) = value.strip_prefix("ecs://") else {
+            return Ok(TaskDefinitionSource::File(base.join(value)));
+        };
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 255
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        match rest.split_once('/') {
+            Some((cluster, service)) if ok(cluster) && ok(service) => {
+                Ok(TaskDefinitionSource::Ecs {
+                    cluster: cluster.to_owned(),
+                    service: service.to_owned(),
+                })
+            }
+            _ => Err(format!(
+                "{value:?} is not ecs://CLUSTER/SERVICE (cluster and service names are 1-255 of letters, digits, _ and -); write e.g. ecs://prod/web"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for TaskDefinitionSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskDefinitionSource::File(p) => write!(f, "{}", p.display()),
+            TaskDefinitionSource::Ecs { cluster, service } => {
+                write!(f, "ecs://{cluster}/{service}")
+            }
+        }
+    }
+}
 
 /// The container names of a task definition, in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +109,38 @@ impl TaskDefinition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ecs_sources_are_not_joined_to_the_base() {
+        let base = Path::new("deploy");
+        assert_eq!(
+            TaskDefinitionSource::parse("ecs://prod/web", base),
+            Ok(TaskDefinitionSource::Ecs {
+                cluster: "prod".into(),
+                service: "web".into()
+            })
+        );
+        assert_eq!(
+            TaskDefinitionSource::parse("web.json", base),
+            Ok(TaskDefinitionSource::File(PathBuf::from("deploy/web.json")))
+        );
+        for bad in [
+            "ecs://prod",
+            "ecs:///web",
+            "ecs://prod/",
+            "ecs://a/b/c",
+            "ecs://p rod/web",
+        ] {
+            let e = TaskDefinitionSource::parse(bad, base).unwrap_err();
+            assert!(e.contains("ecs://CLUSTER/SERVICE"), "{bad}: {e}");
+        }
+        assert_eq!(
+            TaskDefinitionSource::parse("ecs://prod/web", base)
+                .unwrap()
+                .to_string(),
+            "ecs://prod/web"
+        );
+    }
 
     #[test]
     fn reads_both_shapes() {

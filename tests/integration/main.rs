@@ -11,6 +11,7 @@ mod emit_bundle;
 mod emit_mapping;
 mod emit_single;
 mod generations;
+mod live_aws;
 mod regressions;
 mod schema;
 mod verify_bundle;

@@ -1,6 +1,7 @@
 //! The test harness: a temporary directory per test, the real binary run inside it, and its output
 //! captured for assertions on files, stdout, stderr and exit code.
 
+pub mod aws;
 pub mod crafted;
 pub mod zips;
 
@@ -94,7 +95,7 @@ pub fn examples() -> PathBuf {
 }
 
 /// How long one run may take before it counts as a hang.
-const HANG: Duration = Duration::from_secs(60);
+const HANG: Duration = Duration::from_mins(1);
 
 /// Runs `cmd` with its output captured, killing it (and failing the test) if it hangs.
 fn run_bounded(mut cmd: Command) -> Run {
@@ -233,8 +234,8 @@ impl Env {
         self
     }
 
-    /// Runs the binary in the scratch directory, with CodeBuild's and imagedef's variables
-    /// removed unless set with [`Env::set`].
+    /// Runs the binary in the scratch directory, with CodeBuild's, imagedef's and every `AWS_*`
+    /// variable removed unless set with [`Env::set`].
     pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(BIN);
         cmd.args(args).current_dir(self.root());
@@ -243,6 +244,7 @@ impl Env {
                 || key.starts_with("IMAGEDEF_")
                 || key == "CONTAINER_NAME"
                 || key == "RUST_LOG"
+                || key.starts_with("AWS_")
             {
                 cmd.env_remove(key);
             }

@@ -1,0 +1,563 @@
+//! `--ecr`: every image from an ECR URI is looked up with `BatchGetImage` where it lives (the
+//! registry account and region of its URI), by digest, and by tag when a tag was written.
+//!
+//! [`plan`] groups the lookups per registry/region/repository and cuts them into calls of at most
+//! [`MAX_IDS`] ids (a pure function); [`check`] makes the calls and says, image by image, whether
+//! ECR has it.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecr::types::ImageIdentifier;
+
+use super::Aws;
+use super::errors::{self, Call};
+use crate::error::CheckFailed;
+use crate::model::{Digest, ImageRef};
+
+/// `BatchGetImage` takes at most this many image ids per call.
+pub const MAX_IDS: usize = 100;
+
+/// The manifest types asked for: without them ECR may answer a Docker v2 image with a converted
+/// schema 1 manifest, or refuse an index.
+const MEDIA_TYPES: [&str; 4] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+];
+
+/// One image to look up.
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// Where the image was named (a file, a service's container), for messages.
+    pub subject: String,
+    /// The reference as written or found.
+    pub image: ImageRef,
+    /// The digest that must exist in the repository.
+    pub digest: Option<Digest>,
+    /// A tag that must still point at `digest` (with `--uri tag` / `tag+digest`).
+    pub tag: Option<String>,
+}
+
+/// Where a repository lives.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Repository {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    /// The URI's host is a FIPS (`dkr.ecr-fips`) or dual-stack (`dkr-ecr`, `on.aws`) registry:
+    /// the API is then asked at its FIPS or dual-stack endpoint too.
+    pub fips: bool,
+    pub dual_stack: bool,
+}
+
+impl Repository {
+    /// The ARN an IAM policy names.
+    #[must_use]
+    pub fn arn(&self) -> String {
+        let partition = if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        format!(
+            "arn:{partition}:ecr:{}:{}:repository/{}",
+            self.region, self.account, self.name
+        )
+    }
+}
+
+/// One image id asked for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Id {
+    Digest(Digest),
+    Tag(String),
+}
+
+/// One `BatchGetImage` call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub repository: Repository,
+    /// At most [`MAX_IDS`], no duplicates.
+    pub ids: Vec<Id>,
+}
+
+/// The ECR repository of an image, or `None` when its host is not an ECR private registry.
+#[must_use]
+pub fn repository_of(image: &ImageRef) -> Option<Repository> {
+    image.ecr().map(|host| Repository {
+        account: host.account,
+        region: host.region,
+        name: image.repository().to_owned(),
+        fips: host.fips,
+        dual_stack: host.dual_stack,
+    })
+}
+
+/// The calls that check `lookups`: one per repository (per [`MAX_IDS`] ids), each id once.
+/// Images outside ECR, and images with neither digest nor tag, need no call.
+#[must_use]
+pub fn plan(lookups: &[Lookup]) -> Vec<Batch> {
+    let mut ids: BTreeMap<Repository, Vec<Id>> = BTreeMap::new();
+    for l in lookups {
+        let Some(repository) = repository_of(&l.image) else {
+            continue;
+        };
+        let entry = ids.entry(repository).or_default();
+        entry.extend(l.digest.map(Id::Digest));
+        entry.extend(l.tag.clone().map(Id::Tag));
+    }
+    let mut batches = Vec::new();
+    for (repository, mut ids) in ids {
+        ids.sort();
+        ids.dedup();
+        for chunk in ids.chunks(MAX_IDS) {
+            batches.push(Batch {
+                repository: repository.clone(),
+                ids: chunk.to_vec(),
+            });
+        }
+    }
+    batches
+}
+
+/// What ECR said about one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The digest (and the tag, if asked) are there.
+    Found { detail: String },
+    /// Not outside ECR, or nothing to look up by.
+    Skipped { why: String },
+    /// The digest is gone, or the tag moved: a failed check (exit 1).
+    Missing { message: String },
+    /// The lookup itself failed (exit 2).
+    Error { message: String },
+}
+
+/// What ECR answered for one repository's ids.
+#[derive(Default)]
+struct Answers {
+    /// Digests found.
+    digests: Vec<Digest>,
+    /// Tag -> the digest it points at.
+    tags: BTreeMap<String, Digest>,
+    /// id -> (failure code, reason).
+    failures: BTreeMap<Id, (String, String)>,
+    /// The call failed as a whole: (message, whether it means the image is missing).
+    error: Option<(String, bool)>,
+}
+
+/// Looks every ECR image up and returns one outcome per lookup, in order.
+pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
+    let batches = plan(lookups);
+    if !batches.is_empty() {
+        aws.check_credentials()?;
+    }
+    let mut answers: BTreeMap<Repository, Answers> = BTreeMap::new();
+    for batch in &batches {
+        tracing::debug!(
+            "ECR BatchGetImage: {} id(s) in {} (registry {}, region {})",
+            batch.ids.len(),
+            batch.repository.name,
+            batch.repository.account,
+            batch.repository.region
+        );
+        let answer = answers.entry(batch.repository.clone()).or_default();
+        aws.block_on(call(aws, batch, answer));
+    }
+    Ok(lookups
+        .iter()
+        .map(|l| {
+            outcome(
+                l,
+                repository_of(&l.image).and_then(|r| answers.get(&r).map(|a| (r, a))),
+            )
+        })
+        .collect())
+}
+
+/// `emit --ecr`: every image must be in ECR, or nothing is written. Missing images fail the check
+/// (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
+pub fn require(lookups: &[Lookup]) -> anyhow::Result<()> {
+    if plan(lookups).is_empty() {
+        tracing::warn!(
+            "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up"
+        );
+        return Ok(());
+    }
+    let outcomes = check(super::shared()?, lookups)?;
+    let mut missing = Vec::new();
+    let mut failed = Vec::new();
+    for (l, o) in lookups.iter().zip(outcomes) {
+        match o {
+            Outcome::Found { detail } => tracing::debug!("{}: {detail}", l.subject),
+            Outcome::Skipped { why } => tracing::debug!("{}: {}: {why}", l.subject, l.image),
+            Outcome::Missing { message } => missing.push(format!("{}: {message}", l.subject)),
+            Outcome::Error { message } => failed.push(format!("{}: {message}", l.subject)),
+        }
+    }
+    let nothing = "; nothing was written";
+    if !failed.is_empty() {
+        failed.extend(missing);
+        anyhow::bail!("{}{nothing}", failed.join("\n"));
+    }
+    if !missing.is_empty() {
+        return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
+    }
+    Ok(())
+}
+
+async fn call(aws: &Aws, batch: &Batch, answer: &mut Answers) {
+    let repo = &batch.repository;
+    let client = aws.ecr(&repo.region, repo.fips, repo.dual_stack);
+    let out = match send(&client, repo, &batch.ids).await {
+        Ok(out) => out,
+        Err(error) => {
+            answer.error = Some(error);
+            return;
+        }
+    };
+    record(&out, answer);
+    // ECR names the asked tag in each image's id; a server that names another tag of the image
+    // instead (moto does) leaves the tag unresolved: ask for it alone, whose one image is it.
+    let unresolved: Vec<Id> = batch
+        .ids
+        .iter()
+        .filter(|id| match id {
+            Id::Tag(t) => !answer.tags.contains_key(t) && !answer.failures.contains_key(id),
+            Id::Digest(_) => false,
+        })
+        .cloned()
+        .collect();
+    for id in unresolved {
+        let Id::Tag(tag) = &id else { continue };
+        tracing::debug!("ECR BatchGetImage: tag {tag} of {} asked alone", repo.name);
+        match send(&client, repo, std::slice::from_ref(&id)).await {
+            Ok(out) => {
+                if let Some(digest) = out
+                    .images()
+                    .iter()
+                    .find_map(|i| i.image_id()?.image_digest()?.parse::<Digest>().ok())
+                {
+                    answer.tags.insert(tag.clone(), digest);
+                }
+                record(&out, answer);
+            }
+            Err(error) => {
+                answer.error = Some(error);
+                return;
+            }
+        }
+    }
+}
+
+/// One `BatchGetImage` call; the error is the message and whether it means the image is missing.
+async fn send(
+    client: &aws_sdk_ecr::Client,
+    repo: &Repository,
+    ids: &[Id],
+) -> Result<aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput, (String, bool)> {
+    let ids: Vec<ImageIdentifier> = ids
+        .iter()
+        .map(|id| match id {
+            Id::Digest(d) => ImageIdentifier::builder()
+                .image_digest(d.to_string())
+                .build(),
+            Id::Tag(t) => ImageIdentifier::builder().image_tag(t).build(),
+        })
+        .collect();
+    let result = client
+        .batch_get_image()
+        .registry_id(&repo.account)
+        .repository_name(&repo.name)
+        .set_image_ids(Some(ids))
+        .set_accepted_media_types(Some(MEDIA_TYPES.map(str::to_owned).to_vec()))
+        .send()
+        .await;
+    result.map_err(|err| {
+        let missing_repo = err.as_service_error().is_some_and(
+            aws_sdk_ecr::operation::batch_get_image::BatchGetImageError::is_repository_not_found_exception,
+        );
+        if missing_repo {
+            let message = format!(
+                "repository {} does not exist in registry {} (region {}), so the image is not there; push it, or fix the image URI",
+                repo.name, repo.account, repo.region
+            );
+            return (message, true);
+        }
+        let call = Call {
+            service: "ECR",
+            operation: "BatchGetImage",
+            action: "ecr:BatchGetImage",
+            resource: format!("repository {} in registry {}", repo.name, repo.account),
+            arn: repo.arn(),
+            region: repo.region.clone(),
+        };
+        (errors::describe(&call, &err), false)
+    })
+}
+
+/// Adds the images and failures of one answer.
+fn record(
+    out: &aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput,
+    answer: &mut Answers,
+) {
+    for image in out.images() {
+        let Some(id) = image.image_id() else { continue };
+        let Some(digest) = id.image_digest().and_then(|d| d.parse::<Digest>().ok()) else {
+            continue;
+        };
+        // Any tag an answer names is a tag of that image.
+        if let Some(tag) = id.image_tag() {
+            answer.tags.insert(tag.to_owned(), digest);
+        }
+        answer.digests.push(digest);
+    }
+    for failure in out.failures() {
+        let Some(id) = failure.image_id() else {
+            continue;
+        };
+        let key = match (
+            id.image_digest().and_then(|d| d.parse::<Digest>().ok()),
+            id.image_tag(),
+        ) {
+            (Some(d), _) => Id::Digest(d),
+            (None, Some(t)) => Id::Tag(t.to_owned()),
+            (None, None) => continue,
+        };
+        answer.failures.insert(
+            key,
+            (
+                failure
+                    .failure_code()
+                    .map_or_else(|| "unknown".to_owned(), |c| c.as_str().to_owned()),
+                failure.failure_reason().unwrap_or_default().to_owned(),
+            ),
+        );
+    }
+}
+
+/// Codes of a `BatchGetImage` failure that mean the image (or tag) is not there.
+fn means_missing(code: &str) -> bool {
+    matches!(code, "ImageNotFound" | "ImageTagDoesNotMatchDigest")
+}
+
+fn outcome(l: &Lookup, answer: Option<(Repository, &Answers)>) -> Outcome {
+    let Some((repo, a)) = answer else {
+        return Outcome::Skipped {
+            why: if l.image.ecr().is_none() {
+                "not in an Amazon ECR private registry; not looked up".to_owned()
+            } else {
+                "no digest or tag to look up".to_owned()
+            },
+        };
+    };
+    let at = format!(
+        "repository {} in registry {} (region {})",
+        repo.name, repo.account, repo.region
+    );
+    if let Some((message, missing)) = &a.error {
+        let message = format!("{}: {message}", l.image);
+        return if *missing {
+            Outcome::Missing { message }
+        } else {
+            Outcome::Error { message }
+        };
+    }
+    let mut found = Vec::new();
+    if let Some(digest) = l.digest {
+        if let Some((code, reason)) = a.failures.get(&Id::Digest(digest)) {
+            let message = format!(
+                "image {} with digest {digest} is not in ECR ({code}: {reason}) in {at}; a deploy would fail with CannotPullContainerError; push the image again, or check the repository's lifecycle policy and replication",
+                l.image
+            );
+            return if means_missing(code) {
+                Outcome::Missing { message }
+            } else {
+                Outcome::Error { message }
+            };
+        }
+        if !a.digests.contains(&digest) {
+            return Outcome::Missing {
+                message: format!(
+                    "image {} with digest {digest} is not in ECR (not returned for {at}); a deploy would fail with CannotPullContainerError; push the image again, or check the repository's lifecycle policy and replication",
+                    l.image
+                ),
+            };
+        }
+        found.push(format!("digest {digest}"));
+    }
+    if let Some(tag) = &l.tag {
+        match (a.tags.get(tag), a.failures.get(&Id::Tag(tag.clone()))) {
+            (Some(now), _) if Some(*now) == l.digest || l.digest.is_none() => {
+                found.push(format!("tag {tag}"));
+            }
+            (Some(now), _) => {
+                return Outcome::Missing {
+                    message: format!(
+                        "tag {tag:?} of {} now points at {now} in {at}, not at {}; ECS would deploy a different image than was checked; emit again from the current imageDetail.json, or use --uri digest",
+                        l.image.name(),
+                        l.digest.map(|d| d.to_string()).unwrap_or_default()
+                    ),
+                };
+            }
+            (None, Some((code, reason))) if !means_missing(code) => {
+                return Outcome::Error {
+                    message: format!(
+                        "tag {tag:?} of {}: {code}: {reason} in {at}",
+                        l.image.name()
+                    ),
+                };
+            }
+            (None, _) => {
+                return Outcome::Missing {
+                    message: format!(
+                        "tag {tag:?} of {} no longer exists in {at}; ECS could not pull {}; emit again from the current imageDetail.json, or use --uri digest",
+                        l.image.name(),
+                        l.image
+                    ),
+                };
+            }
+        }
+    }
+    Outcome::Found {
+        detail: format!("{} in ECR ({}, {at})", l.image, found.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(n: usize) -> Digest {
+        format!("sha256:{n:064x}").parse().unwrap()
+    }
+
+    fn lookup(account: &str, region: &str, repo: &str, n: usize, tag: Option<&str>) -> Lookup {
+        Lookup {
+            subject: format!("image {n}"),
+            image: format!(
+                "{account}.dkr.ecr.{region}.amazonaws.com/{repo}@{}",
+                digest(n)
+            )
+            .parse()
+            .unwrap(),
+            digest: Some(digest(n)),
+            tag: tag.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn one_call_per_repository_with_every_id_once() {
+        let lookups = vec![
+            lookup("111122223333", "eu-west-1", "shop/web", 1, None),
+            lookup("111122223333", "eu-west-1", "shop/web", 1, Some("v1")),
+            lookup("111122223333", "eu-west-1", "shop/api", 2, None),
+            lookup("444455556666", "eu-west-1", "shop/web", 3, None),
+            lookup("111122223333", "us-east-1", "shop/web", 4, None),
+        ];
+        let batches = plan(&lookups);
+        let keys: Vec<(String, String, String, usize)> = batches
+            .iter()
+            .map(|b| {
+                (
+                    b.repository.account.clone(),
+                    b.repository.region.clone(),
+                    b.repository.name.clone(),
+                    b.ids.len(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                (
+                    "111122223333".into(),
+                    "eu-west-1".into(),
+                    "shop/api".into(),
+                    1
+                ),
+                (
+                    "111122223333".into(),
+                    "eu-west-1".into(),
+                    "shop/web".into(),
+                    2
+                ),
+                (
+                    "111122223333".into(),
+                    "us-east-1".into(),
+                    "shop/web".into(),
+                    1
+                ),
+                (
+                    "444455556666".into(),
+                    "eu-west-1".into(),
+                    "shop/web".into(),
+                    1
+                ),
+            ]
+        );
+        assert_eq!(
+            batches[1].ids,
+            [Id::Digest(digest(1)), Id::Tag("v1".into())]
+        );
+    }
+
+    #[test]
+    fn at_most_100_ids_per_call() {
+        let lookups: Vec<Lookup> = (0..250)
+            .map(|n| lookup("111122223333", "eu-west-1", "shop/web", n, None))
+            .collect();
+        let sizes: Vec<usize> = plan(&lookups).iter().map(|b| b.ids.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let exactly: Vec<Lookup> = lookups[..100].to_vec();
+        assert_eq!(plan(&exactly).len(), 1);
+    }
+
+    #[test]
+    fn images_outside_ecr_need_no_call() {
+        let mut other = lookup("111122223333", "eu-west-1", "shop/web", 1, None);
+        other.image = "public.ecr.aws/xray/aws-xray-daemon:3.3.12"
+            .parse()
+            .unwrap();
+        assert!(plan(&[other.clone()]).is_empty());
+        assert!(matches!(outcome(&other, None), Outcome::Skipped { .. }));
+    }
+
+    #[test]
+    fn a_moved_tag_is_a_failed_check() {
+        let l = lookup("111122223333", "eu-west-1", "shop/web", 1, Some("v1"));
+        let repo = repository_of(&l.image).unwrap();
+        let mut a = Answers::default();
+        a.digests.push(digest(1));
+        a.tags.insert("v1".into(), digest(2));
+        let Outcome::Missing { message } = outcome(&l, Some((repo.clone(), &a))) else {
+            panic!("missing")
+        };
+        assert!(message.contains("now points at"), "{message}");
+        a.tags.insert("v1".into(), digest(1));
+        assert!(matches!(
+            outcome(&l, Some((repo, &a))),
+            Outcome::Found { .. }
+        ));
+    }
+
+    #[test]
+    fn arns_follow_the_partition() {
+        let repo = |region: &str| Repository {
+            account: "111122223333".into(),
+            region: region.into(),
+            name: "shop/web".into(),
+            fips: false,
+            dual_stack: false,
+        };
+        assert_eq!(
+            repo("eu-west-1").arn(),
+            "arn:aws:ecr:eu-west-1:111122223333:repository/shop/web"
+        );
+        assert!(repo("cn-north-1").arn().starts_with("arn:aws-cn:"));
+        assert!(repo("us-gov-west-1").arn().starts_with("arn:aws-us-gov:"));
+    }
+}

@@ -1,0 +1,234 @@
+//! AWS errors as messages a build log can act on: the AWS error code, the operation, the resource,
+//! and what to change, above all the IAM action the build role lacks.
+
+use std::error::Error as StdError;
+
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
+
+use super::MAX_ATTEMPTS;
+
+/// One AWS call, as messages name it.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// `ECR`, `ECS`: the service as AWS names it in consoles.
+    pub service: &'static str,
+    /// The API operation, e.g. `BatchGetImage`.
+    pub operation: &'static str,
+    /// The IAM action it needs, e.g. `ecr:BatchGetImage`.
+    pub action: &'static str,
+    /// The resource as a user knows it (repository name, cluster/service).
+    pub resource: String,
+    /// The resource ARN an IAM policy names; `*` when the action has no resource-level permissions.
+    pub arn: String,
+    pub region: String,
+}
+
+/// Error codes that say the caller is not allowed to make the call.
+const DENIED: &[&str] = &[
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnauthorizedOperation",
+    "UnauthorizedException",
+];
+
+/// Error codes that say the credentials themselves were refused.
+const BAD_CREDENTIALS: &[&str] = &[
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "InvalidClientTokenId",
+    "ExpiredTokenException",
+    "ExpiredToken",
+];
+
+/// Error codes of a busy or failing service, which the SDK retried before giving up.
+const TRANSIENT: &[&str] = &[
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "ServerException",
+    "InternalFailure",
+    "InternalServerError",
+    "SlowDown",
+];
+
+/// The message for a failed call (exit code 2 unless the caller decides otherwise).
+#[must_use]
+pub fn describe<E>(call: &Call, err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> String
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+{
+    let what = format!(
+        "{} {} on {} (region {})",
+        call.service, call.operation, call.resource, call.region
+    );
+    match err {
+        SdkError::ServiceError(ctx) => {
+            let status = ctx.raw().status().as_u16();
+            let code = ctx.err().code().unwrap_or("an unnamed error");
+            let message = ctx
+                .err()
+                .message()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            let fix = fix_for(call, code, status);
+            format!("{what} failed with {code} (HTTP {status}){message}; {fix}")
+        }
+        SdkError::TimeoutError(_) => format!(
+            "{what} timed out after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode); {}",
+            reach_hint(call)
+        ),
+        SdkError::DispatchFailure(d) => {
+            let kind = if d.is_timeout() {
+                "timed out"
+            } else if d.is_io() {
+                "could not connect or the connection was reset"
+            } else {
+                "could not be sent"
+            };
+            format!(
+                "{what} {kind} after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode): {}; {}",
+                chain(err),
+                reach_hint(call)
+            )
+        }
+        SdkError::ResponseError(_) => format!(
+            "{what} got an answer that is not an AWS response ({}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_{} is set, check that it points at the {} API",
+            chain(err),
+            call.service,
+            call.service
+        ),
+        _ => format!("{what} failed: {}", chain(err)),
+    }
+}
+
+/// What to change for a service error `code`.
+fn fix_for(call: &Call, code: &str, status: u16) -> String {
+    if DENIED.contains(&code) {
+        format!(
+            "the build role needs {} on {} (add it to the role's IAM policy; for a repository in another account, that repository's policy must also allow this role)",
+            call.action, call.arn
+        )
+    } else if BAD_CREDENTIALS.contains(&code) {
+        "the credentials were refused: check which ones are in use (AWS_ACCESS_KEY_ID, AWS_PROFILE, the CodeBuild service role) and that they have not expired".to_owned()
+    } else if TRANSIENT.contains(&code) || status >= 500 {
+        format!(
+            "AWS kept failing or throttling after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode); run the build again later"
+        )
+    } else {
+        format!(
+            "check {} (the IAM action is {})",
+            call.resource, call.action
+        )
+    }
+}
+
+/// Why an endpoint may be out of reach, and what lets a build reach it.
+fn reach_hint(call: &Call) -> String {
+    let service = call.service.to_ascii_lowercase();
+    let endpoint = match service.as_str() {
+        "ecr" => format!("com.amazonaws.{}.ecr.api", call.region),
+        other => format!("com.amazonaws.{}.{other}", call.region),
+    };
+    let overridden = [
+        "AWS_ENDPOINT_URL".to_owned(),
+        format!("AWS_ENDPOINT_URL_{}", call.service),
+    ]
+    .into_iter()
+    .filter_map(|k| std::env::var(&k).ok().map(|v| format!("{k}={v}")))
+    .collect::<Vec<_>>();
+    if overridden.is_empty() {
+        format!(
+            "a build in a VPC needs the VPC endpoint {endpoint} or a NAT gateway to reach the {} API",
+            call.service
+        )
+    } else {
+        format!(
+            "the endpoint is overridden ({}); check that it answers",
+            overridden.join(", ")
+        )
+    }
+}
+
+/// The error and its sources on one line.
+#[must_use]
+pub fn chain(err: &dyn StdError) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !text.contains(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// The message when the credential chain found nothing: where it looked, and how to give it some.
+#[must_use]
+pub fn no_credentials(why: &str) -> String {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let home = env("HOME").unwrap_or_else(|| "~".to_owned());
+    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
+    let config = env("AWS_CONFIG_FILE").unwrap_or_else(|| format!("{home}/.aws/config"));
+    let credentials =
+        env("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|| format!("{home}/.aws/credentials"));
+    let set_or_not = |k: &str| if env(k).is_some() { "set" } else { "not set" };
+    let imds = if env("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        "disabled by AWS_EC2_METADATA_DISABLED=true"
+    } else {
+        "not reachable"
+    };
+    format!(
+        "no AWS credentials found ({why}); looked in: the environment (AWS_ACCESS_KEY_ID {}, AWS_SECRET_ACCESS_KEY {}); profile {profile:?} in {config} and {credentials}; web identity (AWS_WEB_IDENTITY_TOKEN_FILE {}, AWS_ROLE_ARN {}); the container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI {}, AWS_CONTAINER_CREDENTIALS_FULL_URI {}; CodeBuild sets these for its service role); instance metadata ({imds}); fix: run in CodeBuild with a service role, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        set_or_not("AWS_ACCESS_KEY_ID"),
+        set_or_not("AWS_SECRET_ACCESS_KEY"),
+        set_or_not("AWS_WEB_IDENTITY_TOKEN_FILE"),
+        set_or_not("AWS_ROLE_ARN"),
+        set_or_not("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
+        set_or_not("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call() -> Call {
+        Call {
+            service: "ECR",
+            operation: "BatchGetImage",
+            action: "ecr:BatchGetImage",
+            resource: "repository shop/web in registry 111122223333".to_owned(),
+            arn: "arn:aws:ecr:eu-west-1:111122223333:repository/shop/web".to_owned(),
+            region: "eu-west-1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn access_denied_names_the_action_and_the_arn() {
+        let fix = fix_for(&call(), "AccessDeniedException", 400);
+        assert!(
+            fix.contains(
+                "the build role needs ecr:BatchGetImage on arn:aws:ecr:eu-west-1:111122223333:repository/shop/web"
+            ),
+            "{fix}"
+        );
+    }
+
+    #[test]
+    fn throttling_and_5xx_say_the_sdk_retried() {
+        for (code, status) in [("ThrottlingException", 400), ("Whatever", 503)] {
+            let fix = fix_for(&call(), code, status);
+            assert!(fix.contains("after 3 attempts"), "{fix}");
+        }
+        assert!(
+            fix_for(&call(), "ExpiredTokenException", 400).contains("credentials were refused")
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! `--ecr` and `ecs://` against a moto server on loopback: what a user sees (exit code, stdout,
+//! stderr, files written or not), with real SDK calls, retries, credentials and logs.
+
+use std::time::{Duration, Instant};
+
+use crate::util::Env;
+use crate::util::aws::{
+    self, CredentialsServer, Fault, FaultProxy, SECRET, TOKEN, aws_env, aws_env_without_keys,
+    detail, moto, unique,
+};
+
+/// A build with one ECR source artifact, `img`, for `repo` in `region` with `digest` and `tags`.
+fn artifact(env: &Env, region: &str, repo: &str, digest: &str, tags: &[&str]) {
+    env.write("img/imageDetail.json", detail(region, repo, digest, tags));
+}
+
+/// A build for a new repository in us-west-2 whose image was pushed: the env (AWS variables
+/// pointing at `endpoint`), the repository and the digest.
+fn pushed(endpoint: &str) -> (Env, String, String) {
+    let repo = unique("shop/web");
+    let digest = moto().push("us-west-2", &repo, &["v1"]);
+    let mut env = Env::new();
+    aws_env(&mut env, endpoint);
+    artifact(&env, "us-west-2", &repo, &digest, &["v1"]);
+    (env, repo, digest)
+}
+
+/// A build naming shop/web in us-west-2 with a digest ECR never had.
+fn unpushed(endpoint: &str) -> Env {
+    let mut env = Env::new();
+    aws_env(&mut env, endpoint);
+    artifact(&env, "us-west-2", "shop/web", &missing_digest(), &["v1"]);
+    env
+}
+
+fn missing_digest() -> String {
+    format!("sha256:{}", "ab".repeat(32))
+}
+
+#[test]
+fn verify_ecr_passes_for_a_pushed_image_and_fails_naming_a_missing_digest() {
+    let moto = moto();
+    let (env, repo, digest) = pushed(&moto.endpoint());
+    env.run(&["verify", "img", "--ecr"])
+        .code(0)
+        .stdout_has(&format!("digest {digest}"))
+        .stdout_has("in ECR");
+
+    let gone = missing_digest();
+    artifact(&env, "us-west-2", &repo, &gone, &["v1"]);
+    let run = env.run(&["verify", "img", "--ecr"]);
+    run.code(1)
+        .stdout_has("FAILED")
+        .stdout_has(&format!("{}/{repo}@{gone}", aws::host("us-west-2")))
+        .stdout_has("is not in ECR")
+        .stdout_has("CannotPullContainerError");
+}
+
+#[test]
+fn verify_ecr_looks_each_image_up_in_the_region_and_registry_of_its_uri() {
+    // AWS_REGION is eu-west-1; the repositories exist only where the URIs say.
+    let moto = moto();
+    let web = unique("shop/web");
+    let api = unique("shop/api");
+    let web_digest = moto.push("us-west-2", &web, &["1"]);
+    let api_digest = moto.push("ap-southeast-2", &api, &["1"]);
+    let mut env = Env::new();
+    aws_env(&mut env, &moto.endpoint());
+    env.write(
+        "web/imageDetail.json",
+        detail("us-west-2", &web, &web_digest, &["1"]),
+    );
+    env.write(
+        "api/imageDetail.json",
+        detail("ap-southeast-2", &api, &api_digest, &["1"]),
+    );
+    env.run(&["verify", "web", "api", "--ecr"])
+        .code(0)
+        .stdout_has("region us-west-2")
+        .stdout_has("region ap-southeast-2");
+    // A FIPS registry host names the same registry (asked at the overridden endpoint here).
+    let fips = detail("us-west-2", &web, &web_digest, &["1"])
+        .replace(".dkr.ecr.us-west-2.", ".dkr.ecr-fips.us-west-2.");
+    env.write("web/imageDetail.json", fips);
+    env.run(&["verify", "web", "--ecr"])
+        .code(0)
+        .stdout_has(".dkr.ecr-fips.us-west-2.amazonaws.com/");
+    // The same image named in another region is not there.
+    env.write(
+        "web/imageDetail.json",
+        detail("us-east-2", &web, &web_digest, &["1"]),
+    );
+    env.run(&["verify", "web", "--ecr"])
+        .code(1)
+        .stdout_has(&format!("repository {web} does not exist in registry"))
+        .stdout_has("region us-east-2");
+}
+
+#[test]
+fn emit_ecr_writes_nothing_when_a_digest_is_missing() {
+    let moto = moto();
+    let repo = unique("shop/web");
+    moto.push("us-west-2", &repo, &["v1"]);
+    let mut env = Env::new();
+    aws_env(&mut env, &moto.endpoint());
+    let gone = missing_digest();
+    artifact(&env, "us-west-2", &repo, &gone, &["v1"]);
+    let run = env.run(&["emit", "img", "--container", "web", "--ecr", "--out", "out"]);
+    run.code(1)
+        .stderr_has(&gone)
+        .stderr_has(&repo)
+        .stderr_has("nothing was written");
+    assert!(!env.path("out").exists(), "{run:#?}");
+}
+
+#[test]
+fn emit_ecr_with_uri_tag_fails_when_the_tag_moved_to_another_digest() {
+    let moto = moto();
+    let repo = unique("shop/web");
+    let first = moto.push("us-west-2", &repo, &["v1", "build-1"]);
+    let mut env = Env::new();
+    aws_env(&mut env, &moto.endpoint());
+    artifact(&env, "us-west-2", &repo, &first, &["v1"]);
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--ecr",
+        "--uri",
+        "tag",
+        "--out",
+        "out",
+    ])
+    .code(0);
+    assert!(
+        env.read("out/imagedefinitions.json")
+            .contains(&format!("{repo}:v1"))
+    );
+
+    // Someone pushed again with the same tag: v1 now names another image.
+    let second = moto.push("us-west-2", &repo, &["v1"]);
+    let run = env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--ecr",
+        "--uri",
+        "tag+digest",
+        "--out",
+        "out2",
+    ]);
+    run.code(1)
+        .stderr_has("tag \"v1\"")
+        .stderr_has(&format!("now points at {second}"))
+        .stderr_has(&first);
+    assert!(!env.path("out2").exists());
+    // The digest alone is still there, so --uri digest passes.
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--ecr",
+        "--out",
+        "out3",
+    ])
+    .code(0);
+}
+
+#[test]
+fn ecs_task_definition_checks_the_containers_the_service_runs_now() {
+    let moto = moto();
+    let cluster = unique("prod");
+    let service = unique("web");
+    // ecs:// lookups use AWS_REGION (eu-west-1 in these tests).
+    moto.ecs_service("eu-west-1", &cluster, &service, &["web", "proxy"]);
+    let (env, _, _) = pushed(&moto.endpoint());
+    let ecs = format!("ecs://{cluster}/{service}");
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--task-definition",
+        &ecs,
+        "--out",
+        "out",
+    ])
+    .code(0);
+    let run = env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "app",
+        "--task-definition",
+        &ecs,
+        "--out",
+        "out2",
+    ]);
+    run.code(1)
+        .stderr_has("container \"app\" not in task definition")
+        .stderr_has(&ecs)
+        .stderr_has("which the service runs now")
+        .stderr_has("containers \"web\", \"proxy\"");
+    assert!(!env.path("out2").exists());
+
+    let missing = format!("ecs://{cluster}/no-such-service");
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--task-definition",
+        &missing,
+    ])
+    .code(2)
+    .stderr_has("ECS service \"no-such-service\" not found")
+    .stderr_has(&cluster);
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--task-definition",
+        "ecs://only-cluster",
+    ])
+    .code(2)
+    .stderr_has("--task-definition \"ecs://only-cluster\" is not ecs://CLUSTER/SERVICE");
+}
+
+#[test]
+fn mapping_task_definition_ecs_is_looked_up_and_ecr_checks_every_container() {
+    let moto = moto();
+    let cluster = unique("prod");
+    let service = unique("web");
+    moto.ecs_service("eu-west-1", &cluster, &service, &["web"]);
+    let (env, repo, digest) = pushed(&moto.endpoint());
+    let mapping = |td: &str| {
+        serde_json::json!({
+            "services": { "web": {
+                "containers": { "web": { "repository": repo } },
+                "taskDefinition": td
+            } }
+        })
+        .to_string()
+    };
+    // An ecs:// value is not a path relative to the mapping's folder.
+    env.write(
+        "deploy/imagedef.json",
+        mapping(&format!("ecs://{cluster}/{service}")),
+    );
+    env.run(&[
+        "emit",
+        "img",
+        "--mapping",
+        "deploy/imagedef.json",
+        "--ecr",
+        "--out",
+        "out",
+    ])
+    .code(0);
+    assert!(env.read("out/web/imagedefinitions.json").contains(&digest));
+    let report = env.read("out/imagedef-report.json");
+    assert!(
+        report.contains(&format!("ecs://{cluster}/{service}")),
+        "{report}"
+    );
+
+    env.write("deploy/imagedef.json", mapping("ecs://prod"));
+    env.run(&[
+        "emit",
+        "img",
+        "--mapping",
+        "deploy/imagedef.json",
+        "--out",
+        "out2",
+    ])
+    .code(2)
+    .stderr_has("services.web.taskDefinition")
+    .stderr_has("ecs://CLUSTER/SERVICE");
+}
+
+#[test]
+fn container_credentials_are_used_with_their_authorization_token() {
+    let moto = moto();
+    let repo = unique("shop/web");
+    let digest = moto.push("us-west-2", &repo, &["v1"]);
+    let creds = CredentialsServer::start();
+    let mut env = Env::new();
+    aws_env_without_keys(&mut env, &moto.endpoint());
+    env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.uri())
+        .set(
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "imagedef-test-auth-token",
+        );
+    artifact(&env, "us-west-2", &repo, &digest, &["v1"]);
+    env.run(&["verify", "img", "--ecr"]).code(0);
+    let seen = creds.authorizations.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "the credentials endpoint was never asked");
+    assert!(
+        seen.iter().all(|a| a == "imagedef-test-auth-token"),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn no_credentials_exits_2_within_seconds_saying_where_it_looked() {
+    let moto = moto();
+    let mut env = Env::new();
+    aws_env_without_keys(&mut env, &moto.endpoint());
+    artifact(&env, "us-west-2", "shop/web", &missing_digest(), &["v1"]);
+    let start = Instant::now();
+    let run = env.run(&["verify", "img", "--ecr"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    run.code(2)
+        .stdout_has("no AWS credentials found")
+        .stdout_has("AWS_ACCESS_KEY_ID not set")
+        .stdout_has("no-such-dir/config")
+        .stdout_has("AWS_CONTAINER_CREDENTIALS_FULL_URI not set")
+        .stdout_has("instance metadata (disabled by AWS_EC2_METADATA_DISABLED=true)");
+    let run = env.run(&["emit", "img", "--container", "web", "--ecr", "--out", "out"]);
+    run.code(2).stderr_has("no AWS credentials found");
+    assert!(!env.path("out").exists());
+}
+
+#[test]
+fn throttling_and_503_answers_are_retried_and_said_at_v() {
+    let moto = moto();
+    let proxy = FaultProxy::start(
+        moto.port,
+        vec![
+            Fault::Answer(400, "ThrottlingException"),
+            Fault::Answer(503, "ServiceUnavailableException"),
+        ],
+        Fault::Pass,
+    );
+    let (env, _, _) = pushed(&proxy.endpoint());
+    let run = env.run(&["-v", "verify", "img", "--ecr"]);
+    run.code(0)
+        .stderr_has("attempt failed (HTTP 400)")
+        .stderr_has("attempt failed (HTTP 503)")
+        .stderr_has("standard retry mode");
+    assert_eq!(proxy.count("BatchGetImage"), 3, "{run:#?}");
+}
+
+#[test]
+fn a_dropped_connection_is_retried() {
+    let moto = moto();
+    let proxy = FaultProxy::start(moto.port, vec![Fault::Drop], Fault::Pass);
+    let (env, _, _) = pushed(&proxy.endpoint());
+    env.run(&["verify", "img", "--ecr"]).code(0);
+    assert_eq!(proxy.count("BatchGetImage"), 2);
+}
+
+#[test]
+fn a_persistent_failure_is_a_clear_exit_2() {
+    let moto = moto();
+    let proxy = FaultProxy::start(
+        moto.port,
+        vec![],
+        Fault::Answer(503, "ServiceUnavailableException"),
+    );
+    let mut env = unpushed(&proxy.endpoint());
+    let start = Instant::now();
+    let run = env.run(&["emit", "img", "--container", "web", "--ecr", "--out", "out"]);
+    assert!(start.elapsed() < Duration::from_secs(30));
+    run.code(2)
+        .stderr_has(
+            "ECR BatchGetImage on repository shop/web in registry 123456789012 (region us-west-2)",
+        )
+        .stderr_has("ServiceUnavailableException (HTTP 503)")
+        .stderr_has("after 3 attempts");
+    assert_eq!(proxy.count("BatchGetImage"), 3);
+    assert!(!env.path("out").exists());
+
+    let dropping = FaultProxy::start(moto.port, vec![], Fault::Drop);
+    aws_env(&mut env, &dropping.endpoint());
+    env.run(&["verify", "img", "--ecr"])
+        .code(2)
+        .stdout_has("ERROR")
+        .stdout_has("after 3 attempts")
+        .stdout_has("the endpoint is overridden (AWS_ENDPOINT_URL=");
+}
+
+#[test]
+fn access_denied_names_the_iam_action_and_the_repository_arn() {
+    let moto = moto();
+    let proxy = FaultProxy::start(
+        moto.port,
+        vec![],
+        Fault::Answer(400, "AccessDeniedException"),
+    );
+    let env = unpushed(&proxy.endpoint());
+    env.run(&["verify", "img", "--ecr"])
+        .code(2)
+        .stdout_has("AccessDeniedException (HTTP 400)")
+        .stdout_has(
+            "the build role needs ecr:BatchGetImage on arn:aws:ecr:us-west-2:123456789012:repository/shop/web",
+        );
+    assert_eq!(
+        proxy.count("BatchGetImage"),
+        1,
+        "access denied is not retried"
+    );
+
+    let cluster = unique("prod");
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--task-definition",
+        &format!("ecs://{cluster}/web"),
+    ])
+    .code(2)
+    .stderr_has("ECS DescribeServices")
+    .stderr_has(&format!(
+        "the build role needs ecs:DescribeServices on arn:aws:ecs:eu-west-1:*:service/{cluster}/web"
+    ));
+}
+
+#[test]
+fn secrets_never_appear_even_with_rust_log_trace() {
+    let moto = moto();
+    let repo = unique("shop/web");
+    let digest = moto.push("us-west-2", &repo, &["v1"]);
+    let cluster = unique("prod");
+    let service = unique("web");
+    moto.ecs_service("eu-west-1", &cluster, &service, &["web"]);
+    // Session credentials from the container endpoint, and from the environment.
+    let creds = CredentialsServer::start();
+    let mut from_endpoint = Env::new();
+    aws_env_without_keys(&mut from_endpoint, &moto.endpoint());
+    from_endpoint
+        .set("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.uri())
+        .set(
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+            "imagedef-test-auth-token",
+        );
+    let mut from_env = Env::new();
+    aws_env(&mut from_env, &moto.endpoint());
+    from_env.set("AWS_SESSION_TOKEN", TOKEN);
+    for env in [&mut from_endpoint, &mut from_env] {
+        artifact(env, "us-west-2", &repo, &digest, &["v1"]);
+        env.set("RUST_LOG", "trace");
+        let ecs = format!("ecs://{cluster}/{service}");
+        for args in [
+            &["-vv", "verify", "img", "--ecr"][..],
+            &[
+                "emit",
+                "img",
+                "--container",
+                "web",
+                "--ecr",
+                "--task-definition",
+                &ecs,
+                "--out",
+                "out",
+            ],
+        ] {
+            let run = env.run(args);
+            run.code(0);
+            // The SDK's own trace output did flow (so the test would see a leak).
+            run.stderr_has("beginning attempt");
+            for secret in [SECRET, TOKEN, "imagedef-test-auth-token"] {
+                assert!(
+                    !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                    "{secret} leaked: {run:#?}"
+                );
+            }
+            assert!(
+                !run.stderr.contains("Signature="),
+                "a signature leaked: {run:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
+    // A proxy that would refuse every call: none may be made.
+    let proxy = FaultProxy::start(moto().port, vec![], Fault::Answer(500, "InternalFailure"));
+    let mut env = Env::new();
+    aws_env(&mut env, &proxy.endpoint());
+    env.write(
+        "img/imageDetail.json",
+        format!(
+            r#"{{"ImageURI":"registry.example.com/shop/web@{}"}}"#,
+            missing_digest()
+        ),
+    );
+    env.run(&["verify", "img", "--ecr"])
+        .code(0)
+        .stderr_has("--ecr: no image is in an Amazon ECR private registry");
+    env.run(&["emit", "img", "--container", "web", "--ecr", "--out", "out"])
+        .code(0)
+        .stderr_has("nothing was looked up");
+    assert_eq!(proxy.targets.lock().unwrap().len(), 0);
+}

@@ -1,0 +1,485 @@
+//! Live-AWS test servers, all on 127.0.0.1: one moto server per test run (a local AWS), a
+//! container-credentials endpoint, and a fault-injecting proxy in front of moto. Tests give every
+//! resource its own name, so they run in parallel against the one moto server.
+//!
+//! Nothing here, and no run of the binary set up by [`aws_env`], sends traffic anywhere but
+//! loopback: instance metadata is disabled, `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (a link-local
+//! address) is never set, every inherited `AWS_*` variable is removed (see `Env::run`), and the
+//! profile files point at paths that do not exist.
+
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sha2::{Digest as _, Sha256};
+
+use super::Env;
+
+/// moto's default account: the registry id of every repository it creates.
+pub const ACCOUNT: &str = "123456789012";
+pub const SECRET: &str = "imagedefTestSecretKey0123456789abcdefXYZ";
+pub const TOKEN: &str = "imagedefTestSessionToken0123456789SECRETTOKEN";
+
+/// The ECR registry host of moto's account in `region`.
+pub fn host(region: &str) -> String {
+    format!("{ACCOUNT}.dkr.ecr.{region}.amazonaws.com")
+}
+
+/// A name no other test uses: `prefix-N`.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The moto server of this test run.
+pub struct Moto {
+    pub port: u16,
+    /// Held until the test process exits; then the server's stdin closes and it stops.
+    _stdin: ChildStdin,
+    _child: Child,
+}
+
+/// Starts moto on first use (about half a second), from the venv `.ci/deps-aws` makes.
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let venv = std::env::var_os("IMAGEDEF_MOTO_VENV")
+            .map_or_else(|| root.join("target/moto-venv"), PathBuf::from);
+        let python = venv.join("bin/python");
+        let mut child = Command::new(&python)
+            .arg(root.join("tests/integration/util/moto_server.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start moto with {} ({e}); run `bash .ci/deps-aws` first",
+                    python.display()
+                )
+            });
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            panic!("moto did not print its port (got {line:?}); run `bash .ci/deps-aws`")
+        });
+        Moto {
+            port,
+            _stdin: child.stdin.take().unwrap(),
+            _child: child,
+        }
+    })
+}
+
+impl Moto {
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One AWS JSON call (`X-Amz-Target`), unsigned: moto reads the region and service from the
+    /// Authorization header's scope and checks no signature.
+    pub fn call(&self, service: &str, region: &str, target: &str, body: &str) -> (u16, String) {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDIMAGEDEFTEST/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=00"
+        );
+        http(
+            self.port,
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("X-Amz-Target", target),
+                ("Authorization", &auth),
+            ],
+            body.as_bytes(),
+        )
+    }
+
+    #[track_caller]
+    fn ok(&self, service: &str, region: &str, target: &str, body: &str) -> serde_json::Value {
+        let (status, text) = self.call(service, region, target, body);
+        assert_eq!(status, 200, "{target}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Pushes a new image (a unique manifest) with `tags` into `repo` in `region`, creating the
+    /// repository if needed, and returns its digest: sha256 of the manifest, as ECR computes it.
+    /// (moto deletes an image whose only tag is pushed again; give it a second tag to keep it.)
+    pub fn push(&self, region: &str, repo: &str, tags: &[&str]) -> String {
+        let (status, text) = self.call(
+            "ecr",
+            region,
+            "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+            &serde_json::json!({ "repositoryName": repo }).to_string(),
+        );
+        assert!(
+            status == 200 || text.contains("RepositoryAlreadyExists"),
+            "{text}"
+        );
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 7,
+                "digest": format!("sha256:{:064x}", 7)
+            },
+            "layers": [],
+            "annotations": { "unique": unique(repo) }
+        })
+        .to_string();
+        let hex = Sha256::digest(manifest.as_bytes())
+            .iter()
+            .fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+        let digest = format!("sha256:{hex}");
+        for tag in tags {
+            self.ok(
+                "ecr",
+                region,
+                "AmazonEC2ContainerRegistry_V20150921.PutImage",
+                &serde_json::json!({
+                    "repositoryName": repo,
+                    "imageManifest": manifest,
+                    "imageManifestMediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "imageTag": tag,
+                    "imageDigest": digest,
+                })
+                .to_string(),
+            );
+        }
+        digest
+    }
+
+    /// A cluster with a service running a task definition of `containers`; returns its ARN.
+    pub fn ecs_service(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        containers: &[&str],
+    ) -> String {
+        let ecs = |target: &str, body: serde_json::Value| {
+            self.ok(
+                "ecs",
+                region,
+                &format!("AmazonEC2ContainerServiceV20141113.{target}"),
+                &body.to_string(),
+            )
+        };
+        ecs(
+            "CreateCluster",
+            serde_json::json!({ "clusterName": cluster }),
+        );
+        let defs: Vec<serde_json::Value> = containers
+            .iter()
+            .map(|c| serde_json::json!({ "name": c, "image": "nginx", "memory": 128 }))
+            .collect();
+        let td = ecs(
+            "RegisterTaskDefinition",
+            serde_json::json!({ "family": service, "containerDefinitions": defs }),
+        );
+        let arn = td["taskDefinition"]["taskDefinitionArn"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        ecs(
+            "CreateService",
+            serde_json::json!({
+                "cluster": cluster, "serviceName": service, "taskDefinition": arn, "desiredCount": 1
+            }),
+        );
+        arn
+    }
+}
+
+/// The ECR source action's imageDetail.json for an image in moto's registry.
+pub fn detail(region: &str, repo: &str, digest: &str, tags: &[&str]) -> String {
+    serde_json::json!({
+        "ImageSizeInBytes": "1234",
+        "ImageDigest": digest,
+        "Version": "1.0",
+        "ImagePushedAt": "Tue Jun 28 09:41:03 UTC 2022",
+        "RegistryId": ACCOUNT,
+        "RepositoryName": repo,
+        "ImageURI": format!("{}/{repo}@{digest}", host(region)),
+        "ImageTags": tags,
+    })
+    .to_string()
+}
+
+/// Sets up `env` for runs against `endpoint` with dummy keys, nothing else: metadata off, no
+/// profile files, a region the images do not live in (their URIs must decide).
+pub fn aws_env(env: &mut Env, endpoint: &str) {
+    aws_env_without_keys(env, endpoint);
+    env.set("AWS_ACCESS_KEY_ID", "AKIDIMAGEDEFTEST")
+        .set("AWS_SECRET_ACCESS_KEY", SECRET);
+}
+
+/// [`aws_env`] without any credentials.
+pub fn aws_env_without_keys(env: &mut Env, endpoint: &str) {
+    let none = env.path("no-such-dir");
+    env.set("AWS_EC2_METADATA_DISABLED", "true")
+        .set("AWS_REGION", "eu-west-1")
+        .set("AWS_ENDPOINT_URL", endpoint)
+        .set("AWS_CONFIG_FILE", none.join("config"))
+        .set("AWS_SHARED_CREDENTIALS_FILE", none.join("credentials"))
+        .set("HOME", &none);
+}
+
+/// A minimal HTTP/1.1 exchange over one connection: returns the status and the body.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        let _ = write!(request, "{k}: {v}\r\n");
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut reader = BufReader::new(stream);
+    let (status, _headers, body) = read_message(&mut reader, true).expect("an HTTP response");
+    (
+        status.split(' ').nth(1).unwrap().parse().unwrap(),
+        String::from_utf8_lossy(&body).into_owned(),
+    )
+}
+
+/// An HTTP message: start line, headers, body.
+type Message = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Reads one HTTP message: the start line, the headers (lowercased names), the body (by
+/// Content-Length, or to EOF for a response without one). `None` at a clean EOF.
+fn read_message(reader: &mut BufReader<TcpStream>, response: bool) -> Option<Message> {
+    let mut start = String::new();
+    if reader.read_line(&mut start).ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (k, v) = line.split_once(':')?;
+        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+    }
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
+    let mut body = Vec::new();
+    match length {
+        Some(n) => {
+            body.resize(n, 0);
+            reader.read_exact(&mut body).ok()?;
+        }
+        None if response => {
+            reader.read_to_end(&mut body).ok()?;
+        }
+        None => {}
+    }
+    Some((start.trim_end().to_owned(), headers, body))
+}
+
+/// A container-credentials endpoint (what CodeBuild and ECS run for their roles), answering
+/// every request with session credentials; it records each request's Authorization header.
+pub struct CredentialsServer {
+    pub port: u16,
+    pub authorizations: Arc<Mutex<Vec<String>>>,
+}
+
+impl CredentialsServer {
+    pub fn start() -> CredentialsServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let authorizations = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&authorizations);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let seen = Arc::clone(&seen);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    while let Some((_, headers, _)) = read_message(&mut reader, false) {
+                        let auth = headers
+                            .iter()
+                            .find(|(k, _)| k == "authorization")
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default();
+                        seen.lock().unwrap().push(auth);
+                        let body = serde_json::json!({
+                            "AccessKeyId": "ASIAIMAGEDEFTEST",
+                            "SecretAccessKey": SECRET,
+                            "Token": TOKEN,
+                            "Expiration": "2099-01-01T00:00:00Z",
+                        })
+                        .to_string();
+                        let mut out = &stream;
+                        let _ = write!(
+                            out,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                    }
+                });
+            }
+        });
+        CredentialsServer {
+            port,
+            authorizations,
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}/creds", self.port)
+    }
+}
+
+/// What the proxy does with one request.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Forward it to moto.
+    Pass,
+    /// Close the connection without an answer.
+    Drop,
+    /// Answer with this status and AWS JSON error code (`__type`).
+    Answer(u16, &'static str),
+}
+
+/// A proxy in front of moto that answers the first requests with the planned faults, then
+/// `after` for every later one. It records the `X-Amz-Target` of every request it receives.
+pub struct FaultProxy {
+    pub port: u16,
+    pub targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, plan: Vec<Fault>, after: Fault) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let plan = Arc::new(Mutex::new(VecDeque::from(plan)));
+        let seen = Arc::clone(&targets);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (seen, plan, after) = (Arc::clone(&seen), Arc::clone(&plan), after.clone());
+                std::thread::spawn(move || serve(&stream, upstream, &seen, &plan, &after));
+            }
+        });
+        FaultProxy { port, targets }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// How many requests had `X-Amz-Target` ending in `.{operation}`.
+    pub fn count(&self, operation: &str) -> usize {
+        let suffix = format!(".{operation}");
+        self.targets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.ends_with(&suffix))
+            .count()
+    }
+}
+
+fn serve(
+    stream: &TcpStream,
+    upstream: u16,
+    seen: &Mutex<Vec<String>>,
+    plan: &Mutex<VecDeque<Fault>>,
+    after: &Fault,
+) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    while let Some((start, headers, body)) = read_message(&mut reader, false) {
+        let target = headers
+            .iter()
+            .find(|(k, _)| k == "x-amz-target")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        seen.lock().unwrap().push(target);
+        let fault = plan.lock().unwrap().pop_front().unwrap_or(after.clone());
+        let mut out = stream;
+        let (status, extra, answer) = match fault {
+            Fault::Drop => {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+            Fault::Answer(status, code) => (
+                status,
+                vec![("x-amzn-errortype".to_owned(), code.to_owned())],
+                serde_json::json!({ "__type": code, "message": format!("injected {code}") })
+                    .to_string()
+                    .into_bytes(),
+            ),
+            Fault::Pass => {
+                let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+                let mut request = format!("{start}\r\n");
+                for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
+                    let _ = write!(request, "{k}: {v}\r\n");
+                }
+                request.push_str("connection: close\r\n\r\n");
+                up.write_all(request.as_bytes()).unwrap();
+                up.write_all(&body).unwrap();
+                let mut up_reader = BufReader::new(up);
+                let Some((status, up_headers, up_body)) = read_message(&mut up_reader, true) else {
+                    return;
+                };
+                let code = status.split(' ').nth(1).unwrap().parse().unwrap();
+                let keep = up_headers
+                    .into_iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "connection" | "content-length" | "transfer-encoding"
+                        )
+                    })
+                    .collect();
+                (code, keep, up_body)
+            }
+        };
+        let mut head = format!(
+            "HTTP/1.1 {status} X\r\ncontent-length: {}\r\n",
+            answer.len()
+        );
+        for (k, v) in extra {
+            let _ = write!(head, "{k}: {v}\r\n");
+        }
+        if !head.contains("content-type") {
+            head.push_str("content-type: application/x-amz-json-1.1\r\n");
+        }
+        head.push_str("\r\n");
+        if out.write_all(head.as_bytes()).is_err() || out.write_all(&answer).is_err() {
+            return;
+        }
+    }
+}

@@ -343,3 +343,101 @@ fn sha256sums_with_two_lines_for_one_file_fail() {
         .code(1)
         .stdout_has("out/SHA256SUMS: line 2: \"garbage\" is not \"<sha256 hex>  <file>\"");
 }
+
+/// `verify --junit`, read back by junitparser (a JUnit consumer): a suite per check, a case per
+/// file and check, failures and errors with their messages, counts that add up.
+#[test]
+fn the_junit_report_reads_back_in_a_junit_consumer() {
+    let env = bundled();
+    env.write(
+        "bad/imageDetail.json",
+        ecr_detail("shop/api", DIGEST_API, &["1"]).replace(
+            "\"RepositoryName\":\"shop/api\"",
+            "\"RepositoryName\":\"shop/other\"",
+        ),
+    );
+    let run = env.run(&[
+        "verify",
+        "web",
+        "bad",
+        "--bundle",
+        "out/imagedefinitions.zip",
+        "--bundle",
+        "missing.zip",
+        "--junit",
+        "reports/imagedef.xml",
+    ]);
+    run.code(2);
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers/junit_read.py");
+    let python = crate::util::aws::venv_python();
+    let out = crate::util::tool(
+        python.to_str().unwrap(),
+        &[
+            script.as_os_str(),
+            env.path("reports/imagedef.xml").as_os_str(),
+        ],
+        "junitparser in the venv (bash .ci/deps-aws)",
+    );
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let suites = report["suites"].as_array().unwrap();
+    let names: Vec<&str> = suites.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["imageDetail", "bundle", "bundle deploys discovered"],
+        "{report}"
+    );
+    let cases: Vec<(&str, &str, &str)> = suites
+        .iter()
+        .flat_map(|s| s["cases"].as_array().unwrap())
+        .map(|c| {
+            (
+                c["classname"].as_str().unwrap(),
+                c["name"].as_str().unwrap(),
+                c["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        cases.contains(&(
+            "imagedef.imageDetail",
+            "bad:imageDetail.json (bad/imageDetail.json)",
+            "failure"
+        )),
+        "{cases:?}"
+    );
+    assert!(
+        cases.contains(&(
+            "imagedef.imageDetail",
+            "web:imageDetail.json (web/imageDetail.json)",
+            "passed"
+        )),
+        "{cases:?}"
+    );
+    assert!(
+        cases.contains(&("imagedef.bundle", "out/imagedefinitions.zip", "passed")),
+        "{cases:?}"
+    );
+    assert!(
+        cases.contains(&("imagedef.bundle", "missing.zip", "error")),
+        "{cases:?}"
+    );
+    let failed = suites[0]["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["result"] == "failure")
+        .unwrap();
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("RepositoryName is \"shop/other\""),
+        "{failed}"
+    );
+    assert_eq!(report["tests"].as_u64().unwrap() as usize, cases.len());
+    assert_eq!(
+        (report["failures"].as_u64(), report["errors"].as_u64()),
+        (Some(1), Some(1))
+    );
+}

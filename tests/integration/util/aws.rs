@@ -48,14 +48,22 @@ pub struct Moto {
     _child: Child,
 }
 
+/// The Python of the venv `.ci/deps-aws` makes (moto, awscli, junitparser).
+pub fn venv_python() -> PathBuf {
+    std::env::var_os("IMAGEDEF_MOTO_VENV")
+        .map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/moto-venv"),
+            PathBuf::from,
+        )
+        .join("bin/python")
+}
+
 /// Starts moto on first use (about half a second), from the venv `.ci/deps-aws` makes.
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let venv = std::env::var_os("IMAGEDEF_MOTO_VENV")
-            .map_or_else(|| root.join("target/moto-venv"), PathBuf::from);
-        let python = venv.join("bin/python");
+        let python = venv_python();
         let mut child = Command::new(&python)
             .arg(root.join("tests/integration/util/moto_server.py"))
             .stdin(Stdio::piped())

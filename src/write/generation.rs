@@ -173,17 +173,19 @@ impl Out {
         ) {
             Ok(()) => {}
             // No RENAME_NOREPLACE here; the lock is held and OUT was just seen missing.
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => fs::rename(stage, &self.path)
-                .with_context(|| {
-                    format!("cannot move the new output to {}", self.path.display())
-                })?,
-            Err(e) => {
-                return Err(std::io::Error::from(e)).with_context(|| {
-                    format!("cannot move the new output to {}", self.path.display())
-                });
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+                fs::rename(stage, &self.path).map_err(|e| self.not_moved(e))?;
             }
+            Err(e) => return Err(self.not_moved(e.into())),
         }
         sync_dir(parent, &self.parent)
+    }
+
+    fn not_moved(&self, e: std::io::Error) -> anyhow::Error {
+        anyhow::Error::new(e).context(format!(
+            "cannot move the new output to {}",
+            self.path.display()
+        ))
     }
 
     /// OUT holds the previous generation `old`: swap the stage in.
@@ -213,9 +215,7 @@ impl Out {
                     .with_context(|| format!("cannot move {} aside", self.path.display()))?;
                 if let Err(e) = fs::rename(stage, &self.path) {
                     let _ = fs::rename(&aside, &self.path);
-                    return Err(e).with_context(|| {
-                        format!("cannot move the new output to {}", self.path.display())
-                    });
+                    return Err(self.not_moved(e));
                 }
                 sync_dir(parent, &self.parent)?;
                 return self.remove_previous(&aside, old);

@@ -414,49 +414,40 @@ fn same_generation(env: &Env, want: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
     );
 }
 
+/// Emits `mapping` into `out`, which must succeed.
+fn emit_ok(env: &Env, mapping: &str) {
+    let status = emit_command(env, mapping, "out").status().unwrap();
+    assert!(status.success(), "emit --mapping {mapping}: {status}");
+}
+
 #[test]
 fn where_renames_are_refused_the_fallbacks_still_leave_one_whole_generation() {
     let env = two_mappings(5, 5);
     let new = reference(&env, "b.json", "ref-b");
-    // A new OUT where RENAME_NOREPLACE is unsupported: a plain rename.
-    emit_with_failing_rename(&env, "1", "EINVAL").code(0);
-    same_generation(&env, &new);
-    // No RENAME_EXCHANGE: OUT moved aside, the new one renamed in.
-    assert!(
-        emit_command(&env, "a.json", "out")
-            .status()
-            .unwrap()
-            .success()
-    );
-    emit_with_failing_rename(&env, "1", "EINVAL").code(0);
-    same_generation(&env, &new);
-    // OUT cannot be renamed (a mount point): entry by entry.
-    assert!(
-        emit_command(&env, "a.json", "out")
-            .status()
-            .unwrap()
-            .success()
-    );
-    emit_with_failing_rename(&env, "1", "EBUSY").code(0);
-    same_generation(&env, &new);
+    // (what the previous generation is, which renameat2 calls fail, with which errno)
+    let cases = [
+        // A new OUT where RENAME_NOREPLACE is unsupported: a plain rename.
+        (None, "1", "EINVAL"),
+        // No RENAME_EXCHANGE: OUT moved aside, the new one renamed in.
+        (Some("a.json"), "1", "EINVAL"),
+        // OUT cannot be renamed (a mount point): entry by entry.
+        (Some("a.json"), "1", "EBUSY"),
+    ];
+    for (previous, when, errno) in cases {
+        if let Some(mapping) = previous {
+            emit_ok(&env, mapping);
+        }
+        emit_with_failing_rename(&env, when, errno).code(0);
+        same_generation(&env, &new);
+    }
     // Entry by entry (the exchange refused), interrupted at the second entry: said so, and the
     // next run completes it.
-    assert!(
-        emit_command(&env, "a.json", "out")
-            .status()
-            .unwrap()
-            .success()
-    );
+    emit_ok(&env, "a.json");
     emit_with_failing_rename(&env, "1..3+2", "EBUSY")
         .code(2)
         .stderr_has("now mixes the previous and the new output")
         .stderr_has("run again to complete it");
-    assert!(
-        emit_command(&env, "b.json", "out")
-            .status()
-            .unwrap()
-            .success()
-    );
+    emit_ok(&env, "b.json");
     same_generation(&env, &new);
     assert_eq!(leftovers(&env, &["out", "ref-b"]), Vec::<String>::new());
 }

@@ -3,10 +3,14 @@
 # mapping (resolving only), and the floor: `cp -r` of the finished OUT to a new folder plus one
 # `sync -f` on it. This disk is shared and noisy: compare figures within one run only.
 #   benches/generations.sh [OTHER_BINARY...]   (each other binary is measured the same way)
+#   IMAGEDEF_BIN=path/to/imagedef benches/generations.sh   (measure that build instead of building)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -q
-bins=("$PWD/target/release/imagedef" "$@")
+if [ -z "${IMAGEDEF_BIN:-}" ]; then
+    cargo build --release --locked -q
+    IMAGEDEF_BIN=$PWD/target/release/imagedef
+fi
+bins=("$IMAGEDEF_BIN" "$@")
 services=${SERVICES:-10000}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/imagedef-generations.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -324,4 +324,34 @@ mod tests {
             fix_for(&call(), "ExpiredTokenException", 400).contains("credentials were refused")
         );
     }
+
+    fn s3_call(operation: &'static str, action: &'static str) -> Call {
+        Call {
+            service: "S3",
+            operation,
+            action,
+            resource: "s3://deploy-bundles/web.zip".to_owned(),
+            arn: "arn:aws:s3:::deploy-bundles/web.zip".to_owned(),
+            region: "eu-west-1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn publish_s3_errors_name_the_bucket_the_action_and_the_fix() {
+        let head = fix_for(&s3_call("HeadObject", "s3:GetObject"), "", 403);
+        assert!(
+            head.contains("needs s3:GetObject on arn:aws:s3:::deploy-bundles/web.zip")
+                && head.contains("s3:ListBucket on arn:aws:s3:::deploy-bundles")
+                && head.contains("bucket policy"),
+            "{head}"
+        );
+        let put = s3_call("PutObject", "s3:PutObject");
+        assert!(
+            fix_for(&put, "NoSuchBucket", 404).contains("bucket deploy-bundles does not exist")
+        );
+        assert!(fix_for(&put, "PermanentRedirect", 301).contains("set AWS_REGION"));
+        assert!(fix_for(&put, "KMS.NotFoundException", 400).contains("--kms-key-id"));
+        assert!(fix_for(&put, "SlowDown", 503).contains("after 3 attempts"));
+        assert!(!fix_for(&put, "AccessDenied", 403).contains("ListBucket"));
+    }
 }

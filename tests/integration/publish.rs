@@ -269,6 +269,46 @@ fn single_image_bundle_is_published_under_its_key() {
 }
 
 #[test]
+fn publish_sends_the_kms_key_and_refuses_an_unknown_acl() {
+    let moto = moto();
+    let bucket = unique("bundles");
+    moto.bucket(&bucket, true);
+    let env = emitted(2, &moto.endpoint());
+    let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    env.run(&[
+        "publish",
+        "out",
+        "--bucket",
+        &bucket,
+        "--kms-key-id",
+        key,
+        "--expected-bucket-owner",
+        "123456789012",
+    ])
+    .code(0);
+    let headers = moto.head(&bucket, "s1.zip");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        header("x-amz-server-side-encryption"),
+        Some("aws:kms"),
+        "{headers:?}"
+    );
+    assert_eq!(
+        header("x-amz-server-side-encryption-aws-kms-key-id"),
+        Some(key),
+        "{headers:?}"
+    );
+    env.run(&["publish", "out", "--bucket", &bucket, "--acl", "public"])
+        .code(2)
+        .stderr_has("--acl \"public\" is not a canned ACL");
+}
+
+#[test]
 fn slow_down_answers_and_dropped_connections_are_retried() {
     let moto = moto();
     let bucket = unique("bundles");

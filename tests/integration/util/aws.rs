@@ -249,6 +249,16 @@ impl Moto {
     pub fn object(&self, bucket: &str, key: &str) -> (Vec<u8>, Option<String>) {
         let (status, _, bytes) = self.s3("GET", &format!("/{bucket}/{key}"), &[], b"");
         assert_eq!(status, 200, "GetObject s3://{bucket}/{key}");
+        let checksum = self
+            .head(bucket, key)
+            .into_iter()
+            .find(|(k, _)| k == "x-amz-checksum-sha256")
+            .map(|(_, v)| v);
+        (bytes, checksum)
+    }
+
+    /// The headers of `HeadObject` (checksum mode on), names lowercased.
+    pub fn head(&self, bucket: &str, key: &str) -> Vec<(String, String)> {
         let (status, headers, _) = self.s3(
             "HEAD",
             &format!("/{bucket}/{key}"),
@@ -256,11 +266,7 @@ impl Moto {
             b"",
         );
         assert_eq!(status, 200, "HeadObject s3://{bucket}/{key}");
-        let checksum = headers
-            .into_iter()
-            .find(|(k, _)| k == "x-amz-checksum-sha256")
-            .map(|(_, v)| v);
-        (bytes, checksum)
+        headers
     }
 
     /// The version ids of `key`, newest first.

@@ -28,7 +28,9 @@ Examples:
   # Also prove the digests against an OCI layout and pins, and re-check a published bundle:
   imagedef verify --oci ./layout --expect pins.json --bundle out/imagedefinitions.zip
   # Write imagedefinitions.zip (and SHA256SUMS) for an S3 source action:
-  imagedef emit --container web --bundle --out out";
+  imagedef emit --container web --bundle --out out
+  # Upload the bundles to S3, leaving unchanged ones alone:
+  imagedef publish out --bucket deploy-bundles";
 
 /// Turns the imageDetail.json of CodePipeline ECR source artifacts into verified
 /// imagedefinitions.json / imageDetail.json files for ECS deploy actions.
@@ -130,6 +132,10 @@ pub enum Command {
     /// Check every imageDetail.json found (digest grammar, agreement of its fields), and optionally
     /// pins, OCI layouts, manifests and zip bundles; report every problem, exit by the worst.
     Verify(VerifyArgs),
+    /// Upload the bundles that emit --bundle wrote into OUT to S3, each re-checked against OUT's
+    /// SHA256SUMS first; objects that already hold a bundle's bytes are left alone.
+    #[command(after_help = PUBLISH_EXIT_CODES, after_long_help = format!("{PUBLISH_EXAMPLES}\n\n{PUBLISH_EXIT_CODES}"))]
+    Publish(PublishArgs),
     /// Print the JSON Schema (draft 2020-12) of the mapping file, for editors and CI linting.
     Schema,
 }
@@ -231,6 +237,67 @@ pub struct EmitArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const PUBLISH_EXAMPLES: &str = "\
+Examples:
+  # Every service's bundle to s3://deploy-bundles/<service>.zip in another account's bucket:
+  imagedef emit --mapping imagedef.json --bundle --out out
+  imagedef publish out --bucket deploy-bundles --acl bucket-owner-full-control \\
+      --expected-bucket-owner 210987654321 --kms-key-id alias/deploy-bundles
+  # Under a prefix, and first see what would change:
+  imagedef publish out --bucket deploy-bundles --key 'shop/{service}/bundle.zip' --dry-run
+
+What it does, per bundle: HeadObject (checksum mode) on the key; when the object's stored sha256
+checksum equals the bundle's, it is left alone (unchanged: no new version, so a pipeline watching
+the key is not started again); otherwise PutObject with x-amz-checksum-sha256, so S3 checks the
+bytes. Up to 8 at once. IAM: s3:GetObject and s3:PutObject on the keys (s3:ListBucket on the
+bucket, or S3 answers a missing key with 403), s3:PutObjectAcl with --acl, kms:GenerateDataKey and
+kms:Decrypt on the key with --kms-key-id.";
+
+const PUBLISH_EXIT_CODES: &str = "\
+Exit codes:
+  0  every bundle is published (uploaded or unchanged)
+  1  a bundle does not match SHA256SUMS (nothing was uploaded), or some uploads failed after the
+     SDK's retries (the others are published; run again to finish)
+  2  usage error, no bundle in OUT, or a configuration, credentials or bucket error (no such
+     bucket, access denied)";
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The folder emit --bundle wrote: with --mapping every <service>.zip in it, else its
+    /// imagedefinitions.zip; its SHA256SUMS must list each with its exact sha256.
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// The S3 bucket (its name, not an s3:// URI). Its region is AWS_REGION's.
+    #[arg(long, value_name = "BUCKET", env = "IMAGEDEF_BUCKET")]
+    pub bucket: String,
+    /// The object key; {service} stands for each bundle's service (imagedefinitions in
+    /// single-image mode). No leading /; two services may not share a key.
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        default_value = "{service}.zip",
+        env = "IMAGEDEF_KEY"
+    )]
+    pub key: String,
+    /// Encrypt with SSE-KMS under this KMS key (id, ARN or alias/NAME). [default: the bucket's
+    /// default encryption]
+    #[arg(long, value_name = "KEY")]
+    pub kms_key_id: Option<String>,
+    /// Canned ACL for each object put, e.g. bucket-owner-full-control for another account's
+    /// bucket.
+    #[arg(long, value_name = "ACL")]
+    pub acl: Option<String>,
+    /// The 12-digit account that must own the bucket: S3 refuses every call otherwise.
+    #[arg(long, value_name = "ACCOUNT")]
+    pub expected_bucket_owner: Option<String>,
+    /// Check the bundles and ask S3 which objects would change, upload nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -6,7 +6,8 @@
 //! roots, files, read through [`input`]) -> [`model`] (imageDetail, references, digests, the
 //! mapping, the deploy files) -> [`resolve`] (which image, which tag, which URI, or typed reasons)
 //! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, bundles
-//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them.
+//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them; [`publish`]
+//! re-checks OUT's bundles for S3.
 //! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
 //! [`aws`] is the only module that talks to AWS.
 
@@ -21,6 +22,7 @@ pub mod input;
 pub mod logging;
 pub mod model;
 pub mod output;
+pub mod publish;
 pub mod render;
 pub mod resolve;
 pub mod verify;
@@ -35,6 +37,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args)?),
         Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args, cli)?),
         Command::Verify(args) => commands::verify::run(&config::VerifyConfig::from_args(args)?),
+        Command::Publish(args) => {
+            commands::publish::run(&config::PublishConfig::from_args(args, cli)?)
+        }
         Command::Schema => {
             output::print(model::mapping::SCHEMA)?;
             Ok(ExitCode::Success)

@@ -1,5 +1,6 @@
 //! AWS errors as messages a build log can act on: the AWS error code, the operation, the resource,
-//! and what to change, above all the IAM action the build role lacks.
+//! and what to change, above all the IAM action the build role lacks. [`is_transient`] tells a
+//! failure another run may get past (throttling, 5xx, connections) from one it will not.
 
 use std::error::Error as StdError;
 
@@ -53,7 +54,53 @@ const TRANSIENT: &[&str] = &[
     "InternalFailure",
     "InternalServerError",
     "SlowDown",
+    "RequestTimeout",
 ];
+
+/// S3 codes for a bucket in another region than the one asked.
+const WRONG_REGION: &[&str] = &[
+    "PermanentRedirect",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+];
+
+/// Whether another run may get past this failure: throttling, HTTP 5xx, timeouts and connection
+/// failures, which the SDK already retried. Permission, credentials and bucket errors are not.
+#[must_use]
+pub fn is_transient<E>(err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(ctx) => {
+            ctx.err().code().is_some_and(|c| TRANSIENT.contains(&c))
+                || err.raw_response().is_some_and(|r| {
+                    let status = r.status().as_u16();
+                    status >= 500 || status == 429
+                })
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        _ => false,
+    }
+}
+
+/// Whether the call was refused for permissions, or by KMS (SSE-KMS keys).
+#[must_use]
+pub fn is_denied_or_kms<E>(err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    let SdkError::ServiceError(ctx) = err else {
+        return false;
+    };
+    let code = ctx.err().code().unwrap_or_default();
+    DENIED.contains(&code)
+        || code.starts_with("KMS")
+        || err
+            .raw_response()
+            .is_some_and(|r| r.status().as_u16() == 403)
+        || ctx.err().message().is_some_and(|m| m.contains("KMS"))
+}
 
 /// The message for a failed call (exit code 2 unless the caller decides otherwise).
 #[must_use]
@@ -68,13 +115,14 @@ where
     match err {
         SdkError::ServiceError(ctx) => {
             let status = ctx.raw().status().as_u16();
-            let code = ctx.err().code().unwrap_or("an unnamed error");
+            let named = ctx.err().code();
+            let code = named.unwrap_or("an unnamed error");
             let message = ctx
                 .err()
                 .message()
                 .map(|m| format!(": {m}"))
                 .unwrap_or_default();
-            let fix = fix_for(call, code, status);
+            let fix = fix_for(call, named.unwrap_or_default(), status);
             format!("{what} failed with {code} (HTTP {status}){message}; {fix}")
         }
         SdkError::TimeoutError(_) => format!(
@@ -107,6 +155,11 @@ where
 
 /// What to change for a service error `code`.
 fn fix_for(call: &Call, code: &str, status: u16) -> String {
+    if call.service == "S3"
+        && let Some(fix) = s3_fix(call, code, status)
+    {
+        return fix;
+    }
     if DENIED.contains(&code) {
         format!(
             "the build role needs {} on {} (add it to the role's IAM policy; for a repository in another account, that repository's policy must also allow this role)",
@@ -123,6 +176,46 @@ fn fix_for(call: &Call, code: &str, status: u16) -> String {
             "check {} (the IAM action is {})",
             call.resource, call.action
         )
+    }
+}
+
+/// What to change for an S3 error, where S3 differs: HEAD answers carry no error code, the bucket
+/// is named in the ARN, and a bucket in another account has a bucket policy.
+fn s3_fix(call: &Call, code: &str, status: u16) -> Option<String> {
+    let bucket = call
+        .arn
+        .strip_prefix("arn:aws:s3:::")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or(&call.arn);
+    if DENIED.contains(&code) || (status == 403 && !BAD_CREDENTIALS.contains(&code)) {
+        let head = if call.operation == "HeadObject" {
+            format!(
+                "; S3 also answers 403 for a missing key when the role lacks s3:ListBucket on arn:aws:s3:::{bucket}"
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "the build role needs {} on {} (add it to the role's IAM policy; for a bucket in another account, its bucket policy must also allow this role){head}",
+            call.action, call.arn
+        ))
+    } else if code == "NoSuchBucket" || (status == 404 && code.is_empty()) {
+        Some(format!(
+            "bucket {bucket} does not exist (region {}): check --bucket, and AWS_REGION for a bucket in another region",
+            call.region
+        ))
+    } else if WRONG_REGION.contains(&code) || status == 301 {
+        Some(format!(
+            "bucket {bucket} is not in region {}: set AWS_REGION to the bucket's region",
+            call.region
+        ))
+    } else if code.starts_with("KMS") {
+        Some(
+            "the SSE-KMS key was refused: check --kms-key-id (id, ARN or alias), that the key is enabled and in the bucket's region, and that the role has kms:GenerateDataKey on it"
+                .to_owned(),
+        )
+    } else {
+        None
     }
 }
 
@@ -230,5 +323,35 @@ mod tests {
         assert!(
             fix_for(&call(), "ExpiredTokenException", 400).contains("credentials were refused")
         );
+    }
+
+    fn s3_call(operation: &'static str, action: &'static str) -> Call {
+        Call {
+            service: "S3",
+            operation,
+            action,
+            resource: "s3://deploy-bundles/web.zip".to_owned(),
+            arn: "arn:aws:s3:::deploy-bundles/web.zip".to_owned(),
+            region: "eu-west-1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn publish_s3_errors_name_the_bucket_the_action_and_the_fix() {
+        let head = fix_for(&s3_call("HeadObject", "s3:GetObject"), "", 403);
+        assert!(
+            head.contains("needs s3:GetObject on arn:aws:s3:::deploy-bundles/web.zip")
+                && head.contains("s3:ListBucket on arn:aws:s3:::deploy-bundles")
+                && head.contains("bucket policy"),
+            "{head}"
+        );
+        let put = s3_call("PutObject", "s3:PutObject");
+        assert!(
+            fix_for(&put, "NoSuchBucket", 404).contains("bucket deploy-bundles does not exist")
+        );
+        assert!(fix_for(&put, "PermanentRedirect", 301).contains("set AWS_REGION"));
+        assert!(fix_for(&put, "KMS.NotFoundException", 400).contains("--kms-key-id"));
+        assert!(fix_for(&put, "SlowDown", 503).contains("after 3 attempts"));
+        assert!(!fix_for(&put, "AccessDenied", 403).contains("ListBucket"));
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! - [`ecr`]: `BatchGetImage`, grouped per registry/region/repository (`--ecr`);
 //! - [`ecs`]: `DescribeServices` + `DescribeTaskDefinition` (`ecs://CLUSTER/SERVICE`);
+//! - [`s3`]: `HeadObject` + `PutObject`, bounded in parallel (`publish`);
 //! - [`errors`]: AWS errors as messages naming the code, operation, resource and IAM action.
 //!
 //! A new service (S3 for `publish`) adds a module with its calls and a client constructor like
@@ -16,6 +17,7 @@
 pub mod ecr;
 pub mod ecs;
 pub mod errors;
+pub mod s3;
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -149,6 +151,25 @@ impl Aws {
             .interceptor(AttemptLog)
             .build();
         Ok((aws_sdk_ecs::Client::from_conf(config), region))
+    }
+
+    /// An S3 client for the default region (the bucket's), path-style when the endpoint is
+    /// overridden (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`): a local or private endpoint has no
+    /// per-bucket host names.
+    fn s3(&self) -> anyhow::Result<(aws_sdk_s3::Client, Region)> {
+        let region = self.config.region().cloned().ok_or_else(|| {
+            anyhow!(
+                "no AWS region for publish: set AWS_REGION to the bucket's region (CodeBuild sets it to the build's region) or the profile's region"
+            )
+        })?;
+        let overridden = self.config.endpoint_url().is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let config = aws_sdk_s3::config::Builder::from(&self.config)
+            .region(region.clone())
+            .force_path_style(overridden)
+            .interceptor(AttemptLog)
+            .build();
+        Ok((aws_sdk_s3::Client::from_conf(config), region))
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod emit;
 pub mod explain;
+pub mod publish;
 pub mod scan;
 pub mod verify;
 

@@ -12,6 +12,7 @@ mod emit_mapping;
 mod emit_single;
 mod generations;
 mod live_aws;
+mod publish;
 mod regressions;
 mod schema;
 mod verify_bundle;

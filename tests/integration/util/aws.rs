@@ -215,6 +215,89 @@ impl Moto {
     }
 }
 
+/// S3 in moto, through its REST API (path-style, unsigned), in the region of [`aws_env`].
+impl Moto {
+    fn s3(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let auth = "AWS4-HMAC-SHA256 Credential=AKIDIMAGEDEFTEST/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+        let mut all = vec![("Authorization", auth)];
+        all.extend_from_slice(headers);
+        http_raw(self.port, method, path, &all, body)
+    }
+
+    /// Creates `bucket` in eu-west-1, with versioning enabled when `versioned`.
+    pub fn bucket(&self, bucket: &str, versioned: bool) {
+        let config = "<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>";
+        let (status, _, body) = self.s3("PUT", &format!("/{bucket}"), &[], config.as_bytes());
+        assert_eq!(
+            status,
+            200,
+            "CreateBucket {bucket}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        if versioned {
+            let on = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+            let (status, _, body) =
+                self.s3("PUT", &format!("/{bucket}?versioning"), &[], on.as_bytes());
+            assert_eq!(
+                status,
+                200,
+                "PutBucketVersioning: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+
+    /// The bytes of the object's current version and its stored sha256 checksum (base64).
+    pub fn object(&self, bucket: &str, key: &str) -> (Vec<u8>, Option<String>) {
+        let (status, _, bytes) = self.s3("GET", &format!("/{bucket}/{key}"), &[], b"");
+        assert_eq!(status, 200, "GetObject s3://{bucket}/{key}");
+        let checksum = self
+            .head(bucket, key)
+            .into_iter()
+            .find(|(k, _)| k == "x-amz-checksum-sha256")
+            .map(|(_, v)| v);
+        (bytes, checksum)
+    }
+
+    /// The headers of `HeadObject` (checksum mode on), names lowercased.
+    pub fn head(&self, bucket: &str, key: &str) -> Vec<(String, String)> {
+        let (status, headers, _) = self.s3(
+            "HEAD",
+            &format!("/{bucket}/{key}"),
+            &[("x-amz-checksum-mode", "ENABLED")],
+            b"",
+        );
+        assert_eq!(status, 200, "HeadObject s3://{bucket}/{key}");
+        headers
+    }
+
+    /// The version ids of `key`, newest first.
+    pub fn versions(&self, bucket: &str, key: &str) -> Vec<String> {
+        let (status, _, body) =
+            self.s3("GET", &format!("/{bucket}?versions&prefix={key}"), &[], b"");
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(status, 200, "ListObjectVersions: {text}");
+        text.split("<Version>")
+            .skip(1)
+            .filter(|v| v.contains(&format!("<Key>{key}</Key>")))
+            .filter_map(|v| {
+                let id = v
+                    .split("<VersionId>")
+                    .nth(1)?
+                    .split("</VersionId>")
+                    .next()?;
+                Some(id.to_owned())
+            })
+            .collect()
+    }
+}
+
 /// The ECR source action's imageDetail.json for an image in moto's registry.
 pub fn detail(region: &str, repo: &str, digest: &str, tags: &[&str]) -> String {
     serde_json::json!({
@@ -257,6 +340,18 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String) {
+    let (status, _headers, body) = http_raw(port, method, path, headers, body);
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// [`http`], with the answer's headers (lowercased names) and its body as bytes.
+pub fn http_raw(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -269,10 +364,12 @@ pub fn http(
     stream.write_all(request.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
     let mut reader = BufReader::new(stream);
-    let (status, _headers, body) = read_message(&mut reader, true).expect("an HTTP response");
+    let (status, headers, body) =
+        read_message_of(&mut reader, true, method == "HEAD").expect("an HTTP response");
     (
         status.split(' ').nth(1).unwrap().parse().unwrap(),
-        String::from_utf8_lossy(&body).into_owned(),
+        headers,
+        body,
     )
 }
 
@@ -282,6 +379,16 @@ type Message = (String, Vec<(String, String)>, Vec<u8>);
 /// Reads one HTTP message: the start line, the headers (lowercased names), the body (by
 /// Content-Length, or to EOF for a response without one). `None` at a clean EOF.
 fn read_message(reader: &mut BufReader<TcpStream>, response: bool) -> Option<Message> {
+    read_message_of(reader, response, false)
+}
+
+/// [`read_message`]; `head`: the answer to a HEAD request, whose Content-Length is the object's
+/// and which has no body.
+fn read_message_of(
+    reader: &mut BufReader<TcpStream>,
+    response: bool,
+    head: bool,
+) -> Option<Message> {
     let mut start = String::new();
     if reader.read_line(&mut start).ok()? == 0 {
         return None;
@@ -303,6 +410,7 @@ fn read_message(reader: &mut BufReader<TcpStream>, response: bool) -> Option<Mes
         .and_then(|(_, v)| v.parse::<usize>().ok());
     let mut body = Vec::new();
     match length {
+        _ if head => {}
         Some(n) => {
             body.resize(n, 0);
             reader.read_exact(&mut body).ok()?;
@@ -381,7 +489,8 @@ pub enum Fault {
 }
 
 /// A proxy in front of moto that answers the first requests with the planned faults, then
-/// `after` for every later one. It records the `X-Amz-Target` of every request it receives.
+/// `after` for every later one. It records the `X-Amz-Target` of every request it receives, or
+/// for S3 (REST, no target) `S3 <METHOD> <path>`; S3 requests get their faults as S3's XML errors.
 pub struct FaultProxy {
     pub port: u16,
     pub targets: Arc<Mutex<Vec<String>>>,
@@ -389,6 +498,18 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     pub fn start(upstream: u16, plan: Vec<Fault>, after: Fault) -> FaultProxy {
+        FaultProxy::start_matching(upstream, "", plan, after)
+    }
+
+    /// [`FaultProxy::start`] whose faults apply only to the requests whose start line (`PUT
+    /// /bucket/key?x-id=PutObject HTTP/1.1`) contains `matching`; the others pass.
+    pub fn start_matching(
+        upstream: u16,
+        matching: &str,
+        plan: Vec<Fault>,
+        after: Fault,
+    ) -> FaultProxy {
+        let matching = Arc::new(matching.to_owned());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let targets = Arc::new(Mutex::new(Vec::new()));
@@ -398,7 +519,10 @@ impl FaultProxy {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let (seen, plan, after) = (Arc::clone(&seen), Arc::clone(&plan), after.clone());
-                std::thread::spawn(move || serve(&stream, upstream, &seen, &plan, &after));
+                let matching = Arc::clone(&matching);
+                std::thread::spawn(move || {
+                    serve(&stream, upstream, &matching, &seen, &plan, &after);
+                });
             }
         });
         FaultProxy { port, targets }
@@ -418,11 +542,23 @@ impl FaultProxy {
             .filter(|t| t.ends_with(&suffix))
             .count()
     }
+
+    /// How many S3 requests had this method (`PUT`, `HEAD`).
+    pub fn count_s3(&self, method: &str) -> usize {
+        let prefix = format!("S3 {method} ");
+        self.targets
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| t.starts_with(&prefix))
+            .count()
+    }
 }
 
 fn serve(
     stream: &TcpStream,
     upstream: u16,
+    matching: &str,
     seen: &Mutex<Vec<String>>,
     plan: &Mutex<VecDeque<Fault>>,
     after: &Fault,
@@ -432,16 +568,32 @@ fn serve(
         let target = headers
             .iter()
             .find(|(k, _)| k == "x-amz-target")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        seen.lock().unwrap().push(target);
-        let fault = plan.lock().unwrap().pop_front().unwrap_or(after.clone());
+            .map(|(_, v)| v.clone());
+        let s3 = target.is_none();
+        let method = start.split(' ').next().unwrap_or_default().to_owned();
+        let path = start.split(' ').nth(1).unwrap_or_default();
+        seen.lock()
+            .unwrap()
+            .push(target.unwrap_or_else(|| format!("S3 {method} {path}")));
+        let fault = if start.contains(matching) {
+            plan.lock().unwrap().pop_front().unwrap_or(after.clone())
+        } else {
+            Fault::Pass
+        };
         let mut out = stream;
         let (status, extra, answer) = match fault {
             Fault::Drop => {
                 let _ = stream.shutdown(Shutdown::Both);
                 return;
             }
+            Fault::Answer(status, code) if s3 => (
+                status,
+                vec![("content-type".to_owned(), "application/xml".to_owned())],
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected {code}</Message></Error>"
+                )
+                .into_bytes(),
+            ),
             Fault::Answer(status, code) => (
                 status,
                 vec![("x-amzn-errortype".to_owned(), code.to_owned())],
@@ -459,26 +611,26 @@ fn serve(
                 up.write_all(request.as_bytes()).unwrap();
                 up.write_all(&body).unwrap();
                 let mut up_reader = BufReader::new(up);
-                let Some((status, up_headers, up_body)) = read_message(&mut up_reader, true) else {
+                let Some((status, up_headers, up_body)) =
+                    read_message_of(&mut up_reader, true, method == "HEAD")
+                else {
                     return;
                 };
                 let code = status.split(' ').nth(1).unwrap().parse().unwrap();
                 let keep = up_headers
                     .into_iter()
                     .filter(|(k, _)| {
-                        !matches!(
-                            k.as_str(),
-                            "connection" | "content-length" | "transfer-encoding"
-                        )
+                        !matches!(k.as_str(), "connection" | "transfer-encoding")
+                            && (k != "content-length" || method == "HEAD")
                     })
                     .collect();
                 (code, keep, up_body)
             }
         };
-        let mut head = format!(
-            "HTTP/1.1 {status} X\r\ncontent-length: {}\r\n",
-            answer.len()
-        );
+        let mut head = format!("HTTP/1.1 {status} X\r\n");
+        if !extra.iter().any(|(k, _)| k == "content-length") {
+            let _ = write!(head, "content-length: {}\r\n", answer.len());
+        }
         for (k, v) in extra {
             let _ = write!(head, "{k}: {v}\r\n");
         }

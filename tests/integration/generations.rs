@@ -221,17 +221,20 @@ fn a_second_run_waits_for_the_first_and_says_so() {
     );
     // Hold the lock the way a running emit does: flock on OUT's parent.
     let mut holder = Command::new("flock")
-        .args([".", "sleep", "1"])
+        .args([".", "sleep", "4"])
         .current_dir(env.root())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     let run = env.run(&["emit", "--mapping", "b.json", "--out", "out", "Web=web"]);
     run.code(0)
         .stderr_has("another imagedef run is writing its output into")
         .stderr_has("waiting for it to finish");
-    assert!(started.elapsed() >= Duration::from_millis(500), "it waited");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "it waited"
+    );
     holder.wait().unwrap();
 }
 

@@ -8,8 +8,6 @@
 # Only loopback is contacted: instance metadata is off and no profile file is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/deps-aws >/dev/null
-venv=${IMAGEDEF_MOTO_VENV:-target/moto-venv}
 if [ -n "${IMAGEDEF_BIN:-}" ]; then
     bin=$(realpath "$IMAGEDEF_BIN")
 else
@@ -19,27 +17,8 @@ else
 fi
 bundles=${BUNDLES:-50}
 
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/imagedef-publish-bench.XXXXXX")
-moto_pid=
-cleanup() {
-    [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$venv/bin/python" -m moto.server -H 127.0.0.1 -p "$port" 2>"$work/moto.log" &
-moto_pid=$!
-for _ in $(seq 100); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/moto-api/" 2>/dev/null && break
-    sleep 0.1
-done
-
-# Everything AWS from here on talks to moto only.
-for v in $(env | grep -o '^AWS_[A-Z_]*'); do unset "$v"; done
-export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_EC2_METADATA_DISABLED=true \
-    AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-west-2 \
-    AWS_DEFAULT_REGION=us-west-2 AWS_CONFIG_FILE=$work/none AWS_SHARED_CREDENTIALS_FILE=$work/none
+# shellcheck source=benches/moto.sh
+source benches/moto.sh publish
 
 # BUNDLES services, one image artifact each, emitted as bundles; two versioned buckets.
 "$venv/bin/python" - "$work" "$bundles" <<'PY'

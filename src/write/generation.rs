@@ -163,14 +163,7 @@ impl Out {
 
     /// There is no OUT yet: the stage becomes it.
     fn move_in(&self, parent: &OwnedFd, stage: &Path) -> anyhow::Result<()> {
-        let stage_name = file_name(stage);
-        match rustix::fs::renameat_with(
-            parent,
-            &stage_name,
-            parent,
-            &self.name,
-            RenameFlags::NOREPLACE,
-        ) {
+        match self.rename_stage(parent, stage, RenameFlags::NOREPLACE) {
             Ok(()) => {}
             // No RENAME_NOREPLACE here; the lock is held and OUT was just seen missing.
             Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
@@ -179,6 +172,22 @@ impl Out {
             Err(e) => return Err(self.not_moved(e.into())),
         }
         sync_dir(parent, &self.parent)
+    }
+
+    /// `renameat2` of the stage beside OUT onto OUT, with `flags`.
+    fn rename_stage(
+        &self,
+        parent: &OwnedFd,
+        stage: &Path,
+        flags: RenameFlags,
+    ) -> Result<(), Errno> {
+        rustix::fs::renameat_with(
+            parent,
+            file_name(stage).as_str(),
+            parent,
+            self.name.as_str(),
+            flags,
+        )
     }
 
     fn not_moved(&self, e: std::io::Error) -> anyhow::Error {
@@ -196,14 +205,7 @@ impl Out {
         old: &Generation,
         files: &[OutFile],
     ) -> anyhow::Result<()> {
-        let stage_name = file_name(stage);
-        match rustix::fs::renameat_with(
-            parent,
-            &stage_name,
-            parent,
-            &self.name,
-            RenameFlags::EXCHANGE,
-        ) {
+        match self.rename_stage(parent, stage, RenameFlags::EXCHANGE) {
             Ok(()) => {}
             Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
                 tracing::debug!(

@@ -25,6 +25,23 @@ pub const ACCOUNT: &str = "123456789012";
 pub const SECRET: &str = "imagedefTestSecretKey0123456789abcdefXYZ";
 pub const TOKEN: &str = "imagedefTestSessionToken0123456789SECRETTOKEN";
 
+/// A run at trace level showed the SDK's own trace output, and none of the test credentials (key,
+/// session token, the container endpoint's token) nor a request signature.
+#[track_caller]
+pub fn assert_no_secrets(run: &super::Run) {
+    run.stderr_has("beginning attempt");
+    for secret in [SECRET, TOKEN, "imagedef-test-auth-token"] {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{secret} leaked: {run:#?}"
+        );
+    }
+    assert!(
+        !run.stderr.contains("Signature="),
+        "a signature leaked: {run:#?}"
+    );
+}
+
 /// The ECR registry host of moto's account in `region`.
 pub fn host(region: &str) -> String {
     format!("{ACCOUNT}.dkr.ecr.{region}.amazonaws.com")

@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use super::zip_view::{self, Problem};
-use super::{Report, Seen};
+use super::{Recorder, Seen};
 use crate::model::deploy::{
     IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinitions, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums,
 };
@@ -23,12 +23,12 @@ use crate::model::{Digest, ImageDetail};
 pub const MAX_BYTES: u64 = 3 * 1024 * 1024;
 
 /// Checks one bundle; returns the images it names, for pins and proofs.
-pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
+pub fn check(zip_path: &Path, report: &mut Recorder) -> Vec<Seen> {
     let subject = zip_path.display().to_string();
     let Some(bytes) = read_zip(zip_path, &subject, report) else {
         return Vec::new();
     };
-    let before = report.findings.len();
+    let before = report.findings().len();
     let sums = sums_beside(zip_path, &bytes, &subject, report);
     let opened = entries(&bytes, &subject, report);
     let zip_opened = opened.is_some();
@@ -95,7 +95,7 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
             ),
         );
     }
-    if report.findings.len() == before {
+    if report.findings().len() == before {
         report.ok(
             &subject,
             format!(
@@ -115,7 +115,7 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
 }
 
 /// The zip's bytes, if it can be read and is within the limit (else a finding).
-fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u8>> {
+fn read_zip(zip_path: &Path, subject: &str, report: &mut Recorder) -> Option<Vec<u8>> {
     match std::fs::metadata(zip_path) {
         Err(e) => {
             report.error(
@@ -142,7 +142,7 @@ fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u
 
 /// The zip's entries at the root, by name, with their bytes, when java.util.zip's stream view and
 /// the central directory agree on every one (see [`zip_view`]); `None` (and a finding) otherwise.
-fn entries(bytes: &[u8], subject: &str, report: &mut Report) -> Option<Vec<(String, Vec<u8>)>> {
+fn entries(bytes: &[u8], subject: &str, report: &mut Recorder) -> Option<Vec<(String, Vec<u8>)>> {
     let entries = match zip_view::read(bytes, MAX_BYTES) {
         Ok(entries) => entries,
         Err(refusal) => {
@@ -206,7 +206,7 @@ fn image_definitions(
     data: &[u8],
     zip: &str,
     service: Option<&str>,
-    report: &mut Report,
+    report: &mut Recorder,
 ) -> Vec<Seen> {
     let subject = format!("{zip}:{IMAGE_DEFINITIONS}");
     let parsed = match ImageDefinitions::parse(data) {
@@ -238,7 +238,7 @@ fn sums_beside(
     zip_path: &Path,
     bytes: &[u8],
     subject: &str,
-    report: &mut Report,
+    report: &mut Recorder,
 ) -> Option<Sha256Sums> {
     let dir = zip_path.parent().unwrap_or(Path::new("."));
     let path = dir.join(SHA256SUMS);
@@ -291,7 +291,7 @@ fn loose_copy(
     entry: &str,
     data: &[u8],
     subject: &str,
-    report: &mut Report,
+    report: &mut Recorder,
 ) {
     let mut names: Vec<String> = service
         .map(|s| format!("{s}/{entry}"))

@@ -18,17 +18,18 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     let mut images = report.record(Check::ImageDetail, |r| {
         verify::check_discovered(&found, config.strict, r)
     });
-    let bundled = report.record(Check::Bundle, |r| {
+    let bundles = report.record(Check::Bundle, |r| {
         config
             .bundles
             .iter()
-            .flat_map(|zip| verify::bundle::check(zip, r))
+            .map(|zip| verify::bundle::check_bundle(zip, r))
             .collect::<Vec<_>>()
     });
+    let in_bundles: Vec<_> = bundles.iter().flat_map(|b| b.images.clone()).collect();
     report.record(Check::BundleDeploysDiscovered, |r| {
-        verify::bundles_deploy_discovered(&images, &bundled, r);
+        verify::bundles_deploy_discovered(&images, &in_bundles, r);
     });
-    images.extend(bundled);
+    images.extend(in_bundles);
     if found.images().next().is_none() && report.findings().is_empty() && !config.has_artifacts() {
         report.record(Check::ImageDetail, |r| nothing_verified(config, &found, r));
     }
@@ -57,6 +58,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     if config.ecr {
         report.record(Check::Ecr, |r| verify::ecr::check(&images, r));
     }
+    verify::held::say(&bundles, config.strict, &mut report);
     let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));
     if let Some(path) = &config.junit {
         write_junit(path, &report)?;

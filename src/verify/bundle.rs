@@ -9,7 +9,7 @@
 //! Everything about the zip's contents is a failed check (exit 1); only an unreadable file is an
 //! error (exit 2).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::zip_view::{self, Problem};
 use super::{Recorder, Seen};
@@ -22,11 +22,35 @@ use crate::model::{Digest, ImageDetail};
 /// are held to it, so a zip bomb is refused before it is inflated.
 pub const MAX_BYTES: u64 = 3 * 1024 * 1024;
 
+/// One bundle as the bundle check left it, for the checks that hold its content later.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    /// How results name the zip.
+    pub subject: String,
+    /// The images it deploys, for pins and proofs.
+    pub images: Vec<Seen>,
+    /// The `SHA256SUMS` beside it, when there is one (it lists the zip with its digest when
+    /// `clean`).
+    pub sums: Option<PathBuf>,
+    /// The bundle check passed: nothing was found wrong with the zip or its files.
+    pub clean: bool,
+}
+
 /// Checks one bundle; returns the images it names, for pins and proofs.
 pub fn check(zip_path: &Path, report: &mut Recorder) -> Vec<Seen> {
+    check_bundle(zip_path, report).images
+}
+
+/// Checks one bundle; returns it with the images it names and what its check held it against.
+pub fn check_bundle(zip_path: &Path, report: &mut Recorder) -> Bundle {
     let subject = zip_path.display().to_string();
     let Some(bytes) = read_zip(zip_path, &subject, report) else {
-        return Vec::new();
+        return Bundle {
+            subject,
+            images: Vec::new(),
+            sums: None,
+            clean: false,
+        };
     };
     let before = report.findings().len();
     let sums = sums_beside(zip_path, &bytes, &subject, report);
@@ -95,7 +119,8 @@ pub fn check(zip_path: &Path, report: &mut Recorder) -> Vec<Seen> {
             ),
         );
     }
-    if report.findings().len() == before {
+    let clean = report.findings().len() == before;
+    if clean {
         report.ok(
             &subject,
             format!(
@@ -111,7 +136,17 @@ pub fn check(zip_path: &Path, report: &mut Recorder) -> Vec<Seen> {
             ),
         );
     }
-    seen
+    Bundle {
+        sums: sums.map(|_| sums_path(zip_path)),
+        subject,
+        images: seen,
+        clean,
+    }
+}
+
+/// Where the `SHA256SUMS` beside a zip would be.
+fn sums_path(zip_path: &Path) -> PathBuf {
+    zip_path.parent().unwrap_or(Path::new(".")).join(SHA256SUMS)
 }
 
 /// The zip's bytes, if it can be read and is within the limit (else a finding).

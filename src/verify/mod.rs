@@ -8,10 +8,12 @@
 //! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`;
 //! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory;
 //! - [`ecr`]: `--ecr`, every ECR image looked up live;
+//! - [`held`]: what each bundle's content was held against, on its ok line;
 //! - [`report`]: the results by check, as text, JSON and JUnit XML.
 
 pub mod bundle;
 pub mod ecr;
+pub mod held;
 pub mod oci;
 pub mod pins;
 pub mod report;

@@ -142,6 +142,33 @@ impl Report {
     pub fn findings(&self) -> &[Finding] {
         &self.findings
     }
+
+    /// True when `check` passed for `subject`.
+    #[must_use]
+    pub fn passed(&self, check: Check, subject: &str) -> bool {
+        self.passes
+            .iter()
+            .any(|p| p.check == check && p.subject == subject)
+    }
+
+    /// True when `check` recorded anything (passed or not) for `subject`.
+    #[must_use]
+    pub fn examined(&self, check: Check, subject: &str) -> bool {
+        self.passed(check, subject)
+            || self
+                .findings
+                .iter()
+                .any(|f| f.check == check && f.subject == subject)
+    }
+
+    /// Appends `text` to the detail of what passed `check` for `subject`.
+    pub fn add_detail(&mut self, check: Check, subject: &str, text: &str) {
+        for p in &mut self.passes {
+            if p.check == check && p.subject == subject {
+                p.detail.push_str(text);
+            }
+        }
+    }
 }
 
 /// The results of one check, as it records them; [`Report::record`] keeps them.
@@ -264,5 +291,11 @@ mod tests {
                 (Check::Pins, "pins.json")
             ]
         );
+        assert!(report.passed(Check::Bundle, "a.zip"));
+        assert!(!report.passed(Check::Bundle, "b.zip"));
+        assert!(report.examined(Check::Bundle, "b.zip"));
+        assert!(!report.examined(Check::Pins, "a.zip"));
+        report.add_detail(Check::Bundle, "a.zip", "; and more");
+        assert_eq!(report.passes()[0].detail, "reads cleanly; and more");
     }
 }

@@ -6,6 +6,7 @@ mod bad_image_details;
 mod bad_mappings;
 mod buildspec;
 mod cli;
+mod cloudformation;
 mod discover;
 mod emit_bundle;
 mod emit_mapping;

@@ -75,6 +75,11 @@ pub fn venv_python() -> PathBuf {
         .join("bin/python")
 }
 
+/// A program the venv of `.ci/deps-aws` installs (`cfn-lint`), beside its Python.
+pub fn venv_tool(name: &str) -> PathBuf {
+    venv_python().with_file_name(name)
+}
+
 /// Starts moto on first use (about half a second), from the venv `.ci/deps-aws` makes.
 pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();

@@ -12,6 +12,7 @@
 //! rewrites them, and the diff of `snapshots/` is the change a reviewer reads.
 
 use crate::util::aws::{self, Fault, FaultProxy, aws_env, aws_env_without_keys, detail, moto};
+use crate::util::bundled::{bundle, emitted};
 use crate::util::{
     DIGEST_API, DIGEST_WEB, Env, HOST, Run, ecr_detail, emit_web_bundle, web_and_api, web_artifact,
 };
@@ -500,18 +501,17 @@ fn publish_out_without_bundles() {
     );
 }
 
-/// [`mapped`], emitted with `--bundle` into `out`, AWS variables pointing at a closed port: a
-/// refusal before any call to S3 is all these runs can end in.
-fn bundled() -> Env {
-    let mut env = mapped();
-    aws_env(&mut env, "http://127.0.0.1:9");
-    env.run(&[EMIT_MAPPED, &["--bundle"]].concat()).code(0);
-    env
+/// One service, s1, emitted with `--bundle` into `out`; AWS variables point at `endpoint`.
+fn bundled(endpoint: &str) -> Env {
+    pinned(emitted(1, endpoint))
 }
+
+/// A closed port: a refusal before any call to S3 is all a run against it can end in.
+const NO_S3: &str = "http://127.0.0.1:9";
 
 #[test]
 fn publish_key_with_leading_slash() {
-    let env = bundled();
+    let env = bundled(NO_S3);
     check(
         "publish_key_with_leading_slash",
         &shown(
@@ -531,7 +531,7 @@ fn publish_key_with_leading_slash() {
 
 #[test]
 fn publish_bucket_given_as_uri() {
-    let env = bundled();
+    let env = bundled(NO_S3);
     check(
         "publish_bucket_given_as_uri",
         &shown(&env, &["publish", "out", "--bucket", "s3://bundles/x"], &[]),
@@ -540,11 +540,11 @@ fn publish_bucket_given_as_uri() {
 
 #[test]
 fn publish_tampered_bundle() {
-    let env = bundled();
-    let mut bytes = std::fs::read(env.path("out/web.zip")).unwrap();
+    let env = bundled(NO_S3);
+    let mut bytes = bundle(&env, 1);
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    env.write("out/web.zip", bytes);
+    env.write("out/s1.zip", bytes);
     check(
         "publish_tampered_bundle",
         &shown(&env, &["publish", "out", "--bucket", "bundles"], &[]),
@@ -640,9 +640,7 @@ fn ecr_digest_missing() {
 #[test]
 fn publish_bucket_missing() {
     let moto = moto();
-    let mut env = mapped();
-    aws_env(&mut env, &moto.endpoint());
-    env.run(&[EMIT_MAPPED, &["--bundle"]].concat()).code(0);
+    let env = bundled(&moto.endpoint());
     let bucket = aws::unique("no-such-bucket");
     let endpoint = moto.endpoint();
     check(

@@ -2,6 +2,7 @@
 //! captured for assertions on files, stdout, stderr and exit code.
 
 pub mod aws;
+pub mod bundled;
 pub mod crafted;
 pub mod zips;
 

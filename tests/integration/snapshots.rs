@@ -74,19 +74,40 @@ fn check(name: &str, text: &str) {
 
 // --- help ---------------------------------------------------------------------------------------
 
+/// The whole help of `imagedef ARGS --help`.
+fn help_of(name: &str, args: &[&str]) {
+    let args = [args, &["--help"]].concat();
+    check(name, &shown(&env(), &args, &[]));
+}
+
 #[test]
 fn help() {
-    let env = env();
-    for (name, args) in [
-        ("help", &["--help"][..]),
-        ("help_scan", &["scan", "--help"]),
-        ("help_emit", &["emit", "--help"]),
-        ("help_verify", &["verify", "--help"]),
-        ("help_publish", &["publish", "--help"]),
-        ("help_schema", &["schema", "--help"]),
-    ] {
-        check(name, &shown(&env, args, &[]));
-    }
+    help_of("help", &[]);
+}
+
+#[test]
+fn help_scan() {
+    help_of("help_scan", &["scan"]);
+}
+
+#[test]
+fn help_emit() {
+    help_of("help_emit", &["emit"]);
+}
+
+#[test]
+fn help_verify() {
+    help_of("help_verify", &["verify"]);
+}
+
+#[test]
+fn help_publish() {
+    help_of("help_publish", &["publish"]);
+}
+
+#[test]
+fn help_schema() {
+    help_of("help_schema", &["schema"]);
 }
 
 // --- usage --------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@
 use crate::util::aws::{self, Fault, FaultProxy, aws_env, aws_env_without_keys, detail, moto};
 use crate::util::bundled::{bundle, emitted};
 use crate::util::{
-    DIGEST_API, DIGEST_WEB, Env, HOST, Run, ecr_detail, emit_web_bundle, web_and_api, web_artifact,
+    DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_and_api, web_artifact,
 };
 
 /// The width help is wrapped at: the `max_term_width` the command sets.
@@ -41,10 +41,6 @@ fn pinned(mut env: Env) -> Env {
 /// after the temporary folder.
 fn shown(env: &Env, args: &[&str], redact: &[(&str, &str)]) -> String {
     let run = env.run(args);
-    format_run(env, args, &run, redact)
-}
-
-fn format_run(env: &Env, args: &[&str], run: &Run, redact: &[(&str, &str)]) -> String {
     let mut text = format!(
         "$ imagedef {}\nexit code: {}\n--- stderr\n{}--- stdout\n{}",
         args.join(" "),
@@ -64,7 +60,6 @@ fn format_run(env: &Env, args: &[&str], run: &Run, redact: &[(&str, &str)]) -> S
 }
 
 /// Compares `text` with `snapshots/<name>.snap` (see the module's documentation).
-#[track_caller]
 fn check(name: &str, text: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.set_prepend_module_to_snapshot(false);

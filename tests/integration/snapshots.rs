@@ -671,3 +671,24 @@ fn publish_bucket_missing() {
         ),
     );
 }
+
+// --- the snapshots themselves -------------------------------------------------------------------
+
+#[test]
+fn every_snapshot_file_belongs_to_a_test() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/snapshots");
+    let source = include_str!("snapshots.rs");
+    let mut orphans = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".snap")
+            && !source.contains(&format!("\"{stem}\""))
+        {
+            orphans.push(name);
+        }
+    }
+    assert!(
+        orphans.is_empty(),
+        "no test in snapshots.rs names these (a renamed or removed case?): delete them: {orphans:?}"
+    );
+}

@@ -16,6 +16,7 @@ mod live_aws;
 mod publish;
 mod regressions;
 mod schema;
+mod snapshots;
 mod verify_bundle;
 mod verify_discovered;
 mod verify_oci;

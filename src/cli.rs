@@ -324,11 +324,13 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
     /// Zip bundle to re-check: entries at the root without data descriptors, within 3 MB, valid
-    /// imagedefinitions.json / imageDetail.json, and the SHA256SUMS beside it. Repeatable.
+    /// imagedefinitions.json / imageDetail.json, and the SHA256SUMS beside it. Its ok line says
+    /// what its content was held against, or warns that nothing was. Repeatable.
     #[arg(long, value_name = "ZIP")]
     pub bundle: Vec<PathBuf>,
     /// Unusable imageDetail.json files found (templates, wrong shapes) are errors (exit 2), not
-    /// warnings.
+    /// warnings; a bundle whose content nothing was held against (no SHA256SUMS beside it, no
+    /// discovered image, pin, proof or ECR lookup) fails (exit 1), not a warning.
     #[arg(long)]
     pub strict: bool,
     /// Also write the findings as JUnit XML to FILE (one test case per file and check), for a

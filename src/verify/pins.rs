@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::model::json::{self, JsonError, kind as json_kind};
 
-use super::{Report, Seen};
+use super::{Recorder, Seen};
 use crate::model::Digest;
 
 /// The largest expect file read.
@@ -82,7 +82,7 @@ impl Pins {
     /// `container`); a less specific key that also matches is not applied to that image, and is
     /// not reported unused. Images no pin names pass unchecked; a pin that names no image is
     /// logged as a warning.
-    pub fn check(&self, images: &[Seen], report: &mut Report) {
+    pub fn check(&self, images: &[Seen], report: &mut Recorder) {
         let file = self.file.display();
         let mut used = std::collections::BTreeSet::new();
         for seen in images {

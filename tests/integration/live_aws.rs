@@ -473,3 +473,35 @@ fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
         .stderr_has("nothing was looked up");
     assert_eq!(proxy.targets.lock().unwrap().len(), 0);
 }
+
+#[test]
+fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
+    let moto = moto();
+    let (env, _repo, _digest) = pushed(&moto.endpoint());
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
+    // Away from its SHA256SUMS and outside the build: only ECR holds what it deploys.
+    std::fs::create_dir_all(env.path("lone")).unwrap();
+    std::fs::copy(
+        env.path("out/imagedefinitions.zip"),
+        env.path("lone/imagedefinitions.zip"),
+    )
+    .unwrap();
+    let run = env.run(&["verify", "--bundle", "lone/imagedefinitions.zip", "--ecr"]);
+    run.code(0);
+    assert!(
+        run.stdout.lines().any(|l| l
+            .starts_with("ok      lone/imagedefinitions.zip: zip of imagedefinitions.json")
+            && l.ends_with("); content held against ECR")),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("only its structure"), "{run:#?}");
+}

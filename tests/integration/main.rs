@@ -21,4 +21,5 @@ mod verify_bundle;
 mod verify_discovered;
 mod verify_oci;
 mod verify_pins;
+mod verify_report;
 mod zip_parity;

@@ -294,6 +294,7 @@ async fn send(
             resource: format!("repository {} in registry {}", repo.name, repo.account),
             arn: repo.arn(),
             region: repo.region.clone(),
+            bucket: None,
         };
         (errors::describe(&call, &err), false)
     })

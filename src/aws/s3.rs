@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use super::Aws;
 use super::errors::{self, Call};
 use crate::model::Digest;
+use crate::model::s3::{AccountId, BucketName, CannedAcl, ObjectKey};
 
 /// Objects in flight at once.
 pub const PARALLEL: usize = 8;
@@ -27,13 +28,13 @@ pub const PARALLEL: usize = 8;
 /// Where and how the objects go.
 #[derive(Clone, Debug)]
 pub struct Target {
-    pub bucket: String,
+    pub bucket: BucketName,
     /// SSE-KMS with this key (id, ARN or alias).
     pub kms_key_id: Option<String>,
-    /// A canned ACL (`bucket-owner-full-control`, ...), checked by config.
-    pub acl: Option<String>,
+    /// A canned ACL (`bucket-owner-full-control`, ...).
+    pub acl: Option<CannedAcl>,
     /// `ExpectedBucketOwner` on every call: the account that must own the bucket.
-    pub expected_bucket_owner: Option<String>,
+    pub expected_bucket_owner: Option<AccountId>,
     /// Ask (`HeadObject`) but put nothing.
     pub dry_run: bool,
 }
@@ -41,7 +42,7 @@ pub struct Target {
 /// One bundle to publish.
 #[derive(Clone, Debug)]
 pub struct Object {
-    pub key: String,
+    pub key: ObjectKey,
     pub bytes: Vec<u8>,
     /// The sha256 of `bytes`, already checked against `SHA256SUMS`.
     pub digest: Digest,
@@ -84,7 +85,9 @@ pub fn publish(aws: &Aws, target: &Target, objects: Vec<Object>) -> anyhow::Resu
                 };
                 let (client, target, region) =
                     (client.clone(), Arc::clone(&target), region.clone());
-                running.spawn(async move { (i, one(&client, &target, &region, object).await) });
+                running.spawn(async move {
+                    (i, head_then_put(&client, &target, &region, object).await)
+                });
             }
             let Some(done) = running.join_next().await else {
                 break;
@@ -103,8 +106,8 @@ pub fn publish(aws: &Aws, target: &Target, objects: Vec<Object>) -> anyhow::Resu
     }))
 }
 
-/// Head, compare, put.
-async fn one(
+/// One object: head, compare, put when the stored bytes differ.
+async fn head_then_put(
     client: &aws_sdk_s3::Client,
     target: &Target,
     region: &str,
@@ -118,13 +121,18 @@ async fn one(
         resource: format!("s3://{}/{}", target.bucket, object.key),
         arn: format!("arn:aws:s3:::{}/{}", target.bucket, object.key),
         region: region.to_owned(),
+        bucket: Some(target.bucket.to_string()),
     };
+    let owner = target
+        .expected_bucket_owner
+        .as_ref()
+        .map(|a| a.as_str().to_owned());
     let head = client
         .head_object()
-        .bucket(&target.bucket)
-        .key(&object.key)
+        .bucket(target.bucket.as_str())
+        .key(object.key.as_str())
         .checksum_mode(ChecksumMode::Enabled)
-        .set_expected_bucket_owner(target.expected_bucket_owner.clone())
+        .set_expected_bucket_owner(owner.clone())
         .send()
         .await;
     let replaces = match head {
@@ -155,12 +163,12 @@ async fn one(
     }
     let mut put = client
         .put_object()
-        .bucket(&target.bucket)
-        .key(&object.key)
+        .bucket(target.bucket.as_str())
+        .key(object.key.as_str())
         .content_type("application/zip")
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
         .checksum_sha256(want)
-        .set_expected_bucket_owner(target.expected_bucket_owner.clone())
+        .set_expected_bucket_owner(owner.clone())
         .body(ByteStream::from(object.bytes.clone()));
     if let Some(key) = &target.kms_key_id {
         put = put

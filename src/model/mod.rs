@@ -8,6 +8,7 @@ pub mod mapping;
 pub mod names;
 pub mod reference;
 pub mod rules;
+pub mod s3;
 pub mod task_definition;
 
 pub use digest::Digest;

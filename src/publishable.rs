@@ -1,110 +1,15 @@
-//! What `publish` uploads: the bundles `emit --bundle` wrote into OUT, each re-checked against
-//! OUT's `SHA256SUMS` before anything is sent, and the S3 key of each from the key template.
-//! [`KeyTemplate`], [`keys`] and [`precheck`] are pure; [`read`] reads OUT.
+//! What `publish` may upload: the bundles `emit --bundle` wrote into OUT, each re-checked against
+//! OUT's `SHA256SUMS` before anything is sent. [`precheck`] is pure; [`read`] reads OUT.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 use anyhow::{anyhow, bail};
 
 use crate::error::CheckFailed;
 use crate::input;
 use crate::model::Digest;
-use crate::model::deploy::{REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
-use crate::verify::bundle::MAX_BYTES;
-
-/// The placeholder a key template may hold.
-pub const PLACEHOLDER: &str = "{service}";
-/// `--key`'s default.
-pub const DEFAULT_KEY: &str = "{service}.zip";
-/// S3 keys are at most 1024 bytes of UTF-8.
-pub const MAX_KEY: usize = 1024;
-
-/// `--key`: an S3 key, with `{service}` standing for each bundle's service.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyTemplate(String);
-
-impl FromStr for KeyTemplate {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<KeyTemplate, String> {
-        if s.is_empty() {
-            return Err(format!(
-                "is empty; give a key such as {DEFAULT_KEY} or deploy/{PLACEHOLDER}.zip"
-            ));
-        }
-        if s.starts_with('/') {
-            return Err(format!(
-                "{s:?} starts with /, which S3 keeps as part of the key (an empty first folder); write {:?}",
-                s.trim_start_matches('/')
-            ));
-        }
-        let rest = s.replace(PLACEHOLDER, "");
-        if rest.contains(['{', '}']) {
-            return Err(format!(
-                "{s:?} has a placeholder other than {PLACEHOLDER} (the only one there is), or a stray brace; write e.g. deploy/{PLACEHOLDER}.zip"
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(format!(
-                "{s:?} holds a control character; S3 keys should not"
-            ));
-        }
-        if s.len() > MAX_KEY {
-            return Err(format!(
-                "is {} bytes long; S3 keys are at most {MAX_KEY}",
-                s.len()
-            ));
-        }
-        Ok(KeyTemplate(s.to_owned()))
-    }
-}
-
-impl fmt::Display for KeyTemplate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl KeyTemplate {
-    /// The key of `service`.
-    #[must_use]
-    pub fn key(&self, service: &str) -> String {
-        self.0.replace(PLACEHOLDER, service)
-    }
-}
-
-/// The key of each service under `template`, in order. Refused (naming them) when two services
-/// would share one key, which would overwrite one bundle with another.
-pub fn keys(template: &KeyTemplate, services: &[&str]) -> Result<Vec<String>, String> {
-    if services.len() > 1 && !template.0.contains(PLACEHOLDER) {
-        return Err(format!(
-            "--key {template:?} has no {PLACEHOLDER}, so all {} services ({}) would go to one key; put {PLACEHOLDER} in it, e.g. {DEFAULT_KEY}",
-            services.len(),
-            services.join(", ")
-        ));
-    }
-    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
-    let mut keys = Vec::new();
-    for service in services {
-        let key = template.key(service);
-        if key.len() > MAX_KEY {
-            return Err(format!(
-                "--key {template:?} gives service {service} the key {key:?}, {} bytes long; S3 keys are at most {MAX_KEY}",
-                key.len()
-            ));
-        }
-        if let Some(other) = seen.insert(key.clone(), service) {
-            return Err(format!(
-                "--key {template:?} gives services {other} and {service} the same key {key:?}; make the template tell them apart"
-            ));
-        }
-        keys.push(key);
-    }
-    Ok(keys)
-}
+use crate::model::deploy::{MAX_BUNDLE_BYTES, REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
 
 /// One bundle, checked against `SHA256SUMS`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,8 +118,8 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             name == SINGLE_BUNDLE
         };
         if wanted {
-            let bytes =
-                input::read_named(&entry.path(), MAX_BYTES, "bundle").map_err(|e| anyhow!(e))?;
+            let bytes = input::read_named(&entry.path(), MAX_BUNDLE_BYTES, "bundle")
+                .map_err(|e| anyhow!(e))?;
             files.insert(name, bytes);
         }
     }
@@ -255,59 +160,6 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn template(s: &str) -> Result<KeyTemplate, String> {
-        s.parse()
-    }
-
-    #[test]
-    fn key_templates_are_checked_once() {
-        for good in [
-            DEFAULT_KEY,
-            "deploy/{service}/bundle.zip",
-            "one.zip",
-            "{service}-{service}.zip",
-        ] {
-            assert!(template(good).is_ok(), "{good}");
-        }
-        for (bad, says) in [
-            ("", "is empty"),
-            ("/deploy/{service}.zip", "starts with /"),
-            ("{name}.zip", "placeholder other than {service}"),
-            ("{service.zip", "stray brace"),
-            ("a\nb", "control character"),
-        ] {
-            let err = template(bad).unwrap_err();
-            assert!(err.contains(says), "{bad:?}: {err}");
-        }
-        assert!(
-            template(&"k".repeat(MAX_KEY + 1))
-                .unwrap_err()
-                .contains("at most 1024")
-        );
-    }
-
-    #[test]
-    fn keys_are_one_per_service_and_never_shared() {
-        let t = template("deploy/{service}.zip").unwrap();
-        assert_eq!(
-            keys(&t, &["web", "api"]).unwrap(),
-            ["deploy/web.zip", "deploy/api.zip"]
-        );
-        let fixed = template("bundle.zip").unwrap();
-        assert_eq!(keys(&fixed, &["web"]).unwrap(), ["bundle.zip"]);
-        let err = keys(&fixed, &["web", "api"]).unwrap_err();
-        assert!(
-            err.contains("no {service}") && err.contains("web, api"),
-            "{err}"
-        );
-        let long = template(&format!("{}{{service}}", "k".repeat(MAX_KEY - 9))).unwrap();
-        assert!(
-            keys(&long, &["a-long-name"])
-                .unwrap_err()
-                .contains("at most 1024")
-        );
-    }
 
     fn sums(files: &[(&str, &[u8])]) -> Sha256Sums {
         Sha256Sums::of(files.iter().map(|(n, b)| (*n, Digest::of(b))))

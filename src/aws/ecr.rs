@@ -3,7 +3,7 @@
 //!
 //! [`plan`] groups the lookups per registry/region/repository and cuts them into calls of at most
 //! [`MAX_IDS`] ids (a pure function); [`check`] makes the calls and says, image by image, whether
-//! ECR has it.
+//! ECR has it. What a missing image means (exit code, what was written) is the caller's to decide.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,6 @@ use aws_sdk_ecr::types::ImageIdentifier;
 
 use super::Aws;
 use super::errors::{self, Call};
-use crate::error::CheckFailed;
 use crate::model::{Digest, ImageRef};
 
 /// `BatchGetImage` takes at most this many image ids per call.
@@ -38,6 +37,23 @@ pub struct Lookup {
     /// A tag that must still point at `digest` (with `--uri tag` / `tag+digest`).
     pub tag: Option<String>,
 }
+
+impl Lookup {
+    /// The lookup of an image seen in `subject`: its digest (`digest`, or the one pinned in its
+    /// URI), and the tag written in its URI.
+    #[must_use]
+    pub fn of(subject: String, image: &ImageRef, digest: Option<Digest>) -> Lookup {
+        Lookup {
+            subject,
+            digest: digest.or_else(|| image.digest()),
+            tag: image.tag().map(str::to_owned),
+            image: image.clone(),
+        }
+    }
+}
+
+/// Said (as a warning) when `--ecr` finds nothing to look up: no image is in ECR.
+pub const NONE_IN_ECR: &str = "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up";
 
 /// Where a repository lives.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -176,37 +192,6 @@ pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
             )
         })
         .collect())
-}
-
-/// `emit --ecr`: every image must be in ECR, or nothing is written. Missing images fail the check
-/// (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
-pub fn require(lookups: &[Lookup]) -> anyhow::Result<()> {
-    if plan(lookups).is_empty() {
-        tracing::warn!(
-            "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up"
-        );
-        return Ok(());
-    }
-    let outcomes = check(super::shared()?, lookups)?;
-    let mut missing = Vec::new();
-    let mut failed = Vec::new();
-    for (l, o) in lookups.iter().zip(outcomes) {
-        match o {
-            Outcome::Found { detail } => tracing::debug!("{}: {detail}", l.subject),
-            Outcome::Skipped { why } => tracing::debug!("{}: {}: {why}", l.subject, l.image),
-            Outcome::Missing { message } => missing.push(format!("{}: {message}", l.subject)),
-            Outcome::Error { message } => failed.push(format!("{}: {message}", l.subject)),
-        }
-    }
-    let nothing = "; nothing was written";
-    if !failed.is_empty() {
-        failed.extend(missing);
-        anyhow::bail!("{}{nothing}", failed.join("\n"));
-    }
-    if !missing.is_empty() {
-        return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
-    }
-    Ok(())
 }
 
 async fn call(aws: &Aws, batch: &Batch, answer: &mut Answers) {

@@ -57,7 +57,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     }
     if config.ecr {
         report.checking("ecr");
-        verify::ecr::check(&images, &mut report);
+        verify::ecr::check(&images, crate::aws::shared, &mut report);
     }
     let code = ExitCode::worst(report.findings.iter().map(|f| f.severity));
     if let Some(path) = &config.junit {

@@ -16,4 +16,4 @@ pub use image_detail::{ImageDetail, Malformed};
 pub use names::{ContainerName, ServiceName};
 pub use reference::{ImageRef, UriMode};
 pub use rules::{Origin, Rule, Rules};
-pub use task_definition::{TaskDefinition, TaskDefinitionSource};
+pub use task_definition::{MissingContainers, TaskDefinition, TaskDefinitionSource};

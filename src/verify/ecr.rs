@@ -3,25 +3,24 @@
 //! an error.
 
 use super::{Report, Seen};
-use crate::aws::ecr::{self, Lookup, Outcome};
+use crate::aws::Aws;
+use crate::aws::ecr::{self, Lookup, NONE_IN_ECR, Outcome};
 
-pub fn check(images: &[Seen], report: &mut Report) {
+/// Looks `images` up through the client `connect` gives, called only when an image is in ECR.
+pub fn check<'a>(
+    images: &[Seen],
+    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
+    report: &mut Report,
+) {
     let lookups: Vec<Lookup> = images
         .iter()
-        .map(|s| Lookup {
-            subject: s.subject.clone(),
-            image: s.image.clone(),
-            digest: s.digest,
-            tag: s.image.tag().map(str::to_owned),
-        })
+        .map(|s| Lookup::of(s.subject.clone(), &s.image, s.digest))
         .collect();
     if ecr::plan(&lookups).is_empty() {
-        tracing::warn!(
-            "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up"
-        );
+        tracing::warn!("{NONE_IN_ECR}");
         return;
     }
-    let outcomes = crate::aws::shared().and_then(|aws| ecr::check(aws, &lookups));
+    let outcomes = connect().and_then(|aws| ecr::check(aws, &lookups));
     match outcomes {
         Err(e) => report.error("--ecr", format!("{e:#}")),
         Ok(outcomes) => {

@@ -108,7 +108,8 @@ fn require_in_ecr<'a>(
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
 ) -> anyhow::Result<()> {
     let lookups = lookups(services);
-    if ecr::plan(&lookups).is_empty() {
+    let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
+    if batches.is_empty() {
         tracing::warn!("{}", ecr::NONE_IN_ECR);
         return Ok(());
     }

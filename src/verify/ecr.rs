@@ -16,9 +16,13 @@ pub fn check<'a>(
         .iter()
         .map(|s| Lookup::of(s.subject.clone(), &s.image, s.digest))
         .collect();
-    if ecr::plan(&lookups).is_empty() {
-        tracing::warn!("{NONE_IN_ECR}");
-        return;
+    match ecr::plan(&lookups) {
+        Err(refused) => return report.error("--ecr", refused),
+        Ok(batches) if batches.is_empty() => {
+            tracing::warn!("{NONE_IN_ECR}");
+            return;
+        }
+        Ok(_) => {}
     }
     let outcomes = connect().and_then(|aws| ecr::check(aws, &lookups));
     match outcomes {

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod aws_regions;
 mod bad_image_details;
 mod bad_mappings;
 mod buildspec;

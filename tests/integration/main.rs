@@ -14,6 +14,7 @@ mod emit_single;
 mod generations;
 mod live_aws;
 mod publish;
+mod publish_race;
 mod regressions;
 mod schema;
 mod verify_bundle;

@@ -1,15 +1,17 @@
 //! What `publish` may upload: the bundles `emit --bundle` wrote into OUT, each re-checked against
-//! OUT's `SHA256SUMS` before anything is sent. [`precheck`] is pure; [`read`] reads OUT.
+//! OUT's `SHA256SUMS` and by the checks of `verify --bundle` before anything is sent; an entry of
+//! OUT that is not a regular file is refused. [`precheck`] is pure; [`read`] reads OUT.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{anyhow, bail};
 
-use crate::error::CheckFailed;
+use crate::error::{CheckFailed, ExitCode};
 use crate::input;
 use crate::model::Digest;
 use crate::model::deploy::{MAX_BUNDLE_BYTES, REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
+use crate::verify::Report;
 
 /// One bundle, checked against `SHA256SUMS`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,8 +100,9 @@ fn is_zip(name: &str) -> bool {
     name.ends_with(".zip")
 }
 
-/// Reads OUT's bundles and `SHA256SUMS` and [`precheck`]s them: a mismatch is a [`CheckFailed`]
-/// (exit 1); no bundle, an unreadable file or a malformed `SHA256SUMS` an error (exit 2).
+/// Reads OUT's bundles and `SHA256SUMS`, [`precheck`]s them and runs the bundle checks: a mismatch
+/// or a bundle `verify --bundle` refuses is a [`CheckFailed`] (exit 1); no bundle, an unreadable
+/// file, a symbolic link or a malformed `SHA256SUMS` an error (exit 2).
 pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
     let shown = out.display();
     let mapping = out.join(REPORT).is_file();
@@ -118,6 +121,9 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             name == SINGLE_BUNDLE
         };
         if wanted {
+            if let Some(problem) = not_regular(out, &name) {
+                return Err(not_regular_error(out, &[problem]));
+            }
             let bytes = input::read_named(&entry.path(), MAX_BUNDLE_BYTES, "bundle")
                 .map_err(|e| anyhow!(e))?;
             files.insert(name, bytes);
@@ -130,6 +136,9 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
         )
     };
     let sums = if sums_path.exists() {
+        if let Some(problem) = not_regular(out, SHA256SUMS) {
+            return Err(not_regular_error(out, &[problem]));
+        }
         let bytes =
             input::read_named(&sums_path, input::MAX_JSON, SHA256SUMS).map_err(|e| anyhow!(e))?;
         Sha256Sums::parse(&bytes).map_err(|e| {
@@ -146,7 +155,11 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             sums_path.display()
         );
     };
-    precheck(&sums, mapping, &files).map_err(|refusal| match refusal {
+    let problems: Vec<String> = sums.paths().filter_map(|p| not_regular(out, p)).collect();
+    if !problems.is_empty() {
+        return Err(not_regular_error(out, &problems));
+    }
+    let bundles = precheck(&sums, mapping, &files).map_err(|refusal| match refusal {
         Refusal::NoBundles => no_bundles(),
         Refusal::Mismatch(problems) => anyhow::Error::new(CheckFailed(format!(
             "{} bundle(s) in {shown} do not match {}, so nothing was published:\n  {}\nfix: run imagedef emit --bundle again, and do not change OUT between emit and publish",
@@ -154,7 +167,72 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             sums_path.display(),
             problems.join("\n  ")
         ))),
-    })
+    })?;
+    bundle_checks(out, &bundles)?;
+    Ok(bundles)
+}
+
+/// Each bundle through the checks of `verify --bundle` (zip structure as java.util.zip reads it,
+/// entries, shapes, `SHA256SUMS`): any finding publishes nothing, exit 1 (or 2 for an unreadable
+/// file).
+fn bundle_checks(out: &Path, bundles: &[Bundle]) -> anyhow::Result<()> {
+    let mut report = Report::default();
+    for bundle in bundles {
+        crate::verify::bundle::check(&out.join(&bundle.file), &mut report);
+    }
+    if report.findings.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "{} problem(s) in the bundles of {}, as imagedef verify --bundle finds them, so nothing was published:\n  {}\nfix: run imagedef emit --bundle again, and do not change OUT between emit and publish",
+        report.findings.len(),
+        out.display(),
+        report
+            .findings
+            .iter()
+            .map(|f| format!("{}: {}", f.subject, f.message))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+    match ExitCode::worst(report.findings.iter().map(|f| f.severity)) {
+        ExitCode::Error => Err(anyhow!(message)),
+        _ => Err(CheckFailed(message).into()),
+    }
+}
+
+/// Why `rel` (a path under OUT, `/`-separated) is not a regular file reached without a link:
+/// publish reads only what emit wrote. `None` when it is one, or is missing ([`precheck`] names
+/// missing files).
+fn not_regular(out: &Path, rel: &str) -> Option<String> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let mut at = out.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let last = i + 1 == parts.len();
+        match std::fs::symlink_metadata(&at) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(format!("{}: {e}", at.display())),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Some(format!("{} is a symbolic link", at.display()));
+            }
+            Ok(m) if last && !m.is_file() => {
+                return Some(format!("{} is not a regular file", at.display()));
+            }
+            Ok(m) if !last && !m.is_dir() => return None,
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
+/// The refusal of entries of OUT that are not regular files (exit 2).
+fn not_regular_error(out: &Path, problems: &[String]) -> anyhow::Error {
+    anyhow!(
+        "{} holds entries that are not regular files, so nothing was published:\n  {}\nfix: publish sends only the regular files emit wrote into OUT; remove these and run imagedef emit --bundle --out {} again",
+        out.display(),
+        problems.join("\n  "),
+        out.display()
+    )
 }
 
 #[cfg(test)]

@@ -157,6 +157,9 @@ impl FromStr for KeyTemplate {
                 s.len()
             ));
         }
+        if let Some(why) = bad_segment(s) {
+            return Err(format!("{s:?} {why}"));
+        }
         Ok(KeyTemplate(s.to_owned()))
     }
 }
@@ -165,6 +168,21 @@ impl fmt::Display for KeyTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Why `key` has a path segment S3 keeps but other tools read otherwise: empty (`a//b`, a trailing
+/// `/`), `.` or `..`.
+fn bad_segment(key: &str) -> Option<String> {
+    let segment = key
+        .split('/')
+        .find(|segment| matches!(*segment, "" | "." | ".."))?;
+    Some(if segment.is_empty() {
+        "has an empty path segment (// or a trailing /), which S3 keeps as a folder with no name; write e.g. deploy/{service}.zip".to_owned()
+    } else {
+        format!(
+            "has a {segment:?} path segment, which S3 keeps as a folder of that name while other tools resolve it; write the key without it, e.g. deploy/{{service}}.zip"
+        )
+    })
 }
 
 /// One object's key, from a [`KeyTemplate`] and a service.
@@ -211,6 +229,11 @@ impl KeyTemplate {
                     key.len()
                 ));
             }
+            if let Some(why) = bad_segment(&key) {
+                return Err(format!(
+                    "--key {self:?} gives service {service} the key {key:?}, which {why}"
+                ));
+            }
             if let Some(other) = seen.insert(key.clone(), service) {
                 return Err(format!(
                     "--key {self:?} gives services {other} and {service} the same key {key:?}; make the template tell them apart"
@@ -234,6 +257,7 @@ mod tests {
     fn key_templates_are_checked_once() {
         for good in [
             DEFAULT_KEY,
+            "deploy/..{service}.zip",
             "deploy/{service}/bundle.zip",
             "one.zip",
             "{service}-{service}.zip",
@@ -246,6 +270,14 @@ mod tests {
             ("{name}.zip", "placeholder other than {service}"),
             ("{service.zip", "stray brace"),
             ("a\nb", "control character"),
+            (
+                "deploy//{service}.zip",
+                "has an empty path segment (// or a trailing /)",
+            ),
+            ("deploy/{service}/", "has an empty path segment"),
+            ("../{service}.zip", "has a \"..\" path segment"),
+            ("deploy/./{service}.zip", "has a \".\" path segment"),
+            ("deploy/{service}/..", "has a \"..\" path segment"),
         ] {
             let err = template(bad).unwrap_err();
             assert!(err.contains(says), "{bad:?}: {err}");

@@ -155,3 +155,114 @@ fn a_key_that_another_writer_keeps_changing_fails_after_bounded_retries() {
     );
     assert_eq!(moto.versions(&bucket, "s2.zip").len(), 1);
 }
+
+/// `out/SHA256SUMS` with the line of `name` holding the sha256 of `bytes`, as if emit had written
+/// these bytes.
+fn relist(env: &Env, name: &str, bytes: &[u8]) {
+    use sha2::{Digest as _, Sha256};
+    use std::fmt::Write as _;
+    let hex = Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
+    let sums = env.read("out/SHA256SUMS");
+    let lines: Vec<String> = sums
+        .lines()
+        .map(|line| {
+            if line.ends_with(&format!("  {name}")) {
+                format!("{hex}  {name}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    env.write("out/SHA256SUMS", lines.join("\n") + "\n");
+}
+
+#[test]
+fn publish_refuses_a_zip_whose_central_directory_names_another_entry_even_when_relisted() {
+    let moto = moto();
+    let bucket = unique("refuse");
+    moto.bucket(&bucket, true);
+    let env = bundles(2, &moto.endpoint());
+    let mut bytes = std::fs::read(env.path("out/s1.zip")).unwrap();
+    let name = b"imagedefinitions.json";
+    let central = bytes
+        .windows(name.len())
+        .rposition(|w| w == name)
+        .expect("the central directory names the entry");
+    bytes[central + 15] = b'Z'; // imagedefinitionZ.json in the central directory only
+    env.write("out/s1.zip", &bytes);
+    relist(&env, "s1.zip", &bytes);
+    let run = env.run(&["publish", "out", "--bucket", &bucket]);
+    run.code(1);
+    assert!(
+        run.stderr.starts_with(
+            "imagedef: error: 1 problem(s) in the bundles of out, as imagedef verify --bundle finds them, so nothing was published:\n  out/s1.zip: "
+        ) && run.stderr.ends_with(
+            "\nfix: run imagedef emit --bundle again, and do not change OUT between emit and publish\n"
+        ),
+        "{run:#?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 3, "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run:#?}");
+    for n in 1..=2 {
+        assert!(moto.versions(&bucket, &format!("s{n}.zip")).is_empty());
+    }
+}
+
+#[test]
+fn publish_refuses_a_symlink_listed_in_sha256sums() {
+    let moto = moto();
+    let bucket = unique("refuse");
+    moto.bucket(&bucket, true);
+    let env = bundles(2, &moto.endpoint());
+    // The same bytes, from outside OUT: SHA256SUMS still matches.
+    std::fs::rename(env.path("out/s1.zip"), env.path("elsewhere.zip")).unwrap();
+    std::os::unix::fs::symlink(env.path("elsewhere.zip"), env.path("out/s1.zip")).unwrap();
+    let run = env.run(&["publish", "out", "--bucket", &bucket]);
+    run.code(2);
+    assert_eq!(
+        run.stderr,
+        "imagedef: error: out holds entries that are not regular files, so nothing was published:\n  out/s1.zip is a symbolic link\nfix: publish sends only the regular files emit wrote into OUT; remove these and run imagedef emit --bundle --out out again\n"
+    );
+    for n in 1..=2 {
+        assert!(moto.versions(&bucket, &format!("s{n}.zip")).is_empty());
+    }
+
+    // A symlinked service folder, whose file SHA256SUMS lists, is refused the same way.
+    std::fs::remove_file(env.path("out/s1.zip")).unwrap();
+    std::fs::rename(env.path("elsewhere.zip"), env.path("out/s1.zip")).unwrap();
+    std::fs::rename(env.path("out/s2"), env.path("s2-elsewhere")).unwrap();
+    std::os::unix::fs::symlink(env.path("s2-elsewhere"), env.path("out/s2")).unwrap();
+    let run = env.run(&["publish", "out", "--bucket", &bucket]);
+    run.code(2);
+    assert_eq!(
+        run.stderr,
+        "imagedef: error: out holds entries that are not regular files, so nothing was published:\n  out/s2 is a symbolic link\nfix: publish sends only the regular files emit wrote into OUT; remove these and run imagedef emit --bundle --out out again\n"
+    );
+}
+
+#[test]
+fn publish_refuses_keys_with_dot_dot_or_empty_segments() {
+    let env = bundles(1, "http://127.0.0.1:9");
+    for (key, why) in [
+        (
+            "deploy//{service}.zip",
+            "has an empty path segment (// or a trailing /), which S3 keeps as a folder with no name; write e.g. deploy/{service}.zip",
+        ),
+        (
+            "../{service}.zip",
+            "has a \"..\" path segment, which S3 keeps as a folder of that name while other tools resolve it; write the key without it, e.g. deploy/{service}.zip",
+        ),
+    ] {
+        let run = env.run(&["publish", "out", "--bucket", "bundles", "--key", key]);
+        run.code(2);
+        assert_eq!(
+            run.stderr,
+            format!("imagedef: error: --key {key:?} {why}\n")
+        );
+    }
+}

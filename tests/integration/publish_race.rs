@@ -266,3 +266,50 @@ fn publish_refuses_keys_with_dot_dot_or_empty_segments() {
         );
     }
 }
+
+#[test]
+fn a_409_conflict_and_a_404_after_if_match_count_as_a_lost_race_and_are_looked_at_again() {
+    let moto = moto();
+    let bucket = unique("race");
+    moto.bucket(&bucket, true);
+    let put = format!("PUT /{bucket}/s1.zip");
+    let other = Arc::new(b"another writer's bytes".to_vec());
+    // A 409 ConditionalRequestConflict on the first put, in a run of its own (three lost races
+    // in one run fail the key).
+    let proxy = FaultProxy::start_matching(
+        moto.port,
+        &put,
+        vec![Fault::Answer(409, "ConditionalRequestConflict")],
+        Fault::Pass,
+    );
+    let env = bundles(1, &proxy.endpoint());
+    env.run(&["publish", "out", "--bucket", &bucket])
+        .code(0)
+        .stdout_has(&format!("uploaded s3://{bucket}/s1.zip version "));
+    assert_eq!((proxy.count_s3("HEAD"), proxy.count_s3("PUT")), (2, 2));
+    assert_eq!(moto.versions(&bucket, "s1.zip").len(), 1);
+
+    // Another writer first (412), then the object deleted after the HEAD that saw it (404 on the
+    // If-Match put): the third try puts it.
+    let bucket = unique("race");
+    moto.bucket(&bucket, true);
+    let put = format!("PUT /{bucket}/s1.zip");
+    let proxy = FaultProxy::start_matching(
+        moto.port,
+        &put,
+        vec![Fault::PutFirst(other), Fault::Answer(404, "NoSuchKey")],
+        Fault::Pass,
+    );
+    let mut env = env;
+    crate::util::aws::aws_env(&mut env, &proxy.endpoint());
+    let run = env.run(&["publish", "out", "--bucket", &bucket]);
+    run.code(0)
+        .stdout_has(&format!("uploaded s3://{bucket}/s1.zip version "));
+    assert_eq!(
+        (proxy.count_s3("HEAD"), proxy.count_s3("PUT")),
+        (3, 3),
+        "{run:#?}"
+    );
+    let bytes = std::fs::read(env.path("out/s1.zip")).unwrap();
+    assert_eq!(moto.object(&bucket, "s1.zip").0, bytes);
+}

@@ -131,3 +131,20 @@ fn an_aws_region_that_is_no_region_is_refused_for_ecs_and_publish_before_any_req
     );
     nothing_reached(&proxy);
 }
+
+#[test]
+fn verify_ecr_refuses_a_registry_host_whose_region_is_not_real_before_any_request() {
+    let proxy = recorder();
+    let mut env = Env::new();
+    aws_env(&mut env, &proxy.endpoint());
+    let digest = format!("sha256:{}", "cd".repeat(32));
+    env.write(
+        "img/imageDetail.json",
+        detail("localhost", "shop/web", &digest, &["v1"]),
+    );
+    let run = env.run(&["verify", "img", "--ecr"]);
+    run.code(2).stdout_has(&format!(
+        "ERROR   --ecr: img:imageDetail.json (img/imageDetail.json): image {ACCOUNT}.dkr.ecr.localhost.amazonaws.com/shop/web@{digest}: the region of registry host {ACCOUNT}.dkr.ecr.localhost.amazonaws.com: \"localhost\" is not an AWS region: it matches the region pattern of no AWS partition ({PARTITIONS})"
+    ));
+    nothing_reached(&proxy);
+}

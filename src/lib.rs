@@ -6,7 +6,7 @@
 //! roots, files, read through [`input`]) -> [`model`] (imageDetail, references, digests, the
 //! mapping, the deploy files) -> [`resolve`] (which image, which tag, which URI, or typed reasons)
 //! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, bundles
-//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them; [`publish`]
+//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them; [`publishable`]
 //! re-checks OUT's bundles for S3.
 //! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
 //! [`aws`] is the only module that talks to AWS.
@@ -22,7 +22,7 @@ pub mod input;
 pub mod logging;
 pub mod model;
 pub mod output;
-pub mod publish;
+pub mod publishable;
 pub mod render;
 pub mod resolve;
 pub mod verify;

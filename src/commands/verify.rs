@@ -56,7 +56,9 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         });
     }
     if config.ecr {
-        report.record(Check::Ecr, |r| verify::ecr::check(&images, r));
+        report.record(Check::Ecr, |r| {
+            verify::ecr::check(&images, crate::aws::shared, r);
+        });
     }
     verify::held::say(&bundles, config.strict, &mut report);
     let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod aws_regions;
 mod bad_image_details;
 mod bad_mappings;
 mod buildspec;
@@ -14,6 +15,7 @@ mod emit_single;
 mod generations;
 mod live_aws;
 mod publish;
+mod publish_race;
 mod regressions;
 mod schema;
 mod snapshots;

@@ -50,7 +50,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     output::deliver(
         &Delivery {
             out: &config.out,
-            owned: mapping_path.is_some(),
+            mapping_mode: mapping_path.is_some(),
             dry_run: config.dry_run,
             summary: config.summary,
             codebuild_src_dir: config.codebuild_src_dir.as_deref(),

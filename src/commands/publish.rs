@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::aws::{self, s3};
 use crate::config::{PublishConfig, Summary};
 use crate::error::{CheckFailed, ExitCode};
-use crate::output;
 use crate::publish;
+use crate::stdout;
 
 /// One service's outcome, as printed.
 #[derive(Serialize)]
@@ -101,12 +101,12 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
     }
 
     match config.summary {
-        Summary::Json => output::print_json(&Report {
+        Summary::Json => stdout::print_json(&Report {
             bucket: &config.bucket,
             dry_run: config.dry_run,
             services: &rows,
         })?,
-        Summary::Text => output::print(&text(&rows))?,
+        Summary::Text => stdout::print(&text(&rows))?,
         Summary::Quiet => {}
     }
 

@@ -71,12 +71,12 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 reason: &s.reason,
             })
             .collect();
-        crate::output::print_json(&Out {
+        crate::stdout::print_json(&Out {
             images: rows,
             skipped,
         })?;
     } else {
-        crate::output::print(&table(&rows))?;
+        crate::stdout::print(&table(&rows))?;
         for s in &found.skipped {
             tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
         }

@@ -71,7 +71,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             checked: &'a [verify::Checked],
             findings: &'a [Finding],
         }
-        crate::output::print_json(&Out {
+        crate::stdout::print_json(&Out {
             ok: code == ExitCode::Success,
             passed: &report.passed,
             checked: &report.checked,
@@ -98,7 +98,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             report.passed.len() + report.checked.len(),
             report.findings.len()
         );
-        crate::output::print(&text)?;
+        crate::stdout::print(&text)?;
     }
     Ok(code)
 }
@@ -110,7 +110,7 @@ fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
     let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let file = crate::write::OutFile::new(name, verify::junit::xml(report).into_bytes());
+    let file = crate::output::OutFile::new(name, verify::junit::xml(report).into_bytes());
     crate::write::commit(dir, &[file]).map_err(|e| {
         e.context(format!(
             "cannot write the JUnit report --junit {}",

@@ -239,7 +239,11 @@ impl Discovery {
         for c in &self.candidates {
             match &c.detail {
                 Ok(d) => lines.push(format!("  {}: {}", c.label(), d.image_uri)),
-                Err(e) => lines.push(format!("  {}: refused: {e}", c.label())),
+                Err(e) => lines.push(format!(
+                    "  {} ({}): refused: {e}",
+                    c.label(),
+                    c.path.display()
+                )),
             }
         }
         for s in &self.skipped {

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 
+use super::Listed;
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, severity_of};
@@ -31,10 +32,22 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     };
     let roots = roots_needed(&plan, &config.discover.roots);
     let found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
-    super::warn_unusable(&found);
-    super::refuse_unreadable(&found)?;
-    let services = resolve::resolve(&plan, &found, &config.rules)
-        .map_err(|f| super::explain::failure(&f, config, &found))?;
+    if let Err(e) = super::refuse_unreadable(&found) {
+        super::warn_unusable(&found, Listed::Unreadable);
+        return Err(e);
+    }
+    let services = match resolve::resolve(&plan, &found, &config.rules) {
+        Ok(services) => {
+            super::warn_unusable(&found, Listed::Nothing);
+            services
+        }
+        Err(f) => {
+            if !super::explain::lists_discovery(&f, config) {
+                super::warn_unusable(&found, Listed::Nothing);
+            }
+            return Err(super::explain::failure(&f, config, &found));
+        }
+    };
     check_task_definitions(&services, mapping_path)?;
     if config.ecr {
         crate::aws::ecr::require(&lookups(&services))?;
@@ -165,7 +178,6 @@ fn check_task_definitions(
     }
 }
 
-/// The service's containers against the task definition at `path`.
 /// The service's containers against its task definition: a file, or the one an ECS service runs
 /// now.
 fn check_task_definition(

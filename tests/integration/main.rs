@@ -15,6 +15,7 @@ mod live_aws;
 mod publish;
 mod regressions;
 mod schema;
+mod text_output;
 mod verify_bundle;
 mod verify_discovered;
 mod verify_oci;

@@ -5,12 +5,15 @@ use std::io::Write as _;
 
 use serde::Serialize;
 
+use crate::escape;
 use crate::model::json;
 
-/// Writes `text` to stdout in one go. A closed pipe is reported as an error that `main` ignores.
+/// Writes `text` to stdout in one go. Whatever a caller missed, no control character but the line
+/// breaks and no bidi control reaches the terminal raw ([`escape::lines`]). A closed pipe is
+/// reported as an error that `main` ignores.
 pub fn print(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    out.write_all(escape::lines(text).as_bytes())?;
     out.flush()
 }
 

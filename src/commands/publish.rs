@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::aws::{self, s3};
 use crate::config::{PublishConfig, Summary};
 use crate::error::{CheckFailed, ExitCode};
+use crate::escape;
 use crate::publish;
 use crate::stdout;
 
@@ -138,14 +139,15 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
 fn text(rows: &[Row]) -> String {
     let mut text = String::new();
     for r in rows {
-        let version = r.version_id.as_deref().unwrap_or("null");
+        let version = escape::value(r.version_id.as_deref().unwrap_or("null"));
+        let uri = escape::value(&r.uri);
         let _ = match r.status {
             "uploaded" | "unchanged" => writeln!(
                 text,
-                "{} {} version {version} sha256 {}",
-                r.status, r.uri, r.sha256
+                "{} {uri} version {version} sha256 {}",
+                r.status, r.sha256
             ),
-            "would upload" => writeln!(text, "would upload {} sha256 {}", r.uri, r.sha256),
+            "would upload" => writeln!(text, "would upload {uri} sha256 {}", r.sha256),
             _ => Ok(()),
         };
     }

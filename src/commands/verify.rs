@@ -78,19 +78,25 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             findings: &report.findings,
         })?;
     } else {
+        // A line per result, each escaped: no subject or message, whatever file it names, can
+        // start a line of its own.
         let mut text = String::new();
+        let mut line = |tag: &str, subject: &str, said: &str| {
+            let said = crate::escape::line(said);
+            let _ = writeln!(text, "{tag}  {}: {said}", crate::escape::line(subject));
+        };
         for p in &report.passed {
-            let _ = writeln!(text, "ok      {}: {}", p.subject, p.image_uri);
+            line("ok    ", &p.subject, &p.image_uri);
         }
         for c in &report.checked {
-            let _ = writeln!(text, "ok      {}: {}", c.subject, c.detail);
+            line("ok    ", &c.subject, &c.detail);
         }
         for f in &report.findings {
             let tag = match f.severity {
                 Severity::Failed => "FAILED",
                 Severity::Error => "ERROR ",
             };
-            let _ = writeln!(text, "{tag}  {}: {}", f.subject, f.message);
+            line(tag, &f.subject, &f.message);
         }
         let _ = writeln!(
             text,

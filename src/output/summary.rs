@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{Delivery, OutFile};
 use crate::bundle;
+use crate::escape;
 use crate::model::ServiceName;
 use crate::resolve::{ResolvedContainer, ResolvedService};
 
@@ -102,9 +103,13 @@ pub fn text(to: &Delivery<'_>, files: &[OutFile], services: &[ResolvedService<'_
                 let from = if c.sources.is_empty() {
                     "fixed image".to_owned()
                 } else {
-                    format!("from {}", labels(c).join(", "))
+                    format!("from {}", shown_labels(c).join(", "))
                 };
-                format!("{} = {}  ({from})", c.name, c.image_uri)
+                format!(
+                    "{} = {}  ({from})",
+                    c.name,
+                    escape::value(&c.image_uri.to_string())
+                )
             })
             .collect();
         let _ = match &s.service.name {
@@ -117,7 +122,7 @@ pub fn text(to: &Delivery<'_>, files: &[OutFile], services: &[ResolvedService<'_
             let _ = writeln!(
                 text,
                 "would write {} ({} bytes)",
-                to.out.join(&f.path).display(),
+                escape::path(&to.out.join(&f.path)),
                 f.bytes.len()
             );
             if !bundle::is_zip(&f.path)
@@ -136,7 +141,7 @@ pub fn text(to: &Delivery<'_>, files: &[OutFile], services: &[ResolvedService<'_
             text,
             "wrote {} files{services} to {}",
             files.len(),
-            to.out.display()
+            escape::path(to.out)
         );
     }
     text
@@ -147,6 +152,14 @@ fn labels(c: &ResolvedContainer<'_>) -> Vec<String> {
     c.sources
         .iter()
         .map(|s| format!("{}:{}", s.artifact, s.path))
+        .collect()
+}
+
+/// [`labels`] as text shows them: escaped.
+fn shown_labels(c: &ResolvedContainer<'_>) -> Vec<String> {
+    labels(c)
+        .iter()
+        .map(|l| escape::value(l).into_owned())
         .collect()
 }
 

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
+use super::Listed;
 use crate::aws::{self, Aws, ecr};
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
@@ -32,10 +33,22 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     };
     let roots = roots_needed(&plan, &config.discover.roots);
     let found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
-    super::warn_unusable(&found);
-    super::refuse_unreadable(&found)?;
-    let services = resolve::resolve(&plan, &found, &config.rules)
-        .map_err(|f| super::explain::failure(&f, config, &found))?;
+    if let Err(e) = super::refuse_unreadable(&found) {
+        super::warn_unusable(&found, Listed::Unreadable);
+        return Err(e);
+    }
+    let services = match resolve::resolve(&plan, &found, &config.rules) {
+        Ok(services) => {
+            super::warn_unusable(&found, Listed::Nothing);
+            services
+        }
+        Err(f) => {
+            if !super::explain::lists_discovery(&f, config) {
+                super::warn_unusable(&found, Listed::Nothing);
+            }
+            return Err(super::explain::failure(&f, config, &found));
+        }
+    };
     check_task_definitions(&services, mapping_path, aws::shared)?;
     if config.ecr {
         require_in_ecr(&services, aws::shared)?;
@@ -51,7 +64,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     output::deliver(
         &Delivery {
             out: &config.out,
-            owned: mapping_path.is_some(),
+            mapping_mode: mapping_path.is_some(),
             dry_run: config.dry_run,
             summary: config.summary,
             codebuild_src_dir: config.codebuild_src_dir.as_deref(),

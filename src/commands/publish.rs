@@ -10,9 +10,10 @@ use serde::Serialize;
 use crate::aws::{self, s3};
 use crate::config::{PublishConfig, Summary};
 use crate::error::{CheckFailed, ExitCode};
+use crate::escape;
 use crate::model::s3::{BucketName, ObjectKey};
-use crate::output;
 use crate::publishable;
+use crate::stdout;
 
 /// What happened to one service's bundle, as printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -126,12 +127,12 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
     }
 
     match config.summary {
-        Summary::Json => output::print_json(&Report {
+        Summary::Json => stdout::print_json(&Report {
             bucket: &config.bucket,
             dry_run: config.dry_run,
             services: &rows,
         })?,
-        Summary::Text => output::print(&text(&rows))?,
+        Summary::Text => stdout::print(&text(&rows))?,
         Summary::Quiet => {}
     }
 
@@ -163,19 +164,18 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
 fn text(rows: &[Row]) -> String {
     let mut text = String::new();
     for r in rows {
-        let version = r.version_id.as_deref().unwrap_or("null");
+        let version = escape::value(r.version_id.as_deref().unwrap_or("null"));
+        let uri = escape::value(&r.uri);
         let _ = match r.status {
-            Status::Uploaded => writeln!(
-                text,
-                "uploaded {} version {version} sha256 {}",
-                r.uri, r.sha256
-            ),
+            Status::Uploaded => {
+                writeln!(text, "uploaded {uri} version {version} sha256 {}", r.sha256)
+            }
             Status::Unchanged => writeln!(
                 text,
-                "unchanged {} version {version} sha256 {}",
-                r.uri, r.sha256
+                "unchanged {uri} version {version} sha256 {}",
+                r.sha256
             ),
-            Status::WouldUpload => writeln!(text, "would upload {} sha256 {}", r.uri, r.sha256),
+            Status::WouldUpload => writeln!(text, "would upload {uri} sha256 {}", r.sha256),
             Status::Failed | Status::NotTried => Ok(()),
         };
     }

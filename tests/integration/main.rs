@@ -19,6 +19,7 @@ mod publish_race;
 mod regressions;
 mod schema;
 mod snapshots;
+mod text_output;
 mod verify_bundle;
 mod verify_discovered;
 mod verify_oci;

@@ -246,6 +246,7 @@ fn sums_beside(
         return None;
     }
     let sums = match crate::input::read_named(&path, 16 * 1024 * 1024, SHA256SUMS)
+        .map_err(String::from)
         .and_then(|b| Sha256Sums::parse(&b).map_err(|e| format!("{}: {e}", path.display())))
     {
         Ok(sums) => sums,

@@ -29,22 +29,19 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::{Component, Path, PathBuf};
 
-use anyhow::{Context as _, bail};
 use rustix::fs::{FlockOperation, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
+use super::error::{At as _, Op, WriteError, listing};
 use super::{OutFile, create_dirs, file_name};
 use crate::model::Digest;
 use crate::model::deploy::{REPORT, SHA256SUMS, Sha256Sums, is_staging_folder, staged_pid};
-
-/// How many foreign paths a refusal lists before it counts the rest.
-const LISTED: usize = 10;
 
 /// The largest file of a previous generation that is read to check it.
 const MAX_FILE: u64 = 64 * 1024 * 1024;
 
 /// Replaces the generation in `out` with `files`, or changes nothing.
-pub fn replace(out: &Path, files: &[OutFile]) -> anyhow::Result<()> {
+pub fn replace(out: &Path, files: &[OutFile]) -> Result<(), WriteError> {
     let out = Out::locate(out)?;
     let mut created = Vec::new();
     let result = create_dirs(&out.parent, &mut created).and_then(|()| out.replace(files));
@@ -57,7 +54,7 @@ pub fn replace(out: &Path, files: &[OutFile]) -> anyhow::Result<()> {
 }
 
 /// What `replace` would refuse, without changing anything: for `--dry-run`.
-pub fn check(out: &Path) -> anyhow::Result<()> {
+pub fn check(out: &Path) -> Result<(), WriteError> {
     let out = Out::locate(out)?;
     previous(&out).map(|_| ())
 }
@@ -74,26 +71,18 @@ struct Out {
 type Generation = BTreeMap<String, Vec<Digest>>;
 
 impl Out {
-    fn locate(out: &Path) -> anyhow::Result<Out> {
+    fn locate(out: &Path) -> Result<Out, WriteError> {
         if let Ok(meta) = fs::symlink_metadata(out)
             && meta.file_type().is_symlink()
         {
-            let target =
-                fs::read_link(out).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
-            let state = if out.exists() {
-                ""
-            } else {
-                ", which does not exist"
-            };
-            bail!(
-                "the output folder {} is a symbolic link to {target}{state}; mapping mode replaces the output folder as a whole, so give the folder itself",
-                out.display()
-            );
+            return Err(WriteError::SymlinkedOut {
+                out: out.to_path_buf(),
+                target: fs::read_link(out)
+                    .map_or_else(|_| "?".to_owned(), |t| t.display().to_string()),
+                dangling: !out.exists(),
+            });
         }
-        let absolute = normal(
-            &std::path::absolute(out)
-                .with_context(|| format!("cannot resolve the output folder {}", out.display()))?,
-        );
+        let absolute = normal(&std::path::absolute(out).at(Op::Resolve, out)?);
         let is_folder_of_its_own =
             matches!(out.components().next_back(), Some(Component::Normal(_)));
         let (Some(parent), Some(name), true) = (
@@ -101,10 +90,9 @@ impl Out {
             absolute.file_name(),
             is_folder_of_its_own,
         ) else {
-            bail!(
-                "the output folder {} is the current, parent or root directory; mapping mode replaces the output folder as a whole, so give it a folder of its own such as imagedef-out",
-                out.display()
-            );
+            return Err(WriteError::OutIsDot {
+                out: out.to_path_buf(),
+            });
         };
         Ok(Out {
             parent: parent.to_path_buf(),
@@ -122,7 +110,7 @@ impl Out {
         ))
     }
 
-    fn replace(&self, files: &[OutFile]) -> anyhow::Result<()> {
+    fn replace(&self, files: &[OutFile]) -> Result<(), WriteError> {
         let parent = open_dir(&self.parent)?;
         lock(&parent, &self.parent)?;
         self.recover()?;
@@ -142,7 +130,7 @@ impl Out {
         }
         match stage_files(&stage, files, self.mode_and_owner()) {
             Ok(()) => {}
-            Err(e) if exists && is_denied(&e) => {
+            Err(e) if exists && e.is_denied() => {
                 tracing::debug!(
                     "cannot stage beside {} ({e:#}); replacing its entries one by one instead",
                     self.path.display()
@@ -162,7 +150,7 @@ impl Out {
     }
 
     /// There is no OUT yet: the stage becomes it.
-    fn move_in(&self, parent: &OwnedFd, stage: &Path) -> anyhow::Result<()> {
+    fn move_in(&self, parent: &OwnedFd, stage: &Path) -> Result<(), WriteError> {
         match self.rename_stage(parent, stage, RenameFlags::NOREPLACE) {
             Ok(()) => {}
             // No RENAME_NOREPLACE here; the lock is held and OUT was just seen missing.
@@ -190,11 +178,8 @@ impl Out {
         )
     }
 
-    fn not_moved(&self, e: std::io::Error) -> anyhow::Error {
-        anyhow::Error::new(e).context(format!(
-            "cannot move the new output to {}",
-            self.path.display()
-        ))
+    fn not_moved(&self, e: std::io::Error) -> WriteError {
+        WriteError::io(Op::MoveIn, &self.path, e)
     }
 
     /// OUT holds the previous generation `old`: swap the stage in.
@@ -204,7 +189,7 @@ impl Out {
         stage: &Path,
         old: &Generation,
         files: &[OutFile],
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), WriteError> {
         match self.rename_stage(parent, stage, RenameFlags::EXCHANGE) {
             Ok(()) => {}
             Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
@@ -213,8 +198,7 @@ impl Out {
                     self.parent.display()
                 );
                 let aside = self.beside("old");
-                fs::rename(&self.path, &aside)
-                    .with_context(|| format!("cannot move {} aside", self.path.display()))?;
+                fs::rename(&self.path, &aside).at(Op::MoveAside, &self.path)?;
                 if let Err(e) = fs::rename(stage, &self.path) {
                     let _ = fs::rename(&aside, &self.path);
                     return Err(self.not_moved(e));
@@ -224,14 +208,10 @@ impl Out {
             }
             // A mount point (or a bind mount) cannot be renamed.
             Err(Errno::BUSY | Errno::XDEV) => {
-                fs::remove_dir_all(stage)?;
+                fs::remove_dir_all(stage).at(Op::Remove, stage)?;
                 return self.swap_in_place(files);
             }
-            Err(e) => {
-                return Err(std::io::Error::from(e)).with_context(|| {
-                    format!("cannot swap the new output into {}", self.path.display())
-                });
-            }
+            Err(e) => return Err(WriteError::io(Op::Swap, &self.path, e)),
         }
         sync_dir(parent, &self.parent)?;
         // The previous generation now sits at the staging path.
@@ -240,18 +220,13 @@ impl Out {
 
     /// Removes the previous generation, now at `at`; anything in it that the previous generation
     /// did not have (written into OUT while this run staged) is kept there instead, and named.
-    fn remove_previous(&self, at: &Path, old: &Generation) -> anyhow::Result<()> {
+    fn remove_previous(&self, at: &Path, old: &Generation) -> Result<(), WriteError> {
         let newcomers = foreign(at, old, &[])?;
         if newcomers.is_empty() {
-            return fs::remove_dir_all(at).with_context(|| {
-                format!(
-                    "the new output is in place, but the previous one at {} could not be removed",
-                    at.display()
-                )
-            });
+            return fs::remove_dir_all(at).at(Op::RemovePrevious, at);
         }
         let kept = self.beside("kept");
-        fs::rename(at, &kept)?;
+        fs::rename(at, &kept).at(Op::MoveAside, at)?;
         tracing::warn!(
             "while this run wrote {}, {} appeared in it; they are kept, with the previous output, in {}",
             self.path.display(),
@@ -263,7 +238,7 @@ impl Out {
 
     /// OUT cannot be swapped as a whole: stage inside it, then move its top-level entries one by
     /// one, `SHA256SUMS` last.
-    fn swap_in_place(&self, files: &[OutFile]) -> anyhow::Result<()> {
+    fn swap_in_place(&self, files: &[OutFile]) -> Result<(), WriteError> {
         tracing::debug!(
             "{} cannot be swapped as a whole (a mount point, or its parent is not writable); replacing its entries one by one",
             self.path.display()
@@ -279,7 +254,7 @@ impl Out {
         let stage_dir = open_dir(&stage)?;
         let new: Vec<String> = entries(&stage)?;
         let mut moved = 0;
-        let result = (|| -> anyhow::Result<()> {
+        let result = (|| -> Result<(), WriteError> {
             for name in new.iter().filter(|n| *n != SHA256SUMS) {
                 self.move_entry(&stage_dir, &out, name)?;
                 moved += 1;
@@ -297,23 +272,18 @@ impl Out {
                 let _ = fs::remove_dir_all(&stage);
                 return Err(e);
             }
-            return Err(e.context(format!(
-                "{} was being replaced entry by entry and now mixes the previous and the new output; the new one waits in {}: run again to complete it",
-                self.path.display(),
-                stage.display()
-            )));
+            return Err(WriteError::Mixed {
+                out: self.path.clone(),
+                stage,
+                source: Box::new(e),
+            });
         }
-        fs::remove_dir_all(&stage).with_context(|| {
-            format!(
-                "the new output is in place, but {} could not be removed",
-                stage.display()
-            )
-        })
+        fs::remove_dir_all(&stage).at(Op::RemoveStage, &stage)
     }
 
     /// Moves `name` from the stage into OUT: a folder is exchanged with the one there (atomic), a
     /// file renamed over it.
-    fn move_entry(&self, stage: &OwnedFd, out: &OwnedFd, name: &str) -> anyhow::Result<()> {
+    fn move_entry(&self, stage: &OwnedFd, out: &OwnedFd, name: &str) -> Result<(), WriteError> {
         let target = self.path.join(name);
         let swap = fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir());
         let flags = if swap {
@@ -321,9 +291,7 @@ impl Out {
         } else {
             RenameFlags::empty()
         };
-        rustix::fs::renameat_with(stage, name, out, name, flags)
-            .map_err(std::io::Error::from)
-            .with_context(|| format!("cannot move {} into place", target.display()))
+        rustix::fs::renameat_with(stage, name, out, name, flags).at(Op::MoveIntoPlace, &target)
     }
 
     /// OUT's permission bits and owner, to give the new generation's folder.
@@ -333,7 +301,7 @@ impl Out {
     }
 
     /// Removes what killed runs left beside OUT; puts a generation set aside back when OUT is gone.
-    fn recover(&self) -> anyhow::Result<()> {
+    fn recover(&self) -> Result<(), WriteError> {
         let prefix = format!(".{}.imagedef-", self.name);
         let mut aside = Vec::new();
         for name in entries(&self.parent)? {
@@ -354,8 +322,7 @@ impl Out {
                 self.path.display(),
                 old.display()
             );
-            fs::rename(&old, &self.path)
-                .with_context(|| format!("cannot put {} back", old.display()))?;
+            fs::rename(&old, &self.path).at(Op::PutBack, &old)?;
             for other in aside {
                 remove_any(&other)?;
             }
@@ -366,17 +333,16 @@ impl Out {
 
 /// The generation in OUT, or `None` when there is no OUT. Refuses when OUT holds anything
 /// imagedef did not write.
-fn previous(out: &Out) -> anyhow::Result<Option<Generation>> {
+fn previous(out: &Out) -> Result<Option<Generation>, WriteError> {
     let meta = match fs::symlink_metadata(&out.path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", out.path.display())),
+        Err(e) => return Err(WriteError::io(Op::Read, &out.path, e)),
     };
     if !meta.is_dir() {
-        bail!(
-            "the output folder {} is not a folder, so imagedef cannot write inside it; give another",
-            out.path.display()
-        );
+        return Err(WriteError::OutNotAFolder {
+            out: out.path.clone(),
+        });
     }
     let mut generation = sums(&out.path.join(SHA256SUMS))?;
     // A generation is imagedef's only when its own SHA256SUMS lists its report.
@@ -400,29 +366,21 @@ fn previous(out: &Out) -> anyhow::Result<Option<Generation>> {
     if foreign.is_empty() {
         return Ok(Some(generation));
     }
-    bail!(
-        "{} holds {} that imagedef did not write ({}), so nothing was changed: in mapping mode the output folder belongs to imagedef and is replaced as a whole; move them elsewhere, or give an empty or new output folder",
-        out.path.display(),
-        if foreign.len() == 1 {
-            "a path"
-        } else {
-            "paths"
-        },
-        listing(&foreign)
-    )
+    Err(WriteError::NotWritten {
+        out: out.path.clone(),
+        paths: foreign,
+    })
 }
 
 /// The `SHA256SUMS` at `path` as a generation; empty when there is none.
-fn sums(path: &Path) -> anyhow::Result<Generation> {
+fn sums(path: &Path) -> Result<Generation, WriteError> {
     if !path.is_file() {
         return Ok(Generation::new());
     }
-    let bytes = crate::input::read_named(path, MAX_FILE, SHA256SUMS).map_err(anyhow::Error::msg)?;
-    let sums = Sha256Sums::parse(&bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}; it cannot say which files imagedef wrote, so nothing was changed: remove the output folder, or give another",
-            path.display()
-        )
+    let bytes = crate::input::read_named(path, MAX_FILE, SHA256SUMS)?;
+    let sums = Sha256Sums::parse(&bytes).map_err(|problem| WriteError::BadSums {
+        path: path.to_path_buf(),
+        problem,
     })?;
     Ok(sums
         .paths()
@@ -433,7 +391,11 @@ fn sums(path: &Path) -> anyhow::Result<Generation> {
 /// The paths below `dir` that `generation` does not account for: files it does not list or whose
 /// bytes differ, folders none of its files are in, anything else. `skip` are top-level names left
 /// out (stages).
-fn foreign(dir: &Path, generation: &Generation, skip: &[String]) -> anyhow::Result<Vec<String>> {
+fn foreign(
+    dir: &Path,
+    generation: &Generation,
+    skip: &[String],
+) -> Result<Vec<String>, WriteError> {
     let folders: HashSet<&str> = generation
         .keys()
         .flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i]))
@@ -445,7 +407,7 @@ fn foreign(dir: &Path, generation: &Generation, skip: &[String]) -> anyhow::Resu
         .into_iter()
         .filter_entry(|e| !(e.depth() == 1 && skip.iter().any(|s| e.file_name() == s.as_str())));
     for entry in walk {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let entry = entry.map_err(|e| WriteError::io(Op::Read, dir, e))?;
         let rel = entry
             .path()
             .strip_prefix(dir)
@@ -470,15 +432,6 @@ fn foreign(dir: &Path, generation: &Generation, skip: &[String]) -> anyhow::Resu
     Ok(foreign)
 }
 
-/// `a, b, c and 7 more`.
-fn listing(paths: &[String]) -> String {
-    let shown = paths[..paths.len().min(LISTED)].join(", ");
-    match paths.len().checked_sub(LISTED) {
-        Some(more) if more > 0 => format!("{shown} and {more} more"),
-        _ => shown,
-    }
-}
-
 /// Writes every file under `stage` (a new folder): files 0644 and folders 0755 whatever the umask,
 /// the stage itself with `root` (OUT's mode and owner) when given; then makes all of it durable
 /// at once.
@@ -486,15 +439,10 @@ fn stage_files(
     stage: &Path,
     files: &[OutFile],
     root: Option<(u32, u32, u32)>,
-) -> anyhow::Result<()> {
-    fs::create_dir(stage).with_context(|| {
-        format!(
-            "cannot create {}; check that the folder is writable",
-            stage.display()
-        )
-    })?;
+) -> Result<(), WriteError> {
+    fs::create_dir(stage).at(Op::CreateStage, stage)?;
     let (mode, owner) = root.map_or((0o755, None), |(mode, uid, gid)| (mode, Some((uid, gid))));
-    fs::set_permissions(stage, fs::Permissions::from_mode(mode))?;
+    fs::set_permissions(stage, fs::Permissions::from_mode(mode)).at(Op::SetPermissions, stage)?;
     if let Some((uid, gid)) = owner {
         // Best effort: only root may give a folder to another owner.
         let _ = std::os::unix::fs::chown(stage, Some(uid), Some(gid));
@@ -506,38 +454,30 @@ fn stage_files(
         {
             fs::create_dir_all(dir)
                 .and_then(|()| fs::set_permissions(dir, fs::Permissions::from_mode(0o755)))
-                .with_context(|| format!("cannot create folder {}", dir.display()))?;
+                .at(Op::CreateFolder, dir)?;
         }
-        let mut f =
-            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut f = fs::File::create(&path).at(Op::CreateFile, &path)?;
         f.write_all(&file.bytes)
             .and_then(|()| f.set_permissions(fs::Permissions::from_mode(0o644)))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .at(Op::Write, &path)?;
     }
     // One flush of the filesystem instead of one per file; folders included.
     let dir = open_dir(stage)?;
-    rustix::fs::syncfs(&dir)
-        .map_err(std::io::Error::from)
-        .with_context(|| format!("cannot flush {} to disk", stage.display()))
+    rustix::fs::syncfs(&dir).at(Op::Flush, stage)
 }
 
 /// Waits for the lock on OUT's parent, saying so when another run holds it.
-fn lock(parent: &OwnedFd, path: &Path) -> anyhow::Result<()> {
+fn lock(parent: &OwnedFd, path: &Path) -> Result<(), WriteError> {
     match rustix::fs::flock(parent, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => return Ok(()),
         Err(Errno::WOULDBLOCK) => {}
-        Err(e) => {
-            return Err(std::io::Error::from(e))
-                .with_context(|| format!("cannot lock {}", path.display()));
-        }
+        Err(e) => return Err(WriteError::io(Op::Lock, path, e)),
     }
     tracing::warn!(
         "another imagedef run is writing its output into {}; waiting for it to finish",
         path.display()
     );
-    rustix::fs::flock(parent, FlockOperation::LockExclusive)
-        .map_err(std::io::Error::from)
-        .with_context(|| format!("cannot lock {}", path.display()))
+    rustix::fs::flock(parent, FlockOperation::LockExclusive).at(Op::Lock, path)
 }
 
 /// `path` with `.` and `..` folded away, without touching the filesystem.
@@ -555,32 +495,18 @@ fn normal(path: &Path) -> PathBuf {
     out
 }
 
-fn is_denied(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
-            matches!(
-                io.kind(),
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-            )
-        })
-    })
-}
-
-fn open_dir(path: &Path) -> anyhow::Result<OwnedFd> {
+fn open_dir(path: &Path) -> Result<OwnedFd, WriteError> {
     rustix::fs::open(
         path,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(std::io::Error::from)
-    .with_context(|| format!("cannot open folder {}", path.display()))
+    .at(Op::OpenFolder, path)
 }
 
 /// Makes the renames in a folder durable.
-fn sync_dir(dir: &OwnedFd, path: &Path) -> anyhow::Result<()> {
-    rustix::fs::fsync(dir)
-        .map_err(std::io::Error::from)
-        .with_context(|| format!("cannot flush {} to disk", path.display()))
+fn sync_dir(dir: &OwnedFd, path: &Path) -> Result<(), WriteError> {
+    rustix::fs::fsync(dir).at(Op::Flush, path)
 }
 
 fn is_mount_point(path: &Path) -> bool {
@@ -590,24 +516,24 @@ fn is_mount_point(path: &Path) -> bool {
     }
 }
 
-fn entries(dir: &Path) -> anyhow::Result<Vec<String>> {
+fn entries(dir: &Path) -> Result<Vec<String>, WriteError> {
     let mut names = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+    for entry in fs::read_dir(dir).at(Op::Read, dir)? {
+        let entry = entry.at(Op::Read, dir)?;
         names.push(entry.file_name().to_string_lossy().into_owned());
     }
     names.sort();
     Ok(names)
 }
 
-fn remove_any(path: &Path) -> anyhow::Result<()> {
-    let meta = fs::symlink_metadata(path)?;
+fn remove_any(path: &Path) -> Result<(), WriteError> {
+    let meta = fs::symlink_metadata(path).at(Op::Read, path)?;
     if meta.is_dir() {
         fs::remove_dir_all(path)
     } else {
         fs::remove_file(path)
     }
-    .with_context(|| format!("cannot remove {}", path.display()))
+    .at(Op::Remove, path)
 }
 
 #[cfg(test)]
@@ -668,15 +594,15 @@ mod tests {
         fs::write(out.join("web/notes.txt"), "mine").unwrap();
         let e = replace(&out, &files(&[("web/a.json", "2")])).unwrap_err();
         assert!(
-            format!("{e:#}").contains("did not write (web/notes.txt)"),
-            "{e:#}"
+            matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/notes.txt"]),
+            "{e:?}"
         );
         fs::remove_file(out.join("web/notes.txt")).unwrap();
         fs::write(out.join("web/a.json"), "edited").unwrap();
         let e = replace(&out, &files(&[("web/a.json", "2")])).unwrap_err();
         assert!(
-            format!("{e:#}").contains("did not write (web/a.json)"),
-            "{e:#}"
+            matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/a.json"]),
+            "{e:?}"
         );
         assert_eq!(
             fs::read_to_string(out.join("web/a.json")).unwrap(),
@@ -695,8 +621,8 @@ mod tests {
         fs::write(out.join(SHA256SUMS), sums.to_bytes()).unwrap();
         let e = replace(&out, &files(&[("web/a.json", "1")])).unwrap_err();
         assert!(
-            format!("{e:#}").contains("(SHA256SUMS, app.tar.gz)"),
-            "{e:#}"
+            matches!(&e, WriteError::NotWritten { paths, .. } if paths == &[SHA256SUMS, "app.tar.gz"]),
+            "{e:?}"
         );
         assert_eq!(fs::read_to_string(out.join("app.tar.gz")).unwrap(), "x");
     }
@@ -749,11 +675,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(tmp.path().join("nowhere"), tmp.path().join("link")).unwrap();
         let e = replace(&tmp.path().join("link"), &files(&[])).unwrap_err();
-        assert!(format!("{e:#}").contains("is a symbolic link to"), "{e:#}");
-        assert!(format!("{e:#}").contains("which does not exist"), "{e:#}");
+        assert!(
+            matches!(&e, WriteError::SymlinkedOut { target, dangling: true, .. }
+                if *target == tmp.path().join("nowhere").display().to_string()),
+            "{e:?}"
+        );
         for dot in [".", "..", "/"] {
             let e = replace(Path::new(dot), &files(&[])).unwrap_err();
-            assert!(format!("{e:#}").contains("a folder of its own"), "{e:#}");
+            assert!(matches!(e, WriteError::OutIsDot { .. }), "{dot}: {e:?}");
         }
     }
 

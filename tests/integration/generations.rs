@@ -370,10 +370,16 @@ fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
 /// selects (strace's `first[..last][+step]`) with `errno`: the fallbacks the exchange needs on
 /// other filesystems, driven for real.
 fn emit_with_failing_rename(env: &Env, when: &str, errno: &str) -> crate::util::Run {
+    emit_with_fault(env, "renameat2", when, errno)
+}
+
+/// Runs `emit --mapping b.json` into `out` under strace, failing the calls of `syscall` that
+/// `when` selects with `errno`.
+fn emit_with_fault(env: &Env, syscall: &str, when: &str, errno: &str) -> crate::util::Run {
     let mut args: Vec<String> = vec!["-f".into(), "-qq".into(), "-o".into(), "/dev/null".into()];
     args.extend([
         "-e".into(),
-        format!("inject=renameat2:error={errno}:when={when}"),
+        format!("inject={syscall}:error={errno}:when={when}"),
     ]);
     args.extend(
         [
@@ -480,4 +486,29 @@ fn a_dry_run_refuses_what_the_real_run_refuses() {
             .code(2)
             .stderr_has("holds a path that imagedef did not write (mine.txt)");
     }
+}
+
+#[test]
+fn where_the_parent_refuses_the_stage_out_is_replaced_entry_by_entry() {
+    let env = two_mappings(3, 3);
+    let new = reference(&env, "b.json", "ref-b");
+    emit_ok(&env, "a.json");
+    // The first mkdir is the stage beside OUT: refused as a parent without write permission
+    // refuses it (as root, permissions cannot be used to say no).
+    for errno in ["EACCES", "EROFS"] {
+        emit_with_fault(&env, "mkdir", "1", errno).code(0);
+        same_generation(&env, &new);
+        assert_eq!(leftovers(&env, &["out", "ref-b"]), Vec::<String>::new());
+        emit_ok(&env, "a.json");
+    }
+    // Without a previous generation there is nothing to replace entry by entry: the refusal is
+    // the error, and nothing is left.
+    std::fs::remove_dir_all(env.path("out")).unwrap();
+    emit_with_fault(&env, "mkdir", "1", "EACCES")
+        .code(2)
+        .stderr_has("cannot create ")
+        .stderr_has(".out.imagedef-stage-")
+        .stderr_has("check that the folder is writable: Permission denied");
+    assert!(!env.path("out").exists());
+    assert_eq!(leftovers(&env, &["ref-b"]), Vec::<String>::new());
 }

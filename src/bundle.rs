@@ -12,6 +12,7 @@ use std::io::{Cursor, Write as _};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
+use crate::model::deploy;
 use crate::write::OutFile;
 
 /// The DEFLATE level: fixed, so that the compressed bytes never vary.
@@ -46,7 +47,7 @@ pub fn zip(files: &[OutFile]) -> Vec<u8> {
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     for file in sorted {
         assert!(
-            is_bare_name(&file.path),
+            deploy::is_bare_name(&file.path),
             "bundle entry {:?} is not a bare file name",
             file.path
         );
@@ -77,23 +78,14 @@ pub fn service(name: &str, files: &[OutFile]) -> OutFile {
         .iter()
         .filter_map(|f| {
             let rest = f.path.strip_prefix(&prefix)?;
-            is_bare_name(rest).then(|| OutFile::new(rest, f.bytes.clone()))
+            deploy::is_bare_name(rest).then(|| OutFile::new(rest, f.bytes.clone()))
         })
         .collect();
     out_file(format!("{name}.zip"), &inside)
 }
 
 /// True for an output path naming a zip (`.zip`, any case).
-#[must_use]
-pub fn is_zip(path: &str) -> bool {
-    std::path::Path::new(path)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-}
-
-fn is_bare_name(path: &str) -> bool {
-    !path.is_empty() && path != "." && path != ".." && !path.contains(['/', '\\'])
-}
+pub use crate::model::deploy::is_bundle as is_zip;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,9 @@
 //! Writing outputs so that nothing is half-written.
 //!
 //! - [`generation`]: mapping mode, where OUT belongs to imagedef: the whole generation staged
-//!   beside OUT and swapped in at once.
+//!   beside OUT and swapped in at once. It asks `ownership` whether OUT is imagedef's (the dry
+//!   run asks only that), `swap` to stage and swap, both on the helpers in `fs`.
+//! - [`error`]: why a write was refused or failed, as [`WriteError`].
 //! - [`commit`] here: single-image mode, which writes into a folder it does not own (often the
 //!   source root): every file goes to a temporary file beside its target first, and only when all
 //!   are written are they renamed into place, each rename atomic. A failed rename puts back what
@@ -10,7 +12,10 @@
 //!   of processes that are gone, and never anything else.
 
 pub mod error;
+mod fs;
 pub mod generation;
+mod ownership;
+mod swap;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::input::NamedReadError;
-use crate::model::deploy::SumsError;
+use crate::model::deploy::{REPORT, SumsError};
 
 /// How many foreign paths a refusal lists before it counts the rest.
 const LISTED: usize = 10;
@@ -86,6 +86,24 @@ pub enum WriteError {
         #[source]
         source: Box<WriteError>,
     },
+    /// Another process held the lock on OUT's parent for longer than `--lock-timeout`.
+    #[error(
+        "another process has held the lock on {} for {} s (--lock-timeout), so nothing was changed: {}; let it finish or stop it, or give a longer --lock-timeout (IMAGEDEF_LOCK_TIMEOUT)",
+        folder.display(),
+        waited.as_secs_f64(),
+        holder.as_ref().map_or_else(|| "the process that holds it could not be named".to_owned(), |p| format!("it is {p}"))
+    )]
+    LockTimeout {
+        folder: PathBuf,
+        waited: std::time::Duration,
+        holder: Option<super::lock::Process>,
+    },
+    /// OUT holds a report and a `SHA256SUMS` that are not what imagedef writes.
+    #[error(
+        "{} is not an output folder imagedef wrote: its {REPORT} {reason}, so nothing was changed: in mapping mode the output folder belongs to imagedef and is replaced as a whole; move its files elsewhere, or give an empty or new output folder",
+        out.display()
+    )]
+    NotImagedefs { out: PathBuf, reason: String },
     /// A file-system call failed.
     #[error("{}", op.describe(path))]
     Io {

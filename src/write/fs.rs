@@ -1,29 +1,14 @@
-//! File-system helpers for the generation swap: folders opened as descriptors, flushes, the lock
-//! on OUT's parent, listings and removals, each failure a [`WriteError`].
+//! File-system helpers for the generation swap: folders opened as descriptors, flushes, listings
+//! and removals, each failure a [`WriteError`].
 
 use std::fs;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
 
-use rustix::fs::{FlockOperation, Mode, OFlags};
-use rustix::io::Errno;
+use rustix::fs::{Mode, OFlags};
 
 use super::error::{At as _, Op, WriteError};
-
-/// Waits for the lock on OUT's parent, saying so when another run holds it.
-pub(super) fn lock(parent: &OwnedFd, path: &Path) -> Result<(), WriteError> {
-    match rustix::fs::flock(parent, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => return Ok(()),
-        Err(Errno::WOULDBLOCK) => {}
-        Err(e) => return Err(WriteError::io(Op::Lock, path, e)),
-    }
-    tracing::warn!(
-        "another imagedef run is writing its output into {}; waiting for it to finish",
-        path.display()
-    );
-    rustix::fs::flock(parent, FlockOperation::LockExclusive).at(Op::Lock, path)
-}
 
 /// `path` with `.` and `..` folded away, without touching the filesystem.
 pub(super) fn normal(path: &Path) -> PathBuf {

@@ -2,18 +2,20 @@
 //! time.
 //!
 //! 1. Lock: an exclusive `flock` on OUT's parent directory, so two runs never interleave (the
-//!    second waits, saying so).
+//!    second waits, saying so, for at most `--lock-timeout`, then names the holder and gives up).
 //! 2. Recover: what a killed run left beside OUT (`.<OUT>.imagedef-stage-<pid>`,
-//!    `.<OUT>.imagedef-old-<pid>`) is removed; a previous generation set aside by the two-rename
-//!    fallback is put back first when OUT itself is missing.
-//! 3. Check: OUT is imagedef's only when its `SHA256SUMS` lists `imagedef-report.json`; then every
-//!    file in it must be one that `SHA256SUMS` lists, with those bytes. Anything else is refused,
-//!    naming it, before anything changes.
+//!    `.<OUT>.imagedef-old-<pid>`) is removed, unless its process is alive, is not imagedef and
+//!    holds no lock on it; a previous generation set aside by the two-rename fallback is put back
+//!    first when OUT itself is missing.
+//! 3. Check ([`super::ownership`]): OUT is imagedef's only when its `SHA256SUMS` lists
+//!    `imagedef-report.json`, that report is one imagedef writes and lists exactly the files of
+//!    `SHA256SUMS`, and every file in OUT is one that `SHA256SUMS` lists, with those bytes.
+//!    Anything else is refused, naming it, before anything changes. An empty OUT is fine.
 //! 4. Stage the whole new generation beside OUT (files 0644, folders 0755, OUT's own mode and
 //!    owner kept), make it durable with one `syncfs`, and swap it in with
 //!    `renameat2(RENAME_EXCHANGE)`: at every instant OUT is exactly the old or the new generation.
 //!    The old one, now at the staging path, is removed; anything that appeared in OUT meanwhile is
-//!    kept with it instead, and named.
+//!    kept with it instead, and named. A run that fails (a full disk, say) removes its stage.
 //!
 //! Fallbacks, where the exchange is refused: a filesystem without `RENAME_EXCHANGE` gets two
 //! renames (OUT to `.<OUT>.imagedef-old-<pid>`, the stage to OUT; a kill between them leaves OUT
@@ -24,16 +26,19 @@
 
 use std::fs;
 use std::path::Path;
+use std::time::Duration;
 
 use super::error::WriteError;
 use super::ownership::{Out, previous};
 use super::{OutFile, create_dirs};
 
-/// Replaces the generation in `out` with `files`, or changes nothing.
-pub fn replace(out: &Path, files: &[OutFile]) -> Result<(), WriteError> {
+/// Replaces the generation in `out` with `files`, or changes nothing. Another run's lock on OUT is
+/// waited for at most `lock_timeout`.
+pub fn replace(out: &Path, files: &[OutFile], lock_timeout: Duration) -> Result<(), WriteError> {
     let out = Out::locate(out)?;
     let mut created = Vec::new();
-    let result = create_dirs(&out.parent, &mut created).and_then(|()| out.replace(files));
+    let result =
+        create_dirs(&out.parent, &mut created).and_then(|()| out.replace(files, lock_timeout));
     if result.is_err() {
         for dir in created.iter().rev() {
             let _ = fs::remove_dir(dir);
@@ -57,6 +62,8 @@ mod tests {
     use super::super::fs::entries;
     use super::super::swap::stage_files;
     use super::*;
+
+    const WAIT: Duration = Duration::from_secs(30);
     use crate::model::Digest;
     use crate::model::deploy::{REPORT, SHA256SUMS, Sha256Sums};
 
@@ -65,7 +72,21 @@ mod tests {
             .iter()
             .map(|(p, b)| OutFile::new(*p, b.as_bytes().to_vec()))
             .collect();
-        files.push(OutFile::new(REPORT, b"{}".to_vec()));
+        // The report as imagedef writes it: each service's files under its folder.
+        let mut services: Vec<(String, Vec<String>)> = Vec::new();
+        for f in &files {
+            let name = f.path.split('/').next().unwrap().to_owned();
+            match services.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, listed)) => listed.push(f.path.clone()),
+                None => services.push((name, vec![f.path.clone()])),
+            }
+        }
+        let services: Vec<_> = services
+            .into_iter()
+            .map(|(name, files)| serde_json::json!({"name": name, "files": files}))
+            .collect();
+        let report = serde_json::json!({"mapping": "m.json", "services": services});
+        files.push(OutFile::new(REPORT, crate::model::json::pretty(&report)));
         let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
         files.push(OutFile::new(SHA256SUMS, sums.to_bytes()));
         files
@@ -100,8 +121,13 @@ mod tests {
     fn a_generation_replaces_the_last_and_drops_what_it_no_longer_has() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1"), ("api/a.json", "2")])).unwrap();
-        replace(&out, &files(&[("web/a.json", "3")])).unwrap();
+        replace(
+            &out,
+            &files(&[("web/a.json", "1"), ("api/a.json", "2")]),
+            WAIT,
+        )
+        .unwrap();
+        replace(&out, &files(&[("web/a.json", "3")]), WAIT).unwrap();
         assert_eq!(tree(&out), [pair("web/a.json", "3")]);
         assert_eq!(entries(tmp.path()).unwrap(), ["out"], "nothing beside OUT");
     }
@@ -110,16 +136,16 @@ mod tests {
     fn foreign_or_changed_files_are_refused_and_nothing_changes() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
         fs::write(out.join("web/notes.txt"), "mine").unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "2")])).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/notes.txt"]),
             "{e:?}"
         );
         fs::remove_file(out.join("web/notes.txt")).unwrap();
         fs::write(out.join("web/a.json"), "edited").unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "2")])).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/a.json"]),
             "{e:?}"
@@ -139,7 +165,7 @@ mod tests {
         fs::write(out.join("app.tar.gz"), "x").unwrap();
         let sums = Sha256Sums::of([("app.tar.gz", Digest::of(b"x"))]);
         fs::write(out.join(SHA256SUMS), sums.to_bytes()).unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "1")])).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::NotWritten { paths, .. } if paths == &[SHA256SUMS, "app.tar.gz"]),
             "{e:?}"
@@ -151,12 +177,12 @@ mod tests {
     fn leftovers_of_a_killed_run_are_removed_and_a_set_aside_generation_comes_back() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
         // A run killed between the two renames of the fallback: OUT gone, the old one aside.
         fs::rename(&out, tmp.path().join(".out.imagedef-old-999999")).unwrap();
         fs::create_dir(tmp.path().join(".out.imagedef-stage-999998")).unwrap();
         fs::create_dir(tmp.path().join(".out.imagedef-stage-mine")).unwrap();
-        replace(&out, &files(&[("web/a.json", "2")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap();
         assert_eq!(tree(&out), [pair("web/a.json", "2")]);
         assert_eq!(
             entries(tmp.path()).unwrap(),
@@ -172,6 +198,7 @@ mod tests {
         replace(
             &out.path,
             &files(&[("old/x.json", "gone"), ("web/a.json", "1")]),
+            WAIT,
         )
         .unwrap();
         out.swap_in_place(&files(&[("web/a.json", "2"), ("api/b.json", "3")]))
@@ -186,7 +213,7 @@ mod tests {
         stage_files(&stage, &next, None).unwrap();
         fs::rename(out.path.join("web"), stage.join("web-old")).unwrap();
         fs::rename(stage.join("web"), out.path.join("web")).unwrap();
-        replace(&out.path, &files(&[("web/a.json", "6")])).unwrap();
+        replace(&out.path, &files(&[("web/a.json", "6")]), WAIT).unwrap();
         assert_eq!(tree(&out.path), [pair("web/a.json", "6")]);
     }
 
@@ -194,14 +221,14 @@ mod tests {
     fn a_symlinked_or_dot_out_is_refused_with_the_reason() {
         let tmp = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(tmp.path().join("nowhere"), tmp.path().join("link")).unwrap();
-        let e = replace(&tmp.path().join("link"), &files(&[])).unwrap_err();
+        let e = replace(&tmp.path().join("link"), &files(&[]), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::SymlinkedOut { target, dangling: true, .. }
                 if *target == tmp.path().join("nowhere").display().to_string()),
             "{e:?}"
         );
         for dot in [".", "..", "/"] {
-            let e = replace(Path::new(dot), &files(&[])).unwrap_err();
+            let e = replace(Path::new(dot), &files(&[]), WAIT).unwrap_err();
             assert!(matches!(e, WriteError::OutIsDot { .. }), "{dot}: {e:?}");
         }
     }
@@ -210,11 +237,11 @@ mod tests {
     fn modes_are_fixed_whatever_the_umask_and_a_dotted_path_leaves_nothing_stray() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("a/../out");
-        replace(&out, &files(&[("web/a.json", "1")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
         let mode = |p: &str| fs::metadata(tmp.path().join(p)).unwrap().mode() & 0o7777;
         assert_eq!((mode("out/web"), mode("out/web/a.json")), (0o755, 0o644));
         fs::set_permissions(tmp.path().join("out"), fs::Permissions::from_mode(0o2775)).unwrap();
-        replace(&out, &files(&[("web/a.json", "2")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap();
         assert_eq!(mode("out"), 0o2775, "OUT keeps its own mode");
         assert_eq!(entries(tmp.path()).unwrap(), ["out"]);
     }

@@ -14,6 +14,7 @@
 pub mod error;
 mod fs;
 pub mod generation;
+pub mod lock;
 mod ownership;
 mod swap;
 

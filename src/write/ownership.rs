@@ -2,14 +2,17 @@
 //! `SHA256SUMS`), and which paths in it imagedef did not write. The dry run asks this without
 //! swapping anything.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-use super::error::{At as _, Op, WriteError};
+use serde::Deserialize;
+
+use super::error::{At as _, Op, WriteError, listing};
 use super::fs::{entries, normal};
-use crate::model::Digest;
+use crate::input::ReadError;
 use crate::model::deploy::{REPORT, SHA256SUMS, Sha256Sums, StageName, SumsLoadError};
+use crate::model::{Digest, json};
 
 /// The largest file of a previous generation that is read to check it.
 const MAX_FILE: u64 = 64 * 1024 * 1024;
@@ -116,18 +119,24 @@ pub(super) fn previous(out: &Out) -> Result<Option<Generation>, WriteError> {
     if !generation.contains_key(REPORT) {
         generation.clear();
     }
-    // An interrupted entry-by-entry swap: the new generation's files are imagedef's too.
+    // The generations OUT may hold: its own and, after an interrupted entry-by-entry swap, the
+    // new one waiting inside it, whose files are imagedef's too.
+    let mut claims = vec![generation.clone()];
     let mut stages = Vec::new();
     for name in entries(&out.path)? {
         if let Some(StageName::Inside { .. }) = StageName::parse(&name) {
             let waiting = sums(&out.path.join(&name).join(SHA256SUMS))?;
             if !generation.is_empty() && waiting.contains_key(REPORT) {
+                claims.push(waiting.clone());
                 for (path, digests) in waiting {
                     generation.entry(path).or_default().extend(digests);
                 }
                 stages.push(name);
             }
         }
+    }
+    if !generation.is_empty() {
+        owned_by_report(out, &claims)?;
     }
     let foreign = foreign(&out.path, &generation, &stages)?;
     if foreign.is_empty() {
@@ -137,6 +146,100 @@ pub(super) fn previous(out: &Out) -> Result<Option<Generation>, WriteError> {
         out: out.path.clone(),
         paths: foreign,
     })
+}
+
+/// OUT's `SHA256SUMS` claims it for imagedef: it does only when the report in it is one that
+/// imagedef writes and lists exactly the files of the `SHA256SUMS` that lists the report's
+/// bytes (one of `claims`). A report whose bytes no claim lists is left to [`foreign`], which
+/// names it.
+fn owned_by_report(out: &Out, claims: &[Generation]) -> Result<(), WriteError> {
+    let refuse = |reason: String| WriteError::NotImagedefs {
+        out: out.path.clone(),
+        reason,
+    };
+    let bytes = match crate::input::read_bounded(&out.path.join(REPORT), MAX_FILE) {
+        Ok(bytes) => bytes,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(refuse(format!(
+                "is missing, although {SHA256SUMS} lists it"
+            )));
+        }
+        Err(_) => return Ok(()),
+    };
+    let digest = Digest::of(&bytes);
+    let Some(claim) = claims
+        .iter()
+        .find(|c| c.get(REPORT).is_some_and(|d| d.contains(&digest)))
+    else {
+        return Ok(());
+    };
+    let listed: BTreeSet<&str> = claim.keys().map(String::as_str).collect();
+    match report_problem(&bytes, &listed) {
+        None => Ok(()),
+        Some(reason) => Err(refuse(reason)),
+    }
+}
+
+/// `imagedef-report.json` as every version of imagedef has written it: the mapping file, and per
+/// service its name and the files written under `<name>/`; with `--bundle`, its zip. Other keys
+/// (the containers, and what later versions add) are not needed to tell what imagedef wrote.
+#[derive(Deserialize)]
+struct WrittenReport {
+    mapping: String,
+    services: Vec<WrittenService>,
+}
+
+#[derive(Deserialize)]
+struct WrittenService {
+    name: String,
+    files: Vec<String>,
+    #[serde(default)]
+    bundle: Option<WrittenBundle>,
+}
+
+#[derive(Deserialize)]
+struct WrittenBundle {
+    path: String,
+}
+
+/// Why `bytes` are not a report imagedef wrote beside a `SHA256SUMS` listing `listed`; `None` when
+/// they are. Worded to follow "its imagedef-report.json".
+fn report_problem(bytes: &[u8], listed: &BTreeSet<&str>) -> Option<String> {
+    let report = match json::parse(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|v| serde_json::from_value::<WrittenReport>(v).map_err(|e| e.to_string()))
+    {
+        Ok(report) => report,
+        Err(e) => return Some(format!("is not a report imagedef writes ({e})")),
+    };
+    if report.mapping.is_empty() {
+        return Some("names no mapping file, as a report imagedef writes does".to_owned());
+    }
+    let mut files: BTreeSet<&str> = BTreeSet::from([REPORT]);
+    for service in &report.services {
+        let folder = format!("{}/", service.name);
+        if let Some(stray) = service.files.iter().find(|f| !f.starts_with(&folder)) {
+            return Some(format!(
+                "lists {stray} for service {:?}, outside its folder {folder}",
+                service.name
+            ));
+        }
+        files.extend(service.files.iter().map(String::as_str));
+        files.extend(service.bundle.iter().map(|b| b.path.as_str()));
+    }
+    let unlisted: Vec<String> = files.difference(listed).map(|p| (*p).to_owned()).collect();
+    let unreported: Vec<String> = listed.difference(&files).map(|p| (*p).to_owned()).collect();
+    match (unlisted.is_empty(), unreported.is_empty()) {
+        (true, true) => None,
+        (false, _) => Some(format!(
+            "lists {} that {SHA256SUMS} does not",
+            listing(&unlisted)
+        )),
+        (true, false) => Some(format!(
+            "does not list {}, which {SHA256SUMS} lists",
+            listing(&unreported)
+        )),
+    }
 }
 
 /// The `SHA256SUMS` at `path` as a generation; empty when there is none.

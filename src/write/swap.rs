@@ -8,28 +8,38 @@ use std::io::Write as _;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 use std::path::Path;
+use std::time::Duration;
 
 use rustix::fs::RenameFlags;
 use rustix::io::Errno;
 
 use super::OutFile;
 use super::error::{At as _, Op, WriteError, listing};
-use super::fs::{entries, is_mount_point, lock, open_dir, remove_any, sync_dir};
+use super::fs::{entries, is_mount_point, open_dir, remove_any, sync_dir};
+use super::lock::{Process, holders, is_imagedef, is_running, lock};
 use super::ownership::{Generation, Out, foreign, previous};
 use crate::model::deploy::{SHA256SUMS, StageName, is_staging_folder};
 
 impl Out {
-    /// Under the lock: recovers, checks OUT is imagedef's, stages and swaps.
-    pub(super) fn replace(&self, files: &[OutFile]) -> Result<(), WriteError> {
+    /// Under the lock (waited for at most `lock_timeout`): recovers, checks OUT is imagedef's,
+    /// stages and swaps.
+    pub(super) fn replace(
+        &self,
+        files: &[OutFile],
+        lock_timeout: Duration,
+    ) -> Result<(), WriteError> {
         let parent = open_dir(&self.parent)?;
-        lock(&parent, &self.parent)?;
+        lock(&parent, &self.parent, lock_timeout)?;
         self.recover()?;
         let previous = previous(self)?;
         if previous.is_some() {
             // Stages an interrupted entry-by-entry swap left inside OUT: OUT is ours, so are they.
             for name in entries(&self.path)? {
-                if let Some(StageName::Inside { .. }) = StageName::parse(&name) {
-                    remove_any(&self.path.join(name))?;
+                if let Some(stage @ StageName::Inside { .. }) = StageName::parse(&name) {
+                    let path = self.path.join(name);
+                    if left_over(&path, &stage) {
+                        remove_any(&path)?;
+                    }
                 }
             }
         }
@@ -47,7 +57,19 @@ impl Out {
                 );
                 return self.swap_in_place(files);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                // What was staged before the failure (a full disk, say) goes with it.
+                if !matches!(
+                    e,
+                    WriteError::Io {
+                        op: Op::CreateStage,
+                        ..
+                    }
+                ) {
+                    let _ = fs::remove_dir_all(&stage);
+                }
+                return Err(e);
+            }
         }
         let result = match &previous {
             None => self.move_in(&parent, &stage),
@@ -212,18 +234,21 @@ impl Out {
     fn recover(&self) -> Result<(), WriteError> {
         let mut aside = Vec::new();
         for name in entries(&self.parent)? {
-            let (is_aside, out) = match StageName::parse(&name) {
-                Some(StageName::Beside { out, .. }) => (false, out),
-                Some(StageName::Aside { out, .. }) => (true, out),
-                _ => continue,
+            let Some(stage) = StageName::parse(&name) else {
+                continue;
             };
-            if out != self.name {
+            let (is_aside, out) = match &stage {
+                StageName::Beside { out, .. } => (false, out),
+                StageName::Aside { out, .. } => (true, out),
+                StageName::Inside { .. } => continue,
+            };
+            if *out != self.name {
                 continue;
             }
             let path = self.parent.join(&name);
             if is_aside && !self.path.exists() {
                 aside.push(path);
-            } else {
+            } else if left_over(&path, &stage) {
                 tracing::debug!("removing {}, left by an interrupted run", path.display());
                 remove_any(&path)?;
             }
@@ -241,6 +266,22 @@ impl Out {
         }
         Ok(())
     }
+}
+
+/// True when the folder at `path`, named like a stage, is a leftover that may be removed: the
+/// process that named it is gone, or it is an imagedef run, or it holds a lock on the folder. A
+/// live process of another program only happens to use the name: its folder is left alone.
+fn left_over(path: &Path, stage: &StageName) -> bool {
+    let pid = stage.pid();
+    if !is_running(pid) || is_imagedef(pid) || holders(path).contains(&pid) {
+        return true;
+    }
+    tracing::warn!(
+        "{} is named like the stage of an imagedef run, but its process, {}, is running and is not imagedef; it is left alone",
+        path.display(),
+        Process::of(pid)
+    );
+    false
 }
 
 /// Writes every file under `stage` (a new folder): files 0644 and folders 0755 whatever the umask,

@@ -102,8 +102,10 @@ impl Cli {
     }
 }
 
-/// Logging flags, accepted before or after the subcommand.
+/// Logging flags, accepted before or after the subcommand, and listed apart from each command's
+/// own options in every help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -152,8 +154,9 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
   service     containers (required): container name -> image, in the order written
               uri, tagPattern: for this service (they win over the top level's; the options win
               over both)
-              taskDefinition: a task definition JSON, relative to the mapping file; every
-              container must exist in it
+              taskDefinition: a task definition JSON, relative to the mapping file, or
+              ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region
+              from AWS_REGION); every container must exist in it
               blueGreen: the container whose image goes into the service's imageDetail.json
   container   image: a fixed reference, written as given; or a selector, all of whose keys a
               discovered imageDetail.json must match:

@@ -3,6 +3,7 @@
 //! Code decides on the variants (the in-place fallback on [`WriteError::is_denied`]), never on the
 //! text.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::input::NamedReadError;
@@ -96,7 +97,7 @@ pub enum WriteError {
     LockTimeout {
         folder: PathBuf,
         waited: std::time::Duration,
-        holder: Option<super::lock::Process>,
+        holder: Option<Process>,
     },
     /// OUT holds a report and a `SHA256SUMS` that are not what imagedef writes.
     #[error(
@@ -203,6 +204,28 @@ impl Op {
                 "the new output is in place, but the previous one at {p} could not be removed"
             ),
             Op::RemoveStage => format!("the new output is in place, but {p} could not be removed"),
+        }
+    }
+}
+
+/// A running process, as `/proc` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Process {
+    pub pid: u32,
+    /// Its command line (or its name, when the command line is hidden or empty).
+    pub command: Option<String>,
+    /// Its state when that says why it does not finish: `stopped`, `traced`, `a zombie`.
+    pub state: Option<&'static str>,
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {}", self.pid)?;
+        match (&self.command, self.state) {
+            (Some(command), Some(state)) => write!(f, " ({command:?}, {state})"),
+            (Some(command), None) => write!(f, " ({command:?})"),
+            (None, Some(state)) => write!(f, " ({state})"),
+            (None, None) => Ok(()),
         }
     }
 }

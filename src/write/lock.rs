@@ -2,7 +2,6 @@
 //! process holding it, and what is known of other processes from `/proc` (who holds a lock on a
 //! folder, whether a process is an imagedef run).
 
-use std::fmt;
 use std::fs;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt as _;
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::FlockOperation;
 use rustix::io::Errno;
 
-use super::error::{Op, WriteError};
+use super::error::{Op, Process, WriteError};
 
 /// How often a held lock is tried again.
 const POLL: Duration = Duration::from_millis(100);
@@ -81,17 +80,8 @@ pub(super) fn holders(path: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// A running process, as `/proc` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Process {
-    pub pid: u32,
-    /// Its command line (or its name, when the command line is hidden or empty).
-    pub command: Option<String>,
-    /// Its state when that says why it does not finish: `stopped`, `traced`, `a zombie`.
-    pub state: Option<&'static str>,
-}
-
 impl Process {
+    /// What `/proc` says of process `pid`.
     #[must_use]
     pub fn of(pid: u32) -> Process {
         let dir = Path::new("/proc").join(pid.to_string());
@@ -123,18 +113,6 @@ impl Process {
             pid,
             command,
             state,
-        }
-    }
-}
-
-impl fmt::Display for Process {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pid {}", self.pid)?;
-        match (&self.command, self.state) {
-            (Some(command), Some(state)) => write!(f, " ({command:?}, {state})"),
-            (Some(command), None) => write!(f, " ({command:?})"),
-            (None, Some(state)) => write!(f, " ({state})"),
-            (None, None) => Ok(()),
         }
     }
 }

@@ -14,9 +14,9 @@ use rustix::fs::RenameFlags;
 use rustix::io::Errno;
 
 use super::OutFile;
-use super::error::{At as _, Op, WriteError, listing};
+use super::error::{At as _, Op, Process, WriteError, listing};
 use super::fs::{entries, is_mount_point, open_dir, remove_any, sync_dir};
-use super::lock::{Process, holders, is_imagedef, is_running, lock};
+use super::lock::{holders, is_imagedef, is_running, lock};
 use super::ownership::{Generation, Out, foreign, previous};
 use crate::model::deploy::{SHA256SUMS, StageName, is_staging_folder};
 

@@ -242,6 +242,15 @@ pub struct EmitArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// With --mapping: how long to wait for another process's lock on OUT before giving up (exit
+    /// 2, naming the process).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "IMAGEDEF_LOCK_TIMEOUT",
+        default_value_t = 600
+    )]
+    pub lock_timeout: u64,
 }
 
 const PUBLISH_EXAMPLES: &str = "\

@@ -194,6 +194,8 @@ pub struct EmitConfig {
     pub bundle: bool,
     pub dry_run: bool,
     pub summary: Summary,
+    /// `--lock-timeout`: the longest wait for another run's lock on OUT (mapping mode).
+    pub lock_timeout: std::time::Duration,
 }
 
 /// What `emit` prints on stdout when it succeeds.
@@ -308,6 +310,7 @@ impl EmitConfig {
                 (false, true) => Summary::Quiet,
                 (false, false) => Summary::Text,
             },
+            lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
         })
     }
 }

@@ -96,6 +96,7 @@ pub fn layout(dir: &Path, report: &mut Recorder, proofs: &mut Proofs) {
     }
     let index_path = dir.join("index.json");
     let index = match crate::input::read_named(&index_path, MAX_JSON, "OCI index")
+        .map_err(String::from)
         .and_then(|bytes| json(&bytes).map_err(|e| format!("{}: {e}", index_path.display())))
     {
         Ok(index) => index,
@@ -324,7 +325,7 @@ impl Walk<'_> {
             match crate::input::read_named(&path, MAX_JSON, "blob") {
                 Ok(b) => Some(b),
                 Err(e) => {
-                    self.error(e);
+                    self.error(e.into());
                     return None;
                 }
             }

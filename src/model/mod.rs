@@ -2,6 +2,7 @@
 
 pub mod deploy;
 pub mod digest;
+pub mod identity;
 pub mod image_detail;
 pub mod json;
 pub mod mapping;

@@ -26,6 +26,20 @@ pub struct EcrHost {
     pub dual_stack: bool,
 }
 
+impl EcrHost {
+    /// The AWS partition the registry is in, by its domain and region.
+    #[must_use]
+    pub fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+}
+
 impl ImageRef {
     /// The registry host (with port, if any); `None` for a Docker Hub short name.
     #[must_use]
@@ -217,8 +231,10 @@ fn check_host(host: &str) -> Result<(), RefError> {
 }
 
 /// `Ok(Some)` for an ECR host, `Ok(None)` for any other registry, `Err` for a broken ECR host.
+/// Host names ignore letter case, so `DKR.ECR` is ECR too (and its region is read in lower case).
 fn parse_ecr_host(host: &str) -> Result<Option<EcrHost>, RefError> {
-    let labels: Vec<&str> = host.split('.').collect();
+    let lower = host.to_ascii_lowercase();
+    let labels: Vec<&str> = lower.split('.').collect();
     let bad = |why| {
         Err(RefError::BadEcrHost {
             host: host.to_owned(),
@@ -548,6 +564,26 @@ mod tests {
                 Err(e) => assert!(e.to_string().contains(want), "{input:?}: {e}"),
             }
         }
+    }
+
+    #[test]
+    fn an_upper_case_ecr_host_is_ecr() {
+        let r = ok("111122223333.DKR.ECR.US-EAST-1.AMAZONAWS.COM/shop/web:v1");
+        let ecr = r.ecr().expect("ECR");
+        assert_eq!(
+            (ecr.account.as_str(), ecr.region.as_str()),
+            ("111122223333", "us-east-1")
+        );
+        assert_eq!(
+            r.to_string(),
+            "111122223333.DKR.ECR.US-EAST-1.AMAZONAWS.COM/shop/web:v1"
+        );
+        assert!(
+            ok("111122223333.Dkr-Ecr-Fips.us-east-2.ON.AWS/a")
+                .ecr()
+                .unwrap()
+                .fips
+        );
     }
 
     #[test]

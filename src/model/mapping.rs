@@ -9,13 +9,12 @@ use std::fmt;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
-use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::json::{self, JsonError, kind as json_kind};
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
-use super::rules::{Origin, Rule, Rules};
+use super::rules::{Origin, Rule, Rules, TagPattern, TagPatternError};
 use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, TaskDefinitionSource};
 
 /// The mapping file's JSON Schema (draft 2020-12), as `imagedef schema` prints it; kept in the
@@ -84,9 +83,7 @@ pub struct PathGlob {
     matcher: GlobMatcher,
 }
 
-/// The longest `path` glob or `tagPattern` accepted: real ones are a few dozen characters, and a
-/// pattern far beyond that would compile into an automaton too large to build.
-pub const MAX_PATTERN: usize = 1000;
+pub use super::rules::MAX_PATTERN;
 
 impl PathGlob {
     pub fn new(text: &str) -> Result<PathGlob, String> {
@@ -418,19 +415,14 @@ fn rules(
         .transpose()?;
     let tag_pattern = tag_pattern
         .map(|p| {
-            if p.len() > MAX_PATTERN {
-                return Err(format!(
-                    "key \"{prefix}tagPattern\" is {} characters long, more than the {MAX_PATTERN} a pattern may have; shorten it",
-                    p.len()
-                ));
-            }
-            Regex::new(p)
-                .map(|re| Rule::new(re, origin.clone()))
-                .map_err(|e| {
-                    format!(
-                        "key \"{prefix}tagPattern\" = {}: is not a valid regex ({e}); fix the pattern",
+            p.parse::<TagPattern>()
+                .map(|pattern| Rule::new(pattern, origin.clone()))
+                .map_err(|e| match e {
+                    TagPatternError::TooLong { .. } => format!("key \"{prefix}tagPattern\" {e}"),
+                    TagPatternError::Invalid(_) => format!(
+                        "key \"{prefix}tagPattern\" = {}: {e}",
                         Value::String(p.to_owned())
-                    )
+                    ),
                 })
         })
         .transpose()?;

@@ -15,5 +15,5 @@ pub use digest::Digest;
 pub use image_detail::{ImageDetail, Malformed};
 pub use names::{ContainerName, ServiceName};
 pub use reference::{ImageRef, UriMode};
-pub use rules::{Origin, Rule, Rules};
+pub use rules::{Origin, Rule, Rules, TagPattern};
 pub use task_definition::{TaskDefinition, TaskDefinitionSource};

@@ -388,6 +388,20 @@ fn add_blob(env: &Env, bytes: &[u8]) -> (String, usize) {
     (digest, bytes.len())
 }
 
+/// Makes `bytes` a blob of the layout, the one root of its index.json (as `media_type`), and the
+/// image the artifact names; returns the blob's digest.
+fn root_with_image(env: &Env, media_type: &str, bytes: &[u8]) -> String {
+    let (digest, size) = add_blob(env, bytes);
+    env.write(
+        "layout/index.json",
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{media_type}","digest":"{digest}","size":{size}}}]}}"#
+        ),
+    );
+    detail_naming(env, "art", &digest);
+    digest
+}
+
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
@@ -412,14 +426,7 @@ fn a_manifest_hashed_as_a_layer_is_not_proven_as_a_manifest() {
     let index = format!(
         r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{carrier}","size":{carrier_size}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{hollow}","size":{hollow_size}}}]}}"#
     );
-    let (index, index_size) = add_blob(&env, index.as_bytes());
-    env.write(
-        "layout/index.json",
-        format!(
-            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_INDEX}","digest":"{index}","size":{index_size}}}]}}"#
-        ),
-    );
-    detail_naming(&env, "art", &index);
+    let index = root_with_image(&env, OCI_INDEX, index.as_bytes());
     let run = env.run(&["verify", "art", "--oci", "layout"]);
     run.code(1)
         .stdout_has(&format!(
@@ -452,14 +459,7 @@ fn a_key_twice_in_a_hashed_manifest_is_refused_naming_it() {
         "0".repeat(64),
         manifest["layers"]
     );
-    let (twice, size) = add_blob(&env, twice.as_bytes());
-    env.write(
-        "layout/index.json",
-        format!(
-            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{twice}","size":{size}}}]}}"#
-        ),
-    );
-    detail_naming(&env, "art", &twice);
+    let twice = root_with_image(&env, OCI_MANIFEST, twice.as_bytes());
     env.run(&["verify", "art", "--oci", "layout"])
         .code(1)
         .stdout_has(&format!(
@@ -474,14 +474,7 @@ fn a_key_twice_in_a_hashed_manifest_is_refused_naming_it() {
         r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{config_size}}},"layers":{}}}"#,
         manifest["layers"]
     );
-    let (with_config, size) = add_blob(&env, with_config.as_bytes());
-    env.write(
-        "layout/index.json",
-        format!(
-            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{with_config}","size":{size}}}]}}"#
-        ),
-    );
-    detail_naming(&env, "art", &with_config);
+    let with_config = root_with_image(&env, OCI_MANIFEST, with_config.as_bytes());
     env.run(&["verify", "art", "--oci", "layout"])
         .code(1)
         .stdout_has(&format!(

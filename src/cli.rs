@@ -102,8 +102,10 @@ impl Cli {
     }
 }
 
-/// Logging flags, accepted before or after the subcommand.
+/// Logging flags, accepted before or after the subcommand, and listed apart from each command's
+/// own options in every help.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
@@ -152,8 +154,9 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
   service     containers (required): container name -> image, in the order written
               uri, tagPattern: for this service (they win over the top level's; the options win
               over both)
-              taskDefinition: a task definition JSON, relative to the mapping file; every
-              container must exist in it
+              taskDefinition: a task definition JSON, relative to the mapping file, or
+              ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region
+              from AWS_REGION); every container must exist in it
               blueGreen: the container whose image goes into the service's imageDetail.json
   container   image: a fixed reference, written as given; or a selector, all of whose keys a
               discovered imageDetail.json must match:
@@ -323,11 +326,13 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub manifest: Vec<PathBuf>,
     /// Zip bundle to re-check: entries at the root without data descriptors, within 3 MB, valid
-    /// imagedefinitions.json / imageDetail.json, and the SHA256SUMS beside it. Repeatable.
+    /// imagedefinitions.json / imageDetail.json, and the SHA256SUMS beside it. Its ok line says
+    /// what its content was held against, or warns that nothing was. Repeatable.
     #[arg(long, value_name = "ZIP")]
     pub bundle: Vec<PathBuf>,
     /// Unusable imageDetail.json files found (templates, wrong shapes) are errors (exit 2), not
-    /// warnings.
+    /// warnings; a bundle whose content nothing was held against (no SHA256SUMS beside it, no
+    /// discovered image, pin, proof or ECR lookup) fails (exit 1), not a warning.
     #[arg(long)]
     pub strict: bool,
     /// Also write the findings as JUnit XML to FILE (one test case per file and check), for a

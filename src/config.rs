@@ -120,15 +120,26 @@ pub struct VerifyConfig {
     pub strict: bool,
     /// `--junit`: where to write the findings as JUnit XML.
     pub junit: Option<PathBuf>,
-    /// Only artifact flags and no root (neither ROOT nor `$CODEBUILD_SRC_DIR*`): nothing is
-    /// discovered, only the artifacts are checked.
-    pub artifacts_only: bool,
+    /// A root was given, as ROOT or through `$CODEBUILD_SRC_DIR*` (else the roots are `.`).
+    pub roots_given: bool,
     /// `--ecr`: look the images up in ECR.
     pub ecr: bool,
     pub json: bool,
 }
 
 impl VerifyConfig {
+    /// Some artifact to check was given: `--bundle`, `--oci` or `--manifest`.
+    #[must_use]
+    pub fn has_artifacts(&self) -> bool {
+        !(self.bundles.is_empty() && self.oci.is_empty() && self.manifests.is_empty())
+    }
+
+    /// Only artifact flags and no root: nothing is discovered, only the artifacts are checked.
+    #[must_use]
+    pub fn artifacts_only(&self) -> bool {
+        self.has_artifacts() && !self.roots_given
+    }
+
     pub fn from_args(args: &VerifyArgs) -> anyhow::Result<VerifyConfig> {
         Ok(VerifyConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
@@ -138,11 +149,8 @@ impl VerifyConfig {
             bundles: args.bundle.clone(),
             strict: args.strict,
             junit: args.junit.clone(),
-            artifacts_only: !(args.bundle.is_empty()
-                && args.oci.is_empty()
-                && args.manifest.is_empty())
-                && args.discover.roots.is_empty()
-                && discover::roots_from_env(std::env::vars_os()).is_empty(),
+            roots_given: !(args.discover.roots.is_empty()
+                && discover::roots_from_env(std::env::vars_os()).is_empty()),
             ecr: args.ecr,
             json: args.json,
         })

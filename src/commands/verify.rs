@@ -1,16 +1,12 @@
 //! `imagedef verify`: run every check, report every finding, then exit by the worst.
 
-use std::fmt::Write as _;
-
-use serde::Serialize;
-
 use crate::config::VerifyConfig;
 use crate::discover;
-use crate::error::{ExitCode, Severity};
-use crate::verify::{self, Finding, Report, oci, pins};
+use crate::error::ExitCode;
+use crate::verify::{self, Check, Recorder, Report, oci, pins};
 
 pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
-    let found = if config.artifacts_only {
+    let found = if config.artifacts_only() {
         discover::Discovery::default()
     } else {
         discover::discover(&config.discover.roots, &config.discover.file_name, None)
@@ -19,86 +15,58 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
     }
     let mut report = Report::default();
-    report.checking("imageDetail");
-    let mut images = verify::discovered(&found, config.strict, &mut report);
-    let mut bundled = Vec::new();
-    report.checking("bundle");
-    for zip in &config.bundles {
-        bundled.extend(verify::bundle::check(zip, &mut report));
-    }
-    report.checking("bundle deploys discovered");
-    verify::bundles_deploy_discovered(&images, &bundled, &mut report);
-    images.extend(bundled);
-    let others =
-        !(config.bundles.is_empty() && config.oci.is_empty() && config.manifests.is_empty());
-    if found.images().next().is_none() && report.findings.is_empty() && !others {
-        report.checking("imageDetail");
-        nothing_verified(config, &found, &mut report);
+    let mut images = report.record(Check::ImageDetail, |r| {
+        verify::check_discovered(&found, config.strict, r)
+    });
+    let bundles = report.record(Check::Bundle, |r| {
+        config
+            .bundles
+            .iter()
+            .map(|zip| verify::bundle::check_bundle(zip, r))
+            .collect::<Vec<_>>()
+    });
+    let in_bundles: Vec<_> = bundles.iter().flat_map(|b| b.images.clone()).collect();
+    report.record(Check::BundleDeploysDiscovered, |r| {
+        verify::bundles_deploy_discovered(&images, &in_bundles, r);
+    });
+    images.extend(in_bundles);
+    if found.images().next().is_none() && report.findings().is_empty() && !config.has_artifacts() {
+        report.record(Check::ImageDetail, |r| nothing_verified(config, &found, r));
     }
     if let Some(path) = &config.expect {
-        report.checking("pins");
-        match pins::Pins::load(path) {
-            Ok(pins) => pins.check(&images, &mut report),
-            Err(e) => report.error(path.display().to_string(), e),
-        }
+        report.record(Check::Pins, |r| match pins::Pins::load(path) {
+            Ok(pins) => pins.check(&images, r),
+            Err(e) => r.error(path.display().to_string(), e),
+        });
     }
     if !(config.oci.is_empty() && config.manifests.is_empty()) {
         let mut proofs = oci::Proofs::default();
-        report.checking("oci layout");
-        for dir in &config.oci {
-            oci::layout(dir, &mut report, &mut proofs);
-        }
-        report.checking("manifest");
-        for file in &config.manifests {
-            oci::manifest(file, &mut report, &mut proofs);
-        }
-        report.checking("digest proven");
-        oci::check_proven(&images, &mut proofs, &mut report);
+        report.record(Check::OciLayout, |r| {
+            for dir in &config.oci {
+                oci::layout(dir, r, &mut proofs);
+            }
+        });
+        report.record(Check::Manifest, |r| {
+            for file in &config.manifests {
+                oci::manifest(file, r, &mut proofs);
+            }
+        });
+        report.record(Check::DigestProven, |r| {
+            oci::check_proven(&images, &mut proofs, r);
+        });
     }
     if config.ecr {
-        report.checking("ecr");
-        verify::ecr::check(&images, &mut report);
+        report.record(Check::Ecr, |r| verify::ecr::check(&images, r));
     }
-    let code = ExitCode::worst(report.findings.iter().map(|f| f.severity));
+    verify::held::say(&bundles, config.strict, &mut report);
+    let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));
     if let Some(path) = &config.junit {
         write_junit(path, &report)?;
     }
     if config.json {
-        #[derive(Serialize)]
-        struct Out<'a> {
-            ok: bool,
-            passed: &'a [verify::Passed],
-            checked: &'a [verify::Checked],
-            findings: &'a [Finding],
-        }
-        crate::output::print_json(&Out {
-            ok: code == ExitCode::Success,
-            passed: &report.passed,
-            checked: &report.checked,
-            findings: &report.findings,
-        })?;
+        crate::output::print_json(&verify::report::json::document(&report))?;
     } else {
-        let mut text = String::new();
-        for p in &report.passed {
-            let _ = writeln!(text, "ok      {}: {}", p.subject, p.image_uri);
-        }
-        for c in &report.checked {
-            let _ = writeln!(text, "ok      {}: {}", c.subject, c.detail);
-        }
-        for f in &report.findings {
-            let tag = match f.severity {
-                Severity::Failed => "FAILED",
-                Severity::Error => "ERROR ",
-            };
-            let _ = writeln!(text, "{tag}  {}: {}", f.subject, f.message);
-        }
-        let _ = writeln!(
-            text,
-            "{} passed, {} failed",
-            report.passed.len() + report.checked.len(),
-            report.findings.len()
-        );
-        crate::output::print(&text)?;
+        crate::output::print(&verify::report::text::render(&report))?;
     }
     Ok(code)
 }
@@ -110,7 +78,7 @@ fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
     let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let file = crate::write::OutFile::new(name, verify::junit::xml(report).into_bytes());
+    let file = crate::write::OutFile::new(name, verify::report::junit::xml(report).into_bytes());
     crate::write::commit(dir, &[file]).map_err(|e| {
         e.context(format!(
             "cannot write the JUnit report --junit {}",
@@ -121,7 +89,7 @@ fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
 
 /// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when
 /// the only files found were unusable, as in emit.
-fn nothing_verified(config: &VerifyConfig, found: &discover::Discovery, report: &mut Report) {
+fn nothing_verified(config: &VerifyConfig, found: &discover::Discovery, report: &mut Recorder) {
     let unusable: Vec<String> = found
         .candidates
         .iter()

@@ -9,10 +9,10 @@
 //! Everything about the zip's contents is a failed check (exit 1); only an unreadable file is an
 //! error (exit 2).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::zip_view::{self, Problem};
-use super::{Report, Seen};
+use super::{Recorder, Seen};
 use crate::model::deploy::{
     IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinitions, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums,
 };
@@ -22,13 +22,37 @@ use crate::model::{Digest, ImageDetail};
 /// are held to it, so a zip bomb is refused before it is inflated.
 pub const MAX_BYTES: u64 = 3 * 1024 * 1024;
 
+/// One bundle as the bundle check left it, for the checks that hold its content later.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    /// How results name the zip.
+    pub subject: String,
+    /// The images it deploys, for pins and proofs.
+    pub images: Vec<Seen>,
+    /// The `SHA256SUMS` beside it, when there is one (it lists the zip with its digest when
+    /// `clean`).
+    pub sums: Option<PathBuf>,
+    /// The bundle check passed: nothing was found wrong with the zip or its files.
+    pub clean: bool,
+}
+
 /// Checks one bundle; returns the images it names, for pins and proofs.
-pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
+pub fn check(zip_path: &Path, report: &mut Recorder) -> Vec<Seen> {
+    check_bundle(zip_path, report).images
+}
+
+/// Checks one bundle; returns it with the images it names and what its check held it against.
+pub fn check_bundle(zip_path: &Path, report: &mut Recorder) -> Bundle {
     let subject = zip_path.display().to_string();
     let Some(bytes) = read_zip(zip_path, &subject, report) else {
-        return Vec::new();
+        return Bundle {
+            subject,
+            images: Vec::new(),
+            sums: None,
+            clean: false,
+        };
     };
-    let before = report.findings.len();
+    let before = report.findings().len();
     let sums = sums_beside(zip_path, &bytes, &subject, report);
     let opened = entries(&bytes, &subject, report);
     let zip_opened = opened.is_some();
@@ -95,7 +119,8 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
             ),
         );
     }
-    if report.findings.len() == before {
+    let clean = report.findings().len() == before;
+    if clean {
         report.ok(
             &subject,
             format!(
@@ -111,11 +136,21 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
             ),
         );
     }
-    seen
+    Bundle {
+        sums: sums.map(|_| sums_path(zip_path)),
+        subject,
+        images: seen,
+        clean,
+    }
+}
+
+/// Where the `SHA256SUMS` beside a zip would be.
+fn sums_path(zip_path: &Path) -> PathBuf {
+    zip_path.parent().unwrap_or(Path::new(".")).join(SHA256SUMS)
 }
 
 /// The zip's bytes, if it can be read and is within the limit (else a finding).
-fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u8>> {
+fn read_zip(zip_path: &Path, subject: &str, report: &mut Recorder) -> Option<Vec<u8>> {
     match std::fs::metadata(zip_path) {
         Err(e) => {
             report.error(
@@ -142,7 +177,7 @@ fn read_zip(zip_path: &Path, subject: &str, report: &mut Report) -> Option<Vec<u
 
 /// The zip's entries at the root, by name, with their bytes, when java.util.zip's stream view and
 /// the central directory agree on every one (see [`zip_view`]); `None` (and a finding) otherwise.
-fn entries(bytes: &[u8], subject: &str, report: &mut Report) -> Option<Vec<(String, Vec<u8>)>> {
+fn entries(bytes: &[u8], subject: &str, report: &mut Recorder) -> Option<Vec<(String, Vec<u8>)>> {
     let entries = match zip_view::read(bytes, MAX_BYTES) {
         Ok(entries) => entries,
         Err(refusal) => {
@@ -206,7 +241,7 @@ fn image_definitions(
     data: &[u8],
     zip: &str,
     service: Option<&str>,
-    report: &mut Report,
+    report: &mut Recorder,
 ) -> Vec<Seen> {
     let subject = format!("{zip}:{IMAGE_DEFINITIONS}");
     let parsed = match ImageDefinitions::parse(data) {
@@ -238,7 +273,7 @@ fn sums_beside(
     zip_path: &Path,
     bytes: &[u8],
     subject: &str,
-    report: &mut Report,
+    report: &mut Recorder,
 ) -> Option<Sha256Sums> {
     let dir = zip_path.parent().unwrap_or(Path::new("."));
     let path = dir.join(SHA256SUMS);
@@ -291,7 +326,7 @@ fn loose_copy(
     entry: &str,
     data: &[u8],
     subject: &str,
-    report: &mut Report,
+    report: &mut Recorder,
 ) {
     let mut names: Vec<String> = service
         .map(|s| format!("{s}/{entry}"))

@@ -2,10 +2,10 @@
 //! lives. A missing digest, or a bundle's tag that moved, fails; a lookup that could not be made is
 //! an error.
 
-use super::{Report, Seen};
+use super::{Recorder, Seen};
 use crate::aws::ecr::{self, Lookup, Outcome};
 
-pub fn check(images: &[Seen], report: &mut Report) {
+pub fn check(images: &[Seen], report: &mut Recorder) {
     let lookups: Vec<Lookup> = images
         .iter()
         .map(|s| Lookup {

@@ -1,5 +1,6 @@
-//! Checks that prove what will be deployed. Each check adds to one [`Report`] and never stops at
-//! the first problem; the `verify` command prints the report and exits by its worst finding.
+//! Checks that prove what will be deployed. Each check records what it finds under its [`Check`]
+//! in one [`Report`] and never stops at the first problem; the `verify` command prints the report
+//! ([`report`]) and exits by its worst finding.
 //!
 //! - here: each discovered imageDetail.json's fields agree;
 //! - [`pins`]: `--expect`, the digests a repository (or a service's container) must carry;
@@ -7,49 +8,22 @@
 //! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`;
 //! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory;
 //! - [`ecr`]: `--ecr`, every ECR image looked up live;
-//! - [`junit`]: the report as JUnit XML, for a `CodeBuild` report group.
+//! - [`held`]: what each bundle's content was held against, on its ok line;
+//! - [`report`]: the results by check, as text, JSON and JUnit XML.
 
 pub mod bundle;
 pub mod ecr;
-pub mod junit;
+pub mod held;
 pub mod oci;
 pub mod pins;
+pub mod report;
 pub mod zip_view;
-
-use serde::Serialize;
 
 use crate::discover::Discovery;
 use crate::model::identity::RepositoryId;
 use crate::model::{Digest, ImageRef};
 
-pub use crate::error::Severity;
-
-/// One problem, with the file it is about.
-#[derive(Clone, Debug, Serialize)]
-pub struct Finding {
-    /// Which check: `imageDetail`, `bundle`, `pins`, ... (see [`Report::checking`]).
-    pub check: &'static str,
-    pub severity: Severity,
-    /// The file (or `artifact:path`) the finding is about.
-    pub subject: String,
-    pub message: String,
-}
-
-/// One discovered image whose file passed its checks.
-#[derive(Clone, Debug, Serialize)]
-pub struct Passed {
-    pub check: &'static str,
-    pub subject: String,
-    pub image_uri: String,
-}
-
-/// One other check that passed: a pin, a layout, a manifest, a bundle.
-#[derive(Clone, Debug, Serialize)]
-pub struct Checked {
-    pub check: &'static str,
-    pub subject: String,
-    pub detail: String,
-}
+pub use report::{Check, Finding, Recorder, Report, Severity};
 
 /// An image to hold against pins and proofs: from a discovered file or from inside a bundle.
 #[derive(Clone, Debug)]
@@ -64,57 +38,10 @@ pub struct Seen {
     pub container: Option<String>,
 }
 
-/// Everything the checks found, passed and failed.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Report {
-    pub passed: Vec<Passed>,
-    pub checked: Vec<Checked>,
-    pub findings: Vec<Finding>,
-    /// The check that what is recorded next belongs to.
-    #[serde(skip)]
-    current: &'static str,
-}
-
-impl Report {
-    /// Names the check that the results recorded from now on belong to.
-    pub fn checking(&mut self, check: &'static str) {
-        self.current = check;
-    }
-
-    /// Records a check that failed on inputs that were read (exit 1).
-    pub fn fail(&mut self, subject: impl Into<String>, message: impl Into<String>) {
-        self.findings.push(Finding {
-            check: self.current,
-            severity: Severity::Failed,
-            subject: subject.into(),
-            message: message.into(),
-        });
-    }
-
-    /// Records unreadable or malformed input (exit 2).
-    pub fn error(&mut self, subject: impl Into<String>, message: impl Into<String>) {
-        self.findings.push(Finding {
-            check: self.current,
-            severity: Severity::Error,
-            subject: subject.into(),
-            message: message.into(),
-        });
-    }
-
-    /// Records a check that passed.
-    pub fn ok(&mut self, subject: impl Into<String>, detail: impl Into<String>) {
-        self.checked.push(Checked {
-            check: self.current,
-            subject: subject.into(),
-            detail: detail.into(),
-        });
-    }
-}
-
 /// Checks every discovered file: unreadable paths are errors; malformed files are warnings, or
 /// errors when `strict`; files whose fields disagree fail. Returns the images of the files that
 /// parsed, for pins and proofs.
-pub fn discovered(found: &Discovery, strict: bool, report: &mut Report) -> Vec<Seen> {
+pub fn check_discovered(found: &Discovery, strict: bool, report: &mut Recorder) -> Vec<Seen> {
     let mut seen = Vec::new();
     for c in &found.candidates {
         let subject = format!("{} ({})", c.label(), c.path.display());
@@ -124,11 +51,7 @@ pub fn discovered(found: &Discovery, strict: bool, report: &mut Report) -> Vec<S
             Ok(d) => {
                 let problems = d.inconsistencies();
                 if problems.is_empty() {
-                    report.passed.push(Passed {
-                        check: report.current,
-                        subject: subject.clone(),
-                        image_uri: d.image_uri.to_string(),
-                    });
+                    report.image(subject.clone(), d.image_uri.to_string());
                 } else {
                     for message in problems {
                         report.fail(subject.clone(), message);
@@ -153,7 +76,7 @@ pub fn discovered(found: &Discovery, strict: bool, report: &mut Report) -> Vec<S
 /// Inside a build, a bundle must deploy what the build discovered: every image in a bundle whose
 /// repository (with its registry, by its [`RepositoryId`], whatever the host's spelling) was
 /// discovered must carry a digest discovered for it.
-pub fn bundles_deploy_discovered(discovered: &[Seen], bundled: &[Seen], report: &mut Report) {
+pub fn bundles_deploy_discovered(discovered: &[Seen], bundled: &[Seen], report: &mut Recorder) {
     let mut digests: std::collections::BTreeMap<RepositoryId, Vec<(Digest, &str)>> =
         std::collections::BTreeMap::new();
     for seen in discovered {

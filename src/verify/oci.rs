@@ -21,7 +21,7 @@ use std::path::Path;
 use serde_json::Value;
 use sha2::Digest as _;
 
-use super::{Report, Seen};
+use super::{Recorder, Seen};
 use crate::input::MAX_JSON;
 use crate::model::Digest;
 
@@ -68,7 +68,7 @@ impl Proofs {
 }
 
 /// Checks an OCI image layout and adds the digests of the manifests and indexes that checked out.
-pub fn layout(dir: &Path, report: &mut Report, proofs: &mut Proofs) {
+pub fn layout(dir: &Path, report: &mut Recorder, proofs: &mut Proofs) {
     let subject = format!("OCI layout {}", dir.display());
     proofs.sources.push(format!("--oci {}", dir.display()));
     let marker = dir.join("oci-layout");
@@ -138,7 +138,7 @@ const MAX_DEPTH: usize = 8;
 struct Walk<'a> {
     dir: &'a Path,
     subject: String,
-    report: &'a mut Report,
+    report: &'a mut Recorder,
     proofs: &'a mut Proofs,
     /// Every digest looked at in a role, and whether it (and all below it) checked out in that
     /// role: bytes hashed as a layer prove nothing about a manifest of the same digest.
@@ -491,7 +491,7 @@ fn json(bytes: &[u8]) -> Result<Value, String> {
 
 /// `--manifest FILE`: the sha256 of the file's exact bytes is proven; what it lists waits for
 /// [`check_proven`], which knows the anchors.
-pub fn manifest(path: &Path, report: &mut Report, proofs: &mut Proofs) {
+pub fn manifest(path: &Path, report: &mut Recorder, proofs: &mut Proofs) {
     let subject = format!("manifest {}", path.display());
     proofs
         .sources
@@ -545,7 +545,7 @@ pub fn manifest(path: &Path, report: &mut Report, proofs: &mut Proofs) {
 /// Counts what the `--manifest` indexes list, for those whose own digest is anchored: named by
 /// an image being verified, proven by a layout, or listed by an index already counted. Repeats
 /// until nothing changes, then reports each file.
-fn count_listings(images: &[Seen], proofs: &mut Proofs, report: &mut Report) {
+fn count_listings(images: &[Seen], proofs: &mut Proofs, report: &mut Recorder) {
     for seen in images {
         if let Some(d) = seen.digest {
             proofs
@@ -605,7 +605,7 @@ fn count_listings(images: &[Seen], proofs: &mut Proofs, report: &mut Report) {
 }
 
 /// Every image must carry a digest that a layout or manifest proved.
-pub fn check_proven(images: &[Seen], proofs: &mut Proofs, report: &mut Report) {
+pub fn check_proven(images: &[Seen], proofs: &mut Proofs, report: &mut Recorder) {
     count_listings(images, proofs, report);
     let sources = proofs.sources.join(", ");
     for seen in images {
@@ -669,12 +669,12 @@ mod tests {
             r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../secret","size":1}]}"#,
         )
         .unwrap();
-        let mut report = Report::default();
+        let mut report = super::super::Recorder::new(super::super::Check::OciLayout);
         let mut proofs = Proofs::default();
         layout(&dir, &mut report, &mut proofs);
-        assert_eq!(report.findings.len(), 1, "{report:?}");
+        assert_eq!(report.findings().len(), 1, "{report:?}");
         assert!(
-            report.findings[0]
+            report.findings()[0]
                 .message
                 .contains("not looked up under blobs/"),
             "{report:?}"

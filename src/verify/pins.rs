@@ -17,7 +17,7 @@ use crate::model::identity::{RepositoryId, docker_hub_path};
 use crate::model::json::{self, JsonError, kind as json_kind};
 use crate::model::{Digest, ImageRef};
 
-use super::{Report, Seen};
+use super::{Recorder, Seen};
 
 /// The largest expect file read.
 const LIMIT: u64 = 1024 * 1024;
@@ -164,7 +164,7 @@ impl Pins {
     /// not reported unused. Repositories are compared by their identity, so every spelling of a
     /// registry host (ECR's FIPS and dual-stack hosts, Docker Hub's names) is held by one key.
     /// Images no pin names pass unchecked; a pin that names no image is logged as a warning.
-    pub fn check(&self, images: &[Seen], report: &mut Report) {
+    pub fn check(&self, images: &[Seen], report: &mut Recorder) {
         let file = self.file.display();
         let mut used = BTreeSet::new();
         for seen in images {

@@ -141,19 +141,27 @@ fn an_unreadable_directory_is_reported_and_the_walk_goes_on() {
     );
     env.write("a/locked/imageDetail.json", "{}");
     std::fs::set_permissions(env.path("a/locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
-    let readable_anyway = std::fs::read_dir(env.path("a/locked")).is_ok(); // root ignores modes
-    let run = env.run(&["scan", "--json", "a"]);
+    // Root reads it whatever its mode (as in CI and CodeBuild): then the run is nobody's.
+    let readable_anyway = std::fs::read_dir(env.path("a/locked")).is_ok();
+    let args = ["scan", "--json", "a"];
+    let run = if readable_anyway {
+        env.run_unprivileged(&args)
+    } else {
+        env.run(&args)
+    };
     std::fs::set_permissions(env.path("a/locked"), std::fs::Permissions::from_mode(0o755)).unwrap();
-    if readable_anyway {
-        return;
-    }
     run.code(2);
-    assert_eq!(run.json()["images"][0]["repository"], "shop/web");
-    assert!(
-        run.json()["skipped"][0]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("cannot be read")
+    let json = run.json();
+    let images = json["images"].as_array().unwrap();
+    assert_eq!(images.len(), 1, "{run:#?}");
+    assert_eq!(images[0]["repository"], "shop/web");
+    assert_eq!(images[0]["path"], "ok/imageDetail.json");
+    let skipped = json["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{run:#?}");
+    assert_eq!(skipped[0]["file"], "a/locked", "{run:#?}");
+    assert_eq!(
+        skipped[0]["reason"], "cannot be read (Permission denied (os error 13))",
+        "{run:#?}"
     );
 }
 

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use crate::util::Env;
 use crate::util::aws::{
-    self, CredentialsServer, Fault, FaultProxy, TOKEN, assert_no_secrets, aws_env,
-    aws_env_without_keys, detail, moto, unique,
+    self, AUTH_TOKEN, Fault, FaultProxy, assert_no_secrets, aws_env, aws_env_without_keys, detail,
+    moto, unique,
 };
+use crate::util::bundled::SessionCredentials;
 
 /// A build with one ECR source artifact, `img`, for `repo` in `region` with `digest` and `tags`.
 fn artifact(env: &Env, region: &str, repo: &str, digest: &str, tags: &[&str]) {
@@ -287,22 +288,13 @@ fn container_credentials_are_used_with_their_authorization_token() {
     let moto = moto();
     let repo = unique("shop/web");
     let digest = moto.push("us-west-2", &repo, &["v1"]);
-    let creds = CredentialsServer::start();
-    let mut env = Env::new();
-    aws_env_without_keys(&mut env, &moto.endpoint());
-    env.set("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.uri())
-        .set(
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-            "imagedef-test-auth-token",
-        );
-    artifact(&env, "us-west-2", &repo, &digest, &["v1"]);
+    let creds = SessionCredentials::new(&moto.endpoint());
+    let env = &creds.from_endpoint;
+    artifact(env, "us-west-2", &repo, &digest, &["v1"]);
     env.run(&["verify", "img", "--ecr"]).code(0);
-    let seen = creds.authorizations.lock().unwrap().clone();
+    let seen = creds.server.authorizations.lock().unwrap().clone();
     assert!(!seen.is_empty(), "the credentials endpoint was never asked");
-    assert!(
-        seen.iter().all(|a| a == "imagedef-test-auth-token"),
-        "{seen:?}"
-    );
+    assert!(seen.iter().all(|a| a == AUTH_TOKEN), "{seen:?}");
 }
 
 #[test]
@@ -434,21 +426,9 @@ fn secrets_never_appear_even_with_rust_log_trace() {
     let service = unique("web");
     moto.ecs_service("eu-west-1", &cluster, &service, &["web"]);
     // Session credentials from the container endpoint, and from the environment.
-    let creds = CredentialsServer::start();
-    let mut from_endpoint = Env::new();
-    aws_env_without_keys(&mut from_endpoint, &moto.endpoint());
-    from_endpoint
-        .set("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.uri())
-        .set(
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-            "imagedef-test-auth-token",
-        );
-    let mut from_env = Env::new();
-    aws_env(&mut from_env, &moto.endpoint());
-    from_env.set("AWS_SESSION_TOKEN", TOKEN);
-    for env in [&mut from_endpoint, &mut from_env] {
+    let mut creds = SessionCredentials::new(&moto.endpoint());
+    for env in creds.traced() {
         artifact(env, "us-west-2", &repo, &digest, &["v1"]);
-        env.set("RUST_LOG", "trace");
         let ecs = format!("ecs://{cluster}/{service}");
         for args in [
             &["-vv", "verify", "img", "--ecr"][..],
@@ -492,4 +472,36 @@ fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
         .code(0)
         .stderr_has("nothing was looked up");
     assert_eq!(proxy.targets.lock().unwrap().len(), 0);
+}
+
+#[test]
+fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
+    let moto = moto();
+    let (env, _repo, _digest) = pushed(&moto.endpoint());
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
+    // Away from its SHA256SUMS and outside the build: only ECR holds what it deploys.
+    std::fs::create_dir_all(env.path("lone")).unwrap();
+    std::fs::copy(
+        env.path("out/imagedefinitions.zip"),
+        env.path("lone/imagedefinitions.zip"),
+    )
+    .unwrap();
+    let run = env.run(&["verify", "--bundle", "lone/imagedefinitions.zip", "--ecr"]);
+    run.code(0);
+    assert!(
+        run.stdout.lines().any(|l| l
+            .starts_with("ok      lone/imagedefinitions.zip: zip of imagedefinitions.json")
+            && l.ends_with("); content held against ECR")),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("only its structure"), "{run:#?}");
 }

@@ -5,10 +5,8 @@ use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::util::aws::{
-    CredentialsServer, Fault, FaultProxy, TOKEN, assert_no_secrets, aws_env, aws_env_without_keys,
-    moto, unique,
-};
+use crate::util::aws::{Fault, FaultProxy, assert_no_secrets, aws_env, moto, unique};
+use crate::util::bundled::{SessionCredentials, bundle, digest, emit_bundles, emitted, emitted_in};
 use crate::util::{Env, ecr_detail};
 
 /// sha256 as S3 stores it: base64 of the raw digest.
@@ -41,51 +39,6 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-fn digest(n: u32) -> String {
-    format!("sha256:{n:064x}")
-}
-
-/// A build of `count` services s1..sN, each one container `app` from the artifact `aN`
-/// (repository shop/sN), emitted with bundles into `out`; AWS variables point at `endpoint`.
-fn emitted(count: u32, endpoint: &str) -> Env {
-    let mut env = Env::new();
-    aws_env(&mut env, endpoint);
-    build(env, count)
-}
-
-/// [`emitted`] in `env`, whose AWS variables are set already.
-fn build(env: Env, count: u32) -> Env {
-    let mut services = serde_json::Map::new();
-    for n in 1..=count {
-        services.insert(
-            format!("s{n}"),
-            serde_json::json!({ "containers": { "app": { "repository": format!("shop/s{n}") } } }),
-        );
-        env.write(
-            &format!("a{n}/imageDetail.json"),
-            ecr_detail(&format!("shop/s{n}"), &digest(n), &["v1"]),
-        );
-    }
-    env.write(
-        "mapping.json",
-        serde_json::json!({ "services": services }).to_string(),
-    );
-    emit(&env, count);
-    env
-}
-
-fn emit(env: &Env, count: u32) {
-    let roots: Vec<String> = (1..=count).map(|n| format!("a{n}")).collect();
-    let mut args: Vec<&str> = vec!["emit"];
-    args.extend(roots.iter().map(String::as_str));
-    args.extend(["--mapping", "mapping.json", "--bundle", "--out", "out"]);
-    env.run(&args).code(0);
-}
-
-fn zip(env: &Env, n: u32) -> Vec<u8> {
-    std::fs::read(env.path(&format!("out/s{n}.zip"))).unwrap()
-}
-
 #[test]
 fn publish_uploads_each_bundle_once_and_then_only_the_changed_one() {
     let moto = moto();
@@ -105,7 +58,7 @@ fn publish_uploads_each_bundle_once_and_then_only_the_changed_one() {
     assert_eq!(first.stdout.lines().count(), 5, "{first:#?}");
     for n in 1..=5 {
         let key = format!("s{n}.zip");
-        let bytes = zip(&env, n);
+        let bytes = bundle(&env, n);
         let (stored, checksum) = moto.object(&bucket, &key);
         assert_eq!(
             stored, bytes,
@@ -142,7 +95,7 @@ fn publish_uploads_each_bundle_once_and_then_only_the_changed_one() {
         "a3/imageDetail.json",
         ecr_detail("shop/s3", &digest(33), &["v2"]),
     );
-    emit(&env, 5);
+    emit_bundles(&env, 5);
     let third = env.run(&["publish", "out", "--bucket", &bucket]);
     third
         .code(0)
@@ -157,7 +110,7 @@ fn publish_uploads_each_bundle_once_and_then_only_the_changed_one() {
         );
     }
     let (stored, _) = moto.object(&bucket, "s3.zip");
-    assert_eq!(stored, zip(&env, 3));
+    assert_eq!(stored, bundle(&env, 3));
 }
 
 #[test]
@@ -166,7 +119,7 @@ fn a_tampered_bundle_uploads_nothing_at_all() {
     let bucket = unique("bundles");
     moto.bucket(&bucket, true);
     let env = emitted(3, &moto.endpoint());
-    let mut bytes = zip(&env, 2);
+    let mut bytes = bundle(&env, 2);
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     env.write("out/s2.zip", bytes);
@@ -327,7 +280,10 @@ fn slow_down_answers_and_dropped_connections_are_retried() {
     run.code(0).stderr_has("attempt failed");
     assert_eq!(run.stdout.matches("uploaded ").count(), 3, "{run:#?}");
     for n in 1..=3 {
-        assert_eq!(moto.object(&bucket, &format!("s{n}.zip")).0, zip(&env, n));
+        assert_eq!(
+            moto.object(&bucket, &format!("s{n}.zip")).0,
+            bundle(&env, n)
+        );
     }
     // 3 HEADs and 3 PUTs, plus the 3 failed attempts.
     assert_eq!(
@@ -376,7 +332,7 @@ fn a_key_that_keeps_failing_is_exit_1_with_the_others_published_and_a_rerun_comp
         .code(0)
         .stdout_has(&format!("uploaded s3://{bucket}/s2.zip"));
     assert_eq!(rerun.stdout.matches("unchanged ").count(), 3, "{rerun:#?}");
-    assert_eq!(moto.object(&bucket, "s2.zip").0, zip(&env, 2));
+    assert_eq!(moto.object(&bucket, "s2.zip").0, bundle(&env, 2));
 }
 
 #[test]
@@ -384,20 +340,9 @@ fn publish_secrets_never_appear_even_with_rust_log_trace() {
     let moto = moto();
     let bucket = unique("bundles");
     moto.bucket(&bucket, true);
-    let creds = CredentialsServer::start();
-    let mut from_endpoint = Env::new();
-    aws_env_without_keys(&mut from_endpoint, &moto.endpoint());
-    from_endpoint
-        .set("AWS_CONTAINER_CREDENTIALS_FULL_URI", creds.uri())
-        .set(
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-            "imagedef-test-auth-token",
-        );
-    let mut from_endpoint = build(from_endpoint, 2);
-    let mut from_env = emitted(2, &moto.endpoint());
-    from_env.set("AWS_SESSION_TOKEN", TOKEN);
-    for env in [&mut from_endpoint, &mut from_env] {
-        env.set("RUST_LOG", "trace");
+    let mut creds = SessionCredentials::new(&moto.endpoint());
+    for env in creds.traced() {
+        emitted_in(env, 2);
         let run = env.run(&["-vv", "publish", "out", "--bucket", &bucket]);
         run.code(0);
         assert_no_secrets(&run);

@@ -441,3 +441,84 @@ fn the_junit_report_reads_back_in_a_junit_consumer() {
         (Some(1), Some(1))
     );
 }
+
+/// The ok line of `subject` in a run's stdout.
+fn ok_line<'a>(run: &'a crate::util::Run, subject: &str) -> &'a str {
+    let start = format!("ok      {subject}: ");
+    run.stdout
+        .lines()
+        .find(|l| l.starts_with(&start))
+        .unwrap_or_else(|| panic!("no ok line for {subject}: {run:#?}"))
+}
+
+#[test]
+fn a_lone_edited_bundle_held_against_nothing_warns_and_fails_with_strict() {
+    let env = bundled();
+    // Another digest, zipped cleanly, outside any build, no SHA256SUMS beside it, no pins.
+    let edited = zip_of(&[(
+        "imagedefinitions.json",
+        &defs("app", &format!("{HOST}/shop/web@{DIGEST_API}")),
+    )]);
+    env.write("loose/imagedefinitions.zip", &edited);
+    let digest = imagedef::model::Digest::of(&edited);
+    let run = env.run(&["verify", "--bundle", "loose/imagedefinitions.zip"]);
+    run.code(0).stderr_has(
+        "loose/imagedefinitions.zip: only its structure and shapes were checked: no SHA256SUMS lies beside it, and no discovered image, pin (--expect), proof (--oci, --manifest) or ECR lookup (--ecr) covered the images it deploys, so an edited digest inside it would pass; verify it beside the SHA256SUMS written with it, inside the build that wrote it, or with --expect or --ecr (--strict makes this a failure)",
+    );
+    assert_eq!(
+        ok_line(&run, "loose/imagedefinitions.zip"),
+        format!(
+            "ok      loose/imagedefinitions.zip: zip of imagedefinitions.json at its root reads cleanly ({} bytes, sha256 {}, base64 {}); only its structure and shapes were checked: nothing held its content",
+            edited.len(),
+            digest.hex(),
+            digest.base64()
+        )
+    );
+    env.run(&["verify", "--bundle", "loose/imagedefinitions.zip", "--strict"])
+        .code(1)
+        .stdout_has("FAILED  loose/imagedefinitions.zip: only its structure and shapes were checked: no SHA256SUMS lies beside it")
+        .stdout_has("1 passed, 1 failed");
+}
+
+#[test]
+fn a_fully_checked_bundle_names_what_it_was_held_against() {
+    let env = bundled();
+    env.write("pins.json", format!(r#"{{"shop/web": "{DIGEST_WEB}"}}"#));
+    let zip = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
+    let digest = imagedef::model::Digest::of(&zip);
+    let run = env.run(&[
+        "verify",
+        "web",
+        "--bundle",
+        "out/imagedefinitions.zip",
+        "--expect",
+        "pins.json",
+    ]);
+    run.code(0);
+    assert_eq!(
+        ok_line(&run, "out/imagedefinitions.zip"),
+        format!(
+            "ok      out/imagedefinitions.zip: zip of imagedefinitions.json at its root reads cleanly ({} bytes, sha256 {}, base64 {}); content held against SHA256SUMS (out/SHA256SUMS), discovered images, pins",
+            zip.len(),
+            digest.hex(),
+            digest.base64()
+        )
+    );
+    assert!(!run.stderr.contains("only its structure"), "{run:#?}");
+    // Moved away from its SHA256SUMS, outside the build, with a pin for one of its two images.
+    let two = zip_of(&[(
+        "imagedefinitions.json",
+        format!(
+            r#"[{{"name":"app","imageUri":"{HOST}/shop/web@{DIGEST_WEB}"}},{{"name":"side","imageUri":"{HOST}/shop/api@{DIGEST_API}"}}]"#
+        )
+        .as_bytes(),
+    )]);
+    env.write("two/web.zip", two);
+    let run = env.run(&["verify", "--bundle", "two/web.zip", "--expect", "pins.json"]);
+    run.code(0);
+    assert!(
+        ok_line(&run, "two/web.zip").ends_with("); content held against pins (1 of 2 images)"),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("only its structure"), "{run:#?}");
+}

@@ -12,7 +12,7 @@ use crate::util::{ACCOUNT, DIGEST_WEB, Env, HOST, tool};
 const INSTALL: &str = "buildah (apt-get install buildah)";
 
 /// The pristine layout, built on first use.
-fn pristine() -> &'static Path {
+pub(crate) fn pristine() -> &'static Path {
     static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
     LAYOUT.get_or_init(|| {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -91,23 +91,23 @@ fn remove_stale_fixtures(tmp: &Path) {
 }
 
 /// What the layout holds, read from its JSON.
-struct Layout {
-    index: String,
-    manifest: String,
-    config: String,
-    layer: String,
+pub(crate) struct Layout {
+    pub(crate) index: String,
+    pub(crate) manifest: String,
+    pub(crate) config: String,
+    pub(crate) layer: String,
 }
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-fn blob(dir: &Path, digest: &str) -> PathBuf {
+pub(crate) fn blob(dir: &Path, digest: &str) -> PathBuf {
     dir.join("blobs/sha256")
         .join(digest.strip_prefix("sha256:").unwrap())
 }
 
-fn read_layout(dir: &Path) -> Layout {
+pub(crate) fn read_layout(dir: &Path) -> Layout {
     let index = json(&dir.join("index.json"))["manifests"][0]["digest"]
         .as_str()
         .unwrap()

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use imagedef::verify::{Report, bundle, zip_view};
+use imagedef::verify::{Check, Recorder, bundle, zip_view};
 use imagedef::write::OutFile;
 
 use crate::util::crafted::{self, Case};
@@ -120,9 +120,9 @@ fn real_bundles() -> Vec<Vec<u8>> {
 
 /// What verify checked in a zip it passed: each entry's name and bytes; `None` when it refused.
 fn verify_in_process(path: &std::path::Path) -> Option<Vec<(String, Vec<u8>)>> {
-    let mut report = Report::default();
+    let mut report = Recorder::new(Check::Bundle);
     bundle::check(path, &mut report);
-    if !report.findings.is_empty() {
+    if !report.findings().is_empty() {
         return None;
     }
     let bytes = std::fs::read(path).unwrap();

@@ -24,13 +24,15 @@ use super::Env;
 pub const ACCOUNT: &str = "123456789012";
 pub const SECRET: &str = "imagedefTestSecretKey0123456789abcdefXYZ";
 pub const TOKEN: &str = "imagedefTestSessionToken0123456789SECRETTOKEN";
+/// The container credentials endpoint's authorization token (`AWS_CONTAINER_AUTHORIZATION_TOKEN`).
+pub const AUTH_TOKEN: &str = "imagedef-test-auth-token";
 
 /// A run at trace level showed the SDK's own trace output, and none of the test credentials (key,
 /// session token, the container endpoint's token) nor a request signature.
 #[track_caller]
 pub fn assert_no_secrets(run: &super::Run) {
     run.stderr_has("beginning attempt");
-    for secret in [SECRET, TOKEN, "imagedef-test-auth-token"] {
+    for secret in [SECRET, TOKEN, AUTH_TOKEN] {
         assert!(
             !run.stdout.contains(secret) && !run.stderr.contains(secret),
             "{secret} leaked: {run:#?}"
@@ -73,6 +75,11 @@ pub fn venv_python() -> PathBuf {
             PathBuf::from,
         )
         .join("bin/python")
+}
+
+/// A program the venv of `.ci/deps-aws` installs (`cfn-lint`), beside its Python.
+pub fn venv_tool(name: &str) -> PathBuf {
+    venv_python().with_file_name(name)
 }
 
 /// Starts moto on first use (about half a second), from the venv `.ci/deps-aws` makes.

@@ -2,6 +2,7 @@
 //! captured for assertions on files, stdout, stderr and exit code.
 
 pub mod aws;
+pub mod bundled;
 pub mod crafted;
 pub mod zips;
 
@@ -238,7 +239,30 @@ impl Env {
     /// variable removed unless set with [`Env::set`].
     pub fn run(&self, args: &[&str]) -> Run {
         let mut cmd = Command::new(BIN);
-        cmd.args(args).current_dir(self.root());
+        cmd.args(args);
+        self.run_command(cmd)
+    }
+
+    /// [`Env::run`] as user and group 65534 (nobody, no supplementary groups) through `setpriv`,
+    /// for what root's permission bypass would hide. The scratch directory is opened to everyone
+    /// (files written in it are already world-readable) and the binary linked (or copied) into
+    /// it as `imagedef`, since that user may not reach the build folder. Needs root.
+    pub fn run_unprivileged(&self, args: &[&str]) -> Run {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(self.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = self.path("imagedef");
+        if !bin.exists() && std::fs::hard_link(BIN, &bin).is_err() {
+            std::fs::copy(BIN, &bin).unwrap();
+        }
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin)
+            .args(args);
+        self.run_command(cmd)
+    }
+
+    fn run_command(&self, mut cmd: Command) -> Run {
+        cmd.current_dir(self.root());
         for (key, _) in std::env::vars() {
             if key.starts_with("CODEBUILD_")
                 || key.starts_with("IMAGEDEF_")

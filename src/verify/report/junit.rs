@@ -19,18 +19,11 @@ struct Case<'a> {
 #[must_use]
 pub fn xml(report: &Report) -> String {
     let entries = report
-        .passed
-        .iter()
-        .map(|p| (p.check, p.subject.as_str(), None, p.image_uri.as_str()))
-        .chain(
-            report
-                .checked
-                .iter()
-                .map(|c| (c.check, c.subject.as_str(), None, c.detail.as_str())),
-        )
-        .chain(report.findings.iter().map(|f| {
+        .passes_images_first()
+        .map(|p| (p.check.name(), p.subject.as_str(), None, p.detail.as_str()))
+        .chain(report.findings().iter().map(|f| {
             (
-                f.check,
+                f.check.name(),
                 f.subject.as_str(),
                 Some(f.severity),
                 f.message.as_str(),
@@ -164,17 +157,20 @@ fn escape(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Check;
     use super::*;
 
     #[test]
     fn a_suite_per_check_and_a_case_per_subject() {
         let mut report = Report::default();
-        report.checking("bundle");
-        report.ok("out/web.zip", "reads cleanly");
-        report.fail("out/api.zip", "entry \"a\" <bad> & \"worse\"");
-        report.fail("out/api.zip", "and a second thing");
-        report.checking("pins");
-        report.error("pins.json", "is not valid JSON\x01");
+        report.record(Check::Bundle, |r| {
+            r.ok("out/web.zip", "reads cleanly");
+            r.fail("out/api.zip", "entry \"a\" <bad> & \"worse\"");
+            r.fail("out/api.zip", "and a second thing");
+        });
+        report.record(Check::Pins, |r| {
+            r.error("pins.json", "is not valid JSON\x01");
+        });
         let xml = xml(&report);
         assert!(
             xml.contains(

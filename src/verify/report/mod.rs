@@ -1,0 +1,301 @@
+//! What `verify`'s checks found: each result recorded under the [`Check`] it belongs to, through
+//! a [`Recorder`] that only [`Report::record`] hands out, so no result can land under another
+//! check. Rendered as [`text`] (stdout), [`json`] (`--json`) and [`junit`] (`--junit`).
+
+pub mod json;
+pub mod junit;
+pub mod text;
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+pub use crate::error::Severity;
+
+/// The checks `verify` runs. Their names are the `check` of every JSON result and the JUnit
+/// test suites, so they are part of the output contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Check {
+    /// Each discovered imageDetail.json's fields agree (and something was found at all).
+    ImageDetail,
+    /// `--bundle`: each zip's entries, shapes and `SHA256SUMS`.
+    Bundle,
+    /// Inside a build, a bundle deploys the digests the build discovered.
+    BundleDeploysDiscovered,
+    /// `--expect`: pinned digests.
+    Pins,
+    /// `--oci`: layouts whose blobs are re-hashed.
+    OciLayout,
+    /// `--manifest`: manifest and index files read.
+    Manifest,
+    /// Every image's digest proven by a layout or manifest.
+    DigestProven,
+    /// `--ecr`: every ECR image looked up live.
+    Ecr,
+}
+
+impl Check {
+    /// Every check, in the order `verify` runs them.
+    pub const ALL: [Check; 8] = [
+        Check::ImageDetail,
+        Check::Bundle,
+        Check::BundleDeploysDiscovered,
+        Check::Pins,
+        Check::OciLayout,
+        Check::Manifest,
+        Check::DigestProven,
+        Check::Ecr,
+    ];
+
+    /// The name in JSON and JUnit output.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Check::ImageDetail => "imageDetail",
+            Check::Bundle => "bundle",
+            Check::BundleDeploysDiscovered => "bundle deploys discovered",
+            Check::Pins => "pins",
+            Check::OciLayout => "oci layout",
+            Check::Manifest => "manifest",
+            Check::DigestProven => "digest proven",
+            Check::Ecr => "ecr",
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Check {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// One problem, with the file it is about.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub check: Check,
+    pub severity: Severity,
+    /// The file (or `artifact:path`) the finding is about.
+    pub subject: String,
+    pub message: String,
+}
+
+/// What a passed result is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passed {
+    /// A discovered image whose file passed its checks; the detail is its image URI.
+    Image,
+    /// Anything else that held: a pin, a layout, a manifest, a bundle, a lookup.
+    Check,
+}
+
+/// One result that passed.
+#[derive(Clone, Debug)]
+pub struct Pass {
+    pub check: Check,
+    pub kind: Passed,
+    /// The file (or `artifact:path`, or zip entry) that passed.
+    pub subject: String,
+    /// What held, against what.
+    pub detail: String,
+}
+
+/// Everything the checks found, passed and failed, in the order recorded.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    passes: Vec<Pass>,
+    findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Runs one check with a recorder for it; what it records belongs to `check`.
+    pub fn record<T>(&mut self, check: Check, run: impl FnOnce(&mut Recorder) -> T) -> T {
+        let mut recorder = Recorder::new(check);
+        let out = run(&mut recorder);
+        self.passes.append(&mut recorder.passes);
+        self.findings.append(&mut recorder.findings);
+        out
+    }
+
+    #[must_use]
+    pub fn passes(&self) -> &[Pass] {
+        &self.passes
+    }
+
+    /// What passed of one kind, in the order recorded.
+    pub fn passes_of(&self, kind: Passed) -> impl Iterator<Item = &Pass> {
+        self.passes.iter().filter(move |p| p.kind == kind)
+    }
+
+    /// What passed: the discovered images first, then the rest.
+    pub fn passes_images_first(&self) -> impl Iterator<Item = &Pass> {
+        self.passes_of(Passed::Image)
+            .chain(self.passes_of(Passed::Check))
+    }
+
+    #[must_use]
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    /// True when `check` passed for `subject`.
+    #[must_use]
+    pub fn passed(&self, check: Check, subject: &str) -> bool {
+        self.passes
+            .iter()
+            .any(|p| p.check == check && p.subject == subject)
+    }
+
+    /// True when `check` recorded anything (passed or not) for `subject`.
+    #[must_use]
+    pub fn examined(&self, check: Check, subject: &str) -> bool {
+        self.passed(check, subject)
+            || self
+                .findings
+                .iter()
+                .any(|f| f.check == check && f.subject == subject)
+    }
+
+    /// Appends `text` to the detail of what passed `check` for `subject`.
+    pub fn add_detail(&mut self, check: Check, subject: &str, text: &str) {
+        for p in &mut self.passes {
+            if p.check == check && p.subject == subject {
+                p.detail.push_str(text);
+            }
+        }
+    }
+}
+
+/// The results of one check, as it records them; [`Report::record`] keeps them.
+#[derive(Debug)]
+pub struct Recorder {
+    check: Check,
+    passes: Vec<Pass>,
+    findings: Vec<Finding>,
+}
+
+impl Recorder {
+    /// A recorder for `check` on its own, for a check's unit tests; `verify` uses
+    /// [`Report::record`].
+    #[must_use]
+    pub fn new(check: Check) -> Recorder {
+        Recorder {
+            check,
+            passes: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// Records a check that failed on inputs that were read (exit 1).
+    pub fn fail(&mut self, subject: impl Into<String>, message: impl Into<String>) {
+        self.finding(Severity::Failed, subject.into(), message.into());
+    }
+
+    /// Records unreadable or malformed input (exit 2).
+    pub fn error(&mut self, subject: impl Into<String>, message: impl Into<String>) {
+        self.finding(Severity::Error, subject.into(), message.into());
+    }
+
+    /// Records a check that passed.
+    pub fn ok(&mut self, subject: impl Into<String>, detail: impl Into<String>) {
+        self.pass(Passed::Check, subject.into(), detail.into());
+    }
+
+    /// Records a discovered image whose file passed its checks.
+    pub fn image(&mut self, subject: impl Into<String>, image_uri: impl Into<String>) {
+        self.pass(Passed::Image, subject.into(), image_uri.into());
+    }
+
+    /// What was found so far: failed checks and errors.
+    #[must_use]
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    fn finding(&mut self, severity: Severity, subject: String, message: String) {
+        self.findings.push(Finding {
+            check: self.check,
+            severity,
+            subject,
+            message,
+        });
+    }
+
+    fn pass(&mut self, kind: Passed, subject: String, detail: String) {
+        self.passes.push(Pass {
+            check: self.check,
+            kind,
+            subject,
+            detail,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_keeps_its_name_in_the_output() {
+        let names: Vec<String> = Check::ALL
+            .iter()
+            .map(|c| serde_json::to_string(c).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "\"imageDetail\"",
+                "\"bundle\"",
+                "\"bundle deploys discovered\"",
+                "\"pins\"",
+                "\"oci layout\"",
+                "\"manifest\"",
+                "\"digest proven\"",
+                "\"ecr\"",
+            ]
+        );
+        for c in Check::ALL {
+            assert_eq!(c.to_string(), c.name());
+        }
+    }
+
+    #[test]
+    fn results_belong_to_the_check_that_recorded_them() {
+        let mut report = Report::default();
+        report.record(Check::Bundle, |r| {
+            r.ok("a.zip", "reads cleanly");
+            r.fail("b.zip", "is not a zip");
+        });
+        report.record(Check::Pins, |r| r.error("pins.json", "is not JSON"));
+        let checks: Vec<(Check, &str)> = report
+            .passes()
+            .iter()
+            .map(|p| (p.check, p.subject.as_str()))
+            .chain(
+                report
+                    .findings()
+                    .iter()
+                    .map(|f| (f.check, f.subject.as_str())),
+            )
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                (Check::Bundle, "a.zip"),
+                (Check::Bundle, "b.zip"),
+                (Check::Pins, "pins.json")
+            ]
+        );
+        assert!(report.passed(Check::Bundle, "a.zip"));
+        assert!(!report.passed(Check::Bundle, "b.zip"));
+        assert!(report.examined(Check::Bundle, "b.zip"));
+        assert!(!report.examined(Check::Pins, "a.zip"));
+        report.add_detail(Check::Bundle, "a.zip", "; and more");
+        assert_eq!(report.passes()[0].detail, "reads cleanly; and more");
+    }
+}

@@ -1,0 +1,56 @@
+//! The report as the lines `verify` prints: `ok` for what passed (discovered images first),
+//! `FAILED`/`ERROR` for each finding, then the counts.
+
+use std::fmt::Write as _;
+
+use super::{Report, Severity};
+
+/// The report as text, one line a result and a last line of counts.
+#[must_use]
+pub fn render(report: &Report) -> String {
+    let mut text = String::new();
+    for p in report.passes_images_first() {
+        let _ = writeln!(text, "ok      {}: {}", p.subject, p.detail);
+    }
+    for f in report.findings() {
+        let tag = match f.severity {
+            Severity::Failed => "FAILED",
+            Severity::Error => "ERROR ",
+        };
+        let _ = writeln!(text, "{tag}  {}: {}", f.subject, f.message);
+    }
+    let _ = writeln!(
+        text,
+        "{} passed, {} failed",
+        report.passes().len(),
+        report.findings().len()
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Check;
+    use super::*;
+
+    #[test]
+    fn images_first_then_other_passes_then_findings_then_counts() {
+        let mut report = Report::default();
+        report.record(Check::Bundle, |r| {
+            r.ok("a.zip", "reads cleanly");
+            r.error("b.zip", "cannot read bundle b.zip");
+        });
+        report.record(Check::ImageDetail, |r| {
+            r.image("web:imageDetail.json", "repo@sha256:1");
+            r.fail("api:imageDetail.json", "disagrees");
+        });
+        assert_eq!(
+            render(&report),
+            "ok      web:imageDetail.json: repo@sha256:1\n\
+             ok      a.zip: reads cleanly\n\
+             ERROR   b.zip: cannot read bundle b.zip\n\
+             FAILED  api:imageDetail.json: disagrees\n\
+             2 passed, 2 failed\n"
+        );
+    }
+}

@@ -189,7 +189,11 @@ in_image() {
 [ "$(in_image -- stat -c '%a %u' /usr/local/bin/imagedef)" = "755 0" ] || fail "binary mode is not 0755 root"
 [ "$(in_image --user 4242:4242 -- imagedef --version)" = "$x86_version" ] || fail "imagedef does not run as uid 4242"
 in_image -- sh -c 'test -s /etc/ssl/certs/ca-certificates.crt' || fail "no CA bundle in the image"
-pass "/bin/sh, CA bundle, /usr/local/bin/imagedef 0755, runs as root and as an arbitrary uid (4242)"
+for license in LICENSE-MIT LICENSE-APACHE; do
+    [ "$(in_image -- sha256sum "/usr/share/doc/imagedef/$license" | cut -d' ' -f1)" = "$(sha256sum "$license" | cut -d' ' -f1)" ] \
+        || fail "the image's /usr/share/doc/imagedef/$license is not the repository's $license"
+done
+pass "/bin/sh, CA bundle, /usr/local/bin/imagedef 0755, runs as root and as an arbitrary uid (4242); LICENSE-MIT and LICENSE-APACHE in /usr/share/doc/imagedef"
 
 # ---- 4b. the from-source path ---------------------------------------------------------------------
 # The real builder image and the crates cannot be fetched here, so a stand-in builder (busybox with

@@ -25,6 +25,9 @@ start=$SECONDS
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false
 for tool in "${missing[@]}"; do
-    cargo install --locked --quiet "$tool"
+    # cargo-about's binary needs its `cli` feature (not a default one).
+    features=()
+    [ "${tool%@*}" != cargo-about ] || features=(--features cli)
+    cargo install --locked --quiet "${features[@]}" "$tool"
 done
 echo "install-tools: installed ${missing[*]} in $((SECONDS - start)) s"

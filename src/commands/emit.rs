@@ -78,7 +78,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
 }
 
 fn load_mapping(path: &Path) -> anyhow::Result<Mapping> {
-    let bytes = input::read_named(path, input::MAX_JSON, "mapping").map_err(anyhow::Error::msg)?;
+    let bytes = input::read_named(path, input::MAX_JSON, "mapping")?;
     let base = path.parent().unwrap_or_else(|| Path::new(""));
     Mapping::parse(&bytes, base).map_err(|e| anyhow!("mapping {}: {e}", path.display()))
 }
@@ -236,7 +236,7 @@ fn check_task_definition<'a>(
     let (task, shown) = match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
-                .map_err(|e| TaskDefinitionFault::Error(anyhow!(e)))?;
+                .map_err(|e| TaskDefinitionFault::Error(e.into()))?;
             let task = TaskDefinition::parse(&bytes).map_err(|e| {
                 TaskDefinitionFault::Error(anyhow!("task definition {}: {e}", path.display()))
             })?;

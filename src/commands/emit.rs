@@ -18,6 +18,7 @@ use crate::model::mapping::Mapping;
 use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
 use crate::resolve::{self, ResolvedService};
+use crate::verify;
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let (plan, mapping_path) = match &config.mode {
@@ -124,18 +125,19 @@ fn require_in_ecr<'a>(
     let lookups = lookups(services);
     let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
     if batches.is_empty() {
-        tracing::warn!("{}", ecr::NONE_IN_ECR);
+        tracing::warn!("{}", verify::ecr::NONE_IN_ECR);
         return Ok(());
     }
     let outcomes = ecr::check(connect()?, &lookups)?;
     let mut missing = Vec::new();
     let mut failed = Vec::new();
     for (l, o) in lookups.iter().zip(outcomes) {
+        let said = verify::ecr::words(l, &o);
         match o {
-            ecr::Outcome::Found { detail } => tracing::debug!("{}: {detail}", l.subject),
-            ecr::Outcome::Skipped { why } => tracing::debug!("{}: {}: {why}", l.subject, l.image),
-            ecr::Outcome::Missing { message } => missing.push(format!("{}: {message}", l.subject)),
-            ecr::Outcome::Error { message } => failed.push(format!("{}: {message}", l.subject)),
+            ecr::Outcome::Found { .. } => tracing::debug!("{}: {said}", l.subject),
+            ecr::Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
+            ecr::Outcome::Missing(_) => missing.push(format!("{}: {said}", l.subject)),
+            ecr::Outcome::Error(_) => failed.push(format!("{}: {said}", l.subject)),
         }
     }
     let nothing = "; nothing was written";

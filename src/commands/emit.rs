@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::anyhow;
 
 use super::Listed;
+use crate::aws::ecs::EcsError;
 use crate::aws::{self, Aws, ecr};
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
@@ -246,8 +247,9 @@ fn check_task_definition<'a>(
         }
         TaskDefinitionSource::Ecs { cluster, service } => {
             let (task, arn) = connect()
+                .map_err(EcsError::Connection)
                 .and_then(|aws| aws::ecs::running_task_definition(aws, cluster, service))
-                .map_err(TaskDefinitionFault::Error)?;
+                .map_err(|e| TaskDefinitionFault::Error(ecs_error(&e, cluster, service)))?;
             (
                 task,
                 format!("{source} ({arn}, which the service runs now)"),
@@ -257,6 +259,31 @@ fn check_task_definition<'a>(
     let written = service.containers.iter().map(|c| c.name.as_str());
     task.compare_containers(written)
         .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))
+}
+
+/// Why the task definition `service` in `cluster` runs could not be had, worded.
+fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
+    match e {
+        EcsError::Connection(e) => anyhow!("{e:#}"),
+        EcsError::Call(fault) => anyhow!("{fault}"),
+        EcsError::NotFound { region, reasons } => anyhow!(
+            "ECS service {service:?} not found in cluster {cluster:?} (region {region}{}); check the ecs://CLUSTER/SERVICE value and AWS_REGION",
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(", ECS says {}", reasons.join(", "))
+            }
+        ),
+        EcsError::Inactive { region } => anyhow!(
+            "ECS service {service:?} in cluster {cluster:?} (region {region}) is INACTIVE (deleted); name a running service"
+        ),
+        EcsError::NoTaskDefinition { region } => anyhow!(
+            "ECS service {service:?} in cluster {cluster:?} (region {region}) has no task definition (it deploys through an external controller?); give the task definition file instead"
+        ),
+        EcsError::Empty { arn } => anyhow!(
+            "ECS DescribeTaskDefinition of {arn} (for service {service} in cluster {cluster}) returned no task definition"
+        ),
+    }
 }
 
 /// The message for containers that task definition `shown` lacks.

@@ -12,6 +12,7 @@ use crate::cli::{
     Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, PublishArgs, ScanArgs, VerifyArgs,
 };
 use crate::discover::{self, Root};
+use crate::model::deploy::is_bare_name;
 use crate::model::rules::TagPatternError;
 use crate::model::s3::{AccountId, BucketName, CannedAcl, KeyTemplate};
 use crate::model::{ContainerName, Origin, Rule, Rules, TagPattern, TaskDefinitionSource, UriMode};
@@ -75,7 +76,7 @@ pub struct DiscoverConfig {
 
 impl DiscoverConfig {
     fn from_args(args: &DiscoverArgs) -> anyhow::Result<DiscoverConfig> {
-        if args.file_name.is_empty() || args.file_name.contains('/') {
+        if !is_bare_name(&args.file_name) {
             bail!(
                 "--file-name {:?} is not a file name; give a bare name such as imageDetail.json",
                 args.file_name

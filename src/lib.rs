@@ -5,15 +5,14 @@
 //! (resolved settings: the emit mode, the rules and where each was set) -> [`discover`] (artifact
 //! roots, files, read through [`input`]) -> [`model`] (imageDetail, references, digests, the
 //! mapping, the deploy files) -> [`resolve`] (which image, which tag, which URI, or typed reasons)
-//! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, bundles
-//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them; [`publishable`]
+//! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, zip
+//! bundles, written by [`write`], the summary); [`verify`] checks beside them; [`publishable`]
 //! re-checks OUT's bundles for S3. Every command prints its data through [`stdout`]; values from files
 //! are printed as text through [`escape`].
 //! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
 //! [`aws`] is the only module that talks to AWS.
 
 pub mod aws;
-pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod config;

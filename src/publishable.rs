@@ -121,8 +121,7 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             if let Some(problem) = not_regular(out, &name) {
                 return Err(not_regular_error(out, &[problem]));
             }
-            let bytes = input::read_named(&entry.path(), MAX_BUNDLE_BYTES, "bundle")
-                .map_err(|e| anyhow!(e))?;
+            let bytes = input::read_named(&entry.path(), MAX_BUNDLE_BYTES, "bundle")?;
             files.insert(name, bytes);
         }
     }
@@ -137,7 +136,7 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             return Err(not_regular_error(out, &[problem]));
         }
         Sha256Sums::load(&sums_path).map_err(|e| match e {
-            SumsLoadError::Unread(e) => anyhow!(e),
+            SumsLoadError::Unread(e) => e.into(),
             malformed @ SumsLoadError::Malformed { .. } => {
                 anyhow!("{malformed}; it is not as emit wrote it: run imagedef emit --bundle again")
             }

@@ -3,14 +3,15 @@
 //!
 //! [`plan`] groups the lookups per registry/region/repository and cuts them into calls of at most
 //! [`MAX_IDS`] ids (a pure function); [`check`] makes the calls and says, image by image, whether
-//! ECR has it. What a missing image means (exit code, what was written) is the caller's to decide.
+//! ECR has it, as data ([`Outcome`]). What a missing image means (exit code, what was written) and
+//! how it is worded are the caller's to decide.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ecr::types::ImageIdentifier;
 
 use super::Aws;
-use super::errors::{self, Call};
+use super::errors::{Call, Fault};
 use super::partition::{self, RegionError};
 use crate::model::{Digest, ImageRef};
 
@@ -52,9 +53,6 @@ impl Lookup {
         }
     }
 }
-
-/// Said (as a warning) when `--ecr` finds nothing to look up: no image is in ECR.
-pub const NONE_IN_ECR: &str = "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up";
 
 /// Where a repository lives.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,14 +165,83 @@ pub fn plan(lookups: &[Lookup]) -> Result<Vec<Batch>, String> {
 /// What ECR said about one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The digest (and the tag, if asked) are there.
-    Found { detail: String },
-    /// Not outside ECR, or nothing to look up by.
-    Skipped { why: String },
-    /// The digest is gone, or the tag moved: a failed check (exit 1).
-    Missing { message: String },
-    /// The lookup itself failed (exit 2).
-    Error { message: String },
+    /// The digest and the tag asked for are there (`None`: not asked for).
+    Found {
+        repository: Repository,
+        digest: Option<Digest>,
+        tag: Option<String>,
+    },
+    /// Not looked up.
+    Skipped(Skipped),
+    /// The image is not there, or its tag moved: a failed check.
+    Missing(Missing),
+    /// The lookup itself failed.
+    Error(LookupError),
+}
+
+/// Why an image was not looked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skipped {
+    /// Its host is not an ECR private registry.
+    NotInEcr,
+    /// It has neither digest nor tag.
+    NothingToLookUp,
+}
+
+/// A failure ECR named for one image id: its failure code and reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdFailure {
+    pub code: String,
+    pub reason: String,
+}
+
+/// How an image is missing from ECR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Missing {
+    /// The repository itself does not exist.
+    Repository(Repository),
+    /// The digest is not in the repository: ECR named the failure, or (`None`) did not return it.
+    Digest {
+        repository: Repository,
+        digest: Digest,
+        failure: Option<IdFailure>,
+    },
+    /// The tag points at `now`, not at the digest looked up (`expected`).
+    TagMoved {
+        repository: Repository,
+        tag: String,
+        now: Digest,
+        expected: Digest,
+    },
+    /// The tag no longer exists.
+    TagGone { repository: Repository, tag: String },
+}
+
+/// A lookup that could not be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LookupError {
+    /// The `BatchGetImage` call failed.
+    Call(Fault),
+    /// ECR refused the digest for another reason than its absence.
+    Digest {
+        repository: Repository,
+        digest: Digest,
+        failure: IdFailure,
+    },
+    /// ECR refused the tag for another reason than its absence.
+    Tag {
+        repository: Repository,
+        tag: String,
+        failure: IdFailure,
+    },
+}
+
+/// A `BatchGetImage` call that failed as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum CallFailed {
+    /// `RepositoryNotFoundException`: the image is not there.
+    NoRepository,
+    Fault(Fault),
 }
 
 /// What ECR answered for one repository's ids.
@@ -184,10 +251,10 @@ struct Answers {
     digests: Vec<Digest>,
     /// Tag -> the digest it points at.
     tags: BTreeMap<String, Digest>,
-    /// id -> (failure code, reason).
-    failures: BTreeMap<Id, (String, String)>,
-    /// The call failed as a whole: (message, whether it means the image is missing).
-    error: Option<(String, bool)>,
+    /// id -> the failure ECR named.
+    failures: BTreeMap<Id, IdFailure>,
+    /// The call failed as a whole.
+    error: Option<CallFailed>,
 }
 
 /// Looks every ECR image up and returns one outcome per lookup, in order.
@@ -265,12 +332,12 @@ async fn call(aws: &Aws, batch: &Batch, answer: &mut Answers) {
     }
 }
 
-/// One `BatchGetImage` call; the error is the message and whether it means the image is missing.
+/// One `BatchGetImage` call.
 async fn send(
     client: &aws_sdk_ecr::Client,
     repo: &Repository,
     ids: &[Id],
-) -> Result<aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput, (String, bool)> {
+) -> Result<aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput, CallFailed> {
     let ids: Vec<ImageIdentifier> = ids
         .iter()
         .map(|id| match id {
@@ -293,11 +360,7 @@ async fn send(
             aws_sdk_ecr::operation::batch_get_image::BatchGetImageError::is_repository_not_found_exception,
         );
         if missing_repo {
-            let message = format!(
-                "repository {} does not exist in registry {} (region {}), so the image is not there; push it, or fix the image URI",
-                repo.name, repo.account, repo.region
-            );
-            return (message, true);
+            return CallFailed::NoRepository;
         }
         let call = Call {
             service: "ECR",
@@ -308,7 +371,7 @@ async fn send(
             region: repo.region.clone(),
             bucket: None,
         };
-        (errors::describe(&call, &err), false)
+        CallFailed::Fault(Fault::of(&call, &err))
     })
 }
 
@@ -342,12 +405,12 @@ fn record(
         };
         answer.failures.insert(
             key,
-            (
-                failure
+            IdFailure {
+                code: failure
                     .failure_code()
                     .map_or_else(|| "unknown".to_owned(), |c| c.as_str().to_owned()),
-                failure.failure_reason().unwrap_or_default().to_owned(),
-            ),
+                reason: failure.failure_reason().unwrap_or_default().to_owned(),
+            },
         );
     }
 }
@@ -358,85 +421,69 @@ fn means_missing(code: &str) -> bool {
 }
 
 fn outcome(l: &Lookup, answer: Option<(Repository, &Answers)>) -> Outcome {
-    let Some((repo, a)) = answer else {
-        return Outcome::Skipped {
-            why: if l.image.ecr().is_none() {
-                "not in an Amazon ECR private registry; not looked up".to_owned()
-            } else {
-                "no digest or tag to look up".to_owned()
-            },
-        };
-    };
-    let at = format!(
-        "repository {} in registry {} (region {})",
-        repo.name, repo.account, repo.region
-    );
-    if let Some((message, missing)) = &a.error {
-        let message = format!("{}: {message}", l.image);
-        return if *missing {
-            Outcome::Missing { message }
+    let Some((repository, a)) = answer else {
+        return Outcome::Skipped(if l.image.ecr().is_none() {
+            Skipped::NotInEcr
         } else {
-            Outcome::Error { message }
-        };
+            Skipped::NothingToLookUp
+        });
+    };
+    match &a.error {
+        Some(CallFailed::NoRepository) => return Outcome::Missing(Missing::Repository(repository)),
+        Some(CallFailed::Fault(fault)) => return Outcome::Error(LookupError::Call(fault.clone())),
+        None => {}
     }
-    let mut found = Vec::new();
     if let Some(digest) = l.digest {
-        if let Some((code, reason)) = a.failures.get(&Id::Digest(digest)) {
-            let message = format!(
-                "image {} with digest {digest} is not in ECR ({code}: {reason}) in {at}; a deploy would fail with CannotPullContainerError; push the image again, or check the repository's lifecycle policy and replication",
-                l.image
-            );
-            return if means_missing(code) {
-                Outcome::Missing { message }
+        if let Some(failure) = a.failures.get(&Id::Digest(digest)) {
+            let failure = failure.clone();
+            return if means_missing(&failure.code) {
+                Outcome::Missing(Missing::Digest {
+                    repository,
+                    digest,
+                    failure: Some(failure),
+                })
             } else {
-                Outcome::Error { message }
+                Outcome::Error(LookupError::Digest {
+                    repository,
+                    digest,
+                    failure,
+                })
             };
         }
         if !a.digests.contains(&digest) {
-            return Outcome::Missing {
-                message: format!(
-                    "image {} with digest {digest} is not in ECR (not returned for {at}); a deploy would fail with CannotPullContainerError; push the image again, or check the repository's lifecycle policy and replication",
-                    l.image
-                ),
-            };
+            return Outcome::Missing(Missing::Digest {
+                repository,
+                digest,
+                failure: None,
+            });
         }
-        found.push(format!("digest {digest}"));
     }
     if let Some(tag) = &l.tag {
-        match (a.tags.get(tag), a.failures.get(&Id::Tag(tag.clone()))) {
-            (Some(now), _) if Some(*now) == l.digest || l.digest.is_none() => {
-                found.push(format!("tag {tag}"));
-            }
+        let tag = tag.clone();
+        match (a.tags.get(&tag), a.failures.get(&Id::Tag(tag.clone()))) {
+            (Some(now), _) if Some(*now) == l.digest || l.digest.is_none() => {}
             (Some(now), _) => {
-                return Outcome::Missing {
-                    message: format!(
-                        "tag {tag:?} of {} now points at {now} in {at}, not at {}; ECS would deploy a different image than was checked; emit again from the current imageDetail.json, or use --uri digest",
-                        l.image.name(),
-                        l.digest.map(|d| d.to_string()).unwrap_or_default()
-                    ),
-                };
+                return Outcome::Missing(Missing::TagMoved {
+                    repository,
+                    tag,
+                    now: *now,
+                    expected: l.digest.expect("a tag that moved moved from a digest"),
+                });
             }
-            (None, Some((code, reason))) if !means_missing(code) => {
-                return Outcome::Error {
-                    message: format!(
-                        "tag {tag:?} of {}: {code}: {reason} in {at}",
-                        l.image.name()
-                    ),
-                };
+            (None, Some(failure)) if !means_missing(&failure.code) => {
+                return Outcome::Error(LookupError::Tag {
+                    repository,
+                    tag,
+                    failure: failure.clone(),
+                });
             }
-            (None, _) => {
-                return Outcome::Missing {
-                    message: format!(
-                        "tag {tag:?} of {} no longer exists in {at}; ECS could not pull {}; emit again from the current imageDetail.json, or use --uri digest",
-                        l.image.name(),
-                        l.image
-                    ),
-                };
-            }
+            (None, _) => return Outcome::Missing(Missing::TagGone { repository, tag }),
         }
     }
     Outcome::Found {
-        detail: format!("{} in ECR ({}, {at})", l.image, found.join(", ")),
+        repository,
+        digest: l.digest,
+        tag: l.tag.clone(),
     }
 }
 
@@ -540,7 +587,7 @@ mod tests {
             .parse()
             .unwrap();
         assert!(plan(&[other.clone()]).unwrap().is_empty());
-        assert!(matches!(outcome(&other, None), Outcome::Skipped { .. }));
+        assert_eq!(outcome(&other, None), Outcome::Skipped(Skipped::NotInEcr));
         // An upper-case ECR host is ECR: looked up, not skipped.
         let mut upper = lookup("111122223333", "us-east-1", "shop/web", 1, None);
         upper.image = format!(
@@ -567,15 +614,24 @@ mod tests {
         let mut a = Answers::default();
         a.digests.push(digest(1));
         a.tags.insert("v1".into(), digest(2));
-        let Outcome::Missing { message } = outcome(&l, Some((repo.clone(), &a))) else {
-            panic!("missing")
-        };
-        assert!(message.contains("now points at"), "{message}");
+        assert_eq!(
+            outcome(&l, Some((repo.clone(), &a))),
+            Outcome::Missing(Missing::TagMoved {
+                repository: repo.clone(),
+                tag: "v1".into(),
+                now: digest(2),
+                expected: digest(1),
+            })
+        );
         a.tags.insert("v1".into(), digest(1));
-        assert!(matches!(
-            outcome(&l, Some((repo, &a))),
-            Outcome::Found { .. }
-        ));
+        assert_eq!(
+            outcome(&l, Some((repo.clone(), &a))),
+            Outcome::Found {
+                repository: repo,
+                digest: Some(digest(1)),
+                tag: Some("v1".into()),
+            }
+        );
     }
 
     #[test]

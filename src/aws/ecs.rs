@@ -1,20 +1,39 @@
 //! `ecs://CLUSTER/SERVICE`: the task definition a service runs now, from `DescribeServices` and
-//! `DescribeTaskDefinition`, in the SDK's region (`AWS_REGION`).
-
-use anyhow::anyhow;
+//! `DescribeTaskDefinition`, in the SDK's region (`AWS_REGION`). Returns data: what went wrong is
+//! an [`EcsError`], worded by the caller.
 
 use super::Aws;
-use super::errors::{self, Call};
+use super::errors::{Call, Fault};
 use crate::model::TaskDefinition;
+
+/// Why the running task definition of a service could not be had.
+#[derive(Debug)]
+pub enum EcsError {
+    /// No region or no credentials: the connection's own message.
+    Connection(anyhow::Error),
+    /// A call failed.
+    Call(Box<Fault>),
+    /// No such service; the reasons ECS gave, if any.
+    NotFound {
+        region: String,
+        reasons: Vec<String>,
+    },
+    /// The service is INACTIVE (deleted).
+    Inactive { region: String },
+    /// The service names no task definition (an external deployment controller).
+    NoTaskDefinition { region: String },
+    /// `DescribeTaskDefinition` of `arn` returned none.
+    Empty { arn: String },
+}
 
 /// The task definition `service` in `cluster` runs now, and its ARN.
 pub fn running_task_definition(
     aws: &Aws,
     cluster: &str,
     service: &str,
-) -> anyhow::Result<(TaskDefinition, String)> {
-    let (client, region) = aws.ecs()?;
-    aws.check_credentials()?;
+) -> Result<(TaskDefinition, String), EcsError> {
+    let (client, region) = aws.ecs().map_err(EcsError::Connection)?;
+    aws.check_credentials().map_err(EcsError::Connection)?;
     let region = region.to_string();
     let resource = format!("service {service} in cluster {cluster}");
     aws.block_on(async {
@@ -34,39 +53,40 @@ pub fn running_task_definition(
             .send()
             .await
             .map_err(|e| {
-                anyhow!(errors::describe(
+                EcsError::Call(Box::new(Fault::of(
                     &call(
                         "DescribeServices",
                         "ecs:DescribeServices",
-                        format!("arn:aws:ecs:{region}:*:service/{cluster}/{service}")
+                        format!("arn:aws:ecs:{region}:*:service/{cluster}/{service}"),
                     ),
-                    &e
-                ))
+                    &e,
+                )))
             })?;
         let found = described.services().iter().find(|s| {
-            s.service_name() == Some(service) || s.service_arn().is_some_and(|a| a.ends_with(&format!("/{service}")))
+            s.service_name() == Some(service)
+                || s.service_arn()
+                    .is_some_and(|a| a.ends_with(&format!("/{service}")))
         });
         let Some(found) = found else {
-            let why = described
+            let reasons = described
                 .failures()
                 .iter()
-                .filter_map(|f| f.reason())
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(anyhow!(
-                "ECS service {service:?} not found in cluster {cluster:?} (region {region}{}); check the ecs://CLUSTER/SERVICE value and AWS_REGION",
-                if why.is_empty() { String::new() } else { format!(", ECS says {why}") }
-            ));
+                .filter_map(|f| f.reason().map(str::to_owned))
+                .collect();
+            return Err(EcsError::NotFound {
+                region: region.clone(),
+                reasons,
+            });
         };
         if found.status() == Some("INACTIVE") {
-            return Err(anyhow!(
-                "ECS service {service:?} in cluster {cluster:?} (region {region}) is INACTIVE (deleted); name a running service"
-            ));
+            return Err(EcsError::Inactive {
+                region: region.clone(),
+            });
         }
         let Some(arn) = found.task_definition() else {
-            return Err(anyhow!(
-                "ECS service {service:?} in cluster {cluster:?} (region {region}) has no task definition (it deploys through an external controller?); give the task definition file instead"
-            ));
+            return Err(EcsError::NoTaskDefinition {
+                region: region.clone(),
+            });
         };
         tracing::debug!("ECS {resource} runs task definition {arn}");
         let td = client
@@ -75,19 +95,19 @@ pub fn running_task_definition(
             .send()
             .await
             .map_err(|e| {
-                anyhow!(errors::describe(
+                EcsError::Call(Box::new(Fault::of(
                     &call(
                         "DescribeTaskDefinition",
                         "ecs:DescribeTaskDefinition",
-                        "* (DescribeTaskDefinition has no resource-level permissions)".to_owned()
+                        "* (DescribeTaskDefinition has no resource-level permissions)".to_owned(),
                     ),
-                    &e
-                ))
+                    &e,
+                )))
             })?;
         let Some(def) = td.task_definition() else {
-            return Err(anyhow!(
-                "ECS DescribeTaskDefinition of {arn} (for {resource}) returned no task definition"
-            ));
+            return Err(EcsError::Empty {
+                arn: arn.to_owned(),
+            });
         };
         Ok((
             TaskDefinition {

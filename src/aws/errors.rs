@@ -1,15 +1,17 @@
-//! AWS errors as messages a build log can act on: the AWS error code, the operation, the resource,
-//! and what to change, above all the IAM action the build role lacks. [`is_transient`] tells a
-//! failure another run may get past (throttling, 5xx, connections) from one it will not.
+//! AWS errors as data ([`Fault`]: the call, the AWS error code, what came back) and, in one place,
+//! as messages a build log can act on: the code, the operation, the resource, and what to change,
+//! above all the IAM action the build role lacks. [`is_transient`] tells a failure another run may
+//! get past (throttling, 5xx, connections) from one it will not.
 
 use std::error::Error as StdError;
+use std::fmt;
 
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use super::MAX_ATTEMPTS;
 
 /// One AWS call, as messages name it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
     /// `ECR`, `ECS`: the service as AWS names it in consoles.
     pub service: &'static str,
@@ -104,55 +106,144 @@ where
         || ctx.err().message().is_some_and(|m| m.contains("KMS"))
 }
 
+/// A failed AWS call, as data: which call, and what came back (worded by its `Display`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub call: Call,
+    pub failure: Failure,
+}
+
+/// What a failed call came back with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// AWS answered with an error: its code (when named), HTTP status and message.
+    Service {
+        code: Option<String>,
+        status: u16,
+        message: Option<String>,
+    },
+    /// Every attempt timed out.
+    TimedOut,
+    /// The request could not be sent (after the SDK's retries); `chain` is the error and its
+    /// sources on one line.
+    NotSent { why: NotSent, chain: String },
+    /// The answer was not an AWS response.
+    NotAws { chain: String },
+    /// Anything else the SDK reports.
+    Other { chain: String },
+}
+
+/// Why a request could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotSent {
+    TimedOut,
+    Connection,
+    Other,
+}
+
+impl Fault {
+    /// The fault of `call` failing with `err`.
+    #[must_use]
+    pub fn of<E>(call: &Call, err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> Fault
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+    {
+        let failure = match err {
+            SdkError::ServiceError(ctx) => Failure::Service {
+                code: ctx.err().code().map(str::to_owned),
+                status: ctx.raw().status().as_u16(),
+                message: ctx.err().message().map(str::to_owned),
+            },
+            SdkError::TimeoutError(_) => Failure::TimedOut,
+            SdkError::DispatchFailure(d) => Failure::NotSent {
+                why: if d.is_timeout() {
+                    NotSent::TimedOut
+                } else if d.is_io() {
+                    NotSent::Connection
+                } else {
+                    NotSent::Other
+                },
+                chain: chain(err),
+            },
+            SdkError::ResponseError(_) => Failure::NotAws { chain: chain(err) },
+            _ => Failure::Other { chain: chain(err) },
+        };
+        Fault {
+            call: call.clone(),
+            failure,
+        }
+    }
+
+    /// The AWS error code, when AWS named one.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        match &self.failure {
+            Failure::Service { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 /// The message for a failed call (exit code 2 unless the caller decides otherwise).
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let call = &self.call;
+        let what = format!(
+            "{} {} on {} (region {})",
+            call.service, call.operation, call.resource, call.region
+        );
+        match &self.failure {
+            Failure::Service {
+                code,
+                status,
+                message,
+            } => {
+                let named = code.as_deref();
+                let code = named.unwrap_or("an unnamed error");
+                let message = message
+                    .as_deref()
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                let fix = fix_for(call, named.unwrap_or_default(), *status);
+                write!(
+                    f,
+                    "{what} failed with {code} (HTTP {status}){message}; {fix}"
+                )
+            }
+            Failure::TimedOut => write!(
+                f,
+                "{what} timed out after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode); {}",
+                reach_hint(call)
+            ),
+            Failure::NotSent { why, chain } => {
+                let kind = match why {
+                    NotSent::TimedOut => "timed out",
+                    NotSent::Connection => "could not connect or the connection was reset",
+                    NotSent::Other => "could not be sent",
+                };
+                write!(
+                    f,
+                    "{what} {kind} after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode): {chain}; {}",
+                    reach_hint(call)
+                )
+            }
+            Failure::NotAws { chain } => write!(
+                f,
+                "{what} got an answer that is not an AWS response ({chain}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_{} is set, check that it points at the {} API",
+                call.service, call.service
+            ),
+            Failure::Other { chain } => write!(f, "{what} failed: {chain}"),
+        }
+    }
+}
+
+/// The message for a failed call: its [`Fault`], worded.
 #[must_use]
 pub fn describe<E>(call: &Call, err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -> String
 where
     E: ProvideErrorMetadata + StdError + 'static,
 {
-    let what = format!(
-        "{} {} on {} (region {})",
-        call.service, call.operation, call.resource, call.region
-    );
-    match err {
-        SdkError::ServiceError(ctx) => {
-            let status = ctx.raw().status().as_u16();
-            let named = ctx.err().code();
-            let code = named.unwrap_or("an unnamed error");
-            let message = ctx
-                .err()
-                .message()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default();
-            let fix = fix_for(call, named.unwrap_or_default(), status);
-            format!("{what} failed with {code} (HTTP {status}){message}; {fix}")
-        }
-        SdkError::TimeoutError(_) => format!(
-            "{what} timed out after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode); {}",
-            reach_hint(call)
-        ),
-        SdkError::DispatchFailure(d) => {
-            let kind = if d.is_timeout() {
-                "timed out"
-            } else if d.is_io() {
-                "could not connect or the connection was reset"
-            } else {
-                "could not be sent"
-            };
-            format!(
-                "{what} {kind} after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode): {}; {}",
-                chain(err),
-                reach_hint(call)
-            )
-        }
-        SdkError::ResponseError(_) => format!(
-            "{what} got an answer that is not an AWS response ({}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_{} is set, check that it points at the {} API",
-            chain(err),
-            call.service,
-            call.service
-        ),
-        _ => format!("{what} failed: {}", chain(err)),
-    }
+    Fault::of(call, err).to_string()
 }
 
 /// What to change for a service error `code`.

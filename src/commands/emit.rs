@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::anyhow;
 
 use super::Listed;
+use crate::aws::ecs::EcsError;
 use crate::aws::{self, Aws, ecr};
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
@@ -18,6 +19,7 @@ use crate::model::mapping::Mapping;
 use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
 use crate::resolve::{self, ResolvedService};
+use crate::verify;
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let (plan, mapping_path) = match &config.mode {
@@ -78,7 +80,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
 }
 
 fn load_mapping(path: &Path) -> anyhow::Result<Mapping> {
-    let bytes = input::read_named(path, input::MAX_JSON, "mapping").map_err(anyhow::Error::msg)?;
+    let bytes = input::read_named(path, input::MAX_JSON, "mapping")?;
     let base = path.parent().unwrap_or_else(|| Path::new(""));
     Mapping::parse(&bytes, base).map_err(|e| anyhow!("mapping {}: {e}", path.display()))
 }
@@ -124,18 +126,19 @@ fn require_in_ecr<'a>(
     let lookups = lookups(services);
     let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
     if batches.is_empty() {
-        tracing::warn!("{}", ecr::NONE_IN_ECR);
+        tracing::warn!("{}", verify::ecr::NONE_IN_ECR);
         return Ok(());
     }
     let outcomes = ecr::check(connect()?, &lookups)?;
     let mut missing = Vec::new();
     let mut failed = Vec::new();
     for (l, o) in lookups.iter().zip(outcomes) {
+        let said = verify::ecr::words(l, &o);
         match o {
-            ecr::Outcome::Found { detail } => tracing::debug!("{}: {detail}", l.subject),
-            ecr::Outcome::Skipped { why } => tracing::debug!("{}: {}: {why}", l.subject, l.image),
-            ecr::Outcome::Missing { message } => missing.push(format!("{}: {message}", l.subject)),
-            ecr::Outcome::Error { message } => failed.push(format!("{}: {message}", l.subject)),
+            ecr::Outcome::Found { .. } => tracing::debug!("{}: {said}", l.subject),
+            ecr::Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
+            ecr::Outcome::Missing(_) => missing.push(format!("{}: {said}", l.subject)),
+            ecr::Outcome::Error(_) => failed.push(format!("{}: {said}", l.subject)),
         }
     }
     let nothing = "; nothing was written";
@@ -236,7 +239,7 @@ fn check_task_definition<'a>(
     let (task, shown) = match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
-                .map_err(|e| TaskDefinitionFault::Error(anyhow!(e)))?;
+                .map_err(|e| TaskDefinitionFault::Error(e.into()))?;
             let task = TaskDefinition::parse(&bytes).map_err(|e| {
                 TaskDefinitionFault::Error(anyhow!("task definition {}: {e}", path.display()))
             })?;
@@ -244,8 +247,9 @@ fn check_task_definition<'a>(
         }
         TaskDefinitionSource::Ecs { cluster, service } => {
             let (task, arn) = connect()
+                .map_err(EcsError::Connection)
                 .and_then(|aws| aws::ecs::running_task_definition(aws, cluster, service))
-                .map_err(TaskDefinitionFault::Error)?;
+                .map_err(|e| TaskDefinitionFault::Error(ecs_error(&e, cluster, service)))?;
             (
                 task,
                 format!("{source} ({arn}, which the service runs now)"),
@@ -255,6 +259,31 @@ fn check_task_definition<'a>(
     let written = service.containers.iter().map(|c| c.name.as_str());
     task.compare_containers(written)
         .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))
+}
+
+/// Why the task definition `service` in `cluster` runs could not be had, worded.
+fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
+    match e {
+        EcsError::Connection(e) => anyhow!("{e:#}"),
+        EcsError::Call(fault) => anyhow!("{fault}"),
+        EcsError::NotFound { region, reasons } => anyhow!(
+            "ECS service {service:?} not found in cluster {cluster:?} (region {region}{}); check the ecs://CLUSTER/SERVICE value and AWS_REGION",
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(", ECS says {}", reasons.join(", "))
+            }
+        ),
+        EcsError::Inactive { region } => anyhow!(
+            "ECS service {service:?} in cluster {cluster:?} (region {region}) is INACTIVE (deleted); name a running service"
+        ),
+        EcsError::NoTaskDefinition { region } => anyhow!(
+            "ECS service {service:?} in cluster {cluster:?} (region {region}) has no task definition (it deploys through an external controller?); give the task definition file instead"
+        ),
+        EcsError::Empty { arn } => anyhow!(
+            "ECS DescribeTaskDefinition of {arn} (for service {service} in cluster {cluster}) returned no task definition"
+        ),
+    }
 }
 
 /// The message for containers that task definition `shown` lacks.

@@ -80,7 +80,11 @@ fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
     let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let file = crate::output::OutFile::new(name, verify::report::junit::xml(report).into_bytes());
+    let xml = verify::report::junit::xml(report);
+    let file = crate::write::File {
+        path: &name,
+        bytes: xml.as_bytes(),
+    };
     crate::write::commit(dir, &[file]).map_err(|e| {
         e.context(format!(
             "cannot write the JUnit report --junit {}",

@@ -2,6 +2,7 @@
 //! bundles hold it and the write layer writes it.
 
 use crate::model::Digest;
+use crate::write;
 
 /// One file to write, relative to the output directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,5 +24,14 @@ impl OutFile {
     #[must_use]
     pub fn digest(&self) -> Digest {
         Digest::of(&self.bytes)
+    }
+
+    /// The file as the write layer takes it.
+    #[must_use]
+    pub fn to_write(&self) -> write::File<'_> {
+        write::File {
+            path: &self.path,
+            bytes: &self.bytes,
+        }
     }
 }

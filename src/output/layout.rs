@@ -10,9 +10,8 @@
 
 use std::path::Path;
 
-use super::OutFile;
 use super::report::Report;
-use crate::bundle;
+use super::{OutFile, bundle};
 use crate::error::CheckFailed;
 use crate::model::deploy::{SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
 use crate::render;

@@ -1,7 +1,11 @@
 //! The output stage of `emit`: the files of a generation laid out in OUT ([`layout`], with the
-//! report of [`report`] and the bundles of [`crate::bundle`]), delivered here (written all at once
-//! by [`crate::write`], or shown with `--dry-run`), then the summary of [`summary`] on stdout.
+//! report of [`report`] and the zips of [`bundle`]), delivered here (written all at once by
+//! [`crate::write`], or shown with `--dry-run`), then the summary of [`summary`] on stdout.
+//!
+//! The stage owns [`OutFile`]; [`crate::write`] is handed borrowed views of them
+//! ([`crate::write::File`]) and knows nothing of this module.
 
+pub mod bundle;
 mod file;
 pub mod layout;
 pub mod report;
@@ -42,11 +46,12 @@ pub fn deliver(
     if let Some(src) = to.codebuild_src_dir {
         summary::warn_if_outside(to.out, src);
     }
+    let written: Vec<write::File<'_>> = files.iter().map(OutFile::to_write).collect();
     match (to.mapping_mode, to.dry_run) {
-        (true, false) => write::generation::replace(to.out, files, to.lock_timeout)?,
+        (true, false) => write::generation::replace(to.out, &written, to.lock_timeout)?,
         // What the real run would refuse, a dry run refuses too.
         (true, true) => write::generation::check(to.out)?,
-        (false, false) => write::commit(to.out, files)?,
+        (false, false) => write::commit(to.out, &written)?,
         (false, true) => {}
     }
     let printed = match to.summary {

@@ -30,11 +30,11 @@ use std::time::Duration;
 
 use super::error::WriteError;
 use super::ownership::{Out, previous};
-use super::{OutFile, create_dirs};
+use super::{File, create_dirs};
 
 /// Replaces the generation in `out` with `files`, or changes nothing. Another run's lock on OUT is
 /// waited for at most `lock_timeout`.
-pub fn replace(out: &Path, files: &[OutFile], lock_timeout: Duration) -> Result<(), WriteError> {
+pub fn replace(out: &Path, files: &[File<'_>], lock_timeout: Duration) -> Result<(), WriteError> {
     let out = Out::locate(out)?;
     let mut created = Vec::new();
     let result =
@@ -67,18 +67,30 @@ mod tests {
     use crate::model::Digest;
     use crate::model::deploy::{REPORT, SHA256SUMS, Sha256Sums};
 
-    fn files(names: &[(&str, &str)]) -> Vec<OutFile> {
-        let mut files: Vec<OutFile> = names
+    /// A generation's files, owned, as the output stage hands them over.
+    struct Owned(Vec<(String, Vec<u8>)>);
+
+    impl Owned {
+        fn view(&self) -> Vec<File<'_>> {
+            self.0
+                .iter()
+                .map(|(path, bytes)| File { path, bytes })
+                .collect()
+        }
+    }
+
+    fn files(names: &[(&str, &str)]) -> Owned {
+        let mut files: Vec<(String, Vec<u8>)> = names
             .iter()
-            .map(|(p, b)| OutFile::new(*p, b.as_bytes().to_vec()))
+            .map(|(p, b)| ((*p).to_owned(), b.as_bytes().to_vec()))
             .collect();
         // The report as imagedef writes it: each service's files under its folder.
         let mut services: Vec<(String, Vec<String>)> = Vec::new();
-        for f in &files {
-            let name = f.path.split('/').next().unwrap().to_owned();
+        for (path, _) in &files {
+            let name = path.split('/').next().unwrap().to_owned();
             match services.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, listed)) => listed.push(f.path.clone()),
-                None => services.push((name, vec![f.path.clone()])),
+                Some((_, listed)) => listed.push(path.clone()),
+                None => services.push((name, vec![path.clone()])),
             }
         }
         let services: Vec<_> = services
@@ -86,10 +98,10 @@ mod tests {
             .map(|(name, files)| serde_json::json!({"name": name, "files": files}))
             .collect();
         let report = serde_json::json!({"mapping": "m.json", "services": services});
-        files.push(OutFile::new(REPORT, crate::model::json::pretty(&report)));
-        let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
-        files.push(OutFile::new(SHA256SUMS, sums.to_bytes()));
-        files
+        files.push((REPORT.to_owned(), crate::model::json::pretty(&report)));
+        let sums = Sha256Sums::of(files.iter().map(|(p, b)| (p.as_str(), Digest::of(b))));
+        files.push((SHA256SUMS.to_owned(), sums.to_bytes()));
+        Owned(files)
     }
 
     fn tree(dir: &Path) -> Vec<(String, String)> {
@@ -123,11 +135,11 @@ mod tests {
         let out = tmp.path().join("out");
         replace(
             &out,
-            &files(&[("web/a.json", "1"), ("api/a.json", "2")]),
+            &files(&[("web/a.json", "1"), ("api/a.json", "2")]).view(),
             WAIT,
         )
         .unwrap();
-        replace(&out, &files(&[("web/a.json", "3")]), WAIT).unwrap();
+        replace(&out, &files(&[("web/a.json", "3")]).view(), WAIT).unwrap();
         assert_eq!(tree(&out), [pair("web/a.json", "3")]);
         assert_eq!(entries(tmp.path()).unwrap(), ["out"], "nothing beside OUT");
     }
@@ -136,16 +148,16 @@ mod tests {
     fn foreign_or_changed_files_are_refused_and_nothing_changes() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]).view(), WAIT).unwrap();
         fs::write(out.join("web/notes.txt"), "mine").unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "2")]).view(), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/notes.txt"]),
             "{e:?}"
         );
         fs::remove_file(out.join("web/notes.txt")).unwrap();
         fs::write(out.join("web/a.json"), "edited").unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "2")]).view(), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/a.json"]),
             "{e:?}"
@@ -165,7 +177,7 @@ mod tests {
         fs::write(out.join("app.tar.gz"), "x").unwrap();
         let sums = Sha256Sums::of([("app.tar.gz", Digest::of(b"x"))]);
         fs::write(out.join(SHA256SUMS), sums.to_bytes()).unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "1")]).view(), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::NotWritten { paths, .. } if paths == &[SHA256SUMS, "app.tar.gz"]),
             "{e:?}"
@@ -177,12 +189,12 @@ mod tests {
     fn leftovers_of_a_killed_run_are_removed_and_a_set_aside_generation_comes_back() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]).view(), WAIT).unwrap();
         // A run killed between the two renames of the fallback: OUT gone, the old one aside.
         fs::rename(&out, tmp.path().join(".out.imagedef-old-999999")).unwrap();
         fs::create_dir(tmp.path().join(".out.imagedef-stage-999998")).unwrap();
         fs::create_dir(tmp.path().join(".out.imagedef-stage-mine")).unwrap();
-        replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap();
+        replace(&out, &files(&[("web/a.json", "2")]).view(), WAIT).unwrap();
         assert_eq!(tree(&out), [pair("web/a.json", "2")]);
         assert_eq!(
             entries(tmp.path()).unwrap(),
@@ -197,11 +209,11 @@ mod tests {
         let out = Out::locate(&tmp.path().join("out")).unwrap();
         replace(
             &out.path,
-            &files(&[("old/x.json", "gone"), ("web/a.json", "1")]),
+            &files(&[("old/x.json", "gone"), ("web/a.json", "1")]).view(),
             WAIT,
         )
         .unwrap();
-        out.swap_in_place(&files(&[("web/a.json", "2"), ("api/b.json", "3")]))
+        out.swap_in_place(&files(&[("web/a.json", "2"), ("api/b.json", "3")]).view())
             .unwrap();
         assert_eq!(
             tree(&out.path),
@@ -210,10 +222,10 @@ mod tests {
         // Interrupted after moving web/: the stage is left in OUT with the rest.
         let next = files(&[("web/a.json", "4"), ("db/c.json", "5")]);
         let stage = out.path.join(".imagedef-stage-999999");
-        stage_files(&stage, &next, None).unwrap();
+        stage_files(&stage, &next.view(), None).unwrap();
         fs::rename(out.path.join("web"), stage.join("web-old")).unwrap();
         fs::rename(stage.join("web"), out.path.join("web")).unwrap();
-        replace(&out.path, &files(&[("web/a.json", "6")]), WAIT).unwrap();
+        replace(&out.path, &files(&[("web/a.json", "6")]).view(), WAIT).unwrap();
         assert_eq!(tree(&out.path), [pair("web/a.json", "6")]);
     }
 
@@ -221,14 +233,14 @@ mod tests {
     fn a_symlinked_or_dot_out_is_refused_with_the_reason() {
         let tmp = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(tmp.path().join("nowhere"), tmp.path().join("link")).unwrap();
-        let e = replace(&tmp.path().join("link"), &files(&[]), WAIT).unwrap_err();
+        let e = replace(&tmp.path().join("link"), &files(&[]).view(), WAIT).unwrap_err();
         assert!(
             matches!(&e, WriteError::SymlinkedOut { target, dangling: true, .. }
                 if *target == tmp.path().join("nowhere").display().to_string()),
             "{e:?}"
         );
         for dot in [".", "..", "/"] {
-            let e = replace(Path::new(dot), &files(&[]), WAIT).unwrap_err();
+            let e = replace(Path::new(dot), &files(&[]).view(), WAIT).unwrap_err();
             assert!(matches!(e, WriteError::OutIsDot { .. }), "{dot}: {e:?}");
         }
     }
@@ -237,11 +249,11 @@ mod tests {
     fn modes_are_fixed_whatever_the_umask_and_a_dotted_path_leaves_nothing_stray() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("a/../out");
-        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]).view(), WAIT).unwrap();
         let mode = |p: &str| fs::metadata(tmp.path().join(p)).unwrap().mode() & 0o7777;
         assert_eq!((mode("out/web"), mode("out/web/a.json")), (0o755, 0o644));
         fs::set_permissions(tmp.path().join("out"), fs::Permissions::from_mode(0o2775)).unwrap();
-        replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap();
+        replace(&out, &files(&[("web/a.json", "2")]).view(), WAIT).unwrap();
         assert_eq!(mode("out"), 0o2775, "OUT keeps its own mode");
         assert_eq!(entries(tmp.path()).unwrap(), ["out"]);
     }

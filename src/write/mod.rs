@@ -24,16 +24,22 @@ use std::path::{Path, PathBuf};
 use error::At as _;
 pub use error::{Op, WriteError};
 
-use crate::output::OutFile;
+/// One file to write: its path under the folder written to (`/`-separated, as OUT's names are)
+/// and its bytes, borrowed from whoever made them (the output stage, the JUnit report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct File<'a> {
+    pub path: &'a str,
+    pub bytes: &'a [u8],
+}
 
 /// Writes every file under `out`, or none of them. Directories that had to be created are removed
 /// again on failure; files already in `out` that are not in `files` are never touched.
-pub fn commit(out: &Path, files: &[OutFile]) -> anyhow::Result<()> {
+pub fn commit(out: &Path, files: &[File<'_>]) -> anyhow::Result<()> {
     commit_files(out, files).map_err(anyhow::Error::from)
 }
 
 /// [`commit`], with the reason typed.
-pub fn commit_files(out: &Path, files: &[OutFile]) -> Result<(), WriteError> {
+pub fn commit_files(out: &Path, files: &[File<'_>]) -> Result<(), WriteError> {
     let mut created_dirs = Vec::new();
     let result = stage_and_rename(out, files, &mut created_dirs);
     if result.is_err() {
@@ -46,12 +52,12 @@ pub fn commit_files(out: &Path, files: &[OutFile]) -> Result<(), WriteError> {
 
 fn stage_and_rename(
     out: &Path,
-    files: &[OutFile],
+    files: &[File<'_>],
     created_dirs: &mut Vec<PathBuf>,
 ) -> Result<(), WriteError> {
     let mut staged = Vec::with_capacity(files.len());
     for file in files {
-        let target = out.join(&file.path);
+        let target = out.join(file.path);
         if target.is_dir() {
             return Err(WriteError::TargetIsFolder { path: target });
         }
@@ -67,7 +73,7 @@ fn stage_and_rename(
             .suffix(".tmp")
             .tempfile_in(parent)
             .at(Op::CreateTemp, parent)?;
-        tmp.write_all(&file.bytes)
+        tmp.write_all(file.bytes)
             .and_then(|()| tmp.as_file().sync_data())
             .at(Op::Write, tmp.path())?;
         set_readable(tmp.path())?;
@@ -285,8 +291,14 @@ mod tests {
         let out = tmp.path().join("out");
         std::fs::create_dir_all(out.join("svc/imagedefinitions.json")).unwrap();
         let files = [
-            OutFile::new("new/a.json", b"{}".to_vec()),
-            OutFile::new("svc/imagedefinitions.json", b"[]".to_vec()),
+            File {
+                path: "new/a.json",
+                bytes: b"{}",
+            },
+            File {
+                path: "svc/imagedefinitions.json",
+                bytes: b"[]",
+            },
         ];
         assert!(matches!(
             commit_files(&out, &files),

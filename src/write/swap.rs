@@ -13,7 +13,7 @@ use std::time::Duration;
 use rustix::fs::RenameFlags;
 use rustix::io::Errno;
 
-use super::OutFile;
+use super::File;
 use super::error::{At as _, Op, Process, WriteError, listing};
 use super::fs::{entries, is_mount_point, open_dir, remove_any, sync_dir};
 use super::lock::{holders, is_imagedef, is_running, lock};
@@ -25,7 +25,7 @@ impl Out {
     /// stages and swaps.
     pub(super) fn replace(
         &self,
-        files: &[OutFile],
+        files: &[File<'_>],
         lock_timeout: Duration,
     ) -> Result<(), WriteError> {
         let parent = open_dir(&self.parent)?;
@@ -120,7 +120,7 @@ impl Out {
         parent: &OwnedFd,
         stage: &Path,
         old: &Generation,
-        files: &[OutFile],
+        files: &[File<'_>],
     ) -> Result<(), WriteError> {
         match self.rename_stage(parent, stage, RenameFlags::EXCHANGE) {
             Ok(()) => {}
@@ -170,7 +170,7 @@ impl Out {
 
     /// OUT cannot be swapped as a whole: stage inside it, then move its top-level entries one by
     /// one, `SHA256SUMS` last.
-    pub(super) fn swap_in_place(&self, files: &[OutFile]) -> Result<(), WriteError> {
+    pub(super) fn swap_in_place(&self, files: &[File<'_>]) -> Result<(), WriteError> {
         tracing::debug!(
             "{} cannot be swapped as a whole (a mount point, or its parent is not writable); replacing its entries one by one",
             self.path.display()
@@ -289,7 +289,7 @@ fn left_over(path: &Path, stage: &StageName) -> bool {
 /// at once.
 pub(super) fn stage_files(
     stage: &Path,
-    files: &[OutFile],
+    files: &[File<'_>],
     root: Option<(u32, u32, u32)>,
 ) -> Result<(), WriteError> {
     fs::create_dir(stage).at(Op::CreateStage, stage)?;
@@ -300,7 +300,7 @@ pub(super) fn stage_files(
         let _ = std::os::unix::fs::chown(stage, Some(uid), Some(gid));
     }
     for file in files {
-        let path = stage.join(&file.path);
+        let path = stage.join(file.path);
         if let Some(dir) = path.parent()
             && !dir.exists()
         {
@@ -309,7 +309,7 @@ pub(super) fn stage_files(
                 .at(Op::CreateFolder, dir)?;
         }
         let mut f = fs::File::create(&path).at(Op::CreateFile, &path)?;
-        f.write_all(&file.bytes)
+        f.write_all(file.bytes)
             .and_then(|()| f.set_permissions(fs::Permissions::from_mode(0o644)))
             .at(Op::Write, &path)?;
     }

@@ -183,6 +183,29 @@ fn file_name_can_be_changed() {
     assert_eq!(images[0]["repository"], "shop/web");
 }
 
+/// `--file-name` is a bare file name as OUT's names are: a drive (`C:x`), either separator, `.`
+/// and `..` are refused before anything is searched.
+#[test]
+fn file_name_must_be_a_bare_name() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    for bad in ["C:x", "a\\b", "a/b", "..", ""] {
+        let run = env.run(&["scan", "--file-name", bad, "a"]);
+        run.code(2);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "imagedef: error: --file-name {bad:?} is not a file name; give a bare name such as imageDetail.json\n"
+            ),
+            "{bad:?}"
+        );
+        assert_eq!(run.stdout, "", "{bad:?}");
+    }
+}
+
 #[test]
 fn a_missing_root_is_a_usage_error() {
     let env = Env::new();

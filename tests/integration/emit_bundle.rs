@@ -149,7 +149,7 @@ fn a_two_file_service_bundle_reads_the_same_everywhere() {
     let detail = format!("{{\"ImageURI\":\"{uri}\"}}\n").into_bytes();
     let zip = OutFile::new(
         "web.zip",
-        imagedef::bundle::zip(&[
+        imagedef::output::bundle::zip(&[
             OutFile::new("imagedefinitions.json", defs.clone()),
             OutFile::new("imageDetail.json", detail.clone()),
         ])

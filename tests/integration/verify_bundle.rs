@@ -251,7 +251,7 @@ fn per_service_bundles_are_checked_against_their_loose_files() {
             format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
         ),
     ];
-    let zip = OutFile::new("web.zip", imagedef::bundle::zip(&rendered).unwrap());
+    let zip = OutFile::new("web.zip", imagedef::output::bundle::zip(&rendered).unwrap());
     let mut files: Vec<OutFile> = rendered
         .into_iter()
         .map(|f| OutFile::new(format!("web/{}", f.path), f.bytes))

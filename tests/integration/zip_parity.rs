@@ -114,7 +114,7 @@ fn real_bundles() -> Vec<Vec<u8>> {
             format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
         ),
     ];
-    let service = imagedef::bundle::zip(&loose).unwrap();
+    let service = imagedef::output::bundle::zip(&loose).unwrap();
     vec![single, service]
 }
 

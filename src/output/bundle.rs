@@ -12,8 +12,8 @@ use std::io::{Cursor, Write as _};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
+use super::OutFile;
 use crate::model::deploy::is_bare_name;
-use crate::output::OutFile;
 
 /// The DEFLATE level: fixed, so that the compressed bytes never vary.
 const LEVEL: i64 = 9;

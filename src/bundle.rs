@@ -12,29 +12,40 @@ use std::io::{Cursor, Write as _};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
-use crate::write::OutFile;
+use crate::output::OutFile;
 
 /// The DEFLATE level: fixed, so that the compressed bytes never vary.
 const LEVEL: i64 = 9;
+
+/// Why files cannot make a bundle: each would be a bug in what imagedef renders, said loudly
+/// instead of a zip that silently lacks a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    /// A bundle holds its files at its root, where the deploy actions read them.
+    #[error(
+        "{0:?} is not a bare file name, and a bundle holds its files at its root (where the ECS and CodeDeployToECS deploy actions read them), so it cannot go into the zip; nothing was written"
+    )]
+    NotAtRoot(String),
+    #[error("two files are named {0:?}, and a zip entry name must be unique; nothing was written")]
+    Twice(String),
+}
 
 /// A zip holding `files` at its root, each under its `path`, sorted by name.
 ///
 /// Entries are DEFLATE with sizes and CRC-32 in the local header, dated 1980-01-01 00:00, mode
 /// 0644, made by Unix.
 ///
-/// # Panics
+/// # Errors
 /// When a path is not a bare file name (empty, `.`, `..`, or holding `/` or `\`) or two files
-/// share a name: callers pass the names they generate, so either is a bug.
-#[must_use]
-pub fn zip(files: &[OutFile]) -> Vec<u8> {
+/// share a name: no file is left out or replaced without a word.
+pub fn zip(files: &[OutFile]) -> Result<Vec<u8>, EntryError> {
     let mut sorted: Vec<&OutFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
-    for pair in sorted.windows(2) {
-        assert!(
-            pair[0].path != pair[1].path,
-            "two bundle entries named {:?}",
-            pair[0].path
-        );
+    if let Some(nested) = sorted.iter().find(|f| !is_bare_name(&f.path)) {
+        return Err(EntryError::NotAtRoot(nested.path.clone()));
+    }
+    if let Some(pair) = sorted.windows(2).find(|p| p[0].path == p[1].path) {
+        return Err(EntryError::Twice(pair[0].path.clone()));
     }
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
@@ -45,42 +56,15 @@ pub fn zip(files: &[OutFile]) -> Vec<u8> {
         .large_file(false);
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     for file in sorted {
-        assert!(
-            is_bare_name(&file.path),
-            "bundle entry {:?} is not a bare file name",
-            file.path
-        );
         writer
             .start_file(file.path.as_str(), options)
             .and_then(|()| writer.write_all(&file.bytes).map_err(Into::into))
             .expect("writing a zip to memory cannot fail");
     }
-    writer
+    Ok(writer
         .finish()
         .expect("writing a zip to memory cannot fail")
-        .into_inner()
-}
-
-/// The bundle of `files` as an output file named `name` (e.g. `web.zip`).
-#[must_use]
-pub fn out_file(name: impl Into<String>, files: &[OutFile]) -> OutFile {
-    OutFile::new(name, zip(files))
-}
-
-/// The bundle of one service: `<service>.zip` holding, at its root, the files written under
-/// `<service>/` (e.g. `web/imagedefinitions.json` becomes `imagedefinitions.json` in `web.zip`).
-/// Files of other services and files in deeper folders are left out.
-#[must_use]
-pub fn service(name: &str, files: &[OutFile]) -> OutFile {
-    let prefix = format!("{name}/");
-    let inside: Vec<OutFile> = files
-        .iter()
-        .filter_map(|f| {
-            let rest = f.path.strip_prefix(&prefix)?;
-            is_bare_name(rest).then(|| OutFile::new(rest, f.bytes.clone()))
-        })
-        .collect();
-    out_file(format!("{name}.zip"), &inside)
+        .into_inner())
 }
 
 /// True for an output path naming a zip (`.zip`, any case).
@@ -135,7 +119,7 @@ mod tests {
     #[test]
     fn local_headers_carry_sizes_and_crc_without_a_data_descriptor() {
         let files = sample();
-        let bytes = zip(&files);
+        let bytes = zip(&files).unwrap();
         let headers = local_headers(&bytes);
         let names: Vec<&str> = headers.iter().map(|h| h.5.as_str()).collect();
         assert_eq!(names, ["imageDetail.json", "imagedefinitions.json"]);
@@ -152,9 +136,9 @@ mod tests {
     #[test]
     fn same_files_same_bytes_whatever_the_order() {
         let mut files = sample();
-        let first = zip(&files);
+        let first = zip(&files).unwrap();
         files.reverse();
-        assert_eq!(zip(&files), first);
+        assert_eq!(zip(&files).unwrap(), first);
     }
 
     /// The same files must give the same zip on every machine and with every build: a change of
@@ -162,7 +146,7 @@ mod tests {
     /// users published).
     #[test]
     fn known_files_give_known_bytes() {
-        let bytes = zip(&sample());
+        let bytes = zip(&sample()).unwrap();
         assert_eq!(
             crate::model::Digest::of(&bytes).to_string(),
             "sha256:ad8e794642c7c10cbb9f6977ff0b20d307ee6b0149091fb8fbc21fa9fd130805",
@@ -172,7 +156,7 @@ mod tests {
 
     #[test]
     fn entries_are_dated_1980_and_mode_0644() {
-        let bytes = zip(&sample());
+        let bytes = zip(&sample()).unwrap();
         let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
         for i in 0..archive.len() {
             let entry = archive.by_index(i).unwrap();
@@ -182,29 +166,44 @@ mod tests {
     }
 
     #[test]
-    fn a_service_bundle_holds_that_services_files_at_its_root() {
+    fn files_are_entries_at_the_root_under_their_own_names() {
         let files = [
-            OutFile::new("web/imagedefinitions.json", b"[1]".to_vec()),
-            OutFile::new("web/imageDetail.json", b"{}".to_vec()),
-            OutFile::new("api/imagedefinitions.json", b"[2]".to_vec()),
-            OutFile::new("SHA256SUMS", b"".to_vec()),
+            OutFile::new("imagedefinitions.json", b"[1]".to_vec()),
+            OutFile::new("imageDetail.json", b"{}".to_vec()),
         ];
-        let web = service("web", &files);
-        assert_eq!(web.path, "web.zip");
-        let names: Vec<String> = local_headers(&web.bytes).into_iter().map(|h| h.5).collect();
+        let bytes = zip(&files).unwrap();
+        let names: Vec<String> = local_headers(&bytes).into_iter().map(|h| h.5).collect();
         assert_eq!(names, ["imageDetail.json", "imagedefinitions.json"]);
+    }
+
+    /// A file rendered into a subfolder is refused by name, never left out of the zip.
+    #[test]
+    fn a_file_in_a_folder_is_refused_not_dropped() {
+        let files = [
+            OutFile::new("imagedefinitions.json", b"[1]".to_vec()),
+            OutFile::new("config/extra.json", b"{}".to_vec()),
+        ];
+        let e = zip(&files).unwrap_err();
+        assert_eq!(e, EntryError::NotAtRoot("config/extra.json".to_owned()));
         assert_eq!(
-            web.bytes,
-            zip(&[
-                OutFile::new("imagedefinitions.json", b"[1]".to_vec()),
-                OutFile::new("imageDetail.json", b"{}".to_vec()),
-            ])
+            e.to_string(),
+            "\"config/extra.json\" is not a bare file name, and a bundle holds its files at its root (where the ECS and CodeDeployToECS deploy actions read them), so it cannot go into the zip; nothing was written"
         );
+        for bad in ["", ".", "..", "a\\b", "/x"] {
+            assert_eq!(
+                zip(&[OutFile::new(bad, Vec::new())]),
+                Err(EntryError::NotAtRoot(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
-    #[should_panic(expected = "not a bare file name")]
-    fn a_path_with_a_folder_is_a_bug() {
-        let _ = zip(&[OutFile::new("svc/imagedefinitions.json", Vec::new())]);
+    fn two_files_of_one_name_are_refused() {
+        let one = OutFile::new("imagedefinitions.json", b"[1]".to_vec());
+        assert_eq!(
+            zip(&[one.clone(), one]),
+            Err(EntryError::Twice("imagedefinitions.json".to_owned()))
+        );
     }
 }

@@ -14,8 +14,8 @@ use crate::cli::{
 };
 use crate::discover::{self, Root};
 use crate::model::mapping::MAX_PATTERN;
+use crate::model::s3::{AccountId, BucketName, CannedAcl, KeyTemplate};
 use crate::model::{ContainerName, Origin, Rule, Rules, TaskDefinitionSource, UriMode};
-use crate::publish::KeyTemplate;
 
 /// How a start-up setting was given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -312,28 +312,16 @@ impl EmitConfig {
     }
 }
 
-/// S3's canned ACLs for objects.
-pub const CANNED_ACLS: &[&str] = &[
-    "private",
-    "public-read",
-    "public-read-write",
-    "authenticated-read",
-    "aws-exec-read",
-    "bucket-owner-read",
-    "bucket-owner-full-control",
-];
-
 #[derive(Clone, Debug)]
 pub struct PublishConfig {
     /// The folder `emit --bundle` wrote.
     pub out: PathBuf,
-    pub bucket: String,
+    pub bucket: BucketName,
     pub key: KeyTemplate,
     pub kms_key_id: Option<String>,
-    /// One of [`CANNED_ACLS`].
-    pub acl: Option<String>,
-    /// 12 digits.
-    pub expected_bucket_owner: Option<String>,
+    pub acl: Option<CannedAcl>,
+    /// The account that must own the bucket.
+    pub expected_bucket_owner: Option<AccountId>,
     pub dry_run: bool,
     pub summary: Summary,
 }
@@ -341,27 +329,27 @@ pub struct PublishConfig {
 impl PublishConfig {
     pub fn from_args(args: &PublishArgs, cli: &Cli) -> anyhow::Result<PublishConfig> {
         let bucket_given = Given::of(cli, "bucket", "--bucket");
-        check_bucket(&args.bucket).map_err(|e| anyhow!("{bucket_given} {e}"))?;
+        let bucket = args
+            .bucket
+            .parse::<BucketName>()
+            .map_err(|e| anyhow!("{bucket_given} {e}"))?;
         let key_given = Given::of(cli, "key", "--key");
         let key = args
             .key
             .parse::<KeyTemplate>()
             .map_err(|e| anyhow!("{key_given} {e}"))?;
-        if let Some(acl) = &args.acl
-            && !CANNED_ACLS.contains(&acl.as_str())
-        {
-            bail!(
-                "--acl {acl:?} is not a canned ACL; use one of {} (bucket-owner-full-control for another account's bucket)",
-                CANNED_ACLS.join(", ")
-            );
-        }
-        if let Some(owner) = &args.expected_bucket_owner
-            && !(owner.len() == 12 && owner.bytes().all(|b| b.is_ascii_digit()))
-        {
-            bail!(
-                "--expected-bucket-owner {owner:?} is not an AWS account id; give the 12 digits of the account that owns the bucket"
-            );
-        }
+        let acl = args
+            .acl
+            .as_deref()
+            .map(str::parse::<CannedAcl>)
+            .transpose()
+            .map_err(|e| anyhow!("--acl {e}"))?;
+        let expected_bucket_owner = args
+            .expected_bucket_owner
+            .as_deref()
+            .map(str::parse::<AccountId>)
+            .transpose()
+            .map_err(|e| anyhow!("--expected-bucket-owner {e}"))?;
         if let Some(kms) = &args.kms_key_id
             && (kms.is_empty() || kms.chars().any(char::is_whitespace))
         {
@@ -369,11 +357,11 @@ impl PublishConfig {
         }
         Ok(PublishConfig {
             out: args.out.clone(),
-            bucket: args.bucket.clone(),
+            bucket,
             key,
             kms_key_id: args.kms_key_id.clone(),
-            acl: args.acl.clone(),
-            expected_bucket_owner: args.expected_bucket_owner.clone(),
+            acl,
+            expected_bucket_owner,
             dry_run: args.dry_run,
             summary: match (args.json, cli.global.quiet) {
                 (true, _) => Summary::Json,
@@ -382,28 +370,4 @@ impl PublishConfig {
             },
         })
     }
-}
-
-/// S3's bucket naming rules, checked before any call: 3-63 of lowercase letters, digits, `.` and
-/// `-`, starting and ending with a letter or digit.
-fn check_bucket(name: &str) -> Result<(), String> {
-    if let Some(rest) = name.strip_prefix("s3://") {
-        return Err(format!(
-            "{name:?} is a URI; give the bucket's name only ({:?}) and the rest of the path in --key",
-            rest.split('/').next().unwrap_or_default()
-        ));
-    }
-    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if !(3..=63).contains(&name.len())
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
-        || !edge(name.chars().next())
-        || !edge(name.chars().last())
-    {
-        return Err(format!(
-            "{name:?} is not an S3 bucket name: 3-63 of lowercase letters, digits, . and -, starting and ending with a letter or digit"
-        ));
-    }
-    Ok(())
 }

@@ -193,10 +193,10 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// `artifact:path`, how a candidate is named in messages.
+    /// `artifact:path`, how a candidate is named in messages (escaped, as a value from a file).
     #[must_use]
     pub fn label(&self) -> String {
-        format!("{}:{}", self.artifact, self.rel_path)
+        crate::escape::value(&format!("{}:{}", self.artifact, self.rel_path)).into_owned()
     }
 }
 
@@ -239,11 +239,19 @@ impl Discovery {
         for c in &self.candidates {
             match &c.detail {
                 Ok(d) => lines.push(format!("  {}: {}", c.label(), d.image_uri)),
-                Err(e) => lines.push(format!("  {}: refused: {e}", c.label())),
+                Err(e) => lines.push(format!(
+                    "  {} ({}): refused: {e}",
+                    c.label(),
+                    crate::escape::path(&c.path)
+                )),
             }
         }
         for s in &self.skipped {
-            lines.push(format!("  {}: skipped: {}", s.path.display(), s.reason));
+            lines.push(format!(
+                "  {}: skipped: {}",
+                crate::escape::path(&s.path),
+                s.reason
+            ));
         }
         lines.join("\n")
     }

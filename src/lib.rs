@@ -6,8 +6,9 @@
 //! roots, files, read through [`input`]) -> [`model`] (imageDetail, references, digests, the
 //! mapping, the deploy files) -> [`resolve`] (which image, which tag, which URI, or typed reasons)
 //! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, bundles
-//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them; [`publish`]
-//! re-checks OUT's bundles for S3.
+//! from [`bundle`], written by [`write`], the summary); [`verify`] checks beside them; [`publishable`]
+//! re-checks OUT's bundles for S3. Every command prints its data through [`stdout`]; values from files
+//! are printed as text through [`escape`].
 //! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
 //! [`aws`] is the only module that talks to AWS.
 
@@ -18,13 +19,15 @@ pub mod commands;
 pub mod config;
 pub mod discover;
 pub mod error;
+pub mod escape;
 pub mod input;
 pub mod logging;
 pub mod model;
 pub mod output;
-pub mod publish;
+pub mod publishable;
 pub mod render;
 pub mod resolve;
+pub mod stdout;
 pub mod verify;
 pub mod write;
 
@@ -41,7 +44,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             commands::publish::run(&config::PublishConfig::from_args(args, cli)?)
         }
         Command::Schema => {
-            output::print(model::mapping::SCHEMA)?;
+            stdout::print(model::mapping::SCHEMA)?;
             Ok(ExitCode::Success)
         }
     }

@@ -1,8 +1,11 @@
-//! Logs go to stderr, never stdout, which carries data (`--json`).
+//! Logs go to stderr, never stdout, which carries data (`--json`). In text, every log line is one
+//! line whatever the values in it hold (`EscapingStderr`); JSON lines escape themselves.
 
 use std::fmt;
 
+use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
@@ -11,6 +14,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogConfig;
+use crate::escape;
 
 /// Sets up the global subscriber at the level `config` asks for; `RUST_LOG` overrides it.
 pub fn init(config: &LogConfig) {
@@ -25,16 +29,29 @@ pub fn init(config: &LogConfig) {
                 .parse()
                 .expect("a valid directive")
         });
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer = tracing_subscriber::fmt::layer();
     let registry = tracing_subscriber::registry()
         .with(filter)
         .with(secrets_filter());
     let _ = if config.json {
         registry
-            .with(layer.json().flatten_event(true).with_target(false))
+            .with(
+                layer
+                    .with_writer(std::io::stderr)
+                    .json()
+                    .flatten_event(true)
+                    .with_target(false),
+            )
             .try_init()
     } else {
-        registry.with(layer.event_format(Plain)).try_init()
+        registry
+            .with(
+                layer
+                    .with_writer(|| EscapingStderr)
+                    .fmt_fields(PlainFields)
+                    .event_format(Plain),
+            )
+            .try_init()
     };
 }
 
@@ -44,7 +61,31 @@ pub fn error(config: &LogConfig, message: &str) {
     if config.json {
         tracing::error!(target: "imagedef", "{message}");
     } else {
-        eprintln!("imagedef: error: {message}");
+        eprintln!("imagedef: error: {}", escape::lines(message));
+    }
+}
+
+/// Stderr for text logs: each event comes in one write, the whole line, and goes out as one line
+/// with every control character in it (a line break too, but the last) and every bidi control
+/// escaped by [`escape::line`]. So no value in a log line, whoever formatted it, can start a line
+/// of its own or send a control sequence to the terminal or the build log.
+struct EscapingStderr;
+
+impl std::io::Write for EscapingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (body, end) = match text.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (&*text, ""),
+        };
+        let mut err = std::io::stderr().lock();
+        err.write_all(escape::line(body).as_bytes())?;
+        err.write_all(end.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 
@@ -81,6 +122,44 @@ pub fn secrets_filter() -> Targets {
     Targets::new()
         .with_default(LevelFilter::TRACE)
         .with_targets(SECRET_TARGETS.iter().copied())
+}
+
+/// An event's fields as `message key=value ...`, the message as it was formatted and the other
+/// values as Rust debug-prints them; escaping is left to [`EscapingStderr`], so that every log
+/// line is escaped one way.
+struct PlainFields;
+
+impl<'w> FormatFields<'w> for PlainFields {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
+        let mut visitor = PlainVisitor {
+            writer: &mut writer,
+            result: Ok(()),
+            first: true,
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct PlainVisitor<'a, 'w> {
+    writer: &'a mut Writer<'w>,
+    result: fmt::Result,
+    first: bool,
+}
+
+impl Visit for PlainVisitor<'_, '_> {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.result.is_err() {
+            return;
+        }
+        let sep = if self.first { "" } else { " " };
+        self.first = false;
+        self.result = if field.name() == "message" {
+            write!(self.writer, "{sep}{value:?}")
+        } else {
+            write!(self.writer, "{sep}{}={value:?}", field.name())
+        };
+    }
 }
 
 /// `imagedef: warning: message key=value`, the way command-line tools speak on stderr.

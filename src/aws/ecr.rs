@@ -3,7 +3,7 @@
 //!
 //! [`plan`] groups the lookups per registry/region/repository and cuts them into calls of at most
 //! [`MAX_IDS`] ids (a pure function); [`check`] makes the calls and says, image by image, whether
-//! ECR has it.
+//! ECR has it. What a missing image means (exit code, what was written) is the caller's to decide.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,7 @@ use aws_sdk_ecr::types::ImageIdentifier;
 
 use super::Aws;
 use super::errors::{self, Call};
-use crate::error::CheckFailed;
+use super::partition::{self, RegionError};
 use crate::model::{Digest, ImageRef};
 
 /// `BatchGetImage` takes at most this many image ids per call.
@@ -39,6 +39,23 @@ pub struct Lookup {
     pub tag: Option<String>,
 }
 
+impl Lookup {
+    /// The lookup of an image seen in `subject`: its digest (`digest`, or the one pinned in its
+    /// URI), and the tag written in its URI.
+    #[must_use]
+    pub fn of(subject: String, image: &ImageRef, digest: Option<Digest>) -> Lookup {
+        Lookup {
+            subject,
+            digest: digest.or_else(|| image.digest()),
+            tag: image.tag().map(str::to_owned),
+            image: image.clone(),
+        }
+    }
+}
+
+/// Said (as a warning) when `--ecr` finds nothing to look up: no image is in ECR.
+pub const NONE_IN_ECR: &str = "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up";
+
 /// Where a repository lives.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Repository {
@@ -49,22 +66,17 @@ pub struct Repository {
     /// the API is then asked at its FIPS or dual-stack endpoint too.
     pub fips: bool,
     pub dual_stack: bool,
+    /// The partition of `region`, one that the host's domain serves.
+    pub partition: &'static str,
 }
 
 impl Repository {
     /// The ARN an IAM policy names.
     #[must_use]
     pub fn arn(&self) -> String {
-        let partition = if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
         format!(
-            "arn:{partition}:ecr:{}:{}:repository/{}",
-            self.region, self.account, self.name
+            "arn:{}:ecr:{}:{}:repository/{}",
+            self.partition, self.region, self.account, self.name
         )
     }
 }
@@ -84,30 +96,59 @@ pub struct Batch {
     pub ids: Vec<Id>,
 }
 
-/// The ECR repository of an image, or `None` when its host is not an ECR private registry.
-#[must_use]
-pub fn repository_of(image: &ImageRef) -> Option<Repository> {
-    image.ecr().map(|host| Repository {
-        account: host.account,
-        region: host.region,
-        name: image.repository().to_owned(),
-        fips: host.fips,
-        dual_stack: host.dual_stack,
-    })
+/// The ECR repository of an image, or `None` when its host is not an ECR private registry; an
+/// error when the region its host names is no region of a partition that host's domain serves.
+pub fn repository_of(image: &ImageRef) -> Option<Result<Repository, RegionError>> {
+    let host = image.ecr()?;
+    let domain = image
+        .host()
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let domain = ["amazonaws.com.cn", "amazonaws.com", "on.aws"]
+        .into_iter()
+        .find(|d| domain.ends_with(&format!(".{d}")))
+        .unwrap_or_default();
+    Some(
+        partition::of_registry(domain, &host.region).map(|p| Repository {
+            account: host.account,
+            region: host.region,
+            name: image.repository().to_owned(),
+            fips: host.fips,
+            dual_stack: host.dual_stack,
+            partition: p.id,
+        }),
+    )
 }
 
 /// The calls that check `lookups`: one per repository (per [`MAX_IDS`] ids), each id once.
-/// Images outside ECR, and images with neither digest nor tag, need no call.
-#[must_use]
-pub fn plan(lookups: &[Lookup]) -> Vec<Batch> {
+/// Images outside ECR, and images with neither digest nor tag, need no call. Refused, naming
+/// every such image, when a registry host names a region that is not real: no call is then made.
+pub fn plan(lookups: &[Lookup]) -> Result<Vec<Batch>, String> {
     let mut ids: BTreeMap<Repository, Vec<Id>> = BTreeMap::new();
+    let mut refused = Vec::new();
     for l in lookups {
-        let Some(repository) = repository_of(&l.image) else {
-            continue;
+        let repository = match repository_of(&l.image) {
+            None => continue,
+            Some(Ok(repository)) => repository,
+            Some(Err(e)) => {
+                refused.push(format!(
+                    "{}: image {}: the region of registry host {}: {e}",
+                    l.subject,
+                    l.image,
+                    l.image.host().unwrap_or_default()
+                ));
+                continue;
+            }
         };
         let entry = ids.entry(repository).or_default();
         entry.extend(l.digest.map(Id::Digest));
         entry.extend(l.tag.clone().map(Id::Tag));
+    }
+    if !refused.is_empty() {
+        return Err(format!(
+            "{}\nno ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1)",
+            refused.join("\n")
+        ));
     }
     let mut batches = Vec::new();
     for (repository, mut ids) in ids {
@@ -120,7 +161,7 @@ pub fn plan(lookups: &[Lookup]) -> Vec<Batch> {
             });
         }
     }
-    batches
+    Ok(batches)
 }
 
 /// What ECR said about one image.
@@ -151,7 +192,7 @@ struct Answers {
 
 /// Looks every ECR image up and returns one outcome per lookup, in order.
 pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
-    let batches = plan(lookups);
+    let batches = plan(lookups).map_err(anyhow::Error::msg)?;
     if !batches.is_empty() {
         aws.check_credentials()?;
     }
@@ -172,41 +213,12 @@ pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
         .map(|l| {
             outcome(
                 l,
-                repository_of(&l.image).and_then(|r| answers.get(&r).map(|a| (r, a))),
+                repository_of(&l.image)
+                    .and_then(Result::ok)
+                    .and_then(|r| answers.get(&r).map(|a| (r, a))),
             )
         })
         .collect())
-}
-
-/// `emit --ecr`: every image must be in ECR, or nothing is written. Missing images fail the check
-/// (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
-pub fn require(lookups: &[Lookup]) -> anyhow::Result<()> {
-    if plan(lookups).is_empty() {
-        tracing::warn!(
-            "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up"
-        );
-        return Ok(());
-    }
-    let outcomes = check(super::shared()?, lookups)?;
-    let mut missing = Vec::new();
-    let mut failed = Vec::new();
-    for (l, o) in lookups.iter().zip(outcomes) {
-        match o {
-            Outcome::Found { detail } => tracing::debug!("{}: {detail}", l.subject),
-            Outcome::Skipped { why } => tracing::debug!("{}: {}: {why}", l.subject, l.image),
-            Outcome::Missing { message } => missing.push(format!("{}: {message}", l.subject)),
-            Outcome::Error { message } => failed.push(format!("{}: {message}", l.subject)),
-        }
-    }
-    let nothing = "; nothing was written";
-    if !failed.is_empty() {
-        failed.extend(missing);
-        anyhow::bail!("{}{nothing}", failed.join("\n"));
-    }
-    if !missing.is_empty() {
-        return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
-    }
-    Ok(())
 }
 
 async fn call(aws: &Aws, batch: &Batch, answer: &mut Answers) {
@@ -294,6 +306,7 @@ async fn send(
             resource: format!("repository {} in registry {}", repo.name, repo.account),
             arn: repo.arn(),
             region: repo.region.clone(),
+            bucket: None,
         };
         (errors::describe(&call, &err), false)
     })
@@ -458,7 +471,7 @@ mod tests {
             lookup("444455556666", "eu-west-1", "shop/web", 3, None),
             lookup("111122223333", "us-east-1", "shop/web", 4, None),
         ];
-        let batches = plan(&lookups);
+        let batches = plan(&lookups).unwrap();
         let keys: Vec<(String, String, String, usize)> = batches
             .iter()
             .map(|b| {
@@ -510,10 +523,14 @@ mod tests {
         let lookups: Vec<Lookup> = (0..250)
             .map(|n| lookup("111122223333", "eu-west-1", "shop/web", n, None))
             .collect();
-        let sizes: Vec<usize> = plan(&lookups).iter().map(|b| b.ids.len()).collect();
+        let sizes: Vec<usize> = plan(&lookups)
+            .unwrap()
+            .iter()
+            .map(|b| b.ids.len())
+            .collect();
         assert_eq!(sizes, [100, 100, 50]);
         let exactly: Vec<Lookup> = lookups[..100].to_vec();
-        assert_eq!(plan(&exactly).len(), 1);
+        assert_eq!(plan(&exactly).unwrap().len(), 1);
     }
 
     #[test]
@@ -522,14 +539,14 @@ mod tests {
         other.image = "public.ecr.aws/xray/aws-xray-daemon:3.3.12"
             .parse()
             .unwrap();
-        assert!(plan(&[other.clone()]).is_empty());
+        assert!(plan(&[other.clone()]).unwrap().is_empty());
         assert!(matches!(outcome(&other, None), Outcome::Skipped { .. }));
     }
 
     #[test]
     fn a_moved_tag_is_a_failed_check() {
         let l = lookup("111122223333", "eu-west-1", "shop/web", 1, Some("v1"));
-        let repo = repository_of(&l.image).unwrap();
+        let repo = repository_of(&l.image).unwrap().unwrap();
         let mut a = Answers::default();
         a.digests.push(digest(1));
         a.tags.insert("v1".into(), digest(2));
@@ -546,12 +563,14 @@ mod tests {
 
     #[test]
     fn arns_follow_the_partition() {
-        let repo = |region: &str| Repository {
-            account: "111122223333".into(),
-            region: region.into(),
-            name: "shop/web".into(),
-            fips: false,
-            dual_stack: false,
+        let repo = |region: &str| {
+            let image: ImageRef = format!(
+                "111122223333.dkr.ecr.{region}.amazonaws.com{}/shop/web:v1",
+                if region.starts_with("cn-") { ".cn" } else { "" }
+            )
+            .parse()
+            .unwrap();
+            repository_of(&image).unwrap().unwrap()
         };
         assert_eq!(
             repo("eu-west-1").arn(),

@@ -25,6 +25,7 @@ pub fn running_task_definition(
             resource: resource.clone(),
             arn,
             region: region.clone(),
+            bucket: None,
         };
         let described = client
             .describe_services()

@@ -22,6 +22,8 @@ pub struct Call {
     /// The resource ARN an IAM policy names; `*` when the action has no resource-level permissions.
     pub arn: String,
     pub region: String,
+    /// An S3 call's bucket: S3's errors differ (see [`s3_fix`]) and name it.
+    pub bucket: Option<String>,
 }
 
 /// Error codes that say the caller is not allowed to make the call.
@@ -155,8 +157,8 @@ where
 
 /// What to change for a service error `code`.
 fn fix_for(call: &Call, code: &str, status: u16) -> String {
-    if call.service == "S3"
-        && let Some(fix) = s3_fix(call, code, status)
+    if let Some(bucket) = &call.bucket
+        && let Some(fix) = s3_fix(call, bucket, code, status)
     {
         return fix;
     }
@@ -179,14 +181,9 @@ fn fix_for(call: &Call, code: &str, status: u16) -> String {
     }
 }
 
-/// What to change for an S3 error, where S3 differs: HEAD answers carry no error code, the bucket
-/// is named in the ARN, and a bucket in another account has a bucket policy.
-fn s3_fix(call: &Call, code: &str, status: u16) -> Option<String> {
-    let bucket = call
-        .arn
-        .strip_prefix("arn:aws:s3:::")
-        .and_then(|r| r.split('/').next())
-        .unwrap_or(&call.arn);
+/// What to change for an S3 error on `bucket`, where S3 differs: HEAD answers carry no error code,
+/// and a bucket in another account has a bucket policy.
+fn s3_fix(call: &Call, bucket: &str, code: &str, status: u16) -> Option<String> {
     if DENIED.contains(&code) || (status == 403 && !BAD_CREDENTIALS.contains(&code)) {
         let head = if call.operation == "HeadObject" {
             format!(
@@ -300,6 +297,7 @@ mod tests {
             resource: "repository shop/web in registry 111122223333".to_owned(),
             arn: "arn:aws:ecr:eu-west-1:111122223333:repository/shop/web".to_owned(),
             region: "eu-west-1".to_owned(),
+            bucket: None,
         }
     }
 
@@ -333,6 +331,7 @@ mod tests {
             resource: "s3://deploy-bundles/web.zip".to_owned(),
             arn: "arn:aws:s3:::deploy-bundles/web.zip".to_owned(),
             region: "eu-west-1".to_owned(),
+            bucket: Some("deploy-bundles".to_owned()),
         }
     }
 

@@ -17,6 +17,7 @@
 pub mod ecr;
 pub mod ecs;
 pub mod errors;
+pub mod partition;
 pub mod s3;
 
 use std::future::Future;
@@ -115,13 +116,28 @@ impl Aws {
         result.clone().map_err(anyhow::Error::msg)
     }
 
-    /// The region of `ecs://` lookups: the SDK's own (`AWS_REGION`, the profile's `region`).
-    fn default_region(&self) -> anyhow::Result<Region> {
-        self.config.region().cloned().ok_or_else(|| {
+    /// The SDK's own region (`AWS_REGION`, the profile's `region`), for `purpose` (`which`: the
+    /// region a fix should name): refused, before any request, unless it has the form of a region
+    /// of an AWS partition.
+    fn default_region(&self, purpose: &str, which: &str) -> anyhow::Result<Region> {
+        let region = self.config.region().cloned().ok_or_else(|| {
             anyhow!(
-                "no AWS region for the ECS lookup: set AWS_REGION (CodeBuild sets it to the build's region) or the profile's region"
+                "no AWS region for {purpose}: set AWS_REGION{which} (CodeBuild sets it to the build's region) or the profile's region"
             )
-        })
+        })?;
+        if partition::of_region(region.as_ref()).is_none() {
+            let from = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+                .into_iter()
+                .find(|k| std::env::var(k).is_ok_and(|v| v == region.as_ref()))
+                .unwrap_or("the profile's region");
+            let why = partition::RegionError::NotARegion {
+                region: region.to_string(),
+            };
+            return Err(anyhow!(
+                "{from} {why}; no request was made for {purpose}; fix: set AWS_REGION{which}, a region such as eu-west-1"
+            ));
+        }
+        Ok(region)
     }
 
     /// An ECR client for one region (the region of the registry in an image URI), at its FIPS or
@@ -145,7 +161,7 @@ impl Aws {
 
     /// An ECS client for the default region.
     fn ecs(&self) -> anyhow::Result<(aws_sdk_ecs::Client, Region)> {
-        let region = self.default_region()?;
+        let region = self.default_region("the ECS lookup", "")?;
         let config = aws_sdk_ecs::config::Builder::from(&self.config)
             .region(region.clone())
             .interceptor(AttemptLog)
@@ -157,11 +173,7 @@ impl Aws {
     /// overridden (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`): a local or private endpoint has no
     /// per-bucket host names.
     fn s3(&self) -> anyhow::Result<(aws_sdk_s3::Client, Region)> {
-        let region = self.config.region().cloned().ok_or_else(|| {
-            anyhow!(
-                "no AWS region for publish: set AWS_REGION to the bucket's region (CodeBuild sets it to the build's region) or the profile's region"
-            )
-        })?;
+        let region = self.default_region("publish", " to the bucket's region")?;
         let overridden = self.config.endpoint_url().is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
         let config = aws_sdk_s3::config::Builder::from(&self.config)

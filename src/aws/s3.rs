@@ -3,7 +3,10 @@
 //! Per object: `HeadObject` with checksum mode, comparing the stored sha256 checksum (never the
 //! `ETag`, which is not an MD5 with SSE-KMS) with the bundle's; then, when it differs or the object
 //! is missing, `PutObject` with `x-amz-checksum-sha256` and the SHA256 checksum algorithm (so S3
-//! checks the bytes and stores the checksum for the next run's `HeadObject`). The objects run
+//! checks the bytes and stores the checksum for the next run's `HeadObject`). The put is
+//! conditional on what the head saw (`If-None-Match: *` for no object, `If-Match: <ETag>` for
+//! other bytes), so of two publishers at once only one writes a version; the other heads again,
+//! and finds these bytes (unchanged) or tries again, [`RACE_ATTEMPTS`] times in all. The objects run
 //! [`PARALLEL`] at a time on the one runtime; a bucket-wide error (no such bucket, access denied,
 //! refused credentials) stops starting new ones.
 
@@ -20,20 +23,24 @@ use tokio::task::JoinSet;
 use super::Aws;
 use super::errors::{self, Call};
 use crate::model::Digest;
+use crate::model::s3::{AccountId, BucketName, CannedAcl, ObjectKey};
 
 /// Objects in flight at once.
 pub const PARALLEL: usize = 8;
 
+/// Head-then-conditional-put tries per object when other writers keep winning.
+pub const RACE_ATTEMPTS: usize = 3;
+
 /// Where and how the objects go.
 #[derive(Clone, Debug)]
 pub struct Target {
-    pub bucket: String,
+    pub bucket: BucketName,
     /// SSE-KMS with this key (id, ARN or alias).
     pub kms_key_id: Option<String>,
-    /// A canned ACL (`bucket-owner-full-control`, ...), checked by config.
-    pub acl: Option<String>,
+    /// A canned ACL (`bucket-owner-full-control`, ...).
+    pub acl: Option<CannedAcl>,
     /// `ExpectedBucketOwner` on every call: the account that must own the bucket.
-    pub expected_bucket_owner: Option<String>,
+    pub expected_bucket_owner: Option<AccountId>,
     /// Ask (`HeadObject`) but put nothing.
     pub dry_run: bool,
 }
@@ -41,7 +48,7 @@ pub struct Target {
 /// One bundle to publish.
 #[derive(Clone, Debug)]
 pub struct Object {
-    pub key: String,
+    pub key: ObjectKey,
     pub bytes: Vec<u8>,
     /// The sha256 of `bytes`, already checked against `SHA256SUMS`.
     pub digest: Digest,
@@ -84,7 +91,9 @@ pub fn publish(aws: &Aws, target: &Target, objects: Vec<Object>) -> anyhow::Resu
                 };
                 let (client, target, region) =
                     (client.clone(), Arc::clone(&target), region.clone());
-                running.spawn(async move { (i, one(&client, &target, &region, object).await) });
+                running.spawn(async move {
+                    (i, head_then_put(&client, &target, &region, object).await)
+                });
             }
             let Some(done) = running.join_next().await else {
                 break;
@@ -103,8 +112,8 @@ pub fn publish(aws: &Aws, target: &Target, objects: Vec<Object>) -> anyhow::Resu
     }))
 }
 
-/// Head, compare, put.
-async fn one(
+/// One object: head, compare, put when the stored bytes differ.
+async fn head_then_put(
     client: &aws_sdk_s3::Client,
     target: &Target,
     region: &str,
@@ -118,50 +127,113 @@ async fn one(
         resource: format!("s3://{}/{}", target.bucket, object.key),
         arn: format!("arn:aws:s3:::{}/{}", target.bucket, object.key),
         region: region.to_owned(),
+        bucket: Some(target.bucket.to_string()),
     };
-    let head = client
-        .head_object()
-        .bucket(&target.bucket)
-        .key(&object.key)
-        .checksum_mode(ChecksumMode::Enabled)
-        .set_expected_bucket_owner(target.expected_bucket_owner.clone())
-        .send()
-        .await;
-    let replaces = match head {
-        Ok(head) => {
-            if head.checksum_sha256() == Some(want.as_str()) {
-                return Outcome::Unchanged {
-                    version: head.version_id().map(str::to_owned),
+    let owner = target
+        .expected_bucket_owner
+        .as_ref()
+        .map(|a| a.as_str().to_owned());
+    let mut lost = Vec::new();
+    for _ in 0..RACE_ATTEMPTS {
+        let head = client
+            .head_object()
+            .bucket(target.bucket.as_str())
+            .key(object.key.as_str())
+            .checksum_mode(ChecksumMode::Enabled)
+            .set_expected_bucket_owner(owner.clone())
+            .send()
+            .await;
+        let condition = match head {
+            Ok(head) => {
+                if head.checksum_sha256() == Some(want.as_str()) {
+                    return Outcome::Unchanged {
+                        version: head.version_id().map(str::to_owned),
+                    };
+                }
+                tracing::debug!(
+                    "s3://{}/{}: stored sha256 checksum {:?}, the bundle's is {want}: uploading",
+                    target.bucket,
+                    object.key,
+                    head.checksum_sha256()
+                );
+                let Some(etag) = head.e_tag() else {
+                    return Outcome::Failed {
+                        message: format!(
+                            "s3://{}/{}: HeadObject returned no ETag, so the object cannot be replaced conditionally; not published",
+                            target.bucket, object.key
+                        ),
+                        transient: false,
+                    };
+                };
+                Condition::Replaces(etag.to_owned())
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(HeadObjectError::is_not_found) =>
+            {
+                Condition::Absent
+            }
+            Err(e) => return failed(&call("HeadObject", "s3:GetObject"), &e, target),
+        };
+        if target.dry_run {
+            return Outcome::WouldUpload {
+                replaces: matches!(condition, Condition::Replaces(_)),
+            };
+        }
+        let put = put_request(client, target, &object, &want, owner.clone(), &condition);
+        match put.send().await {
+            Ok(put) => {
+                return Outcome::Uploaded {
+                    version: put.version_id().map(str::to_owned),
                 };
             }
-            tracing::debug!(
-                "s3://{}/{}: stored sha256 checksum {:?}, the bundle's is {want}: uploading",
-                target.bucket,
-                object.key,
-                head.checksum_sha256()
-            );
-            true
+            Err(e) => match lost_race(&e, &condition) {
+                Some(why) => {
+                    tracing::debug!(
+                        "s3://{}/{}: another writer changed the object between HeadObject and PutObject ({why}); looking again",
+                        target.bucket,
+                        object.key
+                    );
+                    lost.push(why);
+                }
+                None => return failed(&call("PutObject", "s3:PutObject"), &e, target),
+            },
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(HeadObjectError::is_not_found) =>
-        {
-            false
-        }
-        Err(e) => return failed(&call("HeadObject", "s3:GetObject"), &e, target),
-    };
-    if target.dry_run {
-        return Outcome::WouldUpload { replaces };
     }
+    lost.dedup();
+    Outcome::Failed {
+        message: format!(
+            "s3://{}/{}: another writer changed the object between each of {RACE_ATTEMPTS} HeadObject and PutObject pairs (S3 refused each conditional put: {}); not published: run the publish again once the other writer is done",
+            target.bucket,
+            object.key,
+            lost.join(", ")
+        ),
+        transient: true,
+    }
+}
+
+/// The `PutObject` of `object`, conditional on what `HeadObject` saw.
+fn put_request(
+    client: &aws_sdk_s3::Client,
+    target: &Target,
+    object: &Object,
+    want: &str,
+    owner: Option<String>,
+    condition: &Condition,
+) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
     let mut put = client
         .put_object()
-        .bucket(&target.bucket)
-        .key(&object.key)
+        .bucket(target.bucket.as_str())
+        .key(object.key.as_str())
         .content_type("application/zip")
         .checksum_algorithm(ChecksumAlgorithm::Sha256)
         .checksum_sha256(want)
-        .set_expected_bucket_owner(target.expected_bucket_owner.clone())
+        .set_expected_bucket_owner(owner)
         .body(ByteStream::from(object.bytes.clone()));
+    put = match condition {
+        Condition::Absent => put.if_none_match("*"),
+        Condition::Replaces(etag) => put.if_match(etag),
+    };
     if let Some(key) = &target.kms_key_id {
         put = put
             .server_side_encryption(ServerSideEncryption::AwsKms)
@@ -170,11 +242,36 @@ async fn one(
     if let Some(acl) = &target.acl {
         put = put.acl(ObjectCannedAcl::from(acl.as_str()));
     }
-    match put.send().await {
-        Ok(put) => Outcome::Uploaded {
-            version: put.version_id().map(str::to_owned),
-        },
-        Err(e) => failed(&call("PutObject", "s3:PutObject"), &e, target),
+    put
+}
+
+/// What a conditional put requires of the object, from what `HeadObject` saw.
+enum Condition {
+    /// No object: `If-None-Match: *`.
+    Absent,
+    /// An object with other bytes, this `ETag`: `If-Match`.
+    Replaces(String),
+}
+
+/// Why a conditional put says another writer got there first, if it does: 412
+/// `PreconditionFailed`, 409 `ConditionalRequestConflict`, or 404 for an `If-Match` whose object
+/// was deleted in between.
+fn lost_race<E>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+    condition: &Condition,
+) -> Option<&'static str>
+where
+    E: ProvideErrorMetadata,
+{
+    let SdkError::ServiceError(ctx) = err else {
+        return None;
+    };
+    let code = ctx.err().code().unwrap_or_default();
+    match ctx.raw().status().as_u16() {
+        412 => Some("412 PreconditionFailed"),
+        409 if code == "ConditionalRequestConflict" => Some("409 ConditionalRequestConflict"),
+        404 if matches!(condition, Condition::Replaces(_)) => Some("404 after If-Match"),
+        _ => None,
     }
 }
 

@@ -6,14 +6,16 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 
+use super::Listed;
+use crate::aws::{self, Aws, ecr};
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
-use crate::error::{CheckFailed, ExitCode, severity_of};
+use crate::error::{CheckFailed, ExitCode};
 use crate::input;
 use crate::model::mapping::Mapping;
-use crate::model::{TaskDefinition, TaskDefinitionSource};
+use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
 use crate::resolve::{self, ResolvedService};
 
@@ -31,13 +33,25 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     };
     let roots = roots_needed(&plan, &config.discover.roots);
     let found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
-    super::warn_unusable(&found);
-    super::refuse_unreadable(&found)?;
-    let services = resolve::resolve(&plan, &found, &config.rules)
-        .map_err(|f| super::explain::failure(&f, config, &found))?;
-    check_task_definitions(&services, mapping_path)?;
+    if let Err(e) = super::refuse_unreadable(&found) {
+        super::warn_unusable(&found, Listed::Unreadable);
+        return Err(e);
+    }
+    let services = match resolve::resolve(&plan, &found, &config.rules) {
+        Ok(services) => {
+            super::warn_unusable(&found, Listed::Nothing);
+            services
+        }
+        Err(f) => {
+            if !super::explain::lists_discovery(&f, config) {
+                super::warn_unusable(&found, Listed::Nothing);
+            }
+            return Err(super::explain::failure(&f, config, &found));
+        }
+    };
+    check_task_definitions(&services, mapping_path, aws::shared)?;
     if config.ecr {
-        crate::aws::ecr::require(&lookups(&services))?;
+        require_in_ecr(&services, aws::shared)?;
     }
     let files = output::lay_out(&services, mapping_path, config.bundle)?;
     let note = match &config.mode {
@@ -50,7 +64,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     output::deliver(
         &Delivery {
             out: &config.out,
-            owned: mapping_path.is_some(),
+            mapping_mode: mapping_path.is_some(),
             dry_run: config.dry_run,
             summary: config.summary,
             codebuild_src_dir: config.codebuild_src_dir.as_deref(),
@@ -100,13 +114,47 @@ fn roots_needed(plan: &Mapping, roots: &[Root]) -> Vec<Root> {
     kept
 }
 
+/// `--ecr`: every container's image must be in ECR, or nothing is written. Missing images fail
+/// the check (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
+fn require_in_ecr<'a>(
+    services: &[ResolvedService<'_>],
+    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
+) -> anyhow::Result<()> {
+    let lookups = lookups(services);
+    let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
+    if batches.is_empty() {
+        tracing::warn!("{}", ecr::NONE_IN_ECR);
+        return Ok(());
+    }
+    let outcomes = ecr::check(connect()?, &lookups)?;
+    let mut missing = Vec::new();
+    let mut failed = Vec::new();
+    for (l, o) in lookups.iter().zip(outcomes) {
+        match o {
+            ecr::Outcome::Found { detail } => tracing::debug!("{}: {detail}", l.subject),
+            ecr::Outcome::Skipped { why } => tracing::debug!("{}: {}: {why}", l.subject, l.image),
+            ecr::Outcome::Missing { message } => missing.push(format!("{}: {message}", l.subject)),
+            ecr::Outcome::Error { message } => failed.push(format!("{}: {message}", l.subject)),
+        }
+    }
+    let nothing = "; nothing was written";
+    if !failed.is_empty() {
+        failed.extend(missing);
+        anyhow::bail!("{}{nothing}", failed.join("\n"));
+    }
+    if !missing.is_empty() {
+        return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
+    }
+    Ok(())
+}
+
 /// What `--ecr` looks up: every container's reference, digest and tag.
-fn lookups(services: &[ResolvedService<'_>]) -> Vec<crate::aws::ecr::Lookup> {
+fn lookups(services: &[ResolvedService<'_>]) -> Vec<ecr::Lookup> {
     services
         .iter()
         .flat_map(|s| {
-            s.containers.iter().map(|c| crate::aws::ecr::Lookup {
-                subject: match &s.service.name {
+            s.containers.iter().map(|c| {
+                let subject = match &s.service.name {
                     Some(name) => format!(
                         "service {:?}, container {:?}",
                         name.as_str(),
@@ -118,108 +166,117 @@ fn lookups(services: &[ResolvedService<'_>]) -> Vec<crate::aws::ecr::Lookup> {
                         .map(|f| format!("{}:{}", f.artifact, f.path))
                         .collect::<Vec<_>>()
                         .join(", "),
-                },
-                image: c.image_uri.clone(),
-                digest: c.digest.or_else(|| c.image_uri.digest()),
-                tag: c.image_uri.tag().map(str::to_owned),
+                };
+                ecr::Lookup::of(subject, &c.image_uri, c.digest)
             })
         })
         .collect()
 }
 
+/// A task definition that does not fit its service: unreadable or not found (exit 2), or lacking
+/// a container the service writes (exit 1).
+enum TaskDefinitionFault {
+    Error(anyhow::Error),
+    Lacks(String),
+}
+
 /// Every service's containers must exist in its task definition; every failing service is
 /// reported, not only the first.
-fn check_task_definitions(
+fn check_task_definitions<'a>(
     services: &[ResolvedService<'_>],
     mapping_path: Option<&Path>,
+    connect: impl Fn() -> anyhow::Result<&'a Aws>,
 ) -> anyhow::Result<()> {
-    let failures: Vec<anyhow::Error> = services
-        .iter()
-        .filter_map(|s| {
-            let source = s.service.task_definition_source.as_ref()?;
-            let result = check_task_definition(source, s);
-            match (&s.service.name, mapping_path) {
-                (Some(name), Some(mapping)) => result.with_context(|| {
-                    format!(
-                        "mapping {}, service {:?} (key \"services.{name}.taskDefinition\")",
-                        mapping.display(),
-                        name.as_str(),
-                    )
-                }),
-                _ => result,
+    let mut messages = Vec::new();
+    let mut worst = ExitCode::Success;
+    for s in services {
+        let Some(source) = s.service.task_definition_source.as_ref() else {
+            continue;
+        };
+        let Err(fault) = check_task_definition(source, s, &connect) else {
+            continue;
+        };
+        let at = match (&s.service.name, mapping_path) {
+            (Some(name), Some(mapping)) => format!(
+                "mapping {}, service {:?} (key \"services.{name}.taskDefinition\"): ",
+                mapping.display(),
+                name.as_str(),
+            ),
+            _ => String::new(),
+        };
+        messages.push(match fault {
+            TaskDefinitionFault::Error(e) => {
+                worst = ExitCode::Error;
+                format!("{at}{e:#}")
             }
-            .err()
-        })
-        .collect();
-    if failures.len() <= 1 {
-        return failures.into_iter().next().map_or(Ok(()), Err);
+            TaskDefinitionFault::Lacks(message) => {
+                if worst == ExitCode::Success {
+                    worst = ExitCode::CheckFailed;
+                }
+                format!("{at}{message}")
+            }
+        });
     }
-    let message = failures
-        .iter()
-        .map(|e| format!("{e:#}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    match ExitCode::worst(failures.iter().map(severity_of)) {
+    let message = messages.join("\n");
+    match worst {
+        ExitCode::Success => Ok(()),
         ExitCode::CheckFailed => Err(CheckFailed(message).into()),
-        _ => Err(anyhow!(message)),
+        ExitCode::Error => Err(anyhow!(message)),
     }
 }
 
-/// The service's containers against the task definition at `path`.
 /// The service's containers against its task definition: a file, or the one an ECS service runs
 /// now.
-fn check_task_definition(
+fn check_task_definition<'a>(
     source: &TaskDefinitionSource,
     service: &ResolvedService<'_>,
-) -> anyhow::Result<()> {
+    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
+) -> Result<(), TaskDefinitionFault> {
     let (task, shown) = match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
-                .map_err(anyhow::Error::msg)?;
-            let task = TaskDefinition::parse(&bytes)
-                .map_err(|e| anyhow!("task definition {}: {e}", path.display()))?;
+                .map_err(|e| TaskDefinitionFault::Error(anyhow!(e)))?;
+            let task = TaskDefinition::parse(&bytes).map_err(|e| {
+                TaskDefinitionFault::Error(anyhow!("task definition {}: {e}", path.display()))
+            })?;
             (task, path.display().to_string())
         }
         TaskDefinitionSource::Ecs { cluster, service } => {
-            let (task, arn) =
-                crate::aws::ecs::running_task_definition(crate::aws::shared()?, cluster, service)?;
+            let (task, arn) = connect()
+                .and_then(|aws| aws::ecs::running_task_definition(aws, cluster, service))
+                .map_err(TaskDefinitionFault::Error)?;
             (
                 task,
                 format!("{source} ({arn}, which the service runs now)"),
             )
         }
     };
-    let missing: Vec<&str> = service
-        .containers
-        .iter()
-        .map(|c| c.name.as_str())
-        .filter(|c| !task.has(c))
-        .collect();
-    let Some(first) = missing.first() else {
-        return Ok(());
-    };
-    let quoted = |names: &mut dyn Iterator<Item = &str>| {
+    let written = service.containers.iter().map(|c| c.name.as_str());
+    task.compare_containers(written)
+        .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))
+}
+
+/// The message for containers that task definition `shown` lacks.
+fn lacks_message(m: &MissingContainers, shown: &str) -> String {
+    let quoted = |names: &[String]| {
         names
+            .iter()
             .map(|c| format!("{c:?}"))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let has = if task.containers.is_empty() {
+    let has = if m.has.is_empty() {
         "no containers".to_owned()
     } else {
-        format!(
-            "containers {}",
-            quoted(&mut task.containers.iter().map(String::as_str))
-        )
+        format!("containers {}", quoted(&m.has))
     };
-    Err(CheckFailed(format!(
-        "container {} not in task definition {}{}, which has {has}; the ECS deploy would fail with \"The AWS ECS container {first} does not exist\"; fix: use the container name from the task definition",
-        quoted(&mut missing.iter().copied()),
-        shown,
-        task.family
+    format!(
+        "container {} not in task definition {shown}{}, which has {has}; the ECS deploy would fail with \"The AWS ECS container {} does not exist\"; fix: use the container name from the task definition",
+        quoted(&m.missing),
+        m.family
             .as_deref()
             .map(|f| format!(" (family {f})"))
             .unwrap_or_default(),
-    ))
-    .into())
+        m.missing[0],
+    )
 }

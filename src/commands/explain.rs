@@ -48,6 +48,18 @@ pub fn failure(failure: &Failure<'_>, config: &EmitConfig, found: &Discovery) ->
     CheckFailed(message).into()
 }
 
+/// True when [`failure`]'s message lists every file discovered, the refused and skipped ones with
+/// their reasons, so that no warning needs to say them again.
+#[must_use]
+pub fn lists_discovery(failure: &Failure<'_>, config: &EmitConfig) -> bool {
+    failure.only_refused
+        || !matches!(config.mode, EmitMode::Single { .. })
+        || matches!(
+            failure.unresolved.first().map(|u| &u.reason),
+            Some(Reason::Ambiguous(_))
+        )
+}
+
 /// When only the current directory was searched because nothing named a root, say so.
 fn only_here(config: &EmitConfig) -> &'static str {
     if config

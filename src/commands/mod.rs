@@ -9,15 +9,31 @@ pub mod verify;
 
 use crate::discover::Discovery;
 
-/// Logs a warning for every file that takes no part: refused, unreadable, or not a regular file.
-pub fn warn_unusable(found: &Discovery) {
+/// Which of the files that take no part the error ending the run lists already.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Listed {
+    Nothing,
+    /// The unreadable ones ([`refuse_unreadable`]).
+    Unreadable,
+    /// All of them, with their reasons.
+    Everything,
+}
+
+/// Logs a warning for every file that takes no part (refused, unreadable, or not a regular file)
+/// and is not `listed` in the error that ends the run: each is said once.
+pub fn warn_unusable(found: &Discovery, listed: Listed) {
+    if listed == Listed::Everything {
+        return;
+    }
     for c in &found.candidates {
         if let Err(e) = &c.detail {
             tracing::warn!("{}: refused: {e}", c.path.display());
         }
     }
     for s in &found.skipped {
-        tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
+        if !(s.unreadable && listed == Listed::Unreadable) {
+            tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
+        }
     }
 }
 
@@ -28,7 +44,7 @@ pub fn refuse_unreadable(found: &Discovery) -> anyhow::Result<()> {
         .skipped
         .iter()
         .filter(|s| s.unreadable)
-        .map(|s| format!("  {}: {}", s.path.display(), s.reason))
+        .map(|s| format!("  {}: {}", crate::escape::path(&s.path), s.reason))
         .collect();
     if unreadable.is_empty() {
         return Ok(());

@@ -10,19 +10,37 @@ use serde::Serialize;
 use crate::aws::{self, s3};
 use crate::config::{PublishConfig, Summary};
 use crate::error::{CheckFailed, ExitCode};
-use crate::output;
-use crate::publish;
+use crate::escape;
+use crate::model::s3::{BucketName, ObjectKey};
+use crate::publishable;
+use crate::stdout;
+
+/// What happened to one service's bundle, as printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+enum Status {
+    #[serde(rename = "uploaded")]
+    Uploaded,
+    #[serde(rename = "unchanged")]
+    Unchanged,
+    #[serde(rename = "would upload")]
+    WouldUpload,
+    #[serde(rename = "failed")]
+    Failed,
+    #[serde(rename = "not tried")]
+    NotTried,
+}
 
 /// One service's outcome, as printed.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Row {
     service: String,
-    /// `uploaded`, `unchanged`, `would upload`, `failed`, `not tried`.
-    status: &'static str,
+    status: Status,
     uri: String,
-    bucket: String,
-    key: String,
+    #[serde(serialize_with = "as_text")]
+    bucket: BucketName,
+    #[serde(serialize_with = "as_text")]
+    key: ObjectKey,
     /// The object's version (`null` for a bucket without versioning, and before an upload).
     version_id: Option<String>,
     sha256: String,
@@ -30,18 +48,26 @@ struct Row {
     error: Option<String>,
 }
 
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Report<'a> {
-    bucket: &'a str,
+    #[serde(serialize_with = "as_text")]
+    bucket: &'a BucketName,
     dry_run: bool,
     services: &'a [Row],
 }
 
 pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
-    let bundles = publish::read(&config.out)?;
+    let bundles = publishable::read(&config.out)?;
     let services: Vec<&str> = bundles.iter().map(|b| b.service.as_str()).collect();
-    let keys = publish::keys(&config.key, &services).map_err(|e| anyhow!(e))?;
+    let keys = config.key.keys(&services).map_err(|e| anyhow!(e))?;
     let target = s3::Target {
         bucket: config.bucket.clone(),
         kms_key_id: config.kms_key_id.clone(),
@@ -66,13 +92,13 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
     for ((bundle, key), outcome) in bundles.iter().zip(keys).zip(outcomes) {
         let uri = format!("s3://{}/{key}", config.bucket);
         let (status, version_id, error) = match outcome {
-            s3::Outcome::Uploaded { version } => ("uploaded", version, None),
-            s3::Outcome::Unchanged { version } => ("unchanged", version, None),
+            s3::Outcome::Uploaded { version } => (Status::Uploaded, version, None),
+            s3::Outcome::Unchanged { version } => (Status::Unchanged, version, None),
             s3::Outcome::WouldUpload { replaces } => {
                 if replaces {
                     tracing::info!("{uri}: holds other bytes; would be replaced");
                 }
-                ("would upload", None, None)
+                (Status::WouldUpload, None, None)
             }
             s3::Outcome::Failed {
                 message,
@@ -84,9 +110,9 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
                 } else {
                     fatal.insert(message.clone());
                 }
-                ("failed", None, Some(message))
+                (Status::Failed, None, Some(message))
             }
-            s3::Outcome::NotTried => ("not tried", None, None),
+            s3::Outcome::NotTried => (Status::NotTried, None, None),
         };
         rows.push(Row {
             service: bundle.service.clone(),
@@ -101,18 +127,18 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
     }
 
     match config.summary {
-        Summary::Json => output::print_json(&Report {
+        Summary::Json => stdout::print_json(&Report {
             bucket: &config.bucket,
             dry_run: config.dry_run,
             services: &rows,
         })?,
-        Summary::Text => output::print(&text(&rows))?,
+        Summary::Text => stdout::print(&text(&rows))?,
         Summary::Quiet => {}
     }
 
     let done = rows
         .iter()
-        .filter(|r| matches!(r.status, "uploaded" | "unchanged"))
+        .filter(|r| matches!(r.status, Status::Uploaded | Status::Unchanged))
         .count();
     if !fatal.is_empty() {
         return Err(anyhow!(
@@ -138,15 +164,19 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
 fn text(rows: &[Row]) -> String {
     let mut text = String::new();
     for r in rows {
-        let version = r.version_id.as_deref().unwrap_or("null");
+        let version = escape::value(r.version_id.as_deref().unwrap_or("null"));
+        let uri = escape::value(&r.uri);
         let _ = match r.status {
-            "uploaded" | "unchanged" => writeln!(
+            Status::Uploaded => {
+                writeln!(text, "uploaded {uri} version {version} sha256 {}", r.sha256)
+            }
+            Status::Unchanged => writeln!(
                 text,
-                "{} {} version {version} sha256 {}",
-                r.status, r.uri, r.sha256
+                "unchanged {uri} version {version} sha256 {}",
+                r.sha256
             ),
-            "would upload" => writeln!(text, "would upload {} sha256 {}", r.uri, r.sha256),
-            _ => Ok(()),
+            Status::WouldUpload => writeln!(text, "would upload {uri} sha256 {}", r.sha256),
+            Status::Failed | Status::NotTried => Ok(()),
         };
     }
     text

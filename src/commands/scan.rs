@@ -5,6 +5,7 @@ use serde::Serialize;
 use crate::config::ScanConfig;
 use crate::discover::{self, Candidate};
 use crate::error::{ExitCode, Severity};
+use crate::escape;
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -71,12 +72,12 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 reason: &s.reason,
             })
             .collect();
-        crate::output::print_json(&Out {
+        crate::stdout::print_json(&Out {
             images: rows,
             skipped,
         })?;
     } else {
-        crate::output::print(&table(&rows))?;
+        crate::stdout::print(&table(&rows))?;
         for s in &found.skipped {
             tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
         }
@@ -111,7 +112,8 @@ fn roots_list(config: &ScanConfig) -> String {
 const MAX_COLUMN: usize = 100;
 
 /// A plain table, columns padded to their widest cell (at most [`MAX_COLUMN`] characters; the last
-/// column, the problem, is never cut); digests shortened to 12 hex digits.
+/// column, the problem, is never cut); digests shortened to 12 hex digits; values from the files
+/// escaped, so that none can start a row of its own.
 fn table(rows: &[Row<'_>]) -> String {
     let header = [
         "ARTIFACT",
@@ -125,13 +127,14 @@ fn table(rows: &[Row<'_>]) -> String {
         .iter()
         .map(|r| {
             [
-                r.artifact.to_owned(),
-                r.path.to_owned(),
-                r.repository.unwrap_or("-").to_owned(),
+                escape::value(r.artifact).into_owned(),
+                escape::value(r.path).into_owned(),
+                escape::value(r.repository.unwrap_or("-")).into_owned(),
                 if r.tags.is_empty() {
                     "-".to_owned()
                 } else {
-                    r.tags.join(",")
+                    let tags: Vec<_> = r.tags.iter().map(|t| escape::value(t)).collect();
+                    tags.join(",")
                 },
                 r.digest
                     .as_deref()
@@ -139,7 +142,7 @@ fn table(rows: &[Row<'_>]) -> String {
                 if r.problems.is_empty() {
                     "-".to_owned()
                 } else {
-                    r.problems.join("; ")
+                    escape::line(&r.problems.join("; ")).into_owned()
                 },
             ]
         })

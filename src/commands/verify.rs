@@ -56,7 +56,9 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         });
     }
     if config.ecr {
-        report.record(Check::Ecr, |r| verify::ecr::check(&images, r));
+        report.record(Check::Ecr, |r| {
+            verify::ecr::check(&images, crate::aws::shared, r);
+        });
     }
     verify::held::say(&bundles, config.strict, &mut report);
     let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));
@@ -64,9 +66,9 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         write_junit(path, &report)?;
     }
     if config.json {
-        crate::output::print_json(&verify::report::json::document(&report))?;
+        crate::stdout::print_json(&verify::report::json::document(&report))?;
     } else {
-        crate::output::print(&verify::report::text::render(&report))?;
+        crate::stdout::print(&verify::report::text::render(&report))?;
     }
     Ok(code)
 }
@@ -78,7 +80,7 @@ fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
     let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let file = crate::write::OutFile::new(name, verify::report::junit::xml(report).into_bytes());
+    let file = crate::output::OutFile::new(name, verify::report::junit::xml(report).into_bytes());
     crate::write::commit(dir, &[file]).map_err(|e| {
         e.context(format!(
             "cannot write the JUnit report --junit {}",

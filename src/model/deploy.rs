@@ -52,6 +52,10 @@ pub fn staged_pid(name: &str) -> Option<u32> {
         })
 }
 
+/// CodeDeployToECS reads artifacts of at most 3 MB: the largest bundle `publish` sends and
+/// `verify --bundle` opens.
+pub const MAX_BUNDLE_BYTES: u64 = 3 * 1024 * 1024;
+
 /// The size limit of `imagedefinitions.json` in `CodePipeline` (100 KB).
 pub const MAX_IMAGE_DEFINITIONS: usize = 100 * 1024;
 

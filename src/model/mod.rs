@@ -8,6 +8,7 @@ pub mod mapping;
 pub mod names;
 pub mod reference;
 pub mod rules;
+pub mod s3;
 pub mod task_definition;
 
 pub use digest::Digest;
@@ -15,4 +16,4 @@ pub use image_detail::{ImageDetail, Malformed};
 pub use names::{ContainerName, ServiceName};
 pub use reference::{ImageRef, UriMode};
 pub use rules::{Origin, Rule, Rules};
-pub use task_definition::{TaskDefinition, TaskDefinitionSource};
+pub use task_definition::{MissingContainers, TaskDefinition, TaskDefinitionSource};

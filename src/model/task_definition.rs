@@ -104,6 +104,38 @@ impl TaskDefinition {
     pub fn has(&self, container: &str) -> bool {
         self.containers.iter().any(|c| c == container)
     }
+
+    /// Holds the containers a service writes against this task definition: every one must be
+    /// there (ECS refuses a deploy naming a container its task definition lacks).
+    pub fn compare_containers<'a>(
+        &self,
+        written: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), MissingContainers> {
+        let missing: Vec<String> = written
+            .into_iter()
+            .filter(|c| !self.has(c))
+            .map(str::to_owned)
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(MissingContainers {
+                missing,
+                has: self.containers.clone(),
+                family: self.family.clone(),
+            })
+        }
+    }
+}
+
+/// Containers a service writes that its task definition does not have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MissingContainers {
+    /// In the order written; never empty.
+    pub missing: Vec<String>,
+    /// The task definition's containers, in file order.
+    pub has: Vec<String>,
+    pub family: Option<String>,
 }
 
 #[cfg(test)]
@@ -152,6 +184,38 @@ mod tests {
         let t = TaskDefinition::parse(described).unwrap();
         assert_eq!(t.containers, ["web"]);
         assert!(t.has("web") && !t.has("app"));
+    }
+
+    #[test]
+    fn containers_are_compared_by_exact_name() {
+        let td = |names: &[&str]| TaskDefinition {
+            family: Some("web".into()),
+            containers: names.iter().map(|n| (*n).to_owned()).collect(),
+        };
+        let missing = |written: &[&str], has: &[&str]| MissingContainers {
+            missing: written.iter().map(|n| (*n).to_owned()).collect(),
+            has: has.iter().map(|n| (*n).to_owned()).collect(),
+            family: Some("web".into()),
+        };
+        for (has, written, want) in [
+            (&["web"][..], &["web"][..], Ok(())),
+            (&["web", "proxy"], &["proxy", "web"], Ok(())),
+            (&["web", "proxy"], &[], Ok(())),
+            (&["web"], &["app"], Err(missing(&["app"], &["web"]))),
+            (&["web"], &["Web"], Err(missing(&["Web"], &["web"]))),
+            (
+                &["web"],
+                &["app", "web", "log"],
+                Err(missing(&["app", "log"], &["web"])),
+            ),
+            (&[], &["web"], Err(missing(&["web"], &[]))),
+        ] {
+            assert_eq!(
+                td(has).compare_containers(written.iter().copied()),
+                want,
+                "{has:?} holding {written:?}"
+            );
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::model::{Digest, ImageDetail};
 
 /// CodeDeployToECS reads artifacts of at most 3 MB; the zip, each entry and all entries together
 /// are held to it, so a zip bomb is refused before it is inflated.
-pub const MAX_BYTES: u64 = 3 * 1024 * 1024;
+pub const MAX_BYTES: u64 = crate::model::deploy::MAX_BUNDLE_BYTES;
 
 /// One bundle as the bundle check left it, for the checks that hold its content later.
 #[derive(Clone, Debug)]

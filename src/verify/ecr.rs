@@ -3,25 +3,28 @@
 //! an error.
 
 use super::{Recorder, Seen};
-use crate::aws::ecr::{self, Lookup, Outcome};
+use crate::aws::Aws;
+use crate::aws::ecr::{self, Lookup, NONE_IN_ECR, Outcome};
 
-pub fn check(images: &[Seen], report: &mut Recorder) {
+/// Looks `images` up through the client `connect` gives, called only when an image is in ECR.
+pub fn check<'a>(
+    images: &[Seen],
+    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
+    report: &mut Recorder,
+) {
     let lookups: Vec<Lookup> = images
         .iter()
-        .map(|s| Lookup {
-            subject: s.subject.clone(),
-            image: s.image.clone(),
-            digest: s.digest,
-            tag: s.image.tag().map(str::to_owned),
-        })
+        .map(|s| Lookup::of(s.subject.clone(), &s.image, s.digest))
         .collect();
-    if ecr::plan(&lookups).is_empty() {
-        tracing::warn!(
-            "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up"
-        );
-        return;
+    match ecr::plan(&lookups) {
+        Err(refused) => return report.error("--ecr", refused),
+        Ok(batches) if batches.is_empty() => {
+            tracing::warn!("{NONE_IN_ECR}");
+            return;
+        }
+        Ok(_) => {}
     }
-    let outcomes = crate::aws::shared().and_then(|aws| ecr::check(aws, &lookups));
+    let outcomes = connect().and_then(|aws| ecr::check(aws, &lookups));
     match outcomes {
         Err(e) => report.error("--ecr", format!("{e:#}")),
         Ok(outcomes) => {

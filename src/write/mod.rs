@@ -16,30 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::model::Digest;
-
-/// One file to write, relative to the output directory.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutFile {
-    /// The path under the output directory, `/`-separated.
-    pub path: String,
-    pub bytes: Vec<u8>,
-}
-
-impl OutFile {
-    #[must_use]
-    pub fn new(path: impl Into<String>, bytes: Vec<u8>) -> OutFile {
-        OutFile {
-            path: path.into(),
-            bytes,
-        }
-    }
-
-    #[must_use]
-    pub fn digest(&self) -> Digest {
-        Digest::of(&self.bytes)
-    }
-}
+use crate::output::OutFile;
 
 /// Writes every file under `out`, or none of them. Directories that had to be created are removed
 /// again on failure; files already in `out` that are not in `files` are never touched.

@@ -142,17 +142,18 @@ fn dry_run_bundle_writes_nothing() {
 /// imageDetail.json), read by the same readers.
 #[test]
 fn a_two_file_service_bundle_reads_the_same_everywhere() {
-    use imagedef::write::OutFile;
+    use imagedef::output::OutFile;
     let env = Env::new();
     let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
     let defs = format!("[{{\"name\":\"app\",\"imageUri\":\"{uri}\"}}]\n").into_bytes();
     let detail = format!("{{\"ImageURI\":\"{uri}\"}}\n").into_bytes();
-    let zip = imagedef::bundle::service(
-        "web",
-        &[
-            OutFile::new("web/imagedefinitions.json", defs.clone()),
-            OutFile::new("web/imageDetail.json", detail.clone()),
-        ],
+    let zip = OutFile::new(
+        "web.zip",
+        imagedef::bundle::zip(&[
+            OutFile::new("imagedefinitions.json", defs.clone()),
+            OutFile::new("imageDetail.json", detail.clone()),
+        ])
+        .unwrap(),
     );
     let path = env.write(&zip.path, &zip.bytes);
     let want = [

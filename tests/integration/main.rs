@@ -2,6 +2,7 @@
 
 mod util;
 
+mod aws_regions;
 mod bad_image_details;
 mod bad_mappings;
 mod buildspec;
@@ -14,9 +15,11 @@ mod emit_single;
 mod generations;
 mod live_aws;
 mod publish;
+mod publish_race;
 mod regressions;
 mod schema;
 mod snapshots;
+mod text_output;
 mod verify_bundle;
 mod verify_discovered;
 mod verify_oci;

@@ -237,22 +237,26 @@ fn a_missing_bundle_is_exit_2() {
 #[test]
 fn per_service_bundles_are_checked_against_their_loose_files() {
     use imagedef::model::deploy::Sha256Sums;
-    use imagedef::write::OutFile;
+    use imagedef::output::OutFile;
     let sha256sums = |files: &[OutFile]| {
         let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
         OutFile::new("SHA256SUMS", sums.to_bytes())
     };
     let env = bundled();
     let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
-    let loose = vec![
-        OutFile::new("web/imagedefinitions.json", defs("app", &uri)),
+    let rendered = vec![
+        OutFile::new("imagedefinitions.json", defs("app", &uri)),
         OutFile::new(
-            "web/imageDetail.json",
+            "imageDetail.json",
             format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
         ),
     ];
-    let mut files = loose.clone();
-    files.push(imagedef::bundle::service("web", &loose));
+    let zip = OutFile::new("web.zip", imagedef::bundle::zip(&rendered).unwrap());
+    let mut files: Vec<OutFile> = rendered
+        .into_iter()
+        .map(|f| OutFile::new(format!("web/{}", f.path), f.bytes))
+        .collect();
+    files.push(zip);
     files.push(sha256sums(&files));
     for f in &files {
         env.write(&format!("fan/{}", f.path), &f.bytes);

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
+use imagedef::output::OutFile;
 use imagedef::verify::{Check, Recorder, bundle, zip_view};
-use imagedef::write::OutFile;
 
 use crate::util::crafted::{self, Case};
 use crate::util::zips::{java, java_batch, sha256_hex};
@@ -106,15 +106,15 @@ fn real_bundles() -> Vec<Vec<u8>> {
     let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
     let loose = [
         OutFile::new(
-            "web/imagedefinitions.json",
+            "imagedefinitions.json",
             format!(r#"[{{"name":"app","imageUri":"{uri}"}}]"#).into_bytes(),
         ),
         OutFile::new(
-            "web/imageDetail.json",
+            "imageDetail.json",
             format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
         ),
     ];
-    let service = imagedef::bundle::service("web", &loose).bytes;
+    let service = imagedef::bundle::zip(&loose).unwrap();
     vec![single, service]
 }
 

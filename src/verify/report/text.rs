@@ -1,23 +1,27 @@
 //! The report as the lines `verify` prints: `ok` for what passed (discovered images first),
-//! `FAILED`/`ERROR` for each finding, then the counts.
+//! `FAILED`/`ERROR` for each finding, then the counts. Every subject and message is escaped, so
+//! none of them, whatever file it names, can start a line of its own.
 
 use std::fmt::Write as _;
 
 use super::{Report, Severity};
+use crate::escape;
 
 /// The report as text, one line a result and a last line of counts.
 #[must_use]
 pub fn render(report: &Report) -> String {
     let mut text = String::new();
     for p in report.passes_images_first() {
-        let _ = writeln!(text, "ok      {}: {}", p.subject, p.detail);
+        let (subject, detail) = (escape::line(&p.subject), escape::line(&p.detail));
+        let _ = writeln!(text, "ok      {subject}: {detail}");
     }
     for f in report.findings() {
         let tag = match f.severity {
             Severity::Failed => "FAILED",
             Severity::Error => "ERROR ",
         };
-        let _ = writeln!(text, "{tag}  {}: {}", f.subject, f.message);
+        let (subject, message) = (escape::line(&f.subject), escape::line(&f.message));
+        let _ = writeln!(text, "{tag}  {subject}: {message}");
     }
     let _ = writeln!(
         text,

@@ -510,6 +510,12 @@ pub enum Fault {
     Drop,
     /// Answer with this status and AWS JSON error code (`__type`).
     Answer(u16, &'static str),
+    /// Another writer first: PUT these bytes at the request's path (query dropped) straight to
+    /// moto, then forward the request.
+    PutFirst(Arc<Vec<u8>>),
+    /// Another writer of the same bytes first: send this request, without its `If-Match` and
+    /// `If-None-Match`, straight to moto, then forward it.
+    ReplayFirst,
 }
 
 /// A proxy in front of moto that answers the first requests with the planned faults, then
@@ -604,6 +610,7 @@ fn serve(
         } else {
             Fault::Pass
         };
+        let fault = other_writer_first(fault, upstream, &start, &headers, &body);
         let mut out = stream;
         let (status, extra, answer) = match fault {
             Fault::Drop => {
@@ -650,6 +657,7 @@ fn serve(
                     .collect();
                 (code, keep, up_body)
             }
+            Fault::PutFirst(_) | Fault::ReplayFirst => unreachable!("replaced by Pass above"),
         };
         let mut head = format!("HTTP/1.1 {status} X\r\n");
         if !extra.iter().any(|(k, _)| k == "content-length") {
@@ -665,5 +673,48 @@ fn serve(
         if out.write_all(head.as_bytes()).is_err() || out.write_all(&answer).is_err() {
             return;
         }
+    }
+}
+
+/// Does what a [`Fault::PutFirst`] or [`Fault::ReplayFirst`] plans before the request it applies
+/// to is forwarded; the request then passes.
+fn other_writer_first(
+    fault: Fault,
+    upstream: u16,
+    start: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Fault {
+    let path = start.split(' ').nth(1).unwrap_or_default();
+    match fault {
+        Fault::PutFirst(bytes) => {
+            let auth = "AWS4-HMAC-SHA256 Credential=AKIDIMAGEDEFTEST/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=00";
+            let object = path.split('?').next().unwrap_or_default();
+            let (status, _, _) =
+                http_raw(upstream, "PUT", object, &[("Authorization", auth)], &bytes);
+            assert_eq!(status, 200, "the other writer's PUT {object}");
+            Fault::Pass
+        }
+        Fault::ReplayFirst => {
+            let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+            let mut request = format!("{start}\r\n");
+            for (k, v) in headers
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "connection" | "if-match" | "if-none-match"))
+            {
+                let _ = write!(request, "{k}: {v}\r\n");
+            }
+            request.push_str("connection: close\r\n\r\n");
+            up.write_all(request.as_bytes()).unwrap();
+            up.write_all(body).unwrap();
+            let (status, _, _) = read_message_of(&mut BufReader::new(up), true, false)
+                .expect("an answer to the other writer");
+            assert!(
+                status.contains(" 200 "),
+                "the other writer's {start}: {status}"
+            );
+            Fault::Pass
+        }
+        other => other,
     }
 }

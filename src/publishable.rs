@@ -1,110 +1,17 @@
-//! What `publish` uploads: the bundles `emit --bundle` wrote into OUT, each re-checked against
-//! OUT's `SHA256SUMS` before anything is sent, and the S3 key of each from the key template.
-//! [`KeyTemplate`], [`keys`] and [`precheck`] are pure; [`read`] reads OUT.
+//! What `publish` may upload: the bundles `emit --bundle` wrote into OUT, each re-checked against
+//! OUT's `SHA256SUMS` and by the checks of `verify --bundle` before anything is sent; an entry of
+//! OUT that is not a regular file is refused. [`precheck`] is pure; [`read`] reads OUT.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 use anyhow::{anyhow, bail};
 
-use crate::error::CheckFailed;
+use crate::error::{CheckFailed, ExitCode};
 use crate::input;
 use crate::model::Digest;
-use crate::model::deploy::{REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
-use crate::verify::bundle::MAX_BYTES;
-
-/// The placeholder a key template may hold.
-pub const PLACEHOLDER: &str = "{service}";
-/// `--key`'s default.
-pub const DEFAULT_KEY: &str = "{service}.zip";
-/// S3 keys are at most 1024 bytes of UTF-8.
-pub const MAX_KEY: usize = 1024;
-
-/// `--key`: an S3 key, with `{service}` standing for each bundle's service.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyTemplate(String);
-
-impl FromStr for KeyTemplate {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<KeyTemplate, String> {
-        if s.is_empty() {
-            return Err(format!(
-                "is empty; give a key such as {DEFAULT_KEY} or deploy/{PLACEHOLDER}.zip"
-            ));
-        }
-        if s.starts_with('/') {
-            return Err(format!(
-                "{s:?} starts with /, which S3 keeps as part of the key (an empty first folder); write {:?}",
-                s.trim_start_matches('/')
-            ));
-        }
-        let rest = s.replace(PLACEHOLDER, "");
-        if rest.contains(['{', '}']) {
-            return Err(format!(
-                "{s:?} has a placeholder other than {PLACEHOLDER} (the only one there is), or a stray brace; write e.g. deploy/{PLACEHOLDER}.zip"
-            ));
-        }
-        if s.chars().any(char::is_control) {
-            return Err(format!(
-                "{s:?} holds a control character; S3 keys should not"
-            ));
-        }
-        if s.len() > MAX_KEY {
-            return Err(format!(
-                "is {} bytes long; S3 keys are at most {MAX_KEY}",
-                s.len()
-            ));
-        }
-        Ok(KeyTemplate(s.to_owned()))
-    }
-}
-
-impl fmt::Display for KeyTemplate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl KeyTemplate {
-    /// The key of `service`.
-    #[must_use]
-    pub fn key(&self, service: &str) -> String {
-        self.0.replace(PLACEHOLDER, service)
-    }
-}
-
-/// The key of each service under `template`, in order. Refused (naming them) when two services
-/// would share one key, which would overwrite one bundle with another.
-pub fn keys(template: &KeyTemplate, services: &[&str]) -> Result<Vec<String>, String> {
-    if services.len() > 1 && !template.0.contains(PLACEHOLDER) {
-        return Err(format!(
-            "--key {template:?} has no {PLACEHOLDER}, so all {} services ({}) would go to one key; put {PLACEHOLDER} in it, e.g. {DEFAULT_KEY}",
-            services.len(),
-            services.join(", ")
-        ));
-    }
-    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
-    let mut keys = Vec::new();
-    for service in services {
-        let key = template.key(service);
-        if key.len() > MAX_KEY {
-            return Err(format!(
-                "--key {template:?} gives service {service} the key {key:?}, {} bytes long; S3 keys are at most {MAX_KEY}",
-                key.len()
-            ));
-        }
-        if let Some(other) = seen.insert(key.clone(), service) {
-            return Err(format!(
-                "--key {template:?} gives services {other} and {service} the same key {key:?}; make the template tell them apart"
-            ));
-        }
-        keys.push(key);
-    }
-    Ok(keys)
-}
+use crate::model::deploy::{MAX_BUNDLE_BYTES, REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
+use crate::verify::{Check, Report};
 
 /// One bundle, checked against `SHA256SUMS`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -193,8 +100,9 @@ fn is_zip(name: &str) -> bool {
     name.ends_with(".zip")
 }
 
-/// Reads OUT's bundles and `SHA256SUMS` and [`precheck`]s them: a mismatch is a [`CheckFailed`]
-/// (exit 1); no bundle, an unreadable file or a malformed `SHA256SUMS` an error (exit 2).
+/// Reads OUT's bundles and `SHA256SUMS`, [`precheck`]s them and runs the bundle checks: a mismatch
+/// or a bundle `verify --bundle` refuses is a [`CheckFailed`] (exit 1); no bundle, an unreadable
+/// file, a symbolic link or a malformed `SHA256SUMS` an error (exit 2).
 pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
     let shown = out.display();
     let mapping = out.join(REPORT).is_file();
@@ -213,8 +121,11 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             name == SINGLE_BUNDLE
         };
         if wanted {
-            let bytes =
-                input::read_named(&entry.path(), MAX_BYTES, "bundle").map_err(|e| anyhow!(e))?;
+            if let Some(problem) = not_regular(out, &name) {
+                return Err(not_regular_error(out, &[problem]));
+            }
+            let bytes = input::read_named(&entry.path(), MAX_BUNDLE_BYTES, "bundle")
+                .map_err(|e| anyhow!(e))?;
             files.insert(name, bytes);
         }
     }
@@ -225,6 +136,9 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
         )
     };
     let sums = if sums_path.exists() {
+        if let Some(problem) = not_regular(out, SHA256SUMS) {
+            return Err(not_regular_error(out, &[problem]));
+        }
         let bytes =
             input::read_named(&sums_path, input::MAX_JSON, SHA256SUMS).map_err(|e| anyhow!(e))?;
         Sha256Sums::parse(&bytes).map_err(|e| {
@@ -241,7 +155,11 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             sums_path.display()
         );
     };
-    precheck(&sums, mapping, &files).map_err(|refusal| match refusal {
+    let problems: Vec<String> = sums.paths().filter_map(|p| not_regular(out, p)).collect();
+    if !problems.is_empty() {
+        return Err(not_regular_error(out, &problems));
+    }
+    let bundles = precheck(&sums, mapping, &files).map_err(|refusal| match refusal {
         Refusal::NoBundles => no_bundles(),
         Refusal::Mismatch(problems) => anyhow::Error::new(CheckFailed(format!(
             "{} bundle(s) in {shown} do not match {}, so nothing was published:\n  {}\nfix: run imagedef emit --bundle again, and do not change OUT between emit and publish",
@@ -249,65 +167,79 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             sums_path.display(),
             problems.join("\n  ")
         ))),
-    })
+    })?;
+    bundle_checks(out, &bundles)?;
+    Ok(bundles)
+}
+
+/// Each bundle through the checks of `verify --bundle` (zip structure as java.util.zip reads it,
+/// entries, shapes, `SHA256SUMS`): any finding publishes nothing, exit 1 (or 2 for an unreadable
+/// file).
+fn bundle_checks(out: &Path, bundles: &[Bundle]) -> anyhow::Result<()> {
+    let mut report = Report::default();
+    report.record(Check::Bundle, |r| {
+        for bundle in bundles {
+            crate::verify::bundle::check(&out.join(&bundle.file), r);
+        }
+    });
+    let findings = report.findings();
+    if findings.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "{} problem(s) in the bundles of {}, as imagedef verify --bundle finds them, so nothing was published:\n  {}\nfix: run imagedef emit --bundle again, and do not change OUT between emit and publish",
+        findings.len(),
+        out.display(),
+        findings
+            .iter()
+            .map(|f| format!("{}: {}", f.subject, f.message))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+    match ExitCode::worst(findings.iter().map(|f| f.severity)) {
+        ExitCode::Error => Err(anyhow!(message)),
+        _ => Err(CheckFailed(message).into()),
+    }
+}
+
+/// Why `rel` (a path under OUT, `/`-separated) is not a regular file reached without a link:
+/// publish reads only what emit wrote. `None` when it is one, or is missing ([`precheck`] names
+/// missing files).
+fn not_regular(out: &Path, rel: &str) -> Option<String> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let mut at = out.to_path_buf();
+    for (i, part) in parts.iter().enumerate() {
+        at.push(part);
+        let last = i + 1 == parts.len();
+        match std::fs::symlink_metadata(&at) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => return Some(format!("{}: {e}", at.display())),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Some(format!("{} is a symbolic link", at.display()));
+            }
+            Ok(m) if last && !m.is_file() => {
+                return Some(format!("{} is not a regular file", at.display()));
+            }
+            Ok(m) if !last && !m.is_dir() => return None,
+            Ok(_) => {}
+        }
+    }
+    None
+}
+
+/// The refusal of entries of OUT that are not regular files (exit 2).
+fn not_regular_error(out: &Path, problems: &[String]) -> anyhow::Error {
+    anyhow!(
+        "{} holds entries that are not regular files, so nothing was published:\n  {}\nfix: publish sends only the regular files emit wrote into OUT; remove these and run imagedef emit --bundle --out {} again",
+        out.display(),
+        problems.join("\n  "),
+        out.display()
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn template(s: &str) -> Result<KeyTemplate, String> {
-        s.parse()
-    }
-
-    #[test]
-    fn key_templates_are_checked_once() {
-        for good in [
-            DEFAULT_KEY,
-            "deploy/{service}/bundle.zip",
-            "one.zip",
-            "{service}-{service}.zip",
-        ] {
-            assert!(template(good).is_ok(), "{good}");
-        }
-        for (bad, says) in [
-            ("", "is empty"),
-            ("/deploy/{service}.zip", "starts with /"),
-            ("{name}.zip", "placeholder other than {service}"),
-            ("{service.zip", "stray brace"),
-            ("a\nb", "control character"),
-        ] {
-            let err = template(bad).unwrap_err();
-            assert!(err.contains(says), "{bad:?}: {err}");
-        }
-        assert!(
-            template(&"k".repeat(MAX_KEY + 1))
-                .unwrap_err()
-                .contains("at most 1024")
-        );
-    }
-
-    #[test]
-    fn keys_are_one_per_service_and_never_shared() {
-        let t = template("deploy/{service}.zip").unwrap();
-        assert_eq!(
-            keys(&t, &["web", "api"]).unwrap(),
-            ["deploy/web.zip", "deploy/api.zip"]
-        );
-        let fixed = template("bundle.zip").unwrap();
-        assert_eq!(keys(&fixed, &["web"]).unwrap(), ["bundle.zip"]);
-        let err = keys(&fixed, &["web", "api"]).unwrap_err();
-        assert!(
-            err.contains("no {service}") && err.contains("web, api"),
-            "{err}"
-        );
-        let long = template(&format!("{}{{service}}", "k".repeat(MAX_KEY - 9))).unwrap();
-        assert!(
-            keys(&long, &["a-long-name"])
-                .unwrap_err()
-                .contains("at most 1024")
-        );
-    }
 
     fn sums(files: &[(&str, &[u8])]) -> Sha256Sums {
         Sha256Sums::of(files.iter().map(|(n, b)| (*n, Digest::of(b))))

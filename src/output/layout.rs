@@ -1,0 +1,69 @@
+//! OUT's layout: which files a generation holds, under which paths, in which order.
+//!
+//! Single-image mode writes `imagedefinitions.json` (with `--bundle`, `imagedefinitions.zip`) and
+//! `SHA256SUMS` at OUT's root. Mapping mode writes, per service S, its deploy files under `S/`
+//! (`S/imagedefinitions.json`, `S/imageDetail.json` for blue/green, whatever [`render`] gives),
+//! `S.zip` with `--bundle`, then `imagedef-report.json` and `SHA256SUMS` over all of them.
+//!
+//! A bundle is zipped from the service's files as rendered, before they are placed under `S/`:
+//! what the service's folder holds, its zip holds, with nothing stripped or dropped on the way.
+
+use std::path::Path;
+
+use super::OutFile;
+use super::report::Report;
+use crate::bundle;
+use crate::error::CheckFailed;
+use crate::model::deploy::{SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
+use crate::render;
+use crate::resolve::ResolvedService;
+
+/// Every file of the generation, in the order they are listed: service by service (deploy files,
+/// then the bundle), then the report (mapping mode, whose file is `mapping`), then `SHA256SUMS`.
+pub fn lay_out(
+    services: &[ResolvedService<'_>],
+    mapping: Option<&Path>,
+    with_bundles: bool,
+) -> anyhow::Result<Vec<OutFile>> {
+    let mut files = Vec::new();
+    let mut report = mapping.map(Report::new);
+    for s in services {
+        let name = s.service.name.as_ref();
+        let at = || {
+            name.map(|n| format!("service {:?}: ", n.as_str()))
+                .unwrap_or_default()
+        };
+        let rendered: Vec<OutFile> = render::service_files(s)
+            .map_err(|e| CheckFailed(format!("{}{e}", at())))?
+            .into_iter()
+            .map(|(file, bytes)| OutFile::new(file, bytes))
+            .collect();
+        let zip = if with_bundles {
+            let zip_name = name.map_or_else(|| SINGLE_BUNDLE.to_owned(), |n| format!("{n}.zip"));
+            let bytes =
+                bundle::zip(&rendered).map_err(|e| anyhow::anyhow!("{}{zip_name}: {e}", at()))?;
+            Some(OutFile::new(zip_name, bytes))
+        } else {
+            None
+        };
+        let placed: Vec<OutFile> = match name {
+            Some(n) => rendered
+                .into_iter()
+                .map(|f| OutFile::new(format!("{n}/{}", f.path), f.bytes))
+                .collect(),
+            None => rendered,
+        };
+        if let (Some(report), Some(name)) = (report.as_mut(), name) {
+            report.add(name, s, &placed, zip.as_ref());
+        }
+        files.extend(placed);
+        files.extend(zip);
+    }
+    if let Some(report) = report {
+        files.push(report.to_file());
+    }
+    // Always, so that a SHA256SUMS left by an earlier --bundle run never vouches for a stale zip.
+    let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
+    files.push(OutFile::new(SHA256SUMS, sums.to_bytes()));
+    Ok(files)
+}

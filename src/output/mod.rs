@@ -1,0 +1,72 @@
+//! The output stage of `emit`: the files of a generation laid out in OUT ([`layout`], with the
+//! report of [`report`] and the bundles of [`crate::bundle`]), delivered here (written all at once
+//! by [`crate::write`], or shown with `--dry-run`), then the summary of [`summary`] on stdout.
+
+mod file;
+pub mod layout;
+pub mod report;
+pub mod summary;
+
+use std::path::Path;
+
+pub use file::OutFile;
+pub use layout::lay_out;
+
+use crate::config::Summary;
+use crate::stdout;
+use crate::write;
+
+/// How the generation is delivered.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    pub out: &'a Path,
+    /// Mapping mode: OUT belongs to imagedef and is replaced as a whole generation. Otherwise
+    /// (single-image mode) the files are written one by one into a folder imagedef does not own.
+    pub mapping_mode: bool,
+    pub dry_run: bool,
+    pub summary: Summary,
+    /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
+    pub codebuild_src_dir: Option<&'a Path>,
+    /// Said after the single-image mode's line, e.g. where the container name came from.
+    pub note: Option<&'a str>,
+}
+
+/// Writes (or with `--dry-run`, shows) the files, then prints the summary.
+pub fn deliver(
+    to: &Delivery<'_>,
+    files: &[OutFile],
+    services: &[crate::resolve::ResolvedService<'_>],
+) -> anyhow::Result<()> {
+    if let Some(src) = to.codebuild_src_dir {
+        summary::warn_if_outside(to.out, src);
+    }
+    match (to.mapping_mode, to.dry_run) {
+        (true, false) => write::generation::replace(to.out, files)?,
+        // What the real run would refuse, a dry run refuses too.
+        (true, true) => write::generation::check(to.out)?,
+        (false, false) => write::commit(to.out, files)?,
+        (false, true) => {}
+    }
+    let printed = match to.summary {
+        Summary::Json => stdout::print_json(&summary::JsonSummary::of(to, files, services)),
+        Summary::Quiet => Ok(()),
+        Summary::Text => stdout::print(&summary::text(to, files, services)),
+    };
+    printed.map_err(|e| unprinted(e, to, files))
+}
+
+/// The summary could not be printed: say what was done all the same.
+fn unprinted(e: std::io::Error, to: &Delivery<'_>, files: &[OutFile]) -> anyhow::Error {
+    let done = if to.dry_run {
+        "nothing was written (--dry-run)".to_owned()
+    } else {
+        format!(
+            "all {} files were written to {}",
+            files.len(),
+            to.out.display()
+        )
+    };
+    anyhow::Error::new(e).context(format!(
+        "{done}, but the summary could not be printed on stdout"
+    ))
+}

@@ -12,6 +12,7 @@ use std::io::{Cursor, Write as _};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
+use crate::model::deploy::is_bare_name;
 use crate::output::OutFile;
 
 /// The DEFLATE level: fixed, so that the compressed bytes never vary.
@@ -65,18 +66,6 @@ pub fn zip(files: &[OutFile]) -> Result<Vec<u8>, EntryError> {
         .finish()
         .expect("writing a zip to memory cannot fail")
         .into_inner())
-}
-
-/// True for an output path naming a zip (`.zip`, any case).
-#[must_use]
-pub fn is_zip(path: &str) -> bool {
-    std::path::Path::new(path)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-}
-
-fn is_bare_name(path: &str) -> bool {
-    !path.is_empty() && path != "." && path != ".." && !path.contains(['/', '\\'])
 }
 
 #[cfg(test)]

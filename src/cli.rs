@@ -211,13 +211,15 @@ pub struct EmitArgs {
     #[arg(long, value_name = "DIR", env = "IMAGEDEF_OUT")]
     pub out: Option<PathBuf>,
     /// Form of the imageUri written: digest (repo@sha256:..., the pushed image), tag (repo:tag) or
-    /// tag+digest (repo:tag@sha256:...). [default: digest, or the mapping's "uri"]
+    /// tag+digest (repo:tag@sha256:...). tag never writes "latest" unless a tag pattern was given
+    /// and matches it (an image tagged only "latest" is refused); tag+digest, pinned by its digest,
+    /// writes a lone "latest". [default: digest, or the mapping's "uri"]
     #[arg(long, value_name = "MODE", env = "IMAGEDEF_URI")]
     pub uri: Option<String>,
     /// Regex the written tag must match (unanchored; add ^ and $ to anchor; Unicode classes and
     /// (?i) work): exactly one of the image's tags must match, even when it has only one. Without
-    /// it: the only tag, else "latest" is set aside and one tag must remain. Wins over the
-    /// mapping's "tagPattern".
+    /// it: "latest" is set aside and one tag must remain (with tag+digest, a lone tag is taken
+    /// whatever it is). Wins over the mapping's "tagPattern".
     #[arg(long, value_name = "REGEX", env = "IMAGEDEF_TAG_PATTERN")]
     pub tag_pattern: Option<String>,
     /// Task definition JSON (raw, or `aws ecs describe-task-definition` output), or
@@ -242,6 +244,15 @@ pub struct EmitArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// With --mapping: how long to wait for another process's lock on OUT before giving up (exit
+    /// 2, naming the process).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "IMAGEDEF_LOCK_TIMEOUT",
+        default_value_t = 600
+    )]
+    pub lock_timeout: u64,
 }
 
 const PUBLISH_EXAMPLES: &str = "\

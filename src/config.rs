@@ -6,16 +6,15 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use anyhow::{Context, anyhow, bail};
-use regex::Regex;
+use anyhow::{anyhow, bail};
 
 use crate::cli::{
     Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, PublishArgs, ScanArgs, VerifyArgs,
 };
 use crate::discover::{self, Root};
-use crate::model::mapping::MAX_PATTERN;
+use crate::model::rules::TagPatternError;
 use crate::model::s3::{AccountId, BucketName, CannedAcl, KeyTemplate};
-use crate::model::{ContainerName, Origin, Rule, Rules, TaskDefinitionSource, UriMode};
+use crate::model::{ContainerName, Origin, Rule, Rules, TagPattern, TaskDefinitionSource, UriMode};
 
 /// How a start-up setting was given.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +193,8 @@ pub struct EmitConfig {
     pub bundle: bool,
     pub dry_run: bool,
     pub summary: Summary,
+    /// `--lock-timeout`: the longest wait for another run's lock on OUT (mapping mode).
+    pub lock_timeout: std::time::Duration,
 }
 
 /// What `emit` prints on stdout when it succeeds.
@@ -223,13 +224,10 @@ impl EmitConfig {
             _ => None,
         };
         let tag_pattern = match (&args.tag_pattern, &tag_pattern_given) {
-            (Some(p), Some(given)) if p.len() > MAX_PATTERN => bail!(
-                "{given} is {} characters long, more than the {MAX_PATTERN} a pattern may have; shorten it",
-                p.len()
-            ),
             (Some(p), Some(given)) => Some(Rule::new(
-                Regex::new(p).with_context(|| {
-                    format!("{given} {p:?} is not a valid regex; fix the pattern")
+                p.parse::<TagPattern>().map_err(|e| match e {
+                    TagPatternError::TooLong { .. } => anyhow!("{given} {e}"),
+                    TagPatternError::Invalid(_) => anyhow!("{given} {p:?} {e}"),
                 })?,
                 Origin::Started,
             )),
@@ -308,6 +306,7 @@ impl EmitConfig {
                 (false, true) => Summary::Quiet,
                 (false, false) => Summary::Text,
             },
+            lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
         })
     }
 }

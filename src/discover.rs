@@ -41,6 +41,13 @@ pub fn roots(
 ) -> anyhow::Result<Vec<Root>> {
     let roots = if args.is_empty() {
         let mut roots = roots_from_env(env);
+        if let Some(bad) = roots.iter().find(|r| !is_artifact_name(&r.artifact)) {
+            bail!(
+                "$CODEBUILD_SRC_DIR_<name> with <name> = {:?} ({}) is not an input artifact: CodePipeline artifact names are 1-100 of letters, digits, _ and -; rename the input artifact, or unset the variable",
+                bad.artifact,
+                bad.path.display()
+            );
+        }
         if roots.is_empty() {
             roots.push(Root {
                 artifact: PRIMARY.to_owned(),
@@ -102,12 +109,7 @@ fn root_from_arg(arg: &str) -> anyhow::Result<Root> {
     if let Some((name, dir)) = arg.split_once('=')
         && !Path::new(arg).exists()
     {
-        let valid_name = !name.is_empty()
-            && name.len() <= 100
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid_name {
+        if !is_artifact_name(name) {
             bail!(
                 "ROOT {arg:?}: {name:?} is not an artifact name; NAME=DIR takes 1-100 of letters, digits, _ and - before the =, as CodePipeline artifact names are"
             );
@@ -139,6 +141,15 @@ fn root_from_arg(arg: &str) -> anyhow::Result<Root> {
         origin,
         named: false,
     })
+}
+
+/// A `CodePipeline` artifact name: 1-100 of letters, digits, `_` and `-`.
+fn is_artifact_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 pub(crate) fn roots_from_env(env: impl IntoIterator<Item = (OsString, OsString)>) -> Vec<Root> {
@@ -464,6 +475,32 @@ mod tests {
             format!("{e:#}").contains("(artifact Web, from $CODEBUILD_SRC_DIR_Web)"),
             "{e:#}"
         );
+    }
+
+    #[test]
+    fn a_codebuild_variable_that_names_no_artifact_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_string_lossy().into_owned();
+        let long = format!("CODEBUILD_SRC_DIR_{}", "a".repeat(101));
+        for (key, name) in [
+            ("CODEBUILD_SRC_DIR_my.app", "my.app".to_owned()),
+            ("CODEBUILD_SRC_DIR_web\u{1b}[2J", "web\u{1b}[2J".to_owned()),
+            (long.as_str(), "a".repeat(101)),
+        ] {
+            let e = roots(&[], env(&[(key, &dir)])).unwrap_err();
+            assert_eq!(
+                format!("{e:#}"),
+                format!(
+                    "$CODEBUILD_SRC_DIR_<name> with <name> = {name:?} ({dir}) is not an input artifact: CodePipeline artifact names are 1-100 of letters, digits, _ and -; rename the input artifact, or unset the variable"
+                ),
+                "{key}"
+            );
+        }
+        let ok = roots(
+            &[],
+            env(&[(&format!("CODEBUILD_SRC_DIR_{}", "a".repeat(100)), &dir)]),
+        );
+        assert_eq!(ok.unwrap()[0].artifact, "a".repeat(100));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The bound for JSON inputs: the largest image manifest ECR stores is 4 MiB.
 pub const MAX_JSON: u64 = 4 * 1024 * 1024;
@@ -61,23 +61,63 @@ pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
-/// [`read_bounded`] for a file the user named, with the error worded for them: `what` names the
-/// file's role ("task definition", "mapping", ...).
-pub fn read_named(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
-    read_bounded(path, limit).map_err(|e| {
-        let path = path.display();
-        match e {
-            ReadError::NotAFile(kind) => format!(
+/// A file the user named that was not read: which file, in what role, and why.
+#[derive(Debug)]
+pub struct NamedReadError {
+    pub path: PathBuf,
+    /// The file's role, as the message names it ("task definition", "mapping", ...).
+    pub role: &'static str,
+    /// Why; an I/O failure keeps its `io::Error`.
+    pub reason: ReadError,
+}
+
+impl NamedReadError {
+    /// True when there is no file at the path.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(&self.reason, ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+impl fmt::Display for NamedReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, path) = (self.role, self.path.display());
+        match &self.reason {
+            ReadError::NotAFile(kind) => write!(
+                f,
                 "{what} {path} is {kind}, not a regular file, so it is not read; give the path of a file"
             ),
             ReadError::TooLarge { limit, .. } => {
-                format!("{what} {path} is larger than {limit} bytes; is it the right file?")
+                write!(
+                    f,
+                    "{what} {path} is larger than {limit} bytes; is it the right file?"
+                )
             }
-            ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                format!("cannot read {what} {path}: {e}; check the path")
+            ReadError::Io(e) if self.is_not_found() => {
+                write!(f, "cannot read {what} {path}: {e}; check the path")
             }
-            ReadError::Io(e) => format!("cannot read {what} {path}: {e}"),
+            ReadError::Io(e) => write!(f, "cannot read {what} {path}: {e}"),
         }
+    }
+}
+
+/// The message already says what the I/O error says, so it is not given again as a source.
+impl std::error::Error for NamedReadError {}
+
+/// For callers that collect messages as text (`verify`'s findings).
+impl From<NamedReadError> for String {
+    fn from(e: NamedReadError) -> String {
+        e.to_string()
+    }
+}
+
+/// [`read_bounded`] for a file the user named, with the error worded for them: `role` names the
+/// file's role ("task definition", "mapping", ...).
+pub fn read_named(path: &Path, limit: u64, role: &'static str) -> Result<Vec<u8>, NamedReadError> {
+    read_bounded(path, limit).map_err(|reason| NamedReadError {
+        path: path.to_path_buf(),
+        role,
+        reason,
     })
 }
 
@@ -125,15 +165,17 @@ mod tests {
             .unwrap();
         assert!(made.success());
         let e = read_named(&fifo, 4, "mapping").unwrap_err();
-        assert!(e.contains("is a FIFO, not a regular file"), "{e}");
+        assert!(
+            matches!(e.reason, ReadError::NotAFile("a FIFO"))
+                && e.role == "mapping"
+                && e.path == fifo,
+            "{e:?}"
+        );
         assert!(matches!(
             read_bounded(Path::new("/dev/null"), 4),
             Err(ReadError::NotAFile("a device"))
         ));
         let e = read_named(&tmp.path().join("missing"), 4, "mapping").unwrap_err();
-        assert!(
-            e.starts_with("cannot read mapping ") && e.ends_with("check the path"),
-            "{e}"
-        );
+        assert!(e.is_not_found(), "{e:?}");
     }
 }

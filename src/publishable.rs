@@ -10,7 +10,10 @@ use anyhow::{anyhow, bail};
 use crate::error::{CheckFailed, ExitCode};
 use crate::input;
 use crate::model::Digest;
-use crate::model::deploy::{MAX_BUNDLE_BYTES, REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
+use crate::model::deploy::{
+    MAX_BUNDLE_BYTES, REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums, SumsLoadError, bundle_stem,
+    is_bundle,
+};
 use crate::verify::{Check, Report};
 
 /// One bundle, checked against `SHA256SUMS`.
@@ -45,7 +48,7 @@ pub fn precheck(
 ) -> Result<Vec<Bundle>, Refusal> {
     let is_bundle = |name: &str| {
         if mapping {
-            !name.contains('/') && name.len() > 4 && is_zip(name)
+            !name.contains('/') && name.len() > 4 && is_bundle(name)
         } else {
             name == SINGLE_BUNDLE
         }
@@ -66,7 +69,7 @@ pub fn precheck(
                 let digest = Digest::of(bytes);
                 if digest == listed {
                     bundles.push(Bundle {
-                        service: name.trim_end_matches(".zip").to_owned(),
+                        service: bundle_stem(name).unwrap_or(name).to_owned(),
                         file: name.to_owned(),
                         bytes: bytes.clone(),
                         digest,
@@ -94,12 +97,6 @@ pub fn precheck(
     }
 }
 
-/// `emit` names its bundles `<service>.zip`, exactly: a `.ZIP` is not one of them.
-#[allow(clippy::case_sensitive_file_extension_comparisons)]
-fn is_zip(name: &str) -> bool {
-    name.ends_with(".zip")
-}
-
 /// Reads OUT's bundles and `SHA256SUMS`, [`precheck`]s them and runs the bundle checks: a mismatch
 /// or a bundle `verify --bundle` refuses is a [`CheckFailed`] (exit 1); no bundle, an unreadable
 /// file, a symbolic link or a malformed `SHA256SUMS` an error (exit 2).
@@ -116,7 +113,7 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
             continue;
         };
         let wanted = if mapping {
-            is_zip(&name)
+            is_bundle(&name)
         } else {
             name == SINGLE_BUNDLE
         };
@@ -139,13 +136,11 @@ pub fn read(out: &Path) -> anyhow::Result<Vec<Bundle>> {
         if let Some(problem) = not_regular(out, SHA256SUMS) {
             return Err(not_regular_error(out, &[problem]));
         }
-        let bytes =
-            input::read_named(&sums_path, input::MAX_JSON, SHA256SUMS).map_err(|e| anyhow!(e))?;
-        Sha256Sums::parse(&bytes).map_err(|e| {
-            anyhow!(
-                "{}: {e}; it is not as emit wrote it: run imagedef emit --bundle again",
-                sums_path.display()
-            )
+        Sha256Sums::load(&sums_path).map_err(|e| match e {
+            SumsLoadError::Unread(e) => anyhow!(e),
+            malformed @ SumsLoadError::Malformed { .. } => {
+                anyhow!("{malformed}; it is not as emit wrote it: run imagedef emit --bundle again")
+            }
         })?
     } else if files.is_empty() {
         return Err(no_bundles());
@@ -278,6 +273,23 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("extra.zip is not listed"), "{text}");
+    }
+
+    #[test]
+    fn a_zip_in_capitals_is_a_bundle_too_and_must_be_listed() {
+        let listed = sums(&[("web.zip", b"w")]);
+        let files = on_disk(&[("web.zip", b"w"), ("API.ZIP", b"a")]);
+        let Err(Refusal::Mismatch(problems)) = precheck(&listed, true, &files) else {
+            panic!("must refuse");
+        };
+        assert_eq!(
+            problems,
+            ["API.ZIP is not listed in SHA256SUMS, so its bytes cannot be checked"]
+        );
+        let both = sums(&[("web.zip", b"w"), ("API.ZIP", b"a")]);
+        let bundles = precheck(&both, true, &files).unwrap();
+        let services: Vec<_> = bundles.iter().map(|b| b.service.as_str()).collect();
+        assert_eq!(services, ["API", "web"]);
     }
 
     #[test]

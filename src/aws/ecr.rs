@@ -541,6 +541,23 @@ mod tests {
             .unwrap();
         assert!(plan(&[other.clone()]).unwrap().is_empty());
         assert!(matches!(outcome(&other, None), Outcome::Skipped { .. }));
+        // An upper-case ECR host is ECR: looked up, not skipped.
+        let mut upper = lookup("111122223333", "us-east-1", "shop/web", 1, None);
+        upper.image = format!(
+            "111122223333.DKR.ECR.US-EAST-1.AMAZONAWS.COM/shop/web@{}",
+            digest(1)
+        )
+        .parse()
+        .unwrap();
+        let batches = plan(&[upper]).unwrap();
+        assert_eq!(batches.len(), 1);
+        assert_eq!(
+            (
+                batches[0].repository.account.as_str(),
+                batches[0].repository.region.as_str()
+            ),
+            ("111122223333", "us-east-1")
+        );
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             summary: config.summary,
             codebuild_src_dir: config.codebuild_src_dir.as_deref(),
             note: note.as_deref(),
+            lock_timeout: config.lock_timeout,
         },
         &files,
         &services,

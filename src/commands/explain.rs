@@ -161,6 +161,21 @@ impl Words<'_> {
                 "the image has no tag; {}",
                 self.set_uri(&uri, UriMode::Digest)
             ),
+            RefProblem::Tag(TagProblem::OnlyLatest) => {
+                let image = match &u.reason {
+                    Reason::Reference { image, .. } => image.detail.image_uri.name(),
+                    _ => String::new(),
+                };
+                let pattern = if self.is_single() {
+                    "--tag-pattern"
+                } else {
+                    "\"tagPattern\" (or --tag-pattern)"
+                };
+                format!(
+                    "image {image} has the one tag \"latest\", and --uri tag writes latest only when a tag pattern admits it (the next push moves latest, and ECS would then start that image); fix: push the image with an immutable tag (a version or commit), {} or tag+digest, or set {pattern} to a regex that matches latest",
+                    self.set_uri(&uri, UriMode::Digest)
+                )
+            }
             RefProblem::Tag(TagProblem::Ambiguous { tags, remaining }) => {
                 let pattern = u.rules.tag_pattern.as_ref();
                 let how = match pattern {

@@ -3,10 +3,14 @@
 //!
 //! - [`ImageDefinitions`]: `imagedefinitions.json`, for the ECS standard deploy action;
 //! - [`BlueGreenDetail`]: `imageDetail.json` as `{"ImageURI": ...}`, for `CodeDeployToECS`;
-//! - [`Sha256Sums`]: `SHA256SUMS`, as `sha256sum -c` reads it.
+//! - [`Sha256Sums`]: `SHA256SUMS`, as `sha256sum -c` reads it, and its one loader;
+//!
+//! and the rules for names in OUT: what a bundle is ([`is_bundle`]), what a bare file name is
+//! ([`is_bare_name`]), and how staging folders are named ([`StageName`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -25,31 +29,92 @@ pub const REPORT: &str = "imagedef-report.json";
 /// The single-image mode's bundle.
 pub const SINGLE_BUNDLE: &str = "imagedefinitions.zip";
 
-/// True for the folders a mapping-mode run stages its generation in, or sets the previous one
-/// aside in: `.<OUT>.imagedef-stage-<pid>` and `.<OUT>.imagedef-old-<pid>` beside OUT, and
-/// `.imagedef-stage-<pid>` inside it (when OUT is a mount point). Discovery never reads them.
+/// A bundle: a file name ending in `.zip`, in any case.
 #[must_use]
-pub fn is_staging_folder(name: &str) -> bool {
-    staged_pid(name).is_some()
+pub fn is_bundle(name: &str) -> bool {
+    bundle_stem(name).is_some()
 }
 
-/// The process id in the name of a staging folder (see [`is_staging_folder`]).
+/// The service a bundle is named after: `web` for `web.zip` (or `web.ZIP`); `None` for a name
+/// that is no bundle.
 #[must_use]
-pub fn staged_pid(name: &str) -> Option<u32> {
-    let pid = |tail: &str| -> Option<u32> {
-        (!tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| tail.parse().ok())
-            .flatten()
-    };
-    let rest = name.strip_prefix('.')?;
-    rest.strip_prefix("imagedef-stage-")
-        .and_then(pid)
-        .or_else(|| {
-            let (_, kind) = rest.rsplit_once(".imagedef-")?;
-            kind.strip_prefix("stage-")
-                .or_else(|| kind.strip_prefix("old-"))
-                .and_then(pid)
-        })
+pub fn bundle_stem(name: &str) -> Option<&str> {
+    let at = name.len().checked_sub(4)?;
+    let (stem, ext) = (name.get(..at)?, name.get(at..)?);
+    ext.eq_ignore_ascii_case(".zip").then_some(stem)
+}
+
+/// A plain file name, as a zip entry at the root or a file of a bundle: not empty, not `.` or
+/// `..`, no separator (`/` or `\`) and no drive (`C:x`).
+#[must_use]
+pub fn is_bare_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && !(name.len() >= 2 && name.as_bytes()[1] == b':')
+}
+
+/// The name of a folder a mapping-mode run stages its generation in, or sets the previous one
+/// aside in. Discovery never reads them; the next run removes those a killed run left.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StageName {
+    /// `.<OUT>.imagedef-stage-<pid>`, beside OUT: the new generation.
+    Beside { out: String, pid: u32 },
+    /// `.<OUT>.imagedef-old-<pid>`, beside OUT: the previous generation, set aside.
+    Aside { out: String, pid: u32 },
+    /// `.imagedef-stage-<pid>`, inside OUT (when OUT is replaced entry by entry).
+    Inside { pid: u32 },
+}
+
+impl StageName {
+    /// The name, if it is one exactly (a pid of digits only, nothing after it).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<StageName> {
+        let pid = |tail: &str| -> Option<u32> {
+            (!tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| tail.parse().ok())
+                .flatten()
+        };
+        let rest = name.strip_prefix('.')?;
+        if let Some(pid) = rest.strip_prefix("imagedef-stage-").and_then(pid) {
+            return Some(StageName::Inside { pid });
+        }
+        let (out, kind) = rest.rsplit_once(".imagedef-")?;
+        let out = out.to_owned();
+        if let Some(pid) = kind.strip_prefix("stage-").and_then(pid) {
+            Some(StageName::Beside { out, pid })
+        } else {
+            let pid = kind.strip_prefix("old-").and_then(pid)?;
+            Some(StageName::Aside { out, pid })
+        }
+    }
+
+    /// The process that named it.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        match self {
+            StageName::Beside { pid, .. }
+            | StageName::Aside { pid, .. }
+            | StageName::Inside { pid } => *pid,
+        }
+    }
+}
+
+impl fmt::Display for StageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageName::Beside { out, pid } => write!(f, ".{out}.imagedef-stage-{pid}"),
+            StageName::Aside { out, pid } => write!(f, ".{out}.imagedef-old-{pid}"),
+            StageName::Inside { pid } => write!(f, ".imagedef-stage-{pid}"),
+        }
+    }
+}
+
+/// True for the name of a staging folder (see [`StageName`]).
+#[must_use]
+pub fn is_staging_folder(name: &str) -> bool {
+    StageName::parse(name).is_some()
 }
 
 /// CodeDeployToECS reads artifacts of at most 3 MB: the largest bundle `publish` sends and
@@ -244,6 +309,30 @@ impl Sha256Sums {
     }
 }
 
+/// The largest `SHA256SUMS` read: far more than any OUT's list of files needs.
+pub const MAX_SUMS: u64 = 16 * 1024 * 1024;
+
+impl Sha256Sums {
+    /// Reads and parses the `SHA256SUMS` at `path`, within [`MAX_SUMS`].
+    pub fn load(path: &Path) -> Result<Sha256Sums, SumsLoadError> {
+        let bytes = crate::input::read_named(path, MAX_SUMS, SHA256SUMS)?;
+        Sha256Sums::parse(&bytes).map_err(|problem| SumsLoadError::Malformed {
+            path: path.to_path_buf(),
+            problem,
+        })
+    }
+}
+
+/// Why [`Sha256Sums::load`] gave no sums.
+#[derive(Debug, thiserror::Error)]
+pub enum SumsLoadError {
+    #[error(transparent)]
+    Unread(#[from] crate::input::NamedReadError),
+    /// `<path>: line N: ...`
+    #[error("{}: {problem}", path.display())]
+    Malformed { path: PathBuf, problem: SumsError },
+}
+
 /// Why a `SHA256SUMS` file is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SumsError {
@@ -317,8 +406,87 @@ mod tests {
             (".out.imagedef-kept-12", None),
             (".imagedef-old-3", None),
         ] {
-            assert_eq!(staged_pid(name), pid, "{name}");
+            let parsed = StageName::parse(name);
+            assert_eq!(parsed.as_ref().map(StageName::pid), pid, "{name}");
+            if let Some(stage) = parsed {
+                assert_eq!(stage.to_string(), name, "formats as it parses");
+            }
         }
+        let beside = StageName::Beside {
+            out: "imagedef-out".into(),
+            pid: 41,
+        };
+        assert_eq!(StageName::parse(&beside.to_string()), Some(beside));
+    }
+
+    #[test]
+    fn a_bundle_is_a_zip_in_any_case_and_a_bare_name_has_no_folder_or_drive() {
+        for (name, stem) in [
+            ("web.zip", Some("web")),
+            ("web.ZIP", Some("web")),
+            ("a.b.Zip", Some("a.b")),
+            (".zip", Some("")),
+            ("web.zipx", None),
+            ("zip", None),
+            ("web/imagedefinitions.json", None),
+            ("é.zip", Some("é")),
+            ("xé", None),
+        ] {
+            assert_eq!(bundle_stem(name), stem, "{name}");
+            assert_eq!(is_bundle(name), stem.is_some(), "{name}");
+        }
+        for ok in [
+            "imagedefinitions.json",
+            "imageDetail.json",
+            "a..b",
+            "web.zip",
+        ] {
+            assert!(is_bare_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "/etc/passwd",
+            "dir/",
+            "a/b.json",
+            "..\\x",
+            "a\\b",
+            "C:x",
+            "c:",
+        ] {
+            assert!(!is_bare_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sha256sums_are_loaded_within_the_one_cap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(SHA256SUMS);
+        let sums = Sha256Sums::of([("web.zip", Digest::of(b"w"))]);
+        std::fs::write(&path, sums.to_bytes()).unwrap();
+        assert_eq!(Sha256Sums::load(&path).unwrap(), sums);
+        std::fs::write(&path, "nonsense\n").unwrap();
+        assert!(matches!(
+            Sha256Sums::load(&path),
+            Err(SumsLoadError::Malformed {
+                problem: SumsError { line: 1, .. },
+                ..
+            })
+        ));
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_SUMS + 1).unwrap();
+        assert!(matches!(
+            Sha256Sums::load(&path),
+            Err(SumsLoadError::Unread(crate::input::NamedReadError {
+                reason: crate::input::ReadError::TooLarge {
+                    limit: MAX_SUMS,
+                    ..
+                },
+                ..
+            }))
+        ));
     }
 
     #[test]

@@ -120,7 +120,9 @@ impl ImageDetail {
         let image_uri = uri.parse::<ImageRef>().map_err(|e| {
             malformed(
                 Some("ImageURI"),
-                Some(&Value::String(uri.clone())),
+                Some(&Value::String(
+                    super::reference::without_credentials(&uri).into_owned(),
+                )),
                 e.to_string(),
                 "write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>",
             )

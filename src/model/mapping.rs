@@ -9,13 +9,12 @@ use std::fmt;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobMatcher};
-use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::json::{self, JsonError, kind as json_kind};
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
-use super::rules::{Origin, Rule, Rules};
+use super::rules::{Origin, Rule, Rules, TagPattern, TagPatternError};
 use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, TaskDefinitionSource};
 
 /// The mapping file's JSON Schema (draft 2020-12), as `imagedef schema` prints it; kept in the
@@ -84,9 +83,7 @@ pub struct PathGlob {
     matcher: GlobMatcher,
 }
 
-/// The longest `path` glob or `tagPattern` accepted: real ones are a few dozen characters, and a
-/// pattern far beyond that would compile into an automaton too large to build.
-pub const MAX_PATTERN: usize = 1000;
+pub use super::rules::MAX_PATTERN;
 
 impl PathGlob {
     pub fn new(text: &str) -> Result<PathGlob, String> {
@@ -249,10 +246,21 @@ impl Mapping {
                     .to_owned(),
             );
         }
-        let raw: RawMapping = typed(value, "", &["uri", "tagPattern"])?;
+        let raw: RawMapping = typed(value, "", &["uri", "tagPattern"], &[SERVICES_EXAMPLE])?;
         let services = raw.services.unwrap_or_default();
         if services.is_empty() {
             return Err("key \"services\" is missing or empty; name at least one service, e.g. \"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}".to_owned());
+        }
+        // Service names become folders and zips: two that differ only in case collide on a
+        // case-insensitive file system (macOS, Windows, and the zips' consumers there).
+        let mut folded: std::collections::BTreeMap<String, &str> =
+            std::collections::BTreeMap::new();
+        for name in services.keys() {
+            if let Some(first) = folded.insert(name.to_lowercase(), name) {
+                return Err(format!(
+                    "keys \"services.{first}\" and \"services.{name}\" differ only in letter case; their folders and zips ({first}/ and {name}/, {first}.zip and {name}.zip) would be one file on a case-insensitive file system: rename one"
+                ));
+            }
         }
         Ok(Mapping {
             rules: rules(
@@ -283,6 +291,7 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         value,
         &at,
         &["uri", "tagPattern", "taskDefinition", "blueGreen"],
+        &[CONTAINERS_EXAMPLE],
     )?;
     let containers = raw.containers.unwrap_or_default();
     if containers.is_empty() {
@@ -343,7 +352,12 @@ fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Contain
     let name = name.parse::<ContainerName>().map_err(|e| {
         format!("key {at:?}: {e} (the name of the container in the task definition)")
     })?;
-    let raw: RawContainer = typed(value, &at, &["image", "repository", "artifact", "path"])?;
+    let raw: RawContainer = typed(
+        value,
+        &at,
+        &["image", "repository", "artifact", "path"],
+        &[],
+    )?;
     let non_empty = |key: &str, v: Option<String>| -> Result<Option<String>, String> {
         match v {
             Some(s) if s.is_empty() => Err(format!(
@@ -387,7 +401,7 @@ fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Contain
 }
 
 fn fixed_image(at: &str, image: &str) -> Result<ImageRef, String> {
-    let shown = Value::String(image.to_owned());
+    let shown = Value::String(super::reference::without_credentials(image).into_owned());
     let reference = image.parse::<ImageRef>().map_err(|e| {
         format!(
             "key \"{at}.image\" = {shown}: {e}; write a full image reference such as public.ecr.aws/xray/aws-xray-daemon:3.3.12"
@@ -418,31 +432,38 @@ fn rules(
         .transpose()?;
     let tag_pattern = tag_pattern
         .map(|p| {
-            if p.len() > MAX_PATTERN {
-                return Err(format!(
-                    "key \"{prefix}tagPattern\" is {} characters long, more than the {MAX_PATTERN} a pattern may have; shorten it",
-                    p.len()
-                ));
-            }
-            Regex::new(p)
-                .map(|re| Rule::new(re, origin.clone()))
-                .map_err(|e| {
-                    format!(
-                        "key \"{prefix}tagPattern\" = {}: is not a valid regex ({e}); fix the pattern",
+            p.parse::<TagPattern>()
+                .map(|pattern| Rule::new(pattern, origin.clone()))
+                .map_err(|e| match e {
+                    TagPatternError::TooLong { .. } => format!("key \"{prefix}tagPattern\" {e}"),
+                    TagPatternError::Invalid(_) => format!(
+                        "key \"{prefix}tagPattern\" = {}: {e}",
                         Value::String(p.to_owned())
-                    )
+                    ),
                 })
         })
         .transpose()?;
     Ok(Rules { uri, tag_pattern })
 }
 
+/// The keys whose values are objects keyed by name, with how one is written.
+const SERVICES_EXAMPLE: (&str, &str) = (
+    "services",
+    r#""services": {"web": {"containers": {"web": {"repository": "shop/web"}}}}"#,
+);
+const CONTAINERS_EXAMPLE: (&str, &str) = (
+    "containers",
+    r#""containers": {"web": {"repository": "shop/web"}}"#,
+);
+
 /// Deserialises one level, naming its path in the error.
-/// `strings` are the keys whose values must be strings, named in the error when they are not.
+/// `strings` are the keys whose values must be strings, `objects` those whose values must be
+/// objects keyed by name (with an example), named in the error when they are not.
 fn typed<T: serde::de::DeserializeOwned>(
     value: Value,
     at: &str,
     strings: &[&str],
+    objects: &[(&str, &str)],
 ) -> Result<T, String> {
     let shape = if at.is_empty() {
         "the mapping".to_owned()
@@ -456,14 +477,22 @@ fn typed<T: serde::de::DeserializeOwned>(
         ));
     };
     for (key, v) in object {
+        let path = if at.is_empty() {
+            key.clone()
+        } else {
+            format!("{at}.{key}")
+        };
         if strings.contains(&key.as_str()) && !v.is_string() {
-            let key = if at.is_empty() {
-                key.clone()
-            } else {
-                format!("{at}.{key}")
-            };
             return Err(format!(
-                "key {key:?} = {v} is {}, not a string; write it as a string",
+                "key {path:?} = {v} is {}, not a string; write it as a string",
+                json_kind(v)
+            ));
+        }
+        if let Some((_, example)) = objects.iter().find(|(k, _)| k == key)
+            && !v.is_object()
+        {
+            return Err(format!(
+                "key {path:?} is {}, not an object keyed by name; write e.g. {example}",
                 json_kind(v)
             ));
         }
@@ -559,7 +588,6 @@ mod tests {
             ("{}".into(), &["\"services\" is missing or empty"]),
             (r#"{"services": {}}"#.into(), &["\"services\" is missing or empty"]),
             (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `services`", "fix the spelling"]),
-            (r#"{"services": []}"#.into(), &["invalid type: sequence"]),
             (svc(r#"{"containers": {}}"#), &["\"services.web.containers\" is missing or empty"]),
             (svc(r#"{"container": {}}"#), &["key \"services.web\": unknown field `container`"]),
             (svc("3"), &["key \"services.web\" is a number, not an object"]),
@@ -588,6 +616,25 @@ mod tests {
                 assert!(e.contains(w), "{text}\n  error: {e}\n  lacks: {w}");
             }
         }
+    }
+
+    #[test]
+    fn whole_messages_for_a_list_of_services_and_names_that_differ_in_case() {
+        let whole = |text: &str| parse(text).map(|_| ()).unwrap_err();
+        assert_eq!(
+            whole(r#"{"services": [{"web": {}}]}"#),
+            r#"key "services" is an array, not an object keyed by name; write e.g. "services": {"web": {"containers": {"web": {"repository": "shop/web"}}}}"#
+        );
+        assert_eq!(
+            whole(r#"{"services": {"web": {"containers": ["web"]}}}"#),
+            r#"key "services.web.containers" is an array, not an object keyed by name; write e.g. "containers": {"web": {"repository": "shop/web"}}"#
+        );
+        assert_eq!(
+            whole(
+                r#"{"services": {"web": {"containers": {"w": {"artifact": "A"}}}, "WEB": {"containers": {"w": {"artifact": "B"}}}}}"#
+            ),
+            r#"keys "services.web" and "services.WEB" differ only in letter case; their folders and zips (web/ and WEB/, web.zip and WEB.zip) would be one file on a case-insensitive file system: rename one"#
+        );
     }
 
     #[test]

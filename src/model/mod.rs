@@ -2,6 +2,7 @@
 
 pub mod deploy;
 pub mod digest;
+pub mod identity;
 pub mod image_detail;
 pub mod json;
 pub mod mapping;
@@ -15,5 +16,5 @@ pub use digest::Digest;
 pub use image_detail::{ImageDetail, Malformed};
 pub use names::{ContainerName, ServiceName};
 pub use reference::{ImageRef, UriMode};
-pub use rules::{Origin, Rule, Rules};
+pub use rules::{Origin, Rule, Rules, TagPattern};
 pub use task_definition::{MissingContainers, TaskDefinition, TaskDefinitionSource};

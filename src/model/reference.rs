@@ -26,6 +26,20 @@ pub struct EcrHost {
     pub dual_stack: bool,
 }
 
+impl EcrHost {
+    /// The AWS partition the registry is in, by its domain and region.
+    #[must_use]
+    pub fn partition(&self) -> &'static str {
+        if self.region.starts_with("cn-") {
+            "aws-cn"
+        } else if self.region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        }
+    }
+}
+
 impl ImageRef {
     /// The registry host (with port, if any); `None` for a Docker Hub short name.
     #[must_use]
@@ -122,10 +136,18 @@ pub enum RefError {
     Whitespace,
     #[error("has a digest that {0}")]
     Digest(DigestError),
+    #[error(
+        "has a user name or password before its registry host (user:password@host/...); an image reference carries no credentials: remove them, and let the registry's login (the task's execution role for ECR) supply them"
+    )]
+    Credentials,
     #[error("has no repository name")]
     NoRepository,
     #[error("has repository {0:?} with uppercase letters; repository names are lowercase")]
     UppercaseRepository(String),
+    #[error(
+        "has repository {0:?} with a control character; a repository name is lowercase letters, digits, and . _ - / between them"
+    )]
+    ControlInRepository(String),
     #[error(
         "has repository {0:?}, which is not a valid name (lowercase letters, digits, and . _ - / between them)"
     )]
@@ -153,6 +175,9 @@ impl FromStr for ImageRef {
         }
         if s.chars().any(char::is_whitespace) {
             return Err(RefError::Whitespace);
+        }
+        if credentials_end(s).is_some() {
+            return Err(RefError::Credentials);
         }
         let (name_tag, digest) = match s.split_once('@') {
             Some((left, d)) => (left, Some(d.parse::<Digest>().map_err(RefError::Digest)?)),
@@ -217,8 +242,10 @@ fn check_host(host: &str) -> Result<(), RefError> {
 }
 
 /// `Ok(Some)` for an ECR host, `Ok(None)` for any other registry, `Err` for a broken ECR host.
+/// Host names ignore letter case, so `DKR.ECR` is ECR too (and its region is read in lower case).
 fn parse_ecr_host(host: &str) -> Result<Option<EcrHost>, RefError> {
-    let labels: Vec<&str> = host.split('.').collect();
+    let lower = host.to_ascii_lowercase();
+    let labels: Vec<&str> = lower.split('.').collect();
     let bad = |why| {
         Err(RefError::BadEcrHost {
             host: host.to_owned(),
@@ -280,6 +307,9 @@ fn check_repository(repo: &str) -> Result<(), RefError> {
     if repo.is_empty() {
         return Err(RefError::NoRepository);
     }
+    if repo.chars().any(char::is_control) {
+        return Err(RefError::ControlInRepository(repo.to_owned()));
+    }
     if repo.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(RefError::UppercaseRepository(repo.to_owned()));
     }
@@ -327,6 +357,23 @@ fn check_tag(tag: &str) -> Result<(), RefError> {
     } else {
         Err(RefError::BadTag(tag.to_owned()))
     }
+}
+
+/// `text` as messages may show it: a `user:password@` before the host (refused as
+/// [`RefError::Credentials`]) replaced by `<credentials>@`, so that no message repeats a secret.
+#[must_use]
+pub fn without_credentials(text: &str) -> std::borrow::Cow<'_, str> {
+    match credentials_end(text) {
+        Some(at) => format!("<credentials>{}", &text[at..]).into(),
+        None => text.into(),
+    }
+}
+
+/// Where a `user:password@` before the host ends (at its last `@`): an `@` before the first `/`,
+/// which a digest's `@` never is (it follows the repository).
+fn credentials_end(text: &str) -> Option<usize> {
+    let slash = text.find('/')?;
+    text[..slash].rfind('@')
 }
 
 /// Checks a tag from `ImageTags` with the same rule as a tag inside a reference.
@@ -514,6 +561,26 @@ mod tests {
     }
 
     #[test]
+    fn an_upper_case_ecr_host_is_ecr() {
+        let r = ok("111122223333.DKR.ECR.US-EAST-1.AMAZONAWS.COM/shop/web:v1");
+        let ecr = r.ecr().expect("ECR");
+        assert_eq!(
+            (ecr.account.as_str(), ecr.region.as_str()),
+            ("111122223333", "us-east-1")
+        );
+        assert_eq!(
+            r.to_string(),
+            "111122223333.DKR.ECR.US-EAST-1.AMAZONAWS.COM/shop/web:v1"
+        );
+        assert!(
+            ok("111122223333.Dkr-Ecr-Fips.us-east-2.ON.AWS/a")
+                .ecr()
+                .unwrap()
+                .fips
+        );
+    }
+
+    #[test]
     fn refuses_bad_references() {
         let table: &[(&str, &str)] = &[
             ("", "is empty"),
@@ -548,6 +615,43 @@ mod tests {
                 Err(e) => assert!(e.to_string().contains(want), "{input:?}: {e}"),
             }
         }
+    }
+
+    #[test]
+    fn control_characters_and_credentials_are_named_for_what_they_are() {
+        let whole = |s: &str| s.parse::<ImageRef>().unwrap_err().to_string();
+        assert_eq!(
+            whole("111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/\u{1b}[2Jweb"),
+            "has repository \"shop/\\u{1b}[2Jweb\" with a control character; a repository name is lowercase letters, digits, and . _ - / between them"
+        );
+        assert_eq!(
+            whole("\u{1b}[1mWEB"),
+            "has repository \"\\u{1b}[1mWEB\" with a control character; a repository name is lowercase letters, digits, and . _ - / between them"
+        );
+        for uri in [
+            "user:secret@111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1",
+            "user@ghcr.io/org/app",
+        ] {
+            assert_eq!(
+                whole(uri),
+                "has a user name or password before its registry host (user:password@host/...); an image reference carries no credentials: remove them, and let the registry's login (the task's execution role for ECR) supply them",
+                "{uri}"
+            );
+        }
+        assert_eq!(
+            without_credentials("u:p@w@a.io/web:v1"),
+            "<credentials>@a.io/web:v1"
+        );
+        assert_eq!(
+            without_credentials("a.io/web@sha256:0"),
+            "a.io/web@sha256:0"
+        );
+        assert_eq!(
+            without_credentials(&format!("u:p@a.io/web@{D}")),
+            format!("<credentials>@a.io/web@{D}")
+        );
+        // A digest after the @ is still a digest, and a broken one is still called that.
+        assert!(whole("a.io/web@md5:abc").starts_with("has a digest that"));
     }
 
     #[test]

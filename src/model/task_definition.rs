@@ -67,10 +67,18 @@ impl TaskDefinition {
     pub fn parse(bytes: &[u8]) -> Result<TaskDefinition, String> {
         let value = json::parse(bytes).map_err(|e| match e {
             JsonError::NotUtf8 { .. } => format!("{e}; save it as UTF-8"),
-            _ => format!("{e}; correct the JSON at that line and column"),
+            JsonError::DuplicateKey(_) => {
+                format!("{e}; keep one of them (JSON readers disagree on which copy counts)")
+            }
+            JsonError::Syntax(_) => format!("{e}; correct the JSON at that line and column"),
         })?;
         let body = match value.get("taskDefinition") {
-            Some(inner @ Value::Object(_)) => inner,
+            Some(inner @ Value::Object(_)) => {
+                if value.get("containerDefinitions").is_some() {
+                    return Err("has both a \"taskDefinition\" object (the output of aws ecs describe-task-definition) and a top-level \"containerDefinitions\" (a raw task definition); readers would take one or the other: keep one shape".to_owned());
+                }
+                inner
+            }
             _ => &value,
         };
         let Some(defs) = body.get("containerDefinitions") else {
@@ -216,6 +224,22 @@ mod tests {
                 "{has:?} holding {written:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_key_twice_and_two_shapes_at_once_are_refused_in_whole_words() {
+        assert_eq!(
+            TaskDefinition::parse(br#"{"containerDefinitions":[{"name":"web","name":"api"}]}"#)
+                .unwrap_err(),
+            "key \"containerDefinitions[0].name\" appears more than once; keep one of them (JSON readers disagree on which copy counts)"
+        );
+        assert_eq!(
+            TaskDefinition::parse(
+                br#"{"taskDefinition":{"containerDefinitions":[{"name":"web"}]},"containerDefinitions":[{"name":"api"}]}"#
+            )
+            .unwrap_err(),
+            "has both a \"taskDefinition\" object (the output of aws ecs describe-task-definition) and a top-level \"containerDefinitions\" (a raw task definition); readers would take one or the other: keep one shape"
+        );
     }
 
     #[test]

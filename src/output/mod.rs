@@ -29,6 +29,8 @@ pub struct Delivery<'a> {
     pub codebuild_src_dir: Option<&'a Path>,
     /// Said after the single-image mode's line, e.g. where the container name came from.
     pub note: Option<&'a str>,
+    /// The longest wait for another run's lock on OUT (mapping mode).
+    pub lock_timeout: std::time::Duration,
 }
 
 /// Writes (or with `--dry-run`, shows) the files, then prints the summary.
@@ -41,7 +43,7 @@ pub fn deliver(
         summary::warn_if_outside(to.out, src);
     }
     match (to.mapping_mode, to.dry_run) {
-        (true, false) => write::generation::replace(to.out, files)?,
+        (true, false) => write::generation::replace(to.out, files, to.lock_timeout)?,
         // What the real run would refuse, a dry run refuses too.
         (true, true) => write::generation::check(to.out)?,
         (false, false) => write::commit(to.out, files)?,

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Delivery, OutFile};
-use crate::bundle;
 use crate::escape;
 use crate::model::ServiceName;
+use crate::model::deploy;
 use crate::resolve::{ResolvedContainer, ResolvedService};
 
 /// The `--json` summary.
@@ -61,7 +61,7 @@ impl SummaryFile<'_> {
             path: &f.path,
             bytes: f.bytes.len(),
             sha256: digest.to_string(),
-            sha256_base64: bundle::is_zip(&f.path).then(|| digest.base64()),
+            sha256_base64: deploy::is_bundle(&f.path).then(|| digest.base64()),
         }
     }
 }
@@ -125,7 +125,7 @@ pub fn text(to: &Delivery<'_>, files: &[OutFile], services: &[ResolvedService<'_
                 escape::path(&to.out.join(&f.path)),
                 f.bytes.len()
             );
-            if !bundle::is_zip(&f.path)
+            if !deploy::is_bundle(&f.path)
                 && let Ok(shown) = std::str::from_utf8(&f.bytes)
             {
                 text.push_str(shown);

@@ -203,8 +203,6 @@ fn resolve_container<'a>(
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use regex::Regex;
-
     use super::*;
     use crate::discover::Candidate;
     use crate::model::{ImageDetail, Origin, Rule};
@@ -277,7 +275,7 @@ mod tests {
     fn started(uri: Option<UriMode>, pattern: Option<&str>) -> Rules {
         Rules {
             uri: uri.map(|u| Rule::new(u, Origin::Started)),
-            tag_pattern: pattern.map(|p| Rule::new(Regex::new(p).unwrap(), Origin::Started)),
+            tag_pattern: pattern.map(|p| Rule::new(p.parse().unwrap(), Origin::Started)),
         }
     }
 

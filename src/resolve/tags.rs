@@ -1,15 +1,16 @@
 //! The reference to write for one image: its tag chosen, in the URI form asked for. Pure; a
 //! refusal is a typed reason that the command layer words.
 
-use regex::Regex;
-
-use crate::model::{Digest, ImageDetail, ImageRef, UriMode};
+use crate::model::{Digest, ImageDetail, ImageRef, TagPattern, UriMode};
 
 /// Why no single tag could be chosen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TagProblem {
     /// The image has no tag at all.
     NoTag,
+    /// `--uri tag` without a pattern, and the image's only tag is `latest`: a tag that moves with
+    /// the next push is written only when a pattern asks for it.
+    OnlyLatest,
     /// Several tags, and the rule (the pattern, else "not `latest`") left `remaining`, not one.
     Ambiguous {
         tags: Vec<String>,
@@ -30,14 +31,24 @@ pub enum RefProblem {
     },
 }
 
-/// Picks the tag: with a pattern, the tags it matches; without, the only tag, else those other
-/// than `latest`. Exactly one must remain: a pattern always matches the tag it picks.
-pub fn choose_tag<'t>(tags: &[&'t str], pattern: Option<&Regex>) -> Result<&'t str, TagProblem> {
+/// Picks the tag: with a pattern, the tags it matches; without, the tags other than `latest`.
+/// Exactly one must remain: a pattern always matches the tag it picks. With `tag+digest` the
+/// digest pins the image, so there a lone tag is taken whatever it is, `latest` too; `--uri tag`
+/// writes `latest` only when a pattern was given and matches it.
+pub fn choose_tag<'t>(
+    tags: &[&'t str],
+    pattern: Option<&TagPattern>,
+    mode: UriMode,
+) -> Result<&'t str, TagProblem> {
     if tags.is_empty() {
         return Err(TagProblem::NoTag);
     }
     if let ([only], None) = (tags, pattern) {
-        return Ok(only);
+        return if *only == "latest" && mode == UriMode::Tag {
+            Err(TagProblem::OnlyLatest)
+        } else {
+            Ok(only)
+        };
     }
     let remaining: Vec<&str> = match pattern {
         Some(re) => tags.iter().copied().filter(|t| re.is_match(t)).collect(),
@@ -58,10 +69,10 @@ pub fn reference(
     detail: &ImageDetail,
     tags: &[&str],
     mode: UriMode,
-    pattern: Option<&Regex>,
+    pattern: Option<&TagPattern>,
 ) -> Result<ImageRef, RefProblem> {
     let digest = || -> Result<Digest, RefProblem> { detail.digest().ok_or(RefProblem::Unpinned) };
-    let tag = || choose_tag(tags, pattern).map_err(RefProblem::Tag);
+    let tag = || choose_tag(tags, pattern, mode).map_err(RefProblem::Tag);
     let reference = match mode {
         UriMode::Digest => detail.image_uri.with(None, Some(digest()?)),
         UriMode::Tag => detail.image_uri.with(Some(tag()?), None),
@@ -88,22 +99,25 @@ mod tests {
 
     type Case<'a> = (
         &'a [&'a str],
-        Option<&'a Regex>,
+        Option<&'a TagPattern>,
         Result<&'a str, TagProblem>,
     );
 
     #[test]
     fn tag_choice_table() {
-        let (v_digit, release) = (
-            Regex::new(r"^v\d").unwrap(),
-            Regex::new("^release-").unwrap(),
+        let (v_digit, release, latest): (TagPattern, TagPattern, TagPattern) = (
+            r"^v\d".parse().unwrap(),
+            "^release-".parse().unwrap(),
+            "^latest$".parse().unwrap(),
         );
         let ambiguous = |tags: &[&str], remaining: &[&str]| TagProblem::Ambiguous {
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             remaining: remaining.iter().map(|t| (*t).to_owned()).collect(),
         };
         let cases: Vec<Case<'_>> = vec![
-            (&["latest"], None, Ok("latest")),
+            (&["latest"], None, Err(TagProblem::OnlyLatest)),
+            (&["latest"], Some(&latest), Ok("latest")),
+            (&["e6828a4"], None, Ok("e6828a4")),
             (
                 &["latest"],
                 Some(&v_digit),
@@ -130,8 +144,13 @@ mod tests {
             (&[], None, Err(TagProblem::NoTag)),
         ];
         for (tags, pattern, want) in cases {
-            assert_eq!(choose_tag(tags, pattern), want, "{tags:?}");
+            assert_eq!(choose_tag(tags, pattern, UriMode::Tag), want, "{tags:?}");
         }
+        // tag+digest is pinned by its digest: a lone `latest` is still written there.
+        assert_eq!(
+            choose_tag(&["latest"], None, UriMode::TagDigest),
+            Ok("latest")
+        );
     }
 
     #[test]

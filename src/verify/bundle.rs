@@ -15,6 +15,7 @@ use super::zip_view::{self, Problem};
 use super::{Recorder, Seen};
 use crate::model::deploy::{
     IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinitions, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums,
+    is_bare_name,
 };
 use crate::model::{Digest, ImageDetail};
 
@@ -188,7 +189,7 @@ fn entries(bytes: &[u8], subject: &str, report: &mut Recorder) -> Option<Vec<(St
     let mut files = Vec::new();
     for entry in entries {
         let name = entry.name;
-        if !at_root(&name) {
+        if !is_bare_name(&name) {
             report.fail(
                 subject,
                 format!(
@@ -224,15 +225,6 @@ fn refused(refusal: &zip_view::Refusal) -> String {
             "{refusal}; a byte of the zip was changed, or it was made to read one way in java.util.zip (CodePipeline) and another elsewhere: refused; write it again with imagedef emit --bundle"
         ),
     }
-}
-
-/// True for a plain file name: no folder, no absolute path, no `..`, no backslash.
-fn at_root(name: &str) -> bool {
-    !name.is_empty()
-        && name != "."
-        && name != ".."
-        && !name.contains(['/', '\\'])
-        && !(name.len() >= 2 && name.as_bytes()[1] == b':')
 }
 
 /// Checks imagedefinitions.json inside a bundle: an array of `{name, imageUri}` with valid
@@ -280,12 +272,10 @@ fn sums_beside(
     if !path.exists() {
         return None;
     }
-    let sums = match crate::input::read_named(&path, 16 * 1024 * 1024, SHA256SUMS)
-        .and_then(|b| Sha256Sums::parse(&b).map_err(|e| format!("{}: {e}", path.display())))
-    {
+    let sums = match Sha256Sums::load(&path) {
         Ok(sums) => sums,
         Err(e) => {
-            report.fail(subject, e);
+            report.fail(subject, e.to_string());
             return None;
         }
     };
@@ -348,29 +338,5 @@ fn loose_copy(
                 file.display()
             ),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_plain_names_are_at_the_root() {
-        for ok in ["imagedefinitions.json", "imageDetail.json", "a..b"] {
-            assert!(at_root(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "..",
-            "../imagedefinitions.json",
-            "/etc/passwd",
-            "dir/",
-            "a/b.json",
-            "..\\x",
-            "C:x",
-        ] {
-            assert!(!at_root(bad), "{bad}");
-        }
     }
 }

@@ -20,6 +20,7 @@ pub mod report;
 pub mod zip_view;
 
 use crate::discover::Discovery;
+use crate::model::identity::RepositoryId;
 use crate::model::{Digest, ImageRef};
 
 pub use report::{Check, Finding, Recorder, Report, Severity};
@@ -73,20 +74,21 @@ pub fn check_discovered(found: &Discovery, strict: bool, report: &mut Recorder) 
 }
 
 /// Inside a build, a bundle must deploy what the build discovered: every image in a bundle whose
-/// repository (with its registry) was discovered must carry a digest discovered for it.
+/// repository (with its registry, by its [`RepositoryId`], whatever the host's spelling) was
+/// discovered must carry a digest discovered for it.
 pub fn bundles_deploy_discovered(discovered: &[Seen], bundled: &[Seen], report: &mut Recorder) {
-    let mut digests: std::collections::BTreeMap<String, Vec<(Digest, &str)>> =
+    let mut digests: std::collections::BTreeMap<RepositoryId, Vec<(Digest, &str)>> =
         std::collections::BTreeMap::new();
     for seen in discovered {
         if let Some(d) = seen.digest {
             digests
-                .entry(seen.image.name())
+                .entry(RepositoryId::of(&seen.image))
                 .or_default()
                 .push((d, &seen.subject));
         }
     }
     for seen in bundled {
-        let Some(found) = digests.get(&seen.image.name()) else {
+        let Some(found) = digests.get(&RepositoryId::of(&seen.image)) else {
             continue;
         };
         let list = found

@@ -96,6 +96,7 @@ pub fn layout(dir: &Path, report: &mut Recorder, proofs: &mut Proofs) {
     }
     let index_path = dir.join("index.json");
     let index = match crate::input::read_named(&index_path, MAX_JSON, "OCI index")
+        .map_err(String::from)
         .and_then(|bytes| json(&bytes).map_err(|e| format!("{}: {e}", index_path.display())))
     {
         Ok(index) => index,
@@ -140,8 +141,9 @@ struct Walk<'a> {
     subject: String,
     report: &'a mut Recorder,
     proofs: &'a mut Proofs,
-    /// Every digest looked at, and whether it (and all below it) checked out.
-    checked: BTreeMap<Digest, bool>,
+    /// Every digest looked at in a role, and whether it (and all below it) checked out in that
+    /// role: bytes hashed as a layer prove nothing about a manifest of the same digest.
+    checked: BTreeMap<(Digest, Role), bool>,
     blobs: u64,
     bytes: u64,
     failures: usize,
@@ -164,12 +166,13 @@ impl Walk<'_> {
         let Some((digest, size, claimed)) = self.parse(descriptor, via) else {
             return false;
         };
-        if let Some(ok) = self.checked.get(&digest) {
+        let key = (digest, Role::Document);
+        if let Some(ok) = self.checked.get(&key) {
             return *ok;
         }
-        self.checked.insert(digest, false);
+        self.checked.insert(key, false);
         let ok = self.document_below(digest, size, claimed, via, depth);
-        self.checked.insert(digest, ok);
+        self.checked.insert(key, ok);
         ok
     }
 
@@ -216,10 +219,18 @@ impl Walk<'_> {
             }
         } else {
             if let Some(config) = doc.get("config") {
-                ok &= self.leaf(config, &format!("manifest sha256:{short}... config"));
+                ok &= self.leaf(
+                    config,
+                    Role::Config,
+                    &format!("manifest sha256:{short}... config"),
+                );
             }
             for (i, d) in items(&doc, "layers").iter().enumerate() {
-                ok &= self.leaf(d, &format!("manifest sha256:{short}... layers[{i}]"));
+                ok &= self.leaf(
+                    d,
+                    Role::Layer,
+                    &format!("manifest sha256:{short}... layers[{i}]"),
+                );
             }
         }
         if ok {
@@ -238,16 +249,42 @@ impl Walk<'_> {
         ok
     }
 
-    /// Checks a config or layer blob: it exists with the stated size and sha256.
-    fn leaf(&mut self, descriptor: &Value, via: &str) -> bool {
+    /// Checks a config or layer blob: it exists with the stated size and sha256. A config whose
+    /// descriptor says it is JSON must also be JSON without a key twice.
+    fn leaf(&mut self, descriptor: &Value, role: Role, via: &str) -> bool {
         let Some((digest, size, _)) = self.parse(descriptor, via) else {
             return false;
         };
-        if let Some(ok) = self.checked.get(&digest) {
+        let json_config = role == Role::Config
+            && size <= MAX_JSON
+            && descriptor
+                .get("mediaType")
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.ends_with("json"));
+        let key = (
+            digest,
+            if json_config {
+                Role::Config
+            } else {
+                Role::Layer
+            },
+        );
+        if let Some(ok) = self.checked.get(&key) {
             return *ok;
         }
-        let ok = self.blob(digest, size, false, via).is_some();
-        self.checked.insert(digest, ok);
+        let ok = match self.blob(digest, size, json_config, via) {
+            None => false,
+            Some(bytes) if json_config => match json(&bytes) {
+                Ok(_) => true,
+                Err(e) => {
+                    let rel = format!("blobs/sha256/{}", digest.hex());
+                    self.fail(format!("{rel} (the config named by {via}) {e}"));
+                    false
+                }
+            },
+            Some(_) => true,
+        };
+        self.checked.insert(key, ok);
         ok
     }
 
@@ -324,7 +361,7 @@ impl Walk<'_> {
             match crate::input::read_named(&path, MAX_JSON, "blob") {
                 Ok(b) => Some(b),
                 Err(e) => {
-                    self.error(e);
+                    self.error(e.into());
                     return None;
                 }
             }
@@ -349,6 +386,17 @@ impl Walk<'_> {
         }
         Some(json_bytes.unwrap_or_default())
     }
+}
+
+/// What a blob is used as; a digest is proven separately in each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    /// An index or manifest, proven with everything below it.
+    Document,
+    /// A JSON config, read and parsed.
+    Config,
+    /// A layer (or a config that is not JSON): hashed only.
+    Layer,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -424,8 +472,22 @@ fn items<'a>(doc: &'a Value, key: &str) -> &'a [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// A hashed JSON document, read as strictly as every other JSON imagedef reads: a key twice in
+/// one object is refused (readers disagree on which copy counts), and nothing comes before the
+/// JSON (no byte-order mark: the registry serves these bytes as they are).
 fn json(bytes: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice(bytes).map_err(|e| format!("is not valid JSON: {e}"))
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "is not UTF-8 (invalid byte at offset {}); a manifest, index or config is UTF-8 JSON",
+            e.valid_up_to()
+        )
+    })?;
+    crate::model::json::parse_text(text).map_err(|e| match e {
+        crate::model::json::JsonError::DuplicateKey(_) => format!(
+            "{e}: readers of the document disagree on which copy counts, so it proves nothing; refused"
+        ),
+        other => other.to_string(),
+    })
 }
 
 /// `--manifest FILE`: the sha256 of the file's exact bytes is proven; what it lists waits for

@@ -7,25 +7,38 @@
 //! name (any bundle). A repository key is the repository (`shop/web`) or the full name with its
 //! registry host.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::model::identity::{RepositoryId, docker_hub_path};
 use crate::model::json::{self, JsonError, kind as json_kind};
+use crate::model::{Digest, ImageRef};
 
 use super::{Recorder, Seen};
-use crate::model::Digest;
 
 /// The largest expect file read.
 const LIMIT: u64 = 1024 * 1024;
+
+/// One repository pin: its key, where the file writes it, and its digest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    pub key: String,
+    /// The key's path in the file (`repositories.shop/web` for a nested one).
+    pub at: String,
+    pub digest: Digest,
+}
 
 /// The parsed pins and the file they came from.
 #[derive(Clone, Debug)]
 pub struct Pins {
     pub file: PathBuf,
-    pub repositories: BTreeMap<String, Digest>,
+    /// Keys with a registry host, by the repository they name (one identity, one key).
+    pub registries: BTreeMap<RepositoryId, Pin>,
+    /// Keys without a host, by the repository path: they hold that path in any registry.
+    pub repositories: BTreeMap<String, Pin>,
     pub containers: BTreeMap<String, Digest>,
 }
 
@@ -52,6 +65,7 @@ impl Pins {
         };
         let mut pins = Pins {
             file: path.to_path_buf(),
+            registries: BTreeMap::new(),
             repositories: BTreeMap::new(),
             containers: BTreeMap::new(),
         };
@@ -59,8 +73,8 @@ impl Pins {
             match (key.as_str(), value) {
                 ("repositories", Value::Object(map)) => {
                     for (k, v) in map {
-                        pins.repositories
-                            .insert(k.clone(), digest(&format!("repositories.{k}"), v)?);
+                        let at = format!("repositories.{k}");
+                        pins.repository(k, &at, digest(&at, v)?)?;
                     }
                 }
                 ("containers", Value::Object(map)) => {
@@ -69,34 +83,105 @@ impl Pins {
                             .insert(k.clone(), digest(&format!("containers.{k}"), v)?);
                     }
                 }
-                _ => {
-                    pins.repositories.insert(key.clone(), digest(key, value)?);
-                }
+                _ => pins.repository(key, key, digest(key, value)?)?,
             }
         }
         Ok(pins)
     }
 
+    /// Adds the repository pin `key` (written at `at`); a second key for one repository is refused.
+    fn repository(&mut self, key: &str, at: &str, digest: Digest) -> Result<(), String> {
+        let reference = key.parse::<ImageRef>().map_err(|e| {
+            format!(
+                "key {at:?} {e}; a repository key is a repository (shop/web) or one with its registry host (111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web)"
+            )
+        })?;
+        if reference.tag().is_some() || reference.digest().is_some() {
+            return Err(format!(
+                "key {at:?} has a tag or digest; a repository key names the repository only: write {:?}",
+                reference.name()
+            ));
+        }
+        let pin = Pin {
+            key: key.to_owned(),
+            at: at.to_owned(),
+            digest,
+        };
+        let twice = |first: &Pin, same: String| {
+            Err(format!(
+                "keys {:?} and {at:?} both pin {same}; keep one of them",
+                first.at
+            ))
+        };
+        if reference.host().is_some() {
+            let id = RepositoryId::of(&reference);
+            if let Some(first) = self.registries.get(&id) {
+                return twice(first, format!("repository {id}"));
+            }
+            self.registries.insert(id, pin);
+        } else {
+            // `nginx` and `library/nginx` are one Docker Hub repository: both would hold it.
+            let hub = docker_hub_path(reference.repository());
+            if let Some((path, first)) = self
+                .repositories
+                .iter()
+                .find(|(path, _)| docker_hub_path(path) == hub)
+            {
+                let same = if path == reference.repository() {
+                    format!("repository {path:?}")
+                } else {
+                    format!("the Docker Hub repository docker.io/{hub}")
+                };
+                return twice(first, same);
+            }
+            self.repositories
+                .insert(reference.repository().to_owned(), pin);
+        }
+        Ok(())
+    }
+
+    /// The repository pins that hold `image`, the most specific first: the key with its registry,
+    /// then the key of its path (for Docker Hub, as Docker normalises both).
+    fn repository_pins(&self, image: &ImageRef) -> Vec<&Pin> {
+        let id = RepositoryId::of(image);
+        let mut pins: Vec<&Pin> = self.registries.get(&id).into_iter().collect();
+        if id.is_docker_hub() {
+            pins.extend(
+                self.repositories
+                    .iter()
+                    .filter(|(k, _)| docker_hub_path(k) == id.repository())
+                    .map(|(_, p)| p),
+            );
+        } else {
+            pins.extend(self.repositories.get(id.repository()));
+        }
+        pins
+    }
+
     /// Holds every image against the pins: a pinned image must carry the pinned digest. The most
     /// specific key wins (`registry/repository` over `repository`, `service/container` over
     /// `container`); a less specific key that also matches is not applied to that image, and is
-    /// not reported unused. Images no pin names pass unchecked; a pin that names no image is
-    /// logged as a warning.
+    /// not reported unused. Repositories are compared by their identity, so every spelling of a
+    /// registry host (ECR's FIPS and dual-stack hosts, Docker Hub's names) is held by one key.
+    /// Images no pin names pass unchecked; a pin that names no image is logged as a warning.
     pub fn check(&self, images: &[Seen], report: &mut Recorder) {
         let file = self.file.display();
-        let mut used = std::collections::BTreeSet::new();
+        let mut used = BTreeSet::new();
         for seen in images {
             let mut wanted: Vec<(String, Digest)> = Vec::new();
-            let keys = [seen.image.name(), seen.image.repository().to_owned()];
-            let matching: Vec<&String> = keys
-                .iter()
-                .filter(|k| self.repositories.contains_key(*k))
-                .collect();
-            for key in &matching {
-                used.insert(format!("repository {key}"));
+            let matching = self.repository_pins(&seen.image);
+            for pin in &matching {
+                used.insert(format!("repository {}", pin.key));
             }
-            if let Some(key) = matching.first() {
-                wanted.push((format!("repository {key:?}"), self.repositories[*key]));
+            if let Some(pin) = matching.first() {
+                // A key spelled otherwise than the image names the repository by its identity.
+                let id = RepositoryId::of(&seen.image);
+                let what = if pin.key == seen.image.name() || pin.key == seen.image.repository() {
+                    format!("repository {:?}", pin.key)
+                } else {
+                    format!("repository {:?} (= {id})", pin.key)
+                };
+                wanted.push((what, pin.digest));
             }
             if let Some(container) = &seen.container {
                 let mut keys = vec![container.clone()];
@@ -138,9 +223,9 @@ impl Pins {
             }
         }
         let mut unused = String::new();
-        for key in self.repositories.keys() {
-            if !used.contains(&format!("repository {key}")) {
-                let _ = write!(unused, " repository {key:?}");
+        for pin in self.registries.values().chain(self.repositories.values()) {
+            if !used.contains(&format!("repository {}", pin.key)) {
+                let _ = write!(unused, " repository {:?}", pin.key);
             }
         }
         for key in self.containers.keys() {

@@ -13,6 +13,7 @@
 //!
 //! Pure: bytes in, the entries or the first disagreement out.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 use std::io::Cursor;
 
@@ -334,6 +335,7 @@ pub fn read(bytes: &[u8], limit: u64) -> Result<Vec<Entry>, Refusal> {
         at: 0,
         total: 0,
         entries: Vec::new(),
+        names: HashMap::new(),
     };
     while bytes.len().saturating_sub(walk.at) >= LOCAL_LEN && u32_at(bytes, walk.at) == Some(LOCAL)
     {
@@ -450,6 +452,8 @@ struct Walk<'a> {
     at: usize,
     total: u64,
     entries: Vec<Entry>,
+    /// Each entry's name in lower case, to its index in `entries`.
+    names: HashMap<String, usize>,
 }
 
 impl Walk<'_> {
@@ -466,16 +470,18 @@ impl Walk<'_> {
         let fail_here = |problem| fail(local.name, problem);
         let (name, method) = own_fields(&local).map_err(fail_here)?;
         let descriptor = local.flags & FLAG_DESCRIPTOR != 0;
-        for e in &self.entries {
-            if e.name == name {
-                return Err(fail_here(Problem::Duplicate { first: e.offset }));
-            }
-            if e.name.to_lowercase() == name.to_lowercase() {
-                return Err(fail_here(Problem::CaseCollision {
+        // One lookup per entry, not a scan of all before it: a bundle may hold tens of thousands.
+        let folded = name.to_lowercase();
+        if let Some(&earlier) = self.names.get(&folded) {
+            let e = &self.entries[earlier];
+            return Err(fail_here(if e.name == name {
+                Problem::Duplicate { first: e.offset }
+            } else {
+                Problem::CaseCollision {
                     other: e.name.clone(),
                     at: e.offset,
-                }));
-            }
+                }
+            }));
         }
         let listed = self.entries.len();
         let Some(c) = self.central.entries.get(listed) else {
@@ -519,6 +525,7 @@ impl Walk<'_> {
             end += self.descriptor(end, c).map_err(fail_here)?;
         }
         check_content(&data, consumed as u64, c).map_err(fail_here)?;
+        self.names.insert(folded, self.entries.len());
         self.entries.push(Entry {
             name: name.to_owned(),
             method,
@@ -883,6 +890,30 @@ mod tests {
             ),
             "{refusal}"
         );
+    }
+
+    #[test]
+    fn a_name_twice_or_in_another_case_is_found_however_far_back() {
+        let names: Vec<String> = (0..2000).map(|i| format!("e{i:04x}")).collect();
+        let mut entries: Vec<(&str, &[u8])> =
+            names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        assert_eq!(
+            read(&zip_of(&entries, zip::CompressionMethod::Stored), LIMIT)
+                .unwrap()
+                .len(),
+            2000
+        );
+        // The zip crate refuses a name twice in its central directory; a case variant reaches the walk.
+        entries.push(("E0001", b""));
+        let refusal = read(&zip_of(&entries, zip::CompressionMethod::Stored), LIMIT).unwrap_err();
+        assert_eq!(
+            refusal.problem,
+            Problem::CaseCollision {
+                other: "e0001".to_owned(),
+                at: u64::from(LOCAL_LEN as u32 + 5),
+            }
+        );
+        assert_eq!(refusal.entry.as_deref(), Some("E0001"));
     }
 
     #[test]

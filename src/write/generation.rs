@@ -2,18 +2,20 @@
 //! time.
 //!
 //! 1. Lock: an exclusive `flock` on OUT's parent directory, so two runs never interleave (the
-//!    second waits, saying so).
+//!    second waits, saying so, for at most `--lock-timeout`, then names the holder and gives up).
 //! 2. Recover: what a killed run left beside OUT (`.<OUT>.imagedef-stage-<pid>`,
-//!    `.<OUT>.imagedef-old-<pid>`) is removed; a previous generation set aside by the two-rename
-//!    fallback is put back first when OUT itself is missing.
-//! 3. Check: OUT is imagedef's only when its `SHA256SUMS` lists `imagedef-report.json`; then every
-//!    file in it must be one that `SHA256SUMS` lists, with those bytes. Anything else is refused,
-//!    naming it, before anything changes.
+//!    `.<OUT>.imagedef-old-<pid>`) is removed, unless its process is alive, is not imagedef and
+//!    holds no lock on it; a previous generation set aside by the two-rename fallback is put back
+//!    first when OUT itself is missing.
+//! 3. Check ([`super::ownership`]): OUT is imagedef's only when its `SHA256SUMS` lists
+//!    `imagedef-report.json`, that report is one imagedef writes and lists exactly the files of
+//!    `SHA256SUMS`, and every file in OUT is one that `SHA256SUMS` lists, with those bytes.
+//!    Anything else is refused, naming it, before anything changes. An empty OUT is fine.
 //! 4. Stage the whole new generation beside OUT (files 0644, folders 0755, OUT's own mode and
 //!    owner kept), make it durable with one `syncfs`, and swap it in with
 //!    `renameat2(RENAME_EXCHANGE)`: at every instant OUT is exactly the old or the new generation.
 //!    The old one, now at the staging path, is removed; anything that appeared in OUT meanwhile is
-//!    kept with it instead, and named.
+//!    kept with it instead, and named. A run that fails (a full disk, say) removes its stage.
 //!
 //! Fallbacks, where the exchange is refused: a filesystem without `RENAME_EXCHANGE` gets two
 //! renames (OUT to `.<OUT>.imagedef-old-<pid>`, the stage to OUT; a kill between them leaves OUT
@@ -22,32 +24,21 @@
 //! `SHA256SUMS` last: each entry atomically, the generation as a whole not. An interrupted swap
 //! leaves the stage inside OUT, and the next run accepts both generations' files and completes it.
 
-use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::io::Write as _;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
+use std::time::Duration;
 
-use anyhow::{Context as _, bail};
-use rustix::fs::{FlockOperation, Mode, OFlags, RenameFlags};
-use rustix::io::Errno;
+use super::error::WriteError;
+use super::ownership::{Out, previous};
+use super::{OutFile, create_dirs};
 
-use super::{OutFile, create_dirs, file_name};
-use crate::model::Digest;
-use crate::model::deploy::{REPORT, SHA256SUMS, Sha256Sums, is_staging_folder, staged_pid};
-
-/// How many foreign paths a refusal lists before it counts the rest.
-const LISTED: usize = 10;
-
-/// The largest file of a previous generation that is read to check it.
-const MAX_FILE: u64 = 64 * 1024 * 1024;
-
-/// Replaces the generation in `out` with `files`, or changes nothing.
-pub fn replace(out: &Path, files: &[OutFile]) -> anyhow::Result<()> {
+/// Replaces the generation in `out` with `files`, or changes nothing. Another run's lock on OUT is
+/// waited for at most `lock_timeout`.
+pub fn replace(out: &Path, files: &[OutFile], lock_timeout: Duration) -> Result<(), WriteError> {
     let out = Out::locate(out)?;
     let mut created = Vec::new();
-    let result = create_dirs(&out.parent, &mut created).and_then(|()| out.replace(files));
+    let result =
+        create_dirs(&out.parent, &mut created).and_then(|()| out.replace(files, lock_timeout));
     if result.is_err() {
         for dir in created.iter().rev() {
             let _ = fs::remove_dir(dir);
@@ -56,570 +47,46 @@ pub fn replace(out: &Path, files: &[OutFile]) -> anyhow::Result<()> {
     result
 }
 
-/// What `replace` would refuse, without changing anything: for `--dry-run`.
-pub fn check(out: &Path) -> anyhow::Result<()> {
+/// What `replace` would refuse, without changing anything: for `--dry-run`. Only ownership is
+/// asked: nothing is locked, staged or swapped.
+pub fn check(out: &Path) -> Result<(), WriteError> {
     let out = Out::locate(out)?;
     previous(&out).map(|_| ())
 }
 
-/// OUT as an absolute, lexically normal path, split into its parent and its name.
-struct Out {
-    path: PathBuf,
-    parent: PathBuf,
-    name: String,
-}
-
-/// The files of the previous generation, as its `SHA256SUMS` lists them: path -> the digests
-/// accepted there (two, for a path that an interrupted entry-by-entry swap left in either state).
-type Generation = BTreeMap<String, Vec<Digest>>;
-
-impl Out {
-    fn locate(out: &Path) -> anyhow::Result<Out> {
-        if let Ok(meta) = fs::symlink_metadata(out)
-            && meta.file_type().is_symlink()
-        {
-            let target =
-                fs::read_link(out).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
-            let state = if out.exists() {
-                ""
-            } else {
-                ", which does not exist"
-            };
-            bail!(
-                "the output folder {} is a symbolic link to {target}{state}; mapping mode replaces the output folder as a whole, so give the folder itself",
-                out.display()
-            );
-        }
-        let absolute = normal(
-            &std::path::absolute(out)
-                .with_context(|| format!("cannot resolve the output folder {}", out.display()))?,
-        );
-        let is_folder_of_its_own =
-            matches!(out.components().next_back(), Some(Component::Normal(_)));
-        let (Some(parent), Some(name), true) = (
-            absolute.parent(),
-            absolute.file_name(),
-            is_folder_of_its_own,
-        ) else {
-            bail!(
-                "the output folder {} is the current, parent or root directory; mapping mode replaces the output folder as a whole, so give it a folder of its own such as imagedef-out",
-                out.display()
-            );
-        };
-        Ok(Out {
-            parent: parent.to_path_buf(),
-            name: name.to_string_lossy().into_owned(),
-            path: absolute.clone(),
-        })
-    }
-
-    /// `.<name>.imagedef-<what>-<pid>`, beside OUT.
-    fn beside(&self, what: &str) -> PathBuf {
-        self.parent.join(format!(
-            ".{}.imagedef-{what}-{}",
-            self.name,
-            std::process::id()
-        ))
-    }
-
-    fn replace(&self, files: &[OutFile]) -> anyhow::Result<()> {
-        let parent = open_dir(&self.parent)?;
-        lock(&parent, &self.parent)?;
-        self.recover()?;
-        let previous = previous(self)?;
-        if previous.is_some() {
-            // Stages an interrupted entry-by-entry swap left inside OUT: OUT is ours, so are they.
-            for name in entries(&self.path)? {
-                if staged_pid(&name).is_some() && name.starts_with(".imagedef-stage-") {
-                    remove_any(&self.path.join(name))?;
-                }
-            }
-        }
-        let stage = self.beside("stage");
-        let exists = previous.is_some();
-        if exists && is_mount_point(&self.path) {
-            return self.swap_in_place(files);
-        }
-        match stage_files(&stage, files, self.mode_and_owner()) {
-            Ok(()) => {}
-            Err(e) if exists && is_denied(&e) => {
-                tracing::debug!(
-                    "cannot stage beside {} ({e:#}); replacing its entries one by one instead",
-                    self.path.display()
-                );
-                return self.swap_in_place(files);
-            }
-            Err(e) => return Err(e),
-        }
-        let result = match &previous {
-            None => self.move_in(&parent, &stage),
-            Some(old) => self.exchange(&parent, &stage, old, files),
-        };
-        if result.is_err() {
-            let _ = fs::remove_dir_all(&stage);
-        }
-        result
-    }
-
-    /// There is no OUT yet: the stage becomes it.
-    fn move_in(&self, parent: &OwnedFd, stage: &Path) -> anyhow::Result<()> {
-        match self.rename_stage(parent, stage, RenameFlags::NOREPLACE) {
-            Ok(()) => {}
-            // No RENAME_NOREPLACE here; the lock is held and OUT was just seen missing.
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
-                fs::rename(stage, &self.path).map_err(|e| self.not_moved(e))?;
-            }
-            Err(e) => return Err(self.not_moved(e.into())),
-        }
-        sync_dir(parent, &self.parent)
-    }
-
-    /// `renameat2` of the stage beside OUT onto OUT, with `flags`.
-    fn rename_stage(
-        &self,
-        parent: &OwnedFd,
-        stage: &Path,
-        flags: RenameFlags,
-    ) -> Result<(), Errno> {
-        rustix::fs::renameat_with(
-            parent,
-            file_name(stage).as_str(),
-            parent,
-            self.name.as_str(),
-            flags,
-        )
-    }
-
-    fn not_moved(&self, e: std::io::Error) -> anyhow::Error {
-        anyhow::Error::new(e).context(format!(
-            "cannot move the new output to {}",
-            self.path.display()
-        ))
-    }
-
-    /// OUT holds the previous generation `old`: swap the stage in.
-    fn exchange(
-        &self,
-        parent: &OwnedFd,
-        stage: &Path,
-        old: &Generation,
-        files: &[OutFile],
-    ) -> anyhow::Result<()> {
-        match self.rename_stage(parent, stage, RenameFlags::EXCHANGE) {
-            Ok(()) => {}
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
-                tracing::debug!(
-                    "the filesystem of {} cannot exchange two directories; replacing the output with two renames",
-                    self.parent.display()
-                );
-                let aside = self.beside("old");
-                fs::rename(&self.path, &aside)
-                    .with_context(|| format!("cannot move {} aside", self.path.display()))?;
-                if let Err(e) = fs::rename(stage, &self.path) {
-                    let _ = fs::rename(&aside, &self.path);
-                    return Err(self.not_moved(e));
-                }
-                sync_dir(parent, &self.parent)?;
-                return self.remove_previous(&aside, old);
-            }
-            // A mount point (or a bind mount) cannot be renamed.
-            Err(Errno::BUSY | Errno::XDEV) => {
-                fs::remove_dir_all(stage)?;
-                return self.swap_in_place(files);
-            }
-            Err(e) => {
-                return Err(std::io::Error::from(e)).with_context(|| {
-                    format!("cannot swap the new output into {}", self.path.display())
-                });
-            }
-        }
-        sync_dir(parent, &self.parent)?;
-        // The previous generation now sits at the staging path.
-        self.remove_previous(stage, old)
-    }
-
-    /// Removes the previous generation, now at `at`; anything in it that the previous generation
-    /// did not have (written into OUT while this run staged) is kept there instead, and named.
-    fn remove_previous(&self, at: &Path, old: &Generation) -> anyhow::Result<()> {
-        let newcomers = foreign(at, old, &[])?;
-        if newcomers.is_empty() {
-            return fs::remove_dir_all(at).with_context(|| {
-                format!(
-                    "the new output is in place, but the previous one at {} could not be removed",
-                    at.display()
-                )
-            });
-        }
-        let kept = self.beside("kept");
-        fs::rename(at, &kept)?;
-        tracing::warn!(
-            "while this run wrote {}, {} appeared in it; they are kept, with the previous output, in {}",
-            self.path.display(),
-            listing(&newcomers),
-            kept.display()
-        );
-        Ok(())
-    }
-
-    /// OUT cannot be swapped as a whole: stage inside it, then move its top-level entries one by
-    /// one, `SHA256SUMS` last.
-    fn swap_in_place(&self, files: &[OutFile]) -> anyhow::Result<()> {
-        tracing::debug!(
-            "{} cannot be swapped as a whole (a mount point, or its parent is not writable); replacing its entries one by one",
-            self.path.display()
-        );
-        let stage = self
-            .path
-            .join(format!(".imagedef-stage-{}", std::process::id()));
-        if let Err(e) = stage_files(&stage, files, None) {
-            let _ = fs::remove_dir_all(&stage);
-            return Err(e);
-        }
-        let out = open_dir(&self.path)?;
-        let stage_dir = open_dir(&stage)?;
-        let new: Vec<String> = entries(&stage)?;
-        let mut moved = 0;
-        let result = (|| -> anyhow::Result<()> {
-            for name in new.iter().filter(|n| *n != SHA256SUMS) {
-                self.move_entry(&stage_dir, &out, name)?;
-                moved += 1;
-            }
-            for name in entries(&self.path)? {
-                if name != SHA256SUMS && !is_staging_folder(&name) && !new.contains(&name) {
-                    remove_any(&self.path.join(&name))?;
-                }
-            }
-            self.move_entry(&stage_dir, &out, SHA256SUMS)?;
-            sync_dir(&out, &self.path)
-        })();
-        if let Err(e) = result {
-            if moved == 0 {
-                let _ = fs::remove_dir_all(&stage);
-                return Err(e);
-            }
-            return Err(e.context(format!(
-                "{} was being replaced entry by entry and now mixes the previous and the new output; the new one waits in {}: run again to complete it",
-                self.path.display(),
-                stage.display()
-            )));
-        }
-        fs::remove_dir_all(&stage).with_context(|| {
-            format!(
-                "the new output is in place, but {} could not be removed",
-                stage.display()
-            )
-        })
-    }
-
-    /// Moves `name` from the stage into OUT: a folder is exchanged with the one there (atomic), a
-    /// file renamed over it.
-    fn move_entry(&self, stage: &OwnedFd, out: &OwnedFd, name: &str) -> anyhow::Result<()> {
-        let target = self.path.join(name);
-        let swap = fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir());
-        let flags = if swap {
-            RenameFlags::EXCHANGE
-        } else {
-            RenameFlags::empty()
-        };
-        rustix::fs::renameat_with(stage, name, out, name, flags)
-            .map_err(std::io::Error::from)
-            .with_context(|| format!("cannot move {} into place", target.display()))
-    }
-
-    /// OUT's permission bits and owner, to give the new generation's folder.
-    fn mode_and_owner(&self) -> Option<(u32, u32, u32)> {
-        let meta = fs::metadata(&self.path).ok()?;
-        Some((meta.mode() & 0o7777, meta.uid(), meta.gid()))
-    }
-
-    /// Removes what killed runs left beside OUT; puts a generation set aside back when OUT is gone.
-    fn recover(&self) -> anyhow::Result<()> {
-        let prefix = format!(".{}.imagedef-", self.name);
-        let mut aside = Vec::new();
-        for name in entries(&self.parent)? {
-            if !(name.starts_with(&prefix) && is_staging_folder(&name)) {
-                continue;
-            }
-            let path = self.parent.join(&name);
-            if name[prefix.len()..].starts_with("old-") && !self.path.exists() {
-                aside.push(path);
-            } else {
-                tracing::debug!("removing {}, left by an interrupted run", path.display());
-                remove_any(&path)?;
-            }
-        }
-        if let Some(old) = aside.pop() {
-            tracing::warn!(
-                "{} is missing and an interrupted run left the previous output at {}; putting it back",
-                self.path.display(),
-                old.display()
-            );
-            fs::rename(&old, &self.path)
-                .with_context(|| format!("cannot put {} back", old.display()))?;
-            for other in aside {
-                remove_any(&other)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The generation in OUT, or `None` when there is no OUT. Refuses when OUT holds anything
-/// imagedef did not write.
-fn previous(out: &Out) -> anyhow::Result<Option<Generation>> {
-    let meta = match fs::symlink_metadata(&out.path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", out.path.display())),
-    };
-    if !meta.is_dir() {
-        bail!(
-            "the output folder {} is not a folder, so imagedef cannot write inside it; give another",
-            out.path.display()
-        );
-    }
-    let mut generation = sums(&out.path.join(SHA256SUMS))?;
-    // A generation is imagedef's only when its own SHA256SUMS lists its report.
-    if !generation.contains_key(REPORT) {
-        generation.clear();
-    }
-    // An interrupted entry-by-entry swap: the new generation's files are imagedef's too.
-    let mut stages = Vec::new();
-    for name in entries(&out.path)? {
-        if name.starts_with(".imagedef-stage-") && is_staging_folder(&name) {
-            let waiting = sums(&out.path.join(&name).join(SHA256SUMS))?;
-            if !generation.is_empty() && waiting.contains_key(REPORT) {
-                for (path, digests) in waiting {
-                    generation.entry(path).or_default().extend(digests);
-                }
-                stages.push(name);
-            }
-        }
-    }
-    let foreign = foreign(&out.path, &generation, &stages)?;
-    if foreign.is_empty() {
-        return Ok(Some(generation));
-    }
-    bail!(
-        "{} holds {} that imagedef did not write ({}), so nothing was changed: in mapping mode the output folder belongs to imagedef and is replaced as a whole; move them elsewhere, or give an empty or new output folder",
-        out.path.display(),
-        if foreign.len() == 1 {
-            "a path"
-        } else {
-            "paths"
-        },
-        listing(&foreign)
-    )
-}
-
-/// The `SHA256SUMS` at `path` as a generation; empty when there is none.
-fn sums(path: &Path) -> anyhow::Result<Generation> {
-    if !path.is_file() {
-        return Ok(Generation::new());
-    }
-    let bytes = crate::input::read_named(path, MAX_FILE, SHA256SUMS).map_err(anyhow::Error::msg)?;
-    let sums = Sha256Sums::parse(&bytes).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}; it cannot say which files imagedef wrote, so nothing was changed: remove the output folder, or give another",
-            path.display()
-        )
-    })?;
-    Ok(sums
-        .paths()
-        .map(|p| (p.to_owned(), vec![sums.get(p).expect("listed")]))
-        .collect())
-}
-
-/// The paths below `dir` that `generation` does not account for: files it does not list or whose
-/// bytes differ, folders none of its files are in, anything else. `skip` are top-level names left
-/// out (stages).
-fn foreign(dir: &Path, generation: &Generation, skip: &[String]) -> anyhow::Result<Vec<String>> {
-    let folders: HashSet<&str> = generation
-        .keys()
-        .flat_map(|p| p.match_indices('/').map(move |(i, _)| &p[..i]))
-        .collect();
-    let mut foreign = Vec::new();
-    let walk = walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(|e| !(e.depth() == 1 && skip.iter().any(|s| e.file_name() == s.as_str())));
-    for entry in walk {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        let rel = entry
-            .path()
-            .strip_prefix(dir)
-            .expect("below the folder")
-            .to_string_lossy()
-            .into_owned();
-        let ours = if entry.file_type().is_dir() {
-            folders.contains(rel.as_str())
-        } else if entry.file_type().is_file() {
-            (rel == SHA256SUMS && !generation.is_empty())
-                || generation.get(&rel).is_some_and(|accepted| {
-                    crate::input::read_bounded(entry.path(), MAX_FILE)
-                        .is_ok_and(|bytes| accepted.contains(&Digest::of(&bytes)))
-                })
-        } else {
-            false
-        };
-        if !ours {
-            foreign.push(rel);
-        }
-    }
-    Ok(foreign)
-}
-
-/// `a, b, c and 7 more`.
-fn listing(paths: &[String]) -> String {
-    let shown = paths[..paths.len().min(LISTED)].join(", ");
-    match paths.len().checked_sub(LISTED) {
-        Some(more) if more > 0 => format!("{shown} and {more} more"),
-        _ => shown,
-    }
-}
-
-/// Writes every file under `stage` (a new folder): files 0644 and folders 0755 whatever the umask,
-/// the stage itself with `root` (OUT's mode and owner) when given; then makes all of it durable
-/// at once.
-fn stage_files(
-    stage: &Path,
-    files: &[OutFile],
-    root: Option<(u32, u32, u32)>,
-) -> anyhow::Result<()> {
-    fs::create_dir(stage).with_context(|| {
-        format!(
-            "cannot create {}; check that the folder is writable",
-            stage.display()
-        )
-    })?;
-    let (mode, owner) = root.map_or((0o755, None), |(mode, uid, gid)| (mode, Some((uid, gid))));
-    fs::set_permissions(stage, fs::Permissions::from_mode(mode))?;
-    if let Some((uid, gid)) = owner {
-        // Best effort: only root may give a folder to another owner.
-        let _ = std::os::unix::fs::chown(stage, Some(uid), Some(gid));
-    }
-    for file in files {
-        let path = stage.join(&file.path);
-        if let Some(dir) = path.parent()
-            && !dir.exists()
-        {
-            fs::create_dir_all(dir)
-                .and_then(|()| fs::set_permissions(dir, fs::Permissions::from_mode(0o755)))
-                .with_context(|| format!("cannot create folder {}", dir.display()))?;
-        }
-        let mut f =
-            fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        f.write_all(&file.bytes)
-            .and_then(|()| f.set_permissions(fs::Permissions::from_mode(0o644)))
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    // One flush of the filesystem instead of one per file; folders included.
-    let dir = open_dir(stage)?;
-    rustix::fs::syncfs(&dir)
-        .map_err(std::io::Error::from)
-        .with_context(|| format!("cannot flush {} to disk", stage.display()))
-}
-
-/// Waits for the lock on OUT's parent, saying so when another run holds it.
-fn lock(parent: &OwnedFd, path: &Path) -> anyhow::Result<()> {
-    match rustix::fs::flock(parent, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => return Ok(()),
-        Err(Errno::WOULDBLOCK) => {}
-        Err(e) => {
-            return Err(std::io::Error::from(e))
-                .with_context(|| format!("cannot lock {}", path.display()));
-        }
-    }
-    tracing::warn!(
-        "another imagedef run is writing its output into {}; waiting for it to finish",
-        path.display()
-    );
-    rustix::fs::flock(parent, FlockOperation::LockExclusive)
-        .map_err(std::io::Error::from)
-        .with_context(|| format!("cannot lock {}", path.display()))
-}
-
-/// `path` with `.` and `..` folded away, without touching the filesystem.
-fn normal(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-fn is_denied(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
-            matches!(
-                io.kind(),
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-            )
-        })
-    })
-}
-
-fn open_dir(path: &Path) -> anyhow::Result<OwnedFd> {
-    rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(std::io::Error::from)
-    .with_context(|| format!("cannot open folder {}", path.display()))
-}
-
-/// Makes the renames in a folder durable.
-fn sync_dir(dir: &OwnedFd, path: &Path) -> anyhow::Result<()> {
-    rustix::fs::fsync(dir)
-        .map_err(std::io::Error::from)
-        .with_context(|| format!("cannot flush {} to disk", path.display()))
-}
-
-fn is_mount_point(path: &Path) -> bool {
-    match (fs::metadata(path), path.parent().map(fs::metadata)) {
-        (Ok(me), Some(Ok(parent))) => me.dev() != parent.dev(),
-        _ => false,
-    }
-}
-
-fn entries(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
-        names.push(entry.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
-}
-
-fn remove_any(path: &Path) -> anyhow::Result<()> {
-    let meta = fs::symlink_metadata(path)?;
-    if meta.is_dir() {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    }
-    .with_context(|| format!("cannot remove {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    use super::super::fs::entries;
+    use super::super::swap::stage_files;
     use super::*;
+
+    const WAIT: Duration = Duration::from_secs(30);
+    use crate::model::Digest;
+    use crate::model::deploy::{REPORT, SHA256SUMS, Sha256Sums};
 
     fn files(names: &[(&str, &str)]) -> Vec<OutFile> {
         let mut files: Vec<OutFile> = names
             .iter()
             .map(|(p, b)| OutFile::new(*p, b.as_bytes().to_vec()))
             .collect();
-        files.push(OutFile::new(REPORT, b"{}".to_vec()));
+        // The report as imagedef writes it: each service's files under its folder.
+        let mut services: Vec<(String, Vec<String>)> = Vec::new();
+        for f in &files {
+            let name = f.path.split('/').next().unwrap().to_owned();
+            match services.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, listed)) => listed.push(f.path.clone()),
+                None => services.push((name, vec![f.path.clone()])),
+            }
+        }
+        let services: Vec<_> = services
+            .into_iter()
+            .map(|(name, files)| serde_json::json!({"name": name, "files": files}))
+            .collect();
+        let report = serde_json::json!({"mapping": "m.json", "services": services});
+        files.push(OutFile::new(REPORT, crate::model::json::pretty(&report)));
         let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
         files.push(OutFile::new(SHA256SUMS, sums.to_bytes()));
         files
@@ -654,8 +121,13 @@ mod tests {
     fn a_generation_replaces_the_last_and_drops_what_it_no_longer_has() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1"), ("api/a.json", "2")])).unwrap();
-        replace(&out, &files(&[("web/a.json", "3")])).unwrap();
+        replace(
+            &out,
+            &files(&[("web/a.json", "1"), ("api/a.json", "2")]),
+            WAIT,
+        )
+        .unwrap();
+        replace(&out, &files(&[("web/a.json", "3")]), WAIT).unwrap();
         assert_eq!(tree(&out), [pair("web/a.json", "3")]);
         assert_eq!(entries(tmp.path()).unwrap(), ["out"], "nothing beside OUT");
     }
@@ -664,19 +136,19 @@ mod tests {
     fn foreign_or_changed_files_are_refused_and_nothing_changes() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
         fs::write(out.join("web/notes.txt"), "mine").unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "2")])).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap_err();
         assert!(
-            format!("{e:#}").contains("did not write (web/notes.txt)"),
-            "{e:#}"
+            matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/notes.txt"]),
+            "{e:?}"
         );
         fs::remove_file(out.join("web/notes.txt")).unwrap();
         fs::write(out.join("web/a.json"), "edited").unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "2")])).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap_err();
         assert!(
-            format!("{e:#}").contains("did not write (web/a.json)"),
-            "{e:#}"
+            matches!(&e, WriteError::NotWritten { paths, .. } if paths == &["web/a.json"]),
+            "{e:?}"
         );
         assert_eq!(
             fs::read_to_string(out.join("web/a.json")).unwrap(),
@@ -693,10 +165,10 @@ mod tests {
         fs::write(out.join("app.tar.gz"), "x").unwrap();
         let sums = Sha256Sums::of([("app.tar.gz", Digest::of(b"x"))]);
         fs::write(out.join(SHA256SUMS), sums.to_bytes()).unwrap();
-        let e = replace(&out, &files(&[("web/a.json", "1")])).unwrap_err();
+        let e = replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap_err();
         assert!(
-            format!("{e:#}").contains("(SHA256SUMS, app.tar.gz)"),
-            "{e:#}"
+            matches!(&e, WriteError::NotWritten { paths, .. } if paths == &[SHA256SUMS, "app.tar.gz"]),
+            "{e:?}"
         );
         assert_eq!(fs::read_to_string(out.join("app.tar.gz")).unwrap(), "x");
     }
@@ -705,12 +177,12 @@ mod tests {
     fn leftovers_of_a_killed_run_are_removed_and_a_set_aside_generation_comes_back() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        replace(&out, &files(&[("web/a.json", "1")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
         // A run killed between the two renames of the fallback: OUT gone, the old one aside.
         fs::rename(&out, tmp.path().join(".out.imagedef-old-999999")).unwrap();
         fs::create_dir(tmp.path().join(".out.imagedef-stage-999998")).unwrap();
         fs::create_dir(tmp.path().join(".out.imagedef-stage-mine")).unwrap();
-        replace(&out, &files(&[("web/a.json", "2")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap();
         assert_eq!(tree(&out), [pair("web/a.json", "2")]);
         assert_eq!(
             entries(tmp.path()).unwrap(),
@@ -726,6 +198,7 @@ mod tests {
         replace(
             &out.path,
             &files(&[("old/x.json", "gone"), ("web/a.json", "1")]),
+            WAIT,
         )
         .unwrap();
         out.swap_in_place(&files(&[("web/a.json", "2"), ("api/b.json", "3")]))
@@ -740,7 +213,7 @@ mod tests {
         stage_files(&stage, &next, None).unwrap();
         fs::rename(out.path.join("web"), stage.join("web-old")).unwrap();
         fs::rename(stage.join("web"), out.path.join("web")).unwrap();
-        replace(&out.path, &files(&[("web/a.json", "6")])).unwrap();
+        replace(&out.path, &files(&[("web/a.json", "6")]), WAIT).unwrap();
         assert_eq!(tree(&out.path), [pair("web/a.json", "6")]);
     }
 
@@ -748,12 +221,15 @@ mod tests {
     fn a_symlinked_or_dot_out_is_refused_with_the_reason() {
         let tmp = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(tmp.path().join("nowhere"), tmp.path().join("link")).unwrap();
-        let e = replace(&tmp.path().join("link"), &files(&[])).unwrap_err();
-        assert!(format!("{e:#}").contains("is a symbolic link to"), "{e:#}");
-        assert!(format!("{e:#}").contains("which does not exist"), "{e:#}");
+        let e = replace(&tmp.path().join("link"), &files(&[]), WAIT).unwrap_err();
+        assert!(
+            matches!(&e, WriteError::SymlinkedOut { target, dangling: true, .. }
+                if *target == tmp.path().join("nowhere").display().to_string()),
+            "{e:?}"
+        );
         for dot in [".", "..", "/"] {
-            let e = replace(Path::new(dot), &files(&[])).unwrap_err();
-            assert!(format!("{e:#}").contains("a folder of its own"), "{e:#}");
+            let e = replace(Path::new(dot), &files(&[]), WAIT).unwrap_err();
+            assert!(matches!(e, WriteError::OutIsDot { .. }), "{dot}: {e:?}");
         }
     }
 
@@ -761,11 +237,11 @@ mod tests {
     fn modes_are_fixed_whatever_the_umask_and_a_dotted_path_leaves_nothing_stray() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("a/../out");
-        replace(&out, &files(&[("web/a.json", "1")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "1")]), WAIT).unwrap();
         let mode = |p: &str| fs::metadata(tmp.path().join(p)).unwrap().mode() & 0o7777;
         assert_eq!((mode("out/web"), mode("out/web/a.json")), (0o755, 0o644));
         fs::set_permissions(tmp.path().join("out"), fs::Permissions::from_mode(0o2775)).unwrap();
-        replace(&out, &files(&[("web/a.json", "2")])).unwrap();
+        replace(&out, &files(&[("web/a.json", "2")]), WAIT).unwrap();
         assert_eq!(mode("out"), 0o2775, "OUT keeps its own mode");
         assert_eq!(entries(tmp.path()).unwrap(), ["out"]);
     }

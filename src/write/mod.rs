@@ -1,7 +1,9 @@
 //! Writing outputs so that nothing is half-written.
 //!
 //! - [`generation`]: mapping mode, where OUT belongs to imagedef: the whole generation staged
-//!   beside OUT and swapped in at once.
+//!   beside OUT and swapped in at once. It asks `ownership` whether OUT is imagedef's (the dry
+//!   run asks only that), `swap` to stage and swap, both on the helpers in `fs`.
+//! - [`error`]: why a write was refused or failed, as [`WriteError`].
 //! - [`commit`] here: single-image mode, which writes into a folder it does not own (often the
 //!   source root): every file goes to a temporary file beside its target first, and only when all
 //!   are written are they renamed into place, each rename atomic. A failed rename puts back what
@@ -9,18 +11,29 @@
 //!   (`.<file>.imagedef-<pid>-....tmp`, `.<file>.imagedef-<pid>.old`); the next run removes those
 //!   of processes that are gone, and never anything else.
 
+pub mod error;
+mod fs;
 pub mod generation;
+pub mod lock;
+mod ownership;
+mod swap;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use error::At as _;
+pub use error::{Op, WriteError};
 
 use crate::output::OutFile;
 
 /// Writes every file under `out`, or none of them. Directories that had to be created are removed
 /// again on failure; files already in `out` that are not in `files` are never touched.
 pub fn commit(out: &Path, files: &[OutFile]) -> anyhow::Result<()> {
+    commit_files(out, files).map_err(anyhow::Error::from)
+}
+
+/// [`commit`], with the reason typed.
+pub fn commit_files(out: &Path, files: &[OutFile]) -> Result<(), WriteError> {
     let mut created_dirs = Vec::new();
     let result = stage_and_rename(out, files, &mut created_dirs);
     if result.is_err() {
@@ -35,15 +48,12 @@ fn stage_and_rename(
     out: &Path,
     files: &[OutFile],
     created_dirs: &mut Vec<PathBuf>,
-) -> anyhow::Result<()> {
+) -> Result<(), WriteError> {
     let mut staged = Vec::with_capacity(files.len());
     for file in files {
         let target = out.join(&file.path);
         if target.is_dir() {
-            bail!(
-                "{} is a directory, so imagedef cannot write its file there; remove or rename it",
-                target.display()
-            );
+            return Err(WriteError::TargetIsFolder { path: target });
         }
         let parent = target.parent().unwrap_or(out);
         create_dirs(parent, created_dirs)?;
@@ -56,15 +66,10 @@ fn stage_and_rename(
             ))
             .suffix(".tmp")
             .tempfile_in(parent)
-            .with_context(|| {
-                format!(
-                    "cannot create a file in {}; check that it is writable",
-                    parent.display()
-                )
-            })?;
+            .at(Op::CreateTemp, parent)?;
         tmp.write_all(&file.bytes)
             .and_then(|()| tmp.as_file().sync_data())
-            .with_context(|| format!("cannot write {}", tmp.path().display()))?;
+            .at(Op::Write, tmp.path())?;
         set_readable(tmp.path())?;
         staged.push((tmp.into_temp_path(), target));
     }
@@ -77,7 +82,7 @@ fn stage_and_rename(
 fn replace_all(
     staged: Vec<(tempfile::TempPath, PathBuf)>,
     mv: impl Fn(&Path, &Path) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
+) -> Result<(), WriteError> {
     // (target, backup of what it held before)
     let mut done: Vec<(&Path, Option<PathBuf>)> = Vec::with_capacity(staged.len());
     let mut failure = None;
@@ -95,10 +100,7 @@ fn replace_all(
                 if let Some(b) = &backup {
                     let _ = std::fs::remove_file(b);
                 }
-                failure = Some(anyhow::Error::new(e).context(format!(
-                    "cannot rename a temporary file to {}; every file written before it was put back",
-                    target.display()
-                )));
+                failure = Some(WriteError::io(Op::RenameTemp, target, e));
                 break;
             }
         }
@@ -132,7 +134,7 @@ fn replace_all(
 /// A backup of what `target` holds now (a file or a symlink, never followed), or `None` when there
 /// is nothing there: a hard link, so the target is never absent; where the filesystem refuses
 /// hard links, the target itself is moved aside.
-fn back_up(target: &Path) -> anyhow::Result<Option<PathBuf>> {
+fn back_up(target: &Path) -> Result<Option<PathBuf>, WriteError> {
     if std::fs::symlink_metadata(target).is_err() {
         return Ok(None);
     }
@@ -144,12 +146,7 @@ fn back_up(target: &Path) -> anyhow::Result<Option<PathBuf>> {
     let _ = std::fs::remove_file(&backup);
     std::fs::hard_link(target, &backup)
         .or_else(|_| std::fs::rename(target, &backup))
-        .with_context(|| {
-            format!(
-                "cannot keep a backup of {} while replacing it",
-                target.display()
-            )
-        })?;
+        .at(Op::Backup, target)?;
     Ok(Some(backup))
 }
 
@@ -194,46 +191,39 @@ fn file_name(path: &Path) -> String {
 }
 
 /// Creates `dir` and its missing parents, remembering which it created.
-fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<(), WriteError> {
     let mut missing = Vec::new();
     let mut at = Some(dir);
     while let Some(d) = at {
         if d.as_os_str().is_empty() || d.exists() {
             if !d.as_os_str().is_empty() && !d.is_dir() {
-                bail!(
-                    "{} is not a folder, so imagedef cannot write inside it; give another output folder",
-                    d.display()
-                );
+                return Err(WriteError::NotAFolder {
+                    path: d.to_path_buf(),
+                });
             }
             break;
         }
         if let Ok(target) = std::fs::read_link(d) {
-            bail!(
-                "{} is a symbolic link to {}, which does not exist; create that folder, or give another output folder",
-                d.display(),
-                target.display()
-            );
+            return Err(WriteError::DanglingLink {
+                path: d.to_path_buf(),
+                target,
+            });
         }
         missing.push(d.to_path_buf());
         at = d.parent();
     }
     for d in missing.into_iter().rev() {
-        std::fs::create_dir(&d).with_context(|| {
-            format!(
-                "cannot create directory {}; check that its parent is writable",
-                d.display()
-            )
-        })?;
+        std::fs::create_dir(&d).at(Op::CreateDirectory, &d)?;
         created.push(d);
     }
     Ok(())
 }
 
 /// Temporary files are created 0600; outputs are ordinary 0644 files.
-fn set_readable(path: &Path) -> anyhow::Result<()> {
+fn set_readable(path: &Path) -> Result<(), WriteError> {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-        .with_context(|| format!("cannot set permissions of {}", path.display()))
+        .at(Op::SetPermissions, path)
 }
 
 #[cfg(test)]
@@ -282,8 +272,8 @@ mod tests {
         };
         let e = replace_all(staged, mv).unwrap_err();
         assert!(
-            format!("{e:#}").contains("c.json; every file written before it was put back"),
-            "{e:#}"
+            matches!(&e, WriteError::Io { op: Op::RenameTemp, path, .. } if *path == out.join("c.json")),
+            "{e:?}"
         );
         assert_eq!(names(out), ["a.json"]);
         assert_eq!(std::fs::read(out.join("a.json")).unwrap(), b"old a");
@@ -298,7 +288,10 @@ mod tests {
             OutFile::new("new/a.json", b"{}".to_vec()),
             OutFile::new("svc/imagedefinitions.json", b"[]".to_vec()),
         ];
-        assert!(commit(&out, &files).is_err());
+        assert!(matches!(
+            commit_files(&out, &files),
+            Err(WriteError::TargetIsFolder { path }) if path == out.join("svc/imagedefinitions.json")
+        ));
         assert!(!out.join("new").exists());
         let left: Vec<_> = std::fs::read_dir(out.join("svc")).unwrap().collect();
         assert_eq!(left.len(), 1, "{left:?}");

@@ -363,3 +363,82 @@ fn ten_thousand_copies_of_one_image_are_one_image() {
         10_000
     );
 }
+
+/// Messages that named the wrong fault, or let a bad input through, each checked whole.
+#[test]
+fn misleading_messages_say_what_is_wrong() {
+    let esc = Env::new();
+    esc.write(
+        "a/imageDetail.json",
+        format!(r#"{{"ImageURI":"{HOST}/shop/\u001b[2Jweb@{DIGEST_WEB}"}}"#),
+    );
+    let run = emit_app(&esc, "a", &["--out", "o"]);
+    run.code(2);
+    let refused = "a:imageDetail.json: refused: key \"ImageURI\" = \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/\\u001b[2Jweb@sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c...: has repository \"shop/\\u{1b}[2Jweb\" with a control character; a repository name is lowercase letters, digits, and . _ - / between them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>";
+    assert!(
+        run.stderr.ends_with(&format!(
+            "imagedef: error: found no usable imageDetail.json; every candidate was refused:\n  {refused}\n"
+        )),
+        "{run:#?}"
+    );
+    let creds = Env::new();
+    creds.write(
+        "a/imageDetail.json",
+        format!(r#"{{"ImageURI":"ci:s3cret@{HOST}/shop/web:v1"}}"#),
+    );
+    let run = emit_app(&creds, "a", &["--uri", "tag", "--out", "o"]);
+    run.code(2);
+    assert!(
+        run.stderr.ends_with(&format!(
+            "  a:imageDetail.json: refused: key \"ImageURI\" = \"<credentials>@{HOST}/shop/web:v1\": has a user name or password before its registry host (user:password@host/...); an image reference carries no credentials: remove them, and let the registry's login (the task's execution role for ECR) supply them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>\n"
+        )),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.contains("s3cret"), "{run:#?}");
+}
+
+#[test]
+fn mapping_and_task_definition_refusals_are_whole_and_name_the_key() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["v1"]),
+    );
+    let ok = r#""containers": {"app": {"repository": "shop/web"}}"#;
+    let cases = [
+        (
+            r#"{"services": [{"web": {}}]}"#.to_owned(),
+            r#"imagedef: error: mapping m.json: key "services" is an array, not an object keyed by name; write e.g. "services": {"web": {"containers": {"web": {"repository": "shop/web"}}}}"#.to_owned(),
+        ),
+        (
+            format!(r#"{{"services": {{"web": {{{ok}}}, "WEB": {{{ok}}}}}}}"#),
+            r#"imagedef: error: mapping m.json: keys "services.web" and "services.WEB" differ only in letter case; their folders and zips (web/ and WEB/, web.zip and WEB.zip) would be one file on a case-insensitive file system: rename one"#.to_owned(),
+        ),
+    ];
+    for (mapping, want) in cases {
+        env.write("m.json", mapping);
+        let run = env.run(&["emit", "a", "--mapping", "m.json", "--out", "o"]);
+        run.code(2);
+        assert_eq!(run.stderr.lines().last(), Some(want.as_str()), "{run:#?}");
+        assert!(!env.path("o").exists());
+    }
+    for (td, want) in [
+        (
+            r#"{"containerDefinitions":[{"name":"app"},{"name":"app2","name":"app"}]}"#,
+            "key \"containerDefinitions[1].name\" appears more than once; keep one of them (JSON readers disagree on which copy counts)",
+        ),
+        (
+            r#"{"taskDefinition":{"containerDefinitions":[{"name":"app"}]},"containerDefinitions":[{"name":"web"}]}"#,
+            "has both a \"taskDefinition\" object (the output of aws ecs describe-task-definition) and a top-level \"containerDefinitions\" (a raw task definition); readers would take one or the other: keep one shape",
+        ),
+    ] {
+        env.write("td.json", td);
+        let run = emit_app(&env, "a", &["--task-definition", "td.json", "--out", "o"]);
+        run.code(2);
+        assert!(
+            run.stderr.ends_with(&format!("td.json: {want}\n")),
+            "{run:#?}"
+        );
+        assert!(!env.path("o").exists());
+    }
+}

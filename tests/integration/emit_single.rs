@@ -345,3 +345,59 @@ fn the_bundled_example_emits_the_web_image() {
             .contains(&format!("{HOST}/shop/web@{DIGEST_WEB}"))
     );
 }
+
+#[test]
+fn tag_mode_never_writes_latest_without_a_pattern() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest"]),
+    );
+    let run = emit_app(&env, "a", &["--uri", "tag", "--out", "o"]);
+    run.code(1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "imagedef: error: image from a:imageDetail.json: image {HOST}/shop/web has the one tag \"latest\", and --uri tag writes latest only when a tag pattern admits it (the next push moves latest, and ECS would then start that image); fix: push the image with an immutable tag (a version or commit), use --uri digest or tag+digest, or set --tag-pattern to a regex that matches latest\n"
+        )
+    );
+    assert!(!env.path("o").exists());
+    // A pattern that admits it, or the digest beside the tag, writes it.
+    emit_app(
+        &env,
+        "a",
+        &["--uri", "tag", "--tag-pattern", "^latest$", "--out", "o"],
+    )
+    .code(0);
+    assert!(
+        env.read("o/imagedefinitions.json")
+            .contains(&format!("\"{HOST}/shop/web:latest\""))
+    );
+    emit_app(&env, "a", &["--uri", "tag+digest", "--out", "o2"]).code(0);
+    assert!(
+        env.read("o2/imagedefinitions.json")
+            .contains(&format!("\"{HOST}/shop/web:latest@{DIGEST_WEB}\""))
+    );
+}
+
+#[test]
+fn a_mapping_in_tag_mode_refuses_a_lone_latest_naming_the_service() {
+    let env = Env::new();
+    env.write(
+        "a/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["latest"]),
+    );
+    env.write(
+        "m.json",
+        r#"{"uri": "tag", "services": {"web": {"containers": {"app": {"repository": "shop/web"}}}}}"#,
+    );
+    let run = env.run(&["emit", "a", "--mapping", "m.json", "--out", "o"]);
+    run.code(1);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "imagedef: error: 1 of the mapping's containers could not be resolved:\n  service \"web\", container \"app\" (image from a:imageDetail.json): image {HOST}/shop/web has the one tag \"latest\", and --uri tag writes latest only when a tag pattern admits it (the next push moves latest, and ECS would then start that image); fix: push the image with an immutable tag (a version or commit), set the mapping's top-level \"uri\" to \"digest\" or tag+digest, or set \"tagPattern\" (or --tag-pattern) to a regex that matches latest\ndiscovered:\n  a:imageDetail.json: {HOST}/shop/web@{DIGEST_WEB}\n"
+        )
+    );
+    assert!(!env.path("o").exists());
+}

@@ -370,10 +370,16 @@ fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
 /// selects (strace's `first[..last][+step]`) with `errno`: the fallbacks the exchange needs on
 /// other filesystems, driven for real.
 fn emit_with_failing_rename(env: &Env, when: &str, errno: &str) -> crate::util::Run {
+    emit_with_fault(env, "renameat2", when, errno)
+}
+
+/// Runs `emit --mapping b.json` into `out` under strace, failing the calls of `syscall` that
+/// `when` selects with `errno`.
+fn emit_with_fault(env: &Env, syscall: &str, when: &str, errno: &str) -> crate::util::Run {
     let mut args: Vec<String> = vec!["-f".into(), "-qq".into(), "-o".into(), "/dev/null".into()];
     args.extend([
         "-e".into(),
-        format!("inject=renameat2:error={errno}:when={when}"),
+        format!("inject={syscall}:error={errno}:when={when}"),
     ]);
     args.extend(
         [
@@ -480,4 +486,184 @@ fn a_dry_run_refuses_what_the_real_run_refuses() {
             .code(2)
             .stderr_has("holds a path that imagedef did not write (mine.txt)");
     }
+}
+
+#[test]
+fn where_the_parent_refuses_the_stage_out_is_replaced_entry_by_entry() {
+    let env = two_mappings(3, 3);
+    let new = reference(&env, "b.json", "ref-b");
+    emit_ok(&env, "a.json");
+    // The first mkdir is the stage beside OUT: refused as a parent without write permission
+    // refuses it (as root, permissions cannot be used to say no).
+    for errno in ["EACCES", "EROFS"] {
+        emit_with_fault(&env, "mkdir", "1", errno).code(0);
+        same_generation(&env, &new);
+        assert_eq!(leftovers(&env, &["out", "ref-b"]), Vec::<String>::new());
+        emit_ok(&env, "a.json");
+    }
+    // Without a previous generation there is nothing to replace entry by entry: the refusal is
+    // the error, and nothing is left.
+    std::fs::remove_dir_all(env.path("out")).unwrap();
+    emit_with_fault(&env, "mkdir", "1", "EACCES")
+        .code(2)
+        .stderr_has("cannot create ")
+        .stderr_has(".out.imagedef-stage-")
+        .stderr_has("check that the folder is writable: Permission denied");
+    assert!(!env.path("out").exists());
+    assert_eq!(leftovers(&env, &["ref-b"]), Vec::<String>::new());
+}
+
+/// Writes `files` into `out` with a `SHA256SUMS` listing exactly them, as a crafted OUT would.
+fn craft_out(env: &Env, files: &[(&str, &str)]) {
+    use imagedef::model::Digest;
+    use imagedef::model::deploy::Sha256Sums;
+    for (path, text) in files {
+        env.write(&format!("out/{path}"), *text);
+    }
+    let sums = Sha256Sums::of(files.iter().map(|(p, t)| (*p, Digest::of(t.as_bytes()))));
+    std::fs::write(env.path("out/SHA256SUMS"), sums.to_bytes()).unwrap();
+}
+
+#[test]
+fn a_report_imagedef_did_not_write_makes_out_not_imagedefs_and_nothing_is_deleted() {
+    let env = two_mappings(1, 1);
+    // SHA256SUMS lists the user's notes.txt and a report that is `{}`.
+    craft_out(
+        &env,
+        &[("notes.txt", "mine"), ("imagedef-report.json", "{}")],
+    );
+    let before = tree(&env.path("out"));
+    for extra in [&["--dry-run"][..], &[]] {
+        let mut args = vec!["emit", "--mapping", "a.json", "--out", "out", "Web=web"];
+        args.extend(extra);
+        env.run(&args)
+            .code(2)
+            .stderr_has("out is not an output folder imagedef wrote: its imagedef-report.json is not a report imagedef writes (missing field `mapping`), so nothing was changed");
+        assert_eq!(tree(&env.path("out")), before, "{extra:?}");
+    }
+    // A report of imagedef's shape whose files do not agree with SHA256SUMS.
+    std::fs::remove_dir_all(env.path("out")).unwrap();
+    let report = r#"{"mapping": "a.json", "services": [{"name": "svc00", "files": ["svc00/imagedefinitions.json"]}]}"#;
+    craft_out(
+        &env,
+        &[
+            ("svc00/imagedefinitions.json", "[]"),
+            ("notes.txt", "mine"),
+            ("imagedef-report.json", report),
+        ],
+    );
+    let before = tree(&env.path("out"));
+    env.run(&["emit", "--mapping", "a.json", "--out", "out", "Web=web"])
+        .code(2)
+        .stderr_has("its imagedef-report.json does not list notes.txt, which SHA256SUMS lists, so nothing was changed");
+    assert_eq!(tree(&env.path("out")), before);
+    // An empty OUT (a buildspec's mkdir -p) is fine, and the generation it then holds is
+    // imagedef's: the next run replaces it.
+    std::fs::remove_dir_all(env.path("out")).unwrap();
+    std::fs::create_dir(env.path("out")).unwrap();
+    for _ in 0..2 {
+        env.run(&["emit", "--mapping", "a.json", "--out", "out", "Web=web"])
+            .code(0);
+    }
+    assert!(env.path("out/svc00/imagedefinitions.json").is_file());
+}
+
+#[test]
+fn a_run_out_of_space_removes_its_own_stage() {
+    let env = two_mappings(3, 3);
+    emit_ok(&env, "a.json");
+    let before = tree(&env.path("out"));
+    // The flush of the whole stage, and the second file written into it, fail for lack of space.
+    for (syscall, when, says) in [
+        ("syncfs", "1", "to disk: No space left on device"),
+        ("write", "2", "cannot write "),
+    ] {
+        emit_with_fault(&env, syscall, when, "ENOSPC")
+            .code(2)
+            .stderr_has(says)
+            .stderr_has("No space left on device");
+        assert_eq!(tree(&env.path("out")), before, "{syscall}");
+        assert_eq!(leftovers(&env, &["out"]), Vec::<String>::new(), "{syscall}");
+    }
+}
+
+#[test]
+fn a_stage_named_by_a_live_process_of_another_program_is_left_alone() {
+    let env = two_mappings(1, 1);
+    emit_ok(&env, "a.json");
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    let name = format!(".out.imagedef-stage-{}", other.id());
+    env.write(&format!("{name}/data.txt"), "not imagedef's");
+    let gone = ".out.imagedef-stage-4294967295";
+    env.write(&format!("{gone}/x"), "left by a killed run");
+    env.run(&["emit", "--mapping", "b.json", "--out", "out", "Web=."])
+        .code(0)
+        .stderr_has(&format!(
+            "{name} is named like the stage of an imagedef run, but its process, pid {} (\"sleep 30\"), is running and is not imagedef; it is left alone",
+            other.id()
+        ));
+    assert_eq!(leftovers(&env, &["out"]), [name.as_str()]);
+    assert_eq!(
+        std::fs::read_to_string(env.path(&format!("{name}/data.txt"))).unwrap(),
+        "not imagedef's"
+    );
+    other.kill().unwrap();
+    other.wait().unwrap();
+    // Its process gone, it is a leftover like any other.
+    emit_ok(&env, "a.json");
+    assert_eq!(leftovers(&env, &["out"]), Vec::<String>::new());
+}
+
+#[test]
+fn a_lock_held_by_a_stopped_process_ends_the_wait_after_the_timeout_naming_it() {
+    let env = two_mappings(1, 1);
+    emit_ok(&env, "a.json");
+    let before = tree(&env.path("out"));
+    // flock -o: the lock is flock's own; stopped, it never lets it go.
+    let mut holder = Command::new("flock")
+        .args(["-o", ".", "sleep", "60"])
+        .current_dir(env.root())
+        .spawn()
+        .unwrap();
+    let pid = holder.id().to_string();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (args, env_timeout) in [(&["--lock-timeout", "1"][..], None), (&[][..], Some("1"))] {
+        let mut run_args = vec!["emit", "--mapping", "b.json", "--out", "out", "Web=."];
+        run_args.extend(args);
+        let started = Instant::now();
+        let mut cmd = Command::new(BIN);
+        cmd.args(&run_args)
+            .current_dir(env.root())
+            .env_remove("CODEBUILD_SRC_DIR")
+            .env_remove("IMAGEDEF_LOCK_TIMEOUT");
+        if let Some(t) = env_timeout {
+            cmd.env("IMAGEDEF_LOCK_TIMEOUT", t);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        let root = std::fs::canonicalize(env.root()).unwrap();
+        assert!(
+            stderr.contains(&format!(
+                "another process has held the lock on {} for 1 s (--lock-timeout), so nothing was changed: it is pid {pid} (\"flock -o . sleep 60\", stopped); let it finish or stop it, or give a longer --lock-timeout (IMAGEDEF_LOCK_TIMEOUT)",
+                root.display()
+            )),
+            "{stderr}"
+        );
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(20),
+            "{took:?}"
+        );
+        assert_eq!(tree(&env.path("out")), before);
+    }
+    let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    holder.wait().unwrap();
 }

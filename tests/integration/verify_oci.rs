@@ -380,3 +380,116 @@ fn a_directory_that_is_not_a_layout_is_exit_2() {
         .code(2)
         .stdout_has("larger than 4194304 bytes");
 }
+
+/// Writes `bytes` as a blob of the layout in `env`; returns its digest and size.
+fn add_blob(env: &Env, bytes: &[u8]) -> (String, usize) {
+    let digest = format!("sha256:{}", crate::util::zips::sha256_hex(bytes));
+    std::fs::write(blob(&env.path("layout"), &digest), bytes).unwrap();
+    (digest, bytes.len())
+}
+
+/// Makes `bytes` a blob of the layout, the one root of its index.json (as `media_type`), and the
+/// image the artifact names; returns the blob's digest.
+fn root_with_image(env: &Env, media_type: &str, bytes: &[u8]) -> String {
+    let (digest, size) = add_blob(env, bytes);
+    env.write(
+        "layout/index.json",
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{media_type}","digest":"{digest}","size":{size}}}]}}"#
+        ),
+    );
+    detail_naming(env, "art", &digest);
+    digest
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+#[test]
+fn a_manifest_hashed_as_a_layer_is_not_proven_as_a_manifest() {
+    // The attack: a manifest whose config and layers are absent is also listed as a layer of a
+    // real manifest. Hashed there first, it must still be walked as a manifest where an index
+    // lists it as one.
+    let (env, layout) = env_with(|_| DIGEST_WEB.to_owned());
+    let absent = format!("sha256:{}", "0".repeat(64));
+    let hollow = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{absent}","size":2}},"layers":[]}}"#
+    );
+    let (hollow, hollow_size) = add_blob(&env, hollow.as_bytes());
+    let manifest = json(&blob(&env.path("layout"), &layout.manifest));
+    let real_layer = &manifest["layers"][0];
+    let carrier = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{},"layers":[{real_layer},{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{hollow}","size":{hollow_size}}}]}}"#,
+        manifest["config"]
+    );
+    let (carrier, carrier_size) = add_blob(&env, carrier.as_bytes());
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{carrier}","size":{carrier_size}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{hollow}","size":{hollow_size}}}]}}"#
+    );
+    let index = root_with_image(&env, OCI_INDEX, index.as_bytes());
+    let run = env.run(&["verify", "art", "--oci", "layout"]);
+    run.code(1)
+        .stdout_has(&format!(
+            "blob blobs/sha256/{} is missing (named by manifest sha256:{}... config)",
+            &absent[7..],
+            &hollow[7..19]
+        ))
+        .stdout_has(&format!(
+            "has digest {index}, which --oci layout do not prove"
+        ));
+    // The carrier itself, whose chain is whole, is still proven.
+    detail_naming(&env, "art", &carrier);
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!(
+            "{carrier} proven by manifest blobs/sha256/{}",
+            &carrier[7..]
+        ));
+}
+
+#[test]
+fn a_key_twice_in_a_hashed_manifest_is_refused_naming_it() {
+    // Two "layers": a reader that keeps the last sees the real layer, one that keeps the first a
+    // layer the layout does not hold.
+    let (env, layout) = env_with(|_| DIGEST_WEB.to_owned());
+    let manifest = json(&blob(&env.path("layout"), &layout.manifest));
+    let twice = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:{}","size":1}}],"layers":{}}}"#,
+        manifest["config"],
+        "0".repeat(64),
+        manifest["layers"]
+    );
+    let twice = root_with_image(&env, OCI_MANIFEST, twice.as_bytes());
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!(
+            "blobs/sha256/{} (named by index.json manifests[0]) key \"layers\" appears more than once: readers of the document disagree on which copy counts, so it proves nothing; refused",
+            &twice[7..]
+        ))
+        .stdout_has(&format!("has digest {twice}, which --oci layout do not prove"));
+    // The same in a config, and in an index given with --manifest.
+    let config = br#"{"architecture":"amd64","os":"linux","os":"windows","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let (config, config_size) = add_blob(&env, config);
+    let with_config = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config}","size":{config_size}}},"layers":{}}}"#,
+        manifest["layers"]
+    );
+    let with_config = root_with_image(&env, OCI_MANIFEST, with_config.as_bytes());
+    env.run(&["verify", "art", "--oci", "layout"])
+        .code(1)
+        .stdout_has(&format!(
+            "blobs/sha256/{} (the config named by manifest sha256:{}... config) key \"os\" appears more than once",
+            &config[7..],
+            &with_config[7..19]
+        ));
+    env.write(
+        "index-twice.json",
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[],"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":1}}]}}"#,
+            layout.manifest
+        ),
+    );
+    env.run(&["verify", "art", "--manifest", "index-twice.json"])
+        .code(2)
+        .stdout_has("key \"manifests\" appears more than once");
+}

@@ -374,7 +374,7 @@ fn misleading_messages_say_what_is_wrong() {
     );
     let run = emit_app(&esc, "a", &["--out", "o"]);
     run.code(2);
-    let refused = "a:imageDetail.json: refused: key \"ImageURI\" = \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/\\u001b[2Jweb@sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c...: has repository \"shop/\\u{1b}[2Jweb\" with a control character; a repository name is lowercase letters, digits, and . _ - / between them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>";
+    let refused = "a:imageDetail.json (a/imageDetail.json): refused: key \"ImageURI\" = \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/\\u001b[2Jweb@sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c...: has repository \"shop/\\u{1b}[2Jweb\" with a control character; a repository name is lowercase letters, digits, and . _ - / between them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>";
     assert!(
         run.stderr.ends_with(&format!(
             "imagedef: error: found no usable imageDetail.json; every candidate was refused:\n  {refused}\n"
@@ -390,7 +390,7 @@ fn misleading_messages_say_what_is_wrong() {
     run.code(2);
     assert!(
         run.stderr.ends_with(&format!(
-            "  a:imageDetail.json: refused: key \"ImageURI\" = \"<credentials>@{HOST}/shop/web:v1\": has a user name or password before its registry host (user:password@host/...); an image reference carries no credentials: remove them, and let the registry's login (the task's execution role for ECR) supply them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>\n"
+            "  a:imageDetail.json (a/imageDetail.json): refused: key \"ImageURI\" = \"<credentials>@{HOST}/shop/web:v1\": has a user name or password before its registry host (user:password@host/...); an image reference carries no credentials: remove them, and let the registry's login (the task's execution role for ECR) supply them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>\n"
         )),
         "{run:#?}"
     );

@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-musl
-cargo build --release --locked -q --target "$target"
-bin=$PWD/target/$target/release/imagedef
+cargo build --profile dist --locked -q --target "$target"
+bin=$PWD/target/$target/dist/imagedef
 images=${IMAGES:-50}
 repos=${REPOS:-5}
 

@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${IMAGEDEF_BIN:-}" ]; then
-    cargo build --release --locked -q
-    IMAGEDEF_BIN=$PWD/target/release/imagedef
+    cargo build --profile dist --locked -q
+    IMAGEDEF_BIN=$PWD/target/dist/imagedef
 fi
 bins=("$IMAGEDEF_BIN" "$@")
 services=${SERVICES:-10000}

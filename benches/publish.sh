@@ -4,7 +4,7 @@
 # server; then the second, unchanged publish, which must send no PUT. Requests are counted in
 # moto's request log.
 #   benches/publish.sh        (needs the venv of .ci/deps-aws: moto[server], awscli)
-#   IMAGEDEF_BIN=target/debug/imagedef benches/publish.sh   (skip the release build)
+#   IMAGEDEF_BIN=target/debug/imagedef benches/publish.sh   (skip the dist build)
 # Only loopback is contacted: instance metadata is off and no profile file is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,8 @@ if [ -n "${IMAGEDEF_BIN:-}" ]; then
     bin=$(realpath "$IMAGEDEF_BIN")
 else
     target=x86_64-unknown-linux-musl
-    cargo build --release --locked -q --target "$target"
-    bin=$PWD/target/$target/release/imagedef
+    cargo build --profile dist --locked -q --target "$target"
+    bin=$PWD/target/$target/dist/imagedef
 fi
 bundles=${BUNDLES:-50}
 

@@ -12,8 +12,8 @@ for tool in hyperfine jq /usr/bin/time python3; do
   command -v "$tool" >/dev/null || { echo "benches/run.sh: needs $tool (apt-get install hyperfine jq time)" >&2; exit 2; }
 done
 
-cargo build --release --locked -q
-bin=$PWD/target/release/imagedef
+cargo build --profile dist --locked -q
+bin=$PWD/target/dist/imagedef
 python3 benches/make-layout.py "$layout"
 # shellcheck disable=SC1091
 source "$layout/env.sh"

@@ -14,9 +14,9 @@ size=$((1024 * 1024 * 1024))
 dir="${TMPDIR:-/tmp}/imagedef-bench-oci"
 layout="$dir/layout"
 
-echo "== building the release binary"
-cargo build --release --locked --quiet
-bin="$PWD/target/release/imagedef"
+echo "== building the shipped binary (profile dist)"
+cargo build --profile dist --locked --quiet
+bin="$PWD/target/dist/imagedef"
 
 sha256_of() { openssl dgst -sha256 -r "$1" | cut -d' ' -f1; }
 

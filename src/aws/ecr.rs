@@ -12,7 +12,7 @@ use aws_sdk_ecr::types::ImageIdentifier;
 
 use super::Aws;
 use super::errors::{Call, Fault};
-use super::partition::{self, RegionError};
+use crate::model::partition::{self, RegionError};
 use crate::model::{Digest, ImageRef};
 
 /// `BatchGetImage` takes at most this many image ids per call.

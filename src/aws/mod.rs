@@ -17,9 +17,9 @@
 pub mod ecr;
 pub mod ecs;
 pub mod errors;
-pub mod partition;
 pub mod s3;
 
+use crate::model::partition;
 use std::future::Future;
 use std::sync::OnceLock;
 use std::time::Duration;

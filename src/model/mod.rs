@@ -7,6 +7,7 @@ pub mod image_detail;
 pub mod json;
 pub mod mapping;
 pub mod names;
+pub mod partition;
 pub mod reference;
 pub mod rules;
 pub mod s3;

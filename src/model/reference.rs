@@ -27,16 +27,12 @@ pub struct EcrHost {
 }
 
 impl EcrHost {
-    /// The AWS partition the registry is in, by its domain and region.
+    /// The AWS partition the registry is in: the one whose region pattern its region has (the
+    /// SDK's table, [`super::partition`]); `aws` for a region of none, which no request is made
+    /// for (the region check refuses it first).
     #[must_use]
     pub fn partition(&self) -> &'static str {
-        if self.region.starts_with("cn-") {
-            "aws-cn"
-        } else if self.region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        }
+        super::partition::of_region(&self.region).map_or("aws", |p| p.id)
     }
 }
 

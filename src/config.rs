@@ -13,6 +13,7 @@ use crate::cli::{
     Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, PublishArgs, ScanArgs, VerifyArgs,
 };
 use crate::discover::{self, Root};
+use crate::model::blue_green;
 use crate::model::mapping::MAX_PATTERN;
 use crate::model::{ContainerName, Origin, Rule, Rules, TaskDefinitionSource, UriMode};
 use crate::publish::KeyTemplate;
@@ -117,6 +118,10 @@ pub struct VerifyConfig {
     pub manifests: Vec<PathBuf>,
     /// `--bundle`: zips to re-check.
     pub bundles: Vec<PathBuf>,
+    /// `--task-definition-template` and `--app-spec`, with `--image-placeholder`.
+    pub blue_green: Option<blue_green::Inputs>,
+    /// `--image-placeholder`, also for the taskdef.json of bundles.
+    pub image_placeholder: String,
     /// `--strict`: unusable discovered files are errors, not warnings.
     pub strict: bool,
     /// `--junit`: where to write the findings as JUnit XML.
@@ -137,9 +142,24 @@ impl VerifyConfig {
             oci: args.oci.clone(),
             manifests: args.manifest.clone(),
             bundles: args.bundle.clone(),
+            blue_green: args
+                .task_definition_template
+                .clone()
+                .zip(args.app_spec.clone())
+                .map(|(template, app_spec)| blue_green::Inputs {
+                    template,
+                    app_spec,
+                    placeholder: args.image_placeholder.clone(),
+                }),
+            image_placeholder: {
+                blue_green::check_placeholder(&args.image_placeholder)
+                    .map_err(|e| anyhow!("--image-placeholder {e}"))?;
+                args.image_placeholder.clone()
+            },
             strict: args.strict,
             junit: args.junit.clone(),
             artifacts_only: !(args.bundle.is_empty()
+                && args.task_definition_template.is_none()
                 && args.oci.is_empty()
                 && args.manifest.is_empty())
                 && args.discover.roots.is_empty()

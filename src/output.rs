@@ -37,12 +37,17 @@ pub struct Delivery<'a> {
     pub note: Option<&'a str>,
 }
 
+/// The checked `taskdef.json` and `appspec.yaml` of each blue/green service that names them, by
+/// service name: written as given, after the service's own files.
+pub type BlueGreenFiles = std::collections::BTreeMap<String, Vec<(&'static str, Vec<u8>)>>;
+
 /// Every file of the generation, in the order they are listed: service by service (deploy files,
 /// then the bundle), then the report (mapping mode, whose file is `mapping`), then `SHA256SUMS`.
 pub fn lay_out(
     services: &[ResolvedService<'_>],
     mapping: Option<&Path>,
     with_bundles: bool,
+    blue_green: &BlueGreenFiles,
 ) -> anyhow::Result<Vec<OutFile>> {
     let mut files = Vec::new();
     let mut report = Report {
@@ -51,10 +56,12 @@ pub fn lay_out(
     };
     for s in services {
         let name = s.service.name.as_ref().map(ServiceName::as_str);
-        let rendered = render::service_files(s).map_err(|e| {
+        let mut rendered = render::service_files(s).map_err(|e| {
             let at = name.map(|n| format!("service {n:?}: ")).unwrap_or_default();
             CheckFailed(format!("{at}{e}"))
         })?;
+        let inputs = name.and_then(|n| blue_green.get(n));
+        rendered.extend(inputs.into_iter().flatten().cloned());
         let written: Vec<OutFile> = rendered
             .into_iter()
             .map(|(file, bytes)| match name {
@@ -66,6 +73,9 @@ pub fn lay_out(
             Some(n) => bundle::service(n, &written),
             None => bundle::out_file(SINGLE_BUNDLE, &written),
         });
+        if let (Some(n), Some(_)) = (name, inputs) {
+            within_artifact_cap(n, &written, zip.as_ref())?;
+        }
         if let Some(name) = name {
             report.services.push(ReportService {
                 name,
@@ -73,6 +83,11 @@ pub fn lay_out(
                 bundle: zip.as_ref().map(ReportBundle::of),
                 task_definition: s.service.task_definition.as_deref(),
                 blue_green: s.service.blue_green.as_ref().map(ContainerName::as_str),
+                blue_green_inputs: s.service.blue_green_inputs.as_ref().map(|i| ReportInputs {
+                    task_definition_template: i.template.display().to_string(),
+                    app_spec: i.app_spec.display().to_string(),
+                    image_placeholder: &i.placeholder,
+                }),
                 containers: &s.containers,
             });
         }
@@ -283,7 +298,47 @@ struct ReportService<'a> {
     /// `taskDefinition` as written in the mapping.
     task_definition: Option<&'a str>,
     blue_green: Option<&'a str>,
+    /// The blue/green template and `AppSpec` (paths as the mapping resolves them), when named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blue_green_inputs: Option<ReportInputs<'a>>,
     containers: &'a [ResolvedContainer<'a>],
+}
+
+#[derive(Serialize)]
+struct ReportInputs<'a> {
+    task_definition_template: String,
+    app_spec: String,
+    image_placeholder: &'a str,
+}
+
+/// A blue/green service's artifact holds the template and `AppSpec` that `CodeDeployToECS` reads,
+/// and the action reads at most 3 MB: the zip (the bundle, or the one it would be) must fit.
+fn within_artifact_cap(
+    service: &str,
+    files: &[OutFile],
+    zip: Option<&OutFile>,
+) -> anyhow::Result<()> {
+    let built;
+    let zip = if let Some(z) = zip {
+        z
+    } else {
+        built = bundle::service(service, files);
+        &built
+    };
+    let max = crate::verify::bundle::MAX_BYTES;
+    if zip.bytes.len() as u64 <= max {
+        return Ok(());
+    }
+    Err(CheckFailed(format!(
+        "service {service:?}: its artifact ({}) is {} bytes zipped; CodeDeployToECS reads artifacts of at most 3 MB ({max} bytes) and fails with \"Exception while trying to read the task definition artifact file\"; shrink the task definition template or the AppSpec",
+        files
+            .iter()
+            .filter_map(|f| f.path.strip_prefix(&format!("{service}/")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        zip.bytes.len()
+    ))
+    .into())
 }
 
 /// A bundle's name and checksums; `sha256_base64` is the form of S3's `x-amz-checksum-sha256`.

@@ -24,14 +24,20 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     let mut bundled = Vec::new();
     report.checking("bundle");
     for zip in &config.bundles {
-        bundled.extend(verify::bundle::check(zip, &mut report));
+        bundled.extend(verify::bundle::check_as(
+            zip,
+            &config.image_placeholder,
+            &mut report,
+        ));
     }
     report.checking("bundle deploys discovered");
     verify::bundles_deploy_discovered(&images, &bundled, &mut report);
     images.extend(bundled);
-    let others =
-        !(config.bundles.is_empty() && config.oci.is_empty() && config.manifests.is_empty());
-    if found.images().next().is_none() && report.findings.is_empty() && !others {
+    if let Some(inputs) = &config.blue_green {
+        report.checking("blue/green");
+        verify::blue_green::files(inputs, &mut report);
+    }
+    if found.images().next().is_none() && report.findings.is_empty() && !given_files(config) {
         report.checking("imageDetail");
         nothing_verified(config, &found, &mut report);
     }
@@ -101,6 +107,14 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         crate::output::print(&text)?;
     }
     Ok(code)
+}
+
+/// True when files to check were named (bundles, the blue/green pair, layouts, manifests).
+fn given_files(config: &VerifyConfig) -> bool {
+    !(config.bundles.is_empty()
+        && config.blue_green.is_none()
+        && config.oci.is_empty()
+        && config.manifests.is_empty())
 }
 
 /// Writes the report as JUnit XML to `path`, atomically.

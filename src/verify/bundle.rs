@@ -23,7 +23,18 @@ use crate::model::{Digest, ImageDetail};
 pub const MAX_BYTES: u64 = 3 * 1024 * 1024;
 
 /// Checks one bundle; returns the images it names, for pins and proofs.
+/// A `taskdef.json` / `appspec.yaml` pair in it is checked with the default `IMAGE1_NAME` as the
+/// action's `Image1ContainerName`.
 pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
+    check_as(
+        zip_path,
+        crate::model::blue_green::DEFAULT_PLACEHOLDER,
+        report,
+    )
+}
+
+/// [`check`], with `placeholder` as the action's `Image1ContainerName` (`--image-placeholder`).
+pub fn check_as(zip_path: &Path, placeholder: &str, report: &mut Report) -> Vec<Seen> {
     let subject = zip_path.display().to_string();
     let Some(bytes) = read_zip(zip_path, &subject, report) else {
         return Vec::new();
@@ -78,6 +89,7 @@ pub fn check(zip_path: &Path, report: &mut Report) -> Vec<Seen> {
             }
         }
     }
+    super::blue_green::bundled(&files, &subject, placeholder, report);
     if defs.is_none() && detail.is_none() && zip_opened {
         let names = if files.is_empty() {
             "none readable".to_owned()

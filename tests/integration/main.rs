@@ -4,6 +4,7 @@ mod util;
 
 mod bad_image_details;
 mod bad_mappings;
+mod blue_green;
 mod buildspec;
 mod cli;
 mod discover;

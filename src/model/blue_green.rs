@@ -780,6 +780,38 @@ mod tests {
     }
 
     #[test]
+    fn no_mangled_input_panics_and_every_refusal_says_something() {
+        for (text, is_template) in [(TEMPLATE, true), (APPSPEC_YAML, false)] {
+            let bytes = text.as_bytes();
+            let check = |b: &[u8]| {
+                let refusals = if is_template {
+                    check_template(b, Some("api"), DEFAULT_PLACEHOLDER).err()
+                } else {
+                    check_app_spec(b, &template()).err()
+                };
+                for r in refusals.into_iter().flatten() {
+                    assert!(
+                        r.message.len() > 20,
+                        "{:?}: {}",
+                        String::from_utf8_lossy(b),
+                        r.message
+                    );
+                }
+            };
+            for cut in 0..bytes.len() {
+                check(&bytes[..cut]);
+            }
+            for at in 0..bytes.len() {
+                for b in [b'"', b'}', b':', b'-', b'\n', b'<', 0xff] {
+                    let mut mangled = bytes.to_vec();
+                    mangled[at] = b;
+                    check(&mangled);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn placeholders_are_one_word_without_brackets() {
         for ok in ["IMAGE1_NAME", "IMAGE", "api-image"] {
             assert_eq!(check_placeholder(ok), Ok(()));

@@ -456,11 +456,19 @@ fn read_app_spec(bytes: &[u8]) -> Result<Value, String> {
     let text = json::text(bytes).map_err(|e| format!("{e}; save it as UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('{') {
-        return json::parse_text(text).map_err(|e| match e {
-            JsonError::DuplicateKey(_) => format!("{e}; keep one"),
-            _ => format!("{e}; correct the JSON at that line and column"),
-        });
+        return match json::parse_text(text) {
+            Ok(value) => Ok(value),
+            Err(e @ JsonError::DuplicateKey(_)) => Err(format!("{e}; keep one")),
+            // Not JSON: a YAML flow mapping ({version: 0.0, ...}) is an AppSpec too.
+            Err(e) => read_yaml(text)
+                .map_err(|_| format!("{e}; correct the JSON at that line and column")),
+        };
     }
+    read_yaml(text)
+}
+
+/// One YAML document as JSON values.
+fn read_yaml(text: &str) -> Result<Value, String> {
     let docs = YamlLoader::load_from_str(text).map_err(|e| {
         let m = e.marker();
         // The parser names a duplicated key by its node, as `String("version")`.
@@ -727,10 +735,19 @@ mod tests {
         let crlf = APPSPEC_YAML.replace('\n', "\r\n");
         let quoted_version = APPSPEC_YAML.replace("version: 0.0", "version: '0.0'");
         let bom = format!("\u{feff}{APPSPEC_YAML}");
+        let flow = "{version: 0.0, Resources: [{TargetService: {Type: AWS::ECS::Service, Properties: {TaskDefinition: <TASK_DEFINITION>, LoadBalancerInfo: {ContainerName: api, ContainerPort: 8080}}}}]}\n";
         let proxy = APPSPEC_YAML
             .replace("\"api\"", "envoy")
             .replace("8080", "9901");
-        for text in [APPSPEC_YAML, json, commented, &crlf, &quoted_version, &bom] {
+        for text in [
+            APPSPEC_YAML,
+            json,
+            commented,
+            &crlf,
+            &quoted_version,
+            &bom,
+            flow,
+        ] {
             let a = check_app_spec(text.as_bytes(), &template())
                 .unwrap_or_else(|e| panic!("{text}: {e:?}"));
             assert_eq!(
@@ -768,6 +785,7 @@ mod tests {
             (String::new(), vec![(e, "is empty; an ECS AppSpec starts with version: 0.0 and Resources:".into())]),
             ("- 1\n".into(), vec![(e, "is an array, not a mapping; an ECS AppSpec starts with version: 0.0 and Resources:".into())]),
             (format!("{APPSPEC_YAML}---\n{APPSPEC_YAML}"), vec![(e, "holds 2 YAML documents (separated by ---); CodeDeploy reads one AppSpec: keep one".into())]),
+            ("{\"version\": 0.0,\n  \"Resources\": [\n}".into(), vec![(e, "is not valid JSON: expected value at line 3 column 1; correct the JSON at that line and column".into())]),
             ("{\"version\": 0.0, \"version\": 0.0}".into(), vec![(e, "key \"version\" appears more than once; keep one".into())]),
         ];
         for (text, want) in cases {

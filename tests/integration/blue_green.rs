@@ -297,6 +297,22 @@ fn verify_checks_the_pair_given_on_the_command_line() {
             "ok      {TEMPLATE}: task definition template: container \"api\" takes the image as <IMAGE1_NAME>, no other placeholder is left\nok      {APPSPEC}: AppSpec version 0.0 deploys <TASK_DEFINITION> with traffic to container \"api\" port 8080, which the template maps\n2 passed, 0 failed\n"
         )
     );
+    // --json and JUnit name the check "blue/green".
+    let run = verify_pair(&env, &["--json"]);
+    run.code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let checked: Vec<(&str, &str)> = json["checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["check"].as_str().unwrap(), c["subject"].as_str().unwrap()))
+        .collect();
+    assert_eq!(checked, [("blue/green", TEMPLATE), ("blue/green", APPSPEC)]);
+    let run = verify_pair(&env, &["--image-placeholder", "IMAGE", "--json"]);
+    run.code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["findings"][0]["check"], "blue/green");
+    assert_eq!(json["findings"][0]["subject"], TEMPLATE);
     let run = verify_pair(&env, &["--image-placeholder", "IMAGE"]);
     run.code(1);
     assert_eq!(

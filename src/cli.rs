@@ -158,6 +158,11 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
               ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region
               from AWS_REGION); every container must exist in it
               blueGreen: the container whose image goes into the service's imageDetail.json
+              taskDefinitionTemplate, appSpec: with blueGreen, the taskdef.json and AppSpec of
+              CodeDeployToECS (relative to the mapping file), checked and written beside the
+              imageDetail.json as taskdef.json and appspec.yaml
+              imagePlaceholder: the action's Image1ContainerName (default IMAGE1_NAME): the
+              blueGreen container's image in the template is <IMAGE1_NAME>
   container   image: a fixed reference, written as given; or a selector, all of whose keys a
               discovered imageDetail.json must match:
               repository: the image's repository (shop/web)
@@ -339,6 +344,21 @@ pub struct VerifyArgs {
     /// what its content was held against, or warns that nothing was. Repeatable.
     #[arg(long, value_name = "ZIP")]
     pub bundle: Vec<PathBuf>,
+    /// Blue/green: the task definition template CodeDeployToECS registers (taskdef.json). The
+    /// container whose image is <IMAGE1_NAME> (see --image-placeholder) must be the only one;
+    /// no other image may be an angle-bracket placeholder. Needs --app-spec.
+    #[arg(long, value_name = "FILE", requires = "app_spec")]
+    pub task_definition_template: Option<PathBuf>,
+    /// Blue/green: the AppSpec (YAML or JSON) deployed with --task-definition-template: version
+    /// 0.0, one AWS::ECS::Service target with TaskDefinition <TASK_DEFINITION> and a
+    /// LoadBalancerInfo ContainerName and ContainerPort that the template has.
+    #[arg(long, value_name = "FILE", requires = "task_definition_template")]
+    pub app_spec: Option<PathBuf>,
+    /// The blue/green action's Image1ContainerName, without angle brackets, for
+    /// --task-definition-template and for the taskdef.json of every --bundle (the CDK's default
+    /// is IMAGE).
+    #[arg(long, value_name = "NAME", default_value = "IMAGE1_NAME")]
+    pub image_placeholder: String,
     /// Unusable imageDetail.json files found (templates, wrong shapes) are errors (exit 2), not
     /// warnings; a bundle whose content nothing was held against (no SHA256SUMS beside it, no
     /// discovered image, pin, proof or ECR lookup) fails (exit 1), not a warning.

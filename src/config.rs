@@ -12,6 +12,7 @@ use crate::cli::{
     Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, PublishArgs, ScanArgs, VerifyArgs,
 };
 use crate::discover::{self, Root};
+use crate::model::blue_green;
 use crate::model::deploy::is_bare_name;
 use crate::model::rules::TagPatternError;
 use crate::model::s3::{AccountId, BucketName, CannedAcl, KeyTemplate};
@@ -117,6 +118,10 @@ pub struct VerifyConfig {
     pub manifests: Vec<PathBuf>,
     /// `--bundle`: zips to re-check.
     pub bundles: Vec<PathBuf>,
+    /// `--task-definition-template` and `--app-spec`, with `--image-placeholder`.
+    pub blue_green: Option<blue_green::Inputs>,
+    /// `--image-placeholder`, also for the taskdef.json of bundles.
+    pub image_placeholder: String,
     /// `--strict`: unusable discovered files are errors, not warnings.
     pub strict: bool,
     /// `--junit`: where to write the findings as JUnit XML.
@@ -129,10 +134,14 @@ pub struct VerifyConfig {
 }
 
 impl VerifyConfig {
-    /// Some artifact to check was given: `--bundle`, `--oci` or `--manifest`.
+    /// Some artifact to check was given: `--bundle`, `--oci`, `--manifest` or the blue/green
+    /// pair (`--task-definition-template` with `--app-spec`).
     #[must_use]
     pub fn has_artifacts(&self) -> bool {
-        !(self.bundles.is_empty() && self.oci.is_empty() && self.manifests.is_empty())
+        !(self.bundles.is_empty()
+            && self.blue_green.is_none()
+            && self.oci.is_empty()
+            && self.manifests.is_empty())
     }
 
     /// Only artifact flags and no root: nothing is discovered, only the artifacts are checked.
@@ -148,6 +157,20 @@ impl VerifyConfig {
             oci: args.oci.clone(),
             manifests: args.manifest.clone(),
             bundles: args.bundle.clone(),
+            blue_green: args
+                .task_definition_template
+                .clone()
+                .zip(args.app_spec.clone())
+                .map(|(template, app_spec)| blue_green::Inputs {
+                    template,
+                    app_spec,
+                    placeholder: args.image_placeholder.clone(),
+                }),
+            image_placeholder: {
+                blue_green::check_placeholder(&args.image_placeholder)
+                    .map_err(|e| anyhow!("--image-placeholder {e}"))?;
+                args.image_placeholder.clone()
+            },
             strict: args.strict,
             junit: args.junit.clone(),
             roots_given: !(args.discover.roots.is_empty()

@@ -13,8 +13,9 @@ use crate::aws::ecs::EcsError;
 use crate::aws::{self, Aws, ecr};
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
-use crate::error::{CheckFailed, ExitCode};
+use crate::error::{CheckFailed, ExitCode, Severity};
 use crate::input;
+use crate::model::blue_green::{self, Which};
 use crate::model::mapping::Mapping;
 use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
@@ -52,10 +53,11 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         }
     };
     check_task_definitions(&services, mapping_path, aws::shared)?;
+    let blue_green = blue_green_inputs(&services, mapping_path)?;
     if config.ecr {
         require_in_ecr(&services, aws::shared)?;
     }
-    let files = output::lay_out(&services, mapping_path, config.bundle)?;
+    let files = output::lay_out(&services, mapping_path, config.bundle, &blue_green)?;
     let note = match &config.mode {
         EmitMode::Single {
             container_given: Given::Env(var),
@@ -226,6 +228,90 @@ fn check_task_definitions<'a>(
         ExitCode::Success => Ok(()),
         ExitCode::CheckFailed => Err(CheckFailed(message).into()),
         ExitCode::Error => Err(anyhow!(message)),
+    }
+}
+
+/// The blue/green services' template and `AppSpec`, read and checked (every failing service is
+/// reported), as the files to write beside their `imageDetail.json`, by service name.
+fn blue_green_inputs(
+    services: &[ResolvedService<'_>],
+    mapping_path: Option<&Path>,
+) -> anyhow::Result<output::layout::BlueGreenFiles> {
+    let mut files = output::layout::BlueGreenFiles::new();
+    let mut failures = Vec::new();
+    for s in services {
+        let (Some(name), Some(inputs)) = (&s.service.name, &s.service.blue_green_inputs) else {
+            continue;
+        };
+        let file = |which: Which| match which {
+            Which::Template => (
+                "taskDefinitionTemplate",
+                &inputs.template,
+                "task definition template",
+            ),
+            Which::AppSpec => ("appSpec", &inputs.app_spec, "AppSpec"),
+        };
+        let context = |which: Which| {
+            format!(
+                "mapping {}, service {:?} (key \"services.{name}.{}\")",
+                mapping_path
+                    .map(|m| m.display().to_string())
+                    .unwrap_or_default(),
+                name.as_str(),
+                file(which).0
+            )
+        };
+        let at = |which: Which| {
+            let (_, path, what) = file(which);
+            format!("{}: {what} {}", context(which), path.display())
+        };
+        let read = |which: Which| {
+            let (_, path, what) = file(which);
+            input::read_named(path, crate::model::deploy::MAX_BUNDLE_BYTES, what)
+                .map_err(|e| (Severity::Error, format!("{}: {e}", context(which))))
+        };
+        let checked = read(Which::Template).and_then(|template| {
+            let app_spec = read(Which::AppSpec)?;
+            let container = s
+                .service
+                .blue_green
+                .as_ref()
+                .map(crate::model::ContainerName::as_str);
+            blue_green::check_pair(&template, &app_spec, container, &inputs.placeholder)
+                .map(|_| (template, app_spec))
+                .map_err(|(which, refusals)| {
+                    let worst = refusals.iter().map(|r| r.severity).max();
+                    let lines: Vec<String> = refusals
+                        .iter()
+                        .map(|r| format!("{}: {}", at(which), r.message))
+                        .collect();
+                    (worst.unwrap_or(Severity::Error), lines.join("\n"))
+                })
+        });
+        match checked {
+            Ok((template, app_spec)) => {
+                files.insert(
+                    name.to_string(),
+                    vec![
+                        (blue_green::TASKDEF, template),
+                        (blue_green::APPSPEC, app_spec),
+                    ],
+                );
+            }
+            Err(failure) => failures.push(failure),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(files);
+    }
+    let message = failures
+        .iter()
+        .map(|(_, m)| m.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    match ExitCode::worst(failures.iter().map(|(s, _)| *s)) {
+        ExitCode::CheckFailed => Err(CheckFailed(message).into()),
+        _ => Err(anyhow!(message)),
     }
 }
 

@@ -22,7 +22,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         config
             .bundles
             .iter()
-            .map(|zip| verify::bundle::check_bundle(zip, r))
+            .map(|zip| verify::bundle::check_bundle(zip, &config.image_placeholder, r))
             .collect::<Vec<_>>()
     });
     let in_bundles: Vec<_> = bundles.iter().flat_map(|b| b.images.clone()).collect();
@@ -30,6 +30,9 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         verify::bundles_deploy_discovered(&images, &in_bundles, r);
     });
     images.extend(in_bundles);
+    if let Some(inputs) = &config.blue_green {
+        report.record(Check::BlueGreen, |r| verify::blue_green::files(inputs, r));
+    }
     if found.images().next().is_none() && report.findings().is_empty() && !config.has_artifacts() {
         report.record(Check::ImageDetail, |r| nothing_verified(config, &found, r));
     }

@@ -12,6 +12,7 @@ use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::blue_green;
 use super::json::{self, JsonError, kind as json_kind};
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
 use super::rules::{Origin, Rule, Rules, TagPattern, TagPatternError};
@@ -46,6 +47,9 @@ pub struct Service {
     pub task_definition_source: Option<TaskDefinitionSource>,
     /// The container whose image goes into this service's `imageDetail.json`.
     pub blue_green: Option<ContainerName>,
+    /// `taskDefinitionTemplate`, `appSpec` and `imagePlaceholder` of a blue/green service: checked,
+    /// then written beside its `imageDetail.json`.
+    pub blue_green_inputs: Option<blue_green::Inputs>,
 }
 
 /// One container of a service and where its image comes from.
@@ -174,6 +178,12 @@ struct RawService {
     task_definition: Option<String>,
     #[serde(rename = "blueGreen")]
     blue_green: Option<String>,
+    #[serde(rename = "taskDefinitionTemplate")]
+    task_definition_template: Option<String>,
+    #[serde(rename = "appSpec")]
+    app_spec: Option<String>,
+    #[serde(rename = "imagePlaceholder")]
+    image_placeholder: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -186,7 +196,7 @@ struct RawContainer {
 }
 
 /// What a mapping's keys are for, said in every "unknown key" error.
-const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\" and \"blueGreen\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
+const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\" and \"imagePlaceholder\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
     /// Single-image mode as a mapping: one service without a name, whose one container takes the
@@ -208,6 +218,7 @@ impl Mapping {
                 task_definition: task_definition.as_ref().map(ToString::to_string),
                 task_definition_source: task_definition,
                 blue_green: None,
+                blue_green_inputs: None,
             }],
         }
     }
@@ -290,7 +301,15 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
     let raw: RawService = typed(
         value,
         &at,
-        &["uri", "tagPattern", "taskDefinition", "blueGreen"],
+        &[
+            "uri",
+            "tagPattern",
+            "taskDefinition",
+            "blueGreen",
+            "taskDefinitionTemplate",
+            "appSpec",
+            "imagePlaceholder",
+        ],
         &[CONTAINERS_EXAMPLE],
     )?;
     let containers = raw.containers.unwrap_or_default();
@@ -319,6 +338,14 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
                 })
         })
         .transpose()?;
+    let blue_green_inputs = blue_green_inputs(
+        &at,
+        blue_green.is_some(),
+        raw.task_definition_template,
+        raw.app_spec,
+        raw.image_placeholder,
+        base,
+    )?;
     if let Some(td) = &raw.task_definition
         && td.is_empty()
     {
@@ -344,7 +371,64 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         task_definition_source,
         task_definition: raw.task_definition,
         blue_green,
+        blue_green_inputs,
     })
+}
+
+/// `taskDefinitionTemplate` and `appSpec` (both or neither, only beside `blueGreen`) and
+/// `imagePlaceholder` (only with them; default `IMAGE1_NAME`).
+fn blue_green_inputs(
+    at: &str,
+    has_blue_green: bool,
+    template: Option<String>,
+    app_spec: Option<String>,
+    placeholder: Option<String>,
+    base: &Path,
+) -> Result<Option<blue_green::Inputs>, String> {
+    let path = |key: &str, v: Option<String>| -> Result<Option<String>, String> {
+        match v {
+            Some(p) if p.is_empty() => Err(format!(
+                "key \"{at}.{key}\" is empty; give the file's path relative to the mapping file, or remove the key"
+            )),
+            other => Ok(other),
+        }
+    };
+    let template = path("taskDefinitionTemplate", template)?;
+    let app_spec = path("appSpec", app_spec)?;
+    let (template, app_spec) = match (template, app_spec) {
+        (None, None) => {
+            return match placeholder {
+                Some(_) => Err(format!(
+                    "key \"{at}.imagePlaceholder\" is given without \"taskDefinitionTemplate\" and \"appSpec\"; name the template whose image it is, or remove the key"
+                )),
+                None => Ok(None),
+            };
+        }
+        (Some(t), Some(a)) => (t, a),
+        (Some(_), None) => {
+            return Err(format!(
+                "key \"{at}.taskDefinitionTemplate\" is given without \"appSpec\"; CodeDeployToECS needs both: name the appspec.yaml too"
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(format!(
+                "key \"{at}.appSpec\" is given without \"taskDefinitionTemplate\"; CodeDeployToECS needs both, and the AppSpec's ContainerName and ContainerPort are checked against the template: name the taskdef.json too"
+            ));
+        }
+    };
+    if !has_blue_green {
+        return Err(format!(
+            "key \"{at}.taskDefinitionTemplate\" needs \"{at}.blueGreen\": name the container whose image goes into imageDetail.json and into the template's placeholder"
+        ));
+    }
+    let placeholder = placeholder.unwrap_or_else(|| blue_green::DEFAULT_PLACEHOLDER.to_owned());
+    blue_green::check_placeholder(&placeholder)
+        .map_err(|e| format!("key \"{at}.imagePlaceholder\" = {e}"))?;
+    Ok(Some(blue_green::Inputs {
+        template: base.join(template),
+        app_spec: base.join(app_spec),
+        placeholder,
+    }))
 }
 
 fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Container, String> {
@@ -563,6 +647,7 @@ mod tests {
             ))
         );
         assert_eq!(web.blue_green.as_ref().unwrap().as_str(), "web");
+        assert_eq!(web.blue_green_inputs, None);
         assert!(matches!(&web.containers[2].source, Source::Fixed(r) if r.tag() == Some("3.3.12")));
         let api = &m.services[1];
         assert_eq!(api.rules.uri.as_ref().unwrap().value, UriMode::Tag);
@@ -603,6 +688,13 @@ mod tests {
             (svc(r#"{"tagPattern": "(", "containers": {"w": {"artifact": "A"}}}"#), &["key \"services.web.tagPattern\" = \"(\": is not a valid regex"]),
             (svc(r#"{"blueGreen": "api", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.blueGreen\" = \"api\": the service has no such container (it has \"web\")"]),
             (svc(r#"{"taskDefinition": "", "containers": {"web": {"artifact": "A"}}}"#), &["\"services.web.taskDefinition\" is empty"]),
+            (svc(r#"{"taskDefinitionTemplate": "t.json", "appSpec": "a.yaml", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.taskDefinitionTemplate\" needs \"services.web.blueGreen\": name the container whose image goes into imageDetail.json and into the template's placeholder"]),
+            (svc(r#"{"blueGreen": "web", "taskDefinitionTemplate": "t.json", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.taskDefinitionTemplate\" is given without \"appSpec\"; CodeDeployToECS needs both: name the appspec.yaml too"]),
+            (svc(r#"{"blueGreen": "web", "appSpec": "a.yaml", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.appSpec\" is given without \"taskDefinitionTemplate\"; CodeDeployToECS needs both"]),
+            (svc(r#"{"blueGreen": "web", "imagePlaceholder": "IMAGE", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.imagePlaceholder\" is given without \"taskDefinitionTemplate\" and \"appSpec\""]),
+            (svc(r#"{"blueGreen": "web", "taskDefinitionTemplate": "t.json", "appSpec": "", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.appSpec\" is empty; give the file's path relative to the mapping file, or remove the key"]),
+            (svc(r#"{"blueGreen": "web", "taskDefinitionTemplate": "t.json", "appSpec": "a.yaml", "imagePlaceholder": "<IMAGE>", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.imagePlaceholder\" = \"<IMAGE>\": write it without the angle brackets, as the action's Image1ContainerName (\"IMAGE\")"]),
+            (svc(r#"{"blueGreen": "web", "appSpec": 3, "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.appSpec\" = 3 is a number, not a string"]),
             (r#"{"services": {"../x": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["key \"services.../x\": service name \"../x\" contains '.'; use 1-100 of letters, digits, _ and -"]),
             (r#"{"services": {"": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["service name \"\" is empty"]),
             (r#"{"services": {"SHA256SUMS": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["SHA256SUMS is taken by the checksum file"]),
@@ -635,6 +727,26 @@ mod tests {
             ),
             r#"keys "services.web" and "services.WEB" differ only in letter case; their folders and zips (web/ and WEB/, web.zip and WEB.zip) would be one file on a case-insensitive file system: rename one"#
         );
+    }
+
+    #[test]
+    fn blue_green_inputs_are_relative_to_the_mapping() {
+        let m = parse(
+            r#"{"services": {"api": {"containers": {"api": {"artifact": "A"}}, "blueGreen": "api", "taskDefinitionTemplate": "deploy/taskdef.json", "appSpec": "deploy/appspec.yaml"},
+                "cdk": {"containers": {"app": {"artifact": "B"}}, "blueGreen": "app", "taskDefinitionTemplate": "t.json", "appSpec": "a.json", "imagePlaceholder": "IMAGE"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            m.services[0].blue_green_inputs,
+            Some(blue_green::Inputs {
+                template: "src/deploy/taskdef.json".into(),
+                app_spec: "src/deploy/appspec.yaml".into(),
+                placeholder: "IMAGE1_NAME".into(),
+            })
+        );
+        let cdk = m.services[1].blue_green_inputs.as_ref().unwrap();
+        assert_eq!(cdk.placeholder, "IMAGE");
+        assert_eq!(cdk.app_spec, Path::new("src/a.json"));
     }
 
     #[test]

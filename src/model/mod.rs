@@ -1,5 +1,6 @@
 //! The data imagedef reads and writes, as types that are valid once built.
 
+pub mod blue_green;
 pub mod deploy;
 pub mod digest;
 pub mod identity;

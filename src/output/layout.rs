@@ -2,7 +2,8 @@
 //!
 //! Single-image mode writes `imagedefinitions.json` (with `--bundle`, `imagedefinitions.zip`) and
 //! `SHA256SUMS` at OUT's root. Mapping mode writes, per service S, its deploy files under `S/`
-//! (`S/imagedefinitions.json`, `S/imageDetail.json` for blue/green, whatever [`render`] gives),
+//! (`S/imagedefinitions.json`, `S/imageDetail.json` for blue/green, whatever [`render`] gives,
+//! and a blue/green service's `S/taskdef.json` and `S/appspec.yaml` when the mapping names them),
 //! `S.zip` with `--bundle`, then `imagedef-report.json` and `SHA256SUMS` over all of them.
 //!
 //! A bundle is zipped from the service's files as rendered, before they are placed under `S/`:
@@ -13,16 +14,22 @@ use std::path::Path;
 use super::report::Report;
 use super::{OutFile, bundle};
 use crate::error::CheckFailed;
-use crate::model::deploy::{SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
+use crate::model::deploy::{MAX_BUNDLE_BYTES, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
 use crate::render;
 use crate::resolve::ResolvedService;
 
+/// The checked `taskdef.json` and `appspec.yaml` of each blue/green service that names them, by
+/// service name: written as given, after the service's own files.
+pub type BlueGreenFiles = std::collections::BTreeMap<String, Vec<(&'static str, Vec<u8>)>>;
+
 /// Every file of the generation, in the order they are listed: service by service (deploy files,
-/// then the bundle), then the report (mapping mode, whose file is `mapping`), then `SHA256SUMS`.
+/// the blue/green template and `AppSpec`, then the bundle), then the report (mapping mode, whose
+/// file is `mapping`), then `SHA256SUMS`.
 pub fn lay_out(
     services: &[ResolvedService<'_>],
     mapping: Option<&Path>,
     with_bundles: bool,
+    blue_green: &BlueGreenFiles,
 ) -> anyhow::Result<Vec<OutFile>> {
     let mut files = Vec::new();
     let mut report = mapping.map(Report::new);
@@ -32,9 +39,11 @@ pub fn lay_out(
             name.map(|n| format!("service {:?}: ", n.as_str()))
                 .unwrap_or_default()
         };
+        let inputs = name.and_then(|n| blue_green.get(n.as_str()));
         let rendered: Vec<OutFile> = render::service_files(s)
             .map_err(|e| CheckFailed(format!("{}{e}", at())))?
             .into_iter()
+            .chain(inputs.into_iter().flatten().cloned())
             .map(|(file, bytes)| OutFile::new(file, bytes))
             .collect();
         let zip = if with_bundles {
@@ -45,6 +54,9 @@ pub fn lay_out(
         } else {
             None
         };
+        if let (Some(n), Some(_)) = (name, inputs) {
+            within_artifact_cap(n.as_str(), &rendered, zip.as_ref())?;
+        }
         let placed: Vec<OutFile> = match name {
             Some(n) => rendered
                 .into_iter()
@@ -65,4 +77,32 @@ pub fn lay_out(
     let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
     files.push(OutFile::new(SHA256SUMS, sums.to_bytes()));
     Ok(files)
+}
+
+/// A blue/green service's artifact holds the template and `AppSpec` that `CodeDeployToECS` reads,
+/// and the action reads at most 3 MB: the zip (the bundle, or the one it would be) must fit.
+fn within_artifact_cap(
+    service: &str,
+    files: &[OutFile],
+    zip: Option<&OutFile>,
+) -> anyhow::Result<()> {
+    let size = match zip {
+        Some(z) => z.bytes.len(),
+        None => bundle::zip(files)
+            .map_err(|e| anyhow::anyhow!("service {service:?}: {service}.zip: {e}"))?
+            .len(),
+    };
+    let max = MAX_BUNDLE_BYTES;
+    if size as u64 <= max {
+        return Ok(());
+    }
+    Err(CheckFailed(format!(
+        "service {service:?}: its artifact ({}) is {size} bytes zipped; CodeDeployToECS reads artifacts of at most 3 MB ({max} bytes) and fails with \"Exception while trying to read the task definition artifact file\"; shrink the task definition template or the AppSpec",
+        files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    ))
+    .into())
 }

@@ -27,7 +27,17 @@ struct ReportService<'a> {
     /// `taskDefinition` as written in the mapping.
     task_definition: Option<&'a str>,
     blue_green: Option<&'a str>,
+    /// The blue/green template and `AppSpec` (paths as the mapping resolves them), when named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blue_green_inputs: Option<ReportInputs<'a>>,
     containers: &'a [ResolvedContainer<'a>],
+}
+
+#[derive(Serialize)]
+struct ReportInputs<'a> {
+    task_definition_template: String,
+    app_spec: String,
+    image_placeholder: &'a str,
 }
 
 /// A bundle's name and checksums; `sha256_base64` is the form of S3's `x-amz-checksum-sha256`.
@@ -75,6 +85,11 @@ impl<'a> Report<'a> {
             bundle: bundle.map(ReportBundle::of),
             task_definition: s.service.task_definition.as_deref(),
             blue_green: s.service.blue_green.as_ref().map(ContainerName::as_str),
+            blue_green_inputs: s.service.blue_green_inputs.as_ref().map(|i| ReportInputs {
+                task_definition_template: i.template.display().to_string(),
+                app_spec: i.app_spec.display().to_string(),
+                image_placeholder: &i.placeholder,
+            }),
             containers: &s.containers,
         });
     }

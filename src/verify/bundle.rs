@@ -38,12 +38,21 @@ pub struct Bundle {
 }
 
 /// Checks one bundle; returns the images it names, for pins and proofs.
+/// A `taskdef.json` / `appspec.yaml` pair in it is checked with the default `IMAGE1_NAME` as the
+/// action's `Image1ContainerName`.
 pub fn check(zip_path: &Path, report: &mut Recorder) -> Vec<Seen> {
-    check_bundle(zip_path, report).images
+    check_bundle(
+        zip_path,
+        crate::model::blue_green::DEFAULT_PLACEHOLDER,
+        report,
+    )
+    .images
 }
 
 /// Checks one bundle; returns it with the images it names and what its check held it against.
-pub fn check_bundle(zip_path: &Path, report: &mut Recorder) -> Bundle {
+/// `placeholder` is the action's `Image1ContainerName` (`--image-placeholder`) for a
+/// `taskdef.json` / `appspec.yaml` pair in it.
+pub fn check_bundle(zip_path: &Path, placeholder: &str, report: &mut Recorder) -> Bundle {
     let subject = zip_path.display().to_string();
     let Some(bytes) = read_zip(zip_path, &subject, report) else {
         return Bundle {
@@ -103,6 +112,7 @@ pub fn check_bundle(zip_path: &Path, report: &mut Recorder) -> Bundle {
             }
         }
     }
+    super::blue_green::bundled(&files, &subject, placeholder, report);
     if defs.is_none() && detail.is_none() && zip_opened {
         let names = if files.is_empty() {
             "none readable".to_owned()

@@ -7,10 +7,12 @@
 //! - [`oci`]: `--oci` layouts and `--manifest` files, whose blobs are re-hashed to prove digests;
 //! - [`bundle`]: `--bundle` zips, their entries, shapes and `SHA256SUMS`;
 //! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory;
+//! - [`blue_green`]: `--task-definition-template` / `--app-spec`, and the same pair in a bundle;
 //! - [`ecr`]: `--ecr`, every ECR image looked up live;
 //! - [`held`]: what each bundle's content was held against, on its ok line;
 //! - [`report`]: the results by check, as text, JSON and JUnit XML.
 
+pub mod blue_green;
 pub mod bundle;
 pub mod ecr;
 pub mod held;

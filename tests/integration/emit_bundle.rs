@@ -213,7 +213,15 @@ fn mapping_mode_writes_one_bundle_per_service() {
     let sums = env.read("out/SHA256SUMS");
     for (service, files) in [
         ("web", &["imagedefinitions.json"][..]),
-        ("api", &["imageDetail.json", "imagedefinitions.json"][..]),
+        (
+            "api",
+            &[
+                "appspec.yaml",
+                "imageDetail.json",
+                "imagedefinitions.json",
+                "taskdef.json",
+            ][..],
+        ),
         ("batch", &["imagedefinitions.json"][..]),
     ] {
         let zip = env.path(&format!("out/{service}.zip"));

@@ -23,7 +23,7 @@ fn example() -> Env {
     env
 }
 
-const ROOTS: [&str; 5] = [
+pub const ROOTS: [&str; 5] = [
     "Source=p/source",
     "WebImage=p/WebImage",
     "ApiImage=p/ApiImage",
@@ -57,7 +57,7 @@ fn three_services_write_exactly_the_expected_files() {
     emit(&env, &["--out", "out"])
         .code(0)
         .stdout_has("; xray = public.ecr.aws/xray/aws-xray-daemon:3.3.12  (fixed image)\n")
-        .stdout_has("wrote 6 files for 3 services to out\n")
+        .stdout_has("wrote 8 files for 3 services to out\n")
         .stderr_has("source/templates/imageDetail.json: refused");
     assert_eq!(
         files_under(&env, "out"),
@@ -68,11 +68,25 @@ fn three_services_write_exactly_the_expected_files() {
                 "web/imagedefinitions.json",
                 "api/imagedefinitions.json",
                 "api/imageDetail.json",
+                "api/taskdef.json",
+                "api/appspec.yaml",
                 "batch/imagedefinitions.json",
             ]
             .map(String::from)
         )
     );
+    // The blue/green template and AppSpec, byte for byte as committed, at the action's default
+    // paths.
+    for (written, source) in [
+        ("api/taskdef.json", "api-taskdef.json"),
+        ("api/appspec.yaml", "appspec.yaml"),
+    ] {
+        assert_eq!(
+            std::fs::read(env.path(&format!("out/{written}"))).unwrap(),
+            std::fs::read(env.path(&format!("p/source/deploy/{source}"))).unwrap(),
+            "{written}"
+        );
+    }
     assert_eq!(
         json_file(&env, "out/web/imagedefinitions.json"),
         json!([
@@ -181,8 +195,22 @@ fn the_report_names_every_source_file() {
     assert_eq!(api["blue_green"], "api");
     assert_eq!(
         api["files"],
-        json!(["api/imagedefinitions.json", "api/imageDetail.json"])
+        json!([
+            "api/imagedefinitions.json",
+            "api/imageDetail.json",
+            "api/taskdef.json",
+            "api/appspec.yaml"
+        ])
     );
+    assert_eq!(
+        api["blue_green_inputs"],
+        json!({
+            "task_definition_template": "p/source/deploy/api-taskdef.json",
+            "app_spec": "p/source/deploy/appspec.yaml",
+            "image_placeholder": "IMAGE1_NAME"
+        })
+    );
+    assert_eq!(web.get("blue_green_inputs"), None);
     assert!(
         !env.read("out/imagedef-report.json")
             .contains(&env.root().display().to_string())
@@ -195,7 +223,7 @@ fn two_runs_write_the_same_bytes() {
     emit(&env, &["--out", "one"]).code(0);
     emit(&env, &["--out", "two"]).code(0);
     let (one, two) = (env.snapshot("one"), env.snapshot("two"));
-    assert_eq!(one.len(), 10, "the folders and files: {:?}", one.keys());
+    assert_eq!(one.len(), 12, "the folders and files: {:?}", one.keys());
     assert_eq!(one, two);
 }
 
@@ -447,6 +475,8 @@ fn dry_run_and_json_write_nothing() {
             "web/imagedefinitions.json",
             "api/imagedefinitions.json",
             "api/imageDetail.json",
+            "api/taskdef.json",
+            "api/appspec.yaml",
             "batch/imagedefinitions.json",
             "imagedef-report.json",
             "SHA256SUMS"

@@ -5,6 +5,7 @@ mod util;
 mod aws_regions;
 mod bad_image_details;
 mod bad_mappings;
+mod blue_green;
 mod buildspec;
 mod cli;
 mod cloudformation;

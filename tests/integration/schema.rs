@@ -61,6 +61,7 @@ fn the_schema_accepts_every_mapping_in_the_repository() {
 }
 
 /// (mapping, whether the parser accepts it): the schema must agree.
+#[allow(clippy::too_many_lines)] // one case per few lines, in one list to read them together
 fn cases() -> Vec<(&'static str, String, bool)> {
     let ok = r#""containers": {"web": {"artifact": "Web"}}"#;
     let top = |body: String| format!(r#"{{"services": {{"web": {{{body}}}}}}}"#);
@@ -68,7 +69,7 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("minimal", top(ok.into()), true),
         (
             "every key",
-            r#"{"uri": "tag", "tagPattern": "^v", "services": {"web": {"uri": "tag+digest", "tagPattern": "^x", "taskDefinition": "td.json", "blueGreen": "web", "containers": {"web": {"repository": "shop/web", "artifact": "Web", "path": "*/imageDetail.json"}, "x": {"image": "nginx:1"}}}}}"#.to_owned(),
+            r#"{"uri": "tag", "tagPattern": "^v", "services": {"web": {"uri": "tag+digest", "tagPattern": "^x", "taskDefinition": "td.json", "blueGreen": "web", "taskDefinitionTemplate": "tdt.json", "appSpec": "appspec.yaml", "imagePlaceholder": "IMAGE", "containers": {"web": {"repository": "shop/web", "artifact": "Web", "path": "*/imageDetail.json"}, "x": {"image": "nginx:1"}}}}}"#.to_owned(),
             true,
         ),
         (
@@ -146,6 +147,31 @@ fn cases() -> Vec<(&'static str, String, bool)> {
             false,
         ),
         (
+            "blue/green template without appSpec",
+            top(format!(r#"{ok}, "blueGreen": "web", "taskDefinitionTemplate": "tdt.json""#)),
+            false,
+        ),
+        (
+            "blue/green files without blueGreen",
+            top(format!(r#"{ok}, "taskDefinitionTemplate": "tdt.json", "appSpec": "appspec.yaml""#)),
+            false,
+        ),
+        (
+            "imagePlaceholder alone",
+            top(format!(r#"{ok}, "blueGreen": "web", "imagePlaceholder": "IMAGE""#)),
+            false,
+        ),
+        (
+            "imagePlaceholder in angle brackets",
+            top(format!(r#"{ok}, "blueGreen": "web", "taskDefinitionTemplate": "tdt.json", "appSpec": "appspec.yaml", "imagePlaceholder": "<IMAGE>""#)),
+            false,
+        ),
+        (
+            "empty appSpec",
+            top(format!(r#"{ok}, "blueGreen": "web", "taskDefinitionTemplate": "tdt.json", "appSpec": """#)),
+            false,
+        ),
+        (
             "glob too long",
             top(format!(
                 r#""containers": {{"web": {{"path": "{}"}}}}"#,
@@ -167,6 +193,14 @@ fn the_schema_and_the_parser_agree_on_good_and_bad_mappings() {
     env.write(
         "td.json",
         r#"{"containerDefinitions": [{"name": "web"}, {"name": "x"}]}"#,
+    );
+    env.write(
+        "tdt.json",
+        r#"{"containerDefinitions": [{"name": "web", "image": "<IMAGE>", "portMappings": [{"containerPort": 80}]}, {"name": "x", "image": "nginx:1"}]}"#,
+    );
+    env.write(
+        "appspec.yaml",
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 80\n",
     );
     for (name, text, parser_accepts) in cases() {
         env.write("m.json", &text);
@@ -193,6 +227,9 @@ fn emit_help_names_every_mapping_key() {
         "tagPattern",
         "taskDefinition",
         "blueGreen",
+        "taskDefinitionTemplate",
+        "appSpec",
+        "imagePlaceholder",
         "image",
         "repository",
         "artifact",

@@ -22,6 +22,8 @@ pub enum Check {
     Bundle,
     /// Inside a build, a bundle deploys the digests the build discovered.
     BundleDeploysDiscovered,
+    /// `--task-definition-template` with `--app-spec`: the blue/green pair `CodeDeployToECS` reads.
+    BlueGreen,
     /// `--expect`: pinned digests.
     Pins,
     /// `--oci`: layouts whose blobs are re-hashed.
@@ -36,10 +38,11 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 8] = [
+    pub const ALL: [Check; 9] = [
         Check::ImageDetail,
         Check::Bundle,
         Check::BundleDeploysDiscovered,
+        Check::BlueGreen,
         Check::Pins,
         Check::OciLayout,
         Check::Manifest,
@@ -54,6 +57,7 @@ impl Check {
             Check::ImageDetail => "imageDetail",
             Check::Bundle => "bundle",
             Check::BundleDeploysDiscovered => "bundle deploys discovered",
+            Check::BlueGreen => "blue/green",
             Check::Pins => "pins",
             Check::OciLayout => "oci layout",
             Check::Manifest => "manifest",
@@ -252,6 +256,7 @@ mod tests {
                 "\"imageDetail\"",
                 "\"bundle\"",
                 "\"bundle deploys discovered\"",
+                "\"blue/green\"",
                 "\"pins\"",
                 "\"oci layout\"",
                 "\"manifest\"",

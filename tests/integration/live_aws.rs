@@ -8,7 +8,7 @@ use crate::util::aws::{
     self, AUTH_TOKEN, Fault, FaultProxy, assert_no_secrets, aws_env, aws_env_without_keys, detail,
     moto, unique,
 };
-use crate::util::bundled::SessionCredentials;
+use crate::util::bundled::{SessionCredentials, emit_single_bundle};
 
 /// A build with one ECR source artifact, `img`, for `repo` in `region` with `digest` and `tags`.
 fn artifact(env: &Env, region: &str, repo: &str, digest: &str, tags: &[&str]) {
@@ -478,16 +478,7 @@ fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
 fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
     let moto = moto();
     let (env, _repo, _digest) = pushed(&moto.endpoint());
-    env.run(&[
-        "emit",
-        "img",
-        "--container",
-        "web",
-        "--bundle",
-        "--out",
-        "out",
-    ])
-    .code(0);
+    emit_single_bundle(&env);
     // Away from its SHA256SUMS and outside the build: only ECR holds what it deploys.
     std::fs::create_dir_all(env.path("lone")).unwrap();
     std::fs::copy(

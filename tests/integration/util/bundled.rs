@@ -49,6 +49,20 @@ pub fn emit_bundles(env: &Env, count: u32) {
     env.run(&args).code(0);
 }
 
+/// `emit img --container web --bundle --out out` (single-image mode), which must succeed.
+pub fn emit_single_bundle(env: &Env) {
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
+}
+
 /// The bytes of service sN's bundle, `out/sN.zip`.
 pub fn bundle(env: &Env, n: u32) -> Vec<u8> {
     std::fs::read(env.path(&format!("out/s{n}.zip"))).unwrap()

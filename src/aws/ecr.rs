@@ -165,11 +165,13 @@ pub fn plan(lookups: &[Lookup]) -> Result<Vec<Batch>, String> {
 /// What ECR said about one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The digest and the tag asked for are there (`None`: not asked for).
+    /// The digest and the tag asked for are there (`None`: not asked for), with the manifest ECR
+    /// returned for the digest (as ECR sent it: not yet hashed against the digest).
     Found {
         repository: Repository,
         digest: Option<Digest>,
         tag: Option<String>,
+        manifest: Option<Manifest>,
     },
     /// Not looked up.
     Skipped(Skipped),
@@ -177,6 +179,15 @@ pub enum Outcome {
     Missing(Missing),
     /// The lookup itself failed.
     Error(LookupError),
+}
+
+/// An image manifest (or image index) as `BatchGetImage` returned it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    /// The `imageManifestMediaType` ECR named, if any.
+    pub media_type: Option<String>,
+    /// The exact bytes of `imageManifest`.
+    pub bytes: Vec<u8>,
 }
 
 /// Why an image was not looked up.
@@ -247,8 +258,8 @@ enum CallFailed {
 /// What ECR answered for one repository's ids.
 #[derive(Default)]
 struct Answers {
-    /// Digests found.
-    digests: Vec<Digest>,
+    /// Digests found, each with the manifest ECR returned for it.
+    digests: BTreeMap<Digest, Option<Manifest>>,
     /// Tag -> the digest it points at.
     tags: BTreeMap<String, Digest>,
     /// id -> the failure ECR named.
@@ -389,7 +400,14 @@ fn record(
         if let Some(tag) = id.image_tag() {
             answer.tags.insert(tag.to_owned(), digest);
         }
-        answer.digests.push(digest);
+        let manifest = image.image_manifest().map(|m| Manifest {
+            media_type: image.image_manifest_media_type().map(str::to_owned),
+            bytes: m.as_bytes().to_vec(),
+        });
+        let kept = answer.digests.entry(digest).or_default();
+        if kept.is_none() {
+            *kept = manifest;
+        }
     }
     for failure in out.failures() {
         let Some(id) = failure.image_id() else {
@@ -450,7 +468,7 @@ fn outcome(l: &Lookup, answer: Option<(Repository, &Answers)>) -> Outcome {
                 })
             };
         }
-        if !a.digests.contains(&digest) {
+        if !a.digests.contains_key(&digest) {
             return Outcome::Missing(Missing::Digest {
                 repository,
                 digest,
@@ -484,6 +502,7 @@ fn outcome(l: &Lookup, answer: Option<(Repository, &Answers)>) -> Outcome {
         repository,
         digest: l.digest,
         tag: l.tag.clone(),
+        manifest: l.digest.and_then(|d| a.digests.get(&d).cloned().flatten()),
     }
 }
 
@@ -612,7 +631,7 @@ mod tests {
         let l = lookup("111122223333", "eu-west-1", "shop/web", 1, Some("v1"));
         let repo = repository_of(&l.image).unwrap().unwrap();
         let mut a = Answers::default();
-        a.digests.push(digest(1));
+        a.digests.insert(digest(1), None);
         a.tags.insert("v1".into(), digest(2));
         assert_eq!(
             outcome(&l, Some((repo.clone(), &a))),
@@ -630,6 +649,7 @@ mod tests {
                 repository: repo,
                 digest: Some(digest(1)),
                 tag: Some("v1".into()),
+                manifest: None,
             }
         );
     }

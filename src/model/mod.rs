@@ -9,6 +9,7 @@ pub mod json;
 pub mod mapping;
 pub mod names;
 pub mod partition;
+pub mod platform;
 pub mod reference;
 pub mod rules;
 pub mod s3;

@@ -57,6 +57,7 @@ pub fn words(l: &Lookup, outcome: &Outcome) -> String {
             repository,
             digest,
             tag,
+            ..
         } => {
             let mut found = Vec::new();
             found.extend(digest.map(|d| format!("digest {d}")));

@@ -9,6 +9,8 @@
 //! - [`ecr`]: `BatchGetImage`, grouped per registry/region/repository (`--ecr`);
 //! - [`ecs`]: `DescribeServices` + `DescribeTaskDefinition` (`ecs://CLUSTER/SERVICE`);
 //! - [`s3`]: `HeadObject` + `PutObject`, bounded in parallel (`publish`);
+//! - [`registry`]: one blob through the registry HTTP API v2 (`GetAuthorizationToken` credentials,
+//!   the S3 redirect followed without them), on the same HTTPS client;
 //! - [`errors`]: AWS errors as messages naming the code, operation, resource and IAM action.
 //!
 //! A new service (S3 for `publish`) adds a module with its calls and a client constructor like
@@ -17,6 +19,7 @@
 pub mod ecr;
 pub mod ecs;
 pub mod errors;
+pub mod registry;
 pub mod s3;
 
 use crate::model::partition;
@@ -54,6 +57,8 @@ pub struct Aws {
     config: SdkConfig,
     /// The credentials check, done once before the first call.
     credentials: OnceLock<Result<(), String>>,
+    /// The registry API's connector and tokens ([`registry`]).
+    registry: registry::State,
 }
 
 impl Aws {
@@ -92,6 +97,7 @@ impl Aws {
             runtime,
             config,
             credentials: OnceLock::new(),
+            registry: registry::State::default(),
         })
     }
 

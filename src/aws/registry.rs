@@ -1,0 +1,1171 @@
+//! The registry HTTP API v2 of an ECR registry: one blob of a repository (an image's config, for
+//! its platform), fetched through the HTTPS client the SDK already links.
+//!
+//! `GET https://<registry host>/v2/<repository>/blobs/<digest>` with HTTP Basic credentials from
+//! `GetAuthorizationToken` (one token per region and run). ECR answers with a redirect to a
+//! pre-signed S3 URL: it is followed, at most [`MAX_REDIRECTS`] times, to https only (http only to
+//! a loopback address), and **without** the Authorization header. The body is refused past
+//! [`MAX_BLOB`] bytes without being read whole, and unless its sha256 is the digest asked for.
+//!
+//! [`ENV`] (`IMAGEDEF_REGISTRY_URL`, e.g. `http://127.0.0.1:5000`) replaces `https://<registry
+//! host>` for every registry request: a mirror, a proxy, or a test registry on loopback. It carries
+//! ECR's credentials, so it must be https unless its host is a loopback address.
+//!
+//! Failures are data ([`RegistryError`]); what they mean for the run (exit 2) is the caller's.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::{HttpConnector as _, HttpConnectorSettings};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_types::byte_stream::ByteStream;
+use sha2::{Digest as _, Sha256};
+
+use super::ecr::{self, Repository};
+use super::errors::{self, Call, Fault, chain};
+use super::{ATTEMPT_TIMEOUT, Aws, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
+use crate::escape;
+use crate::model::{Digest, ImageRef};
+
+/// The variable that replaces `https://<registry host>` for registry requests.
+pub const ENV: &str = "IMAGEDEF_REGISTRY_URL";
+
+/// The largest blob read: an image config is a few kilobytes; 4 MiB leaves room for long
+/// histories and labels.
+pub const MAX_BLOB: u64 = 4 * 1024 * 1024;
+
+/// Redirects followed per blob (ECR makes one, to S3).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// The registry state of one [`Aws`]: the HTTP connector and the tokens, made on first use.
+#[derive(Default)]
+pub struct State {
+    connector: OnceLock<Connector>,
+    /// Region (with its FIPS / dual-stack endpoint choice) -> `Basic <token>`.
+    tokens: Mutex<BTreeMap<(String, bool, bool), String>>,
+}
+
+/// One blob: where it lives and what it must hash to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blob {
+    /// The image whose blob it is, as written (for messages).
+    pub image: String,
+    /// The image's registry host, lowercased.
+    pub host: String,
+    pub repository: Repository,
+    pub digest: Digest,
+}
+
+impl Blob {
+    /// The blob `digest` of `image`'s repository; `None` when the image is not in an ECR private
+    /// registry (or its host names no real region).
+    #[must_use]
+    pub fn of(image: &ImageRef, digest: Digest) -> Option<Blob> {
+        let repository = ecr::repository_of(image)?.ok()?;
+        Some(Blob {
+            image: image.to_string(),
+            host: image.host()?.to_ascii_lowercase(),
+            repository,
+            digest,
+        })
+    }
+
+    fn path(&self) -> String {
+        format!("/v2/{}/blobs/{}", self.repository.name, self.digest)
+    }
+}
+
+/// Where a request goes: scheme, host and port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub https: bool,
+    /// A DNS name, an IPv4 address, or an IPv6 address in brackets; lowercased.
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+impl Origin {
+    /// Whether the host is a loopback address (`localhost`, 127.0.0.0/8, `[::1]`).
+    #[must_use]
+    pub fn is_loopback(&self) -> bool {
+        if self.host == "localhost" {
+            return true;
+        }
+        if let Some(v6) = self
+            .host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+        {
+            return v6.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback());
+        }
+        self.host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
+    }
+
+    /// Parses `scheme://host[:port]` (the rest of a URL after its authority is the caller's).
+    fn parse_authority(scheme: &str, authority: &str) -> Result<Origin, String> {
+        let https = match scheme.to_ascii_lowercase().as_str() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(format!("the scheme {scheme:?} is neither https nor http")),
+        };
+        if authority.contains('@') {
+            return Err("it carries user information (user@host)".to_owned());
+        }
+        let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+            let (v6, after) = rest
+                .split_once(']')
+                .ok_or_else(|| "its IPv6 address has no closing ]".to_owned())?;
+            v6.parse::<Ipv6Addr>()
+                .map_err(|_| format!("[{v6}] is not an IPv6 address"))?;
+            let port = match after.strip_prefix(':') {
+                Some(port) => Some(port),
+                None if after.is_empty() => None,
+                None => return Err(format!("{after:?} follows the IPv6 address")),
+            };
+            (format!("[{v6}]"), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host.to_owned(), Some(port)),
+                None => (authority.to_owned(), None),
+            }
+        };
+        let valid_name = !host.is_empty()
+            && (host.starts_with('[')
+                || host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')));
+        if !valid_name {
+            return Err(format!("{host:?} is not a host name or address"));
+        }
+        let port = port
+            .map(|p| match p.parse::<u16>() {
+                Ok(n) if n > 0 && p.chars().all(|c| c.is_ascii_digit()) => Ok(n),
+                _ => Err(format!("the port {p:?} is not a number from 1 to 65535")),
+            })
+            .transpose()?;
+        Ok(Origin {
+            https,
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    /// `IMAGEDEF_REGISTRY_URL`'s value, refused unless it is `scheme://host[:port]` (a final `/`
+    /// allowed) and https, or http to a loopback address.
+    pub fn parse_override(value: &str) -> Result<Origin, String> {
+        let (scheme, rest) = value
+            .split_once("://")
+            .ok_or_else(|| "it is not a URL (scheme://host[:port])".to_owned())?;
+        let authority = rest.strip_suffix('/').unwrap_or(rest);
+        if authority.contains(['/', '?', '#']) {
+            return Err("it has a path, query or fragment; only scheme://host[:port] is taken (requests go to /v2/... on it)".to_owned());
+        }
+        let origin = Origin::parse_authority(scheme, authority)?;
+        if !origin.https && !origin.is_loopback() {
+            return Err(format!(
+                "it is http to {}, which is not a loopback address: the registry credentials must not cross a network unencrypted",
+                origin.host
+            ));
+        }
+        Ok(origin)
+    }
+
+    fn url(&self, path_and_query: &str) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        match self.port {
+            Some(port) => format!("{scheme}://{}:{port}{path_and_query}", self.host),
+            None => format!("{scheme}://{}{path_and_query}", self.host),
+        }
+    }
+}
+
+/// `IMAGEDEF_REGISTRY_URL` as set: `None` when unset or empty.
+pub fn override_from_env() -> Result<Option<Origin>, RegistryError> {
+    let Some(value) = std::env::var_os(ENV) else {
+        return Ok(None);
+    };
+    let value = value.to_string_lossy().into_owned();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    Origin::parse_override(&value)
+        .map(Some)
+        .map_err(|why| RegistryError::Override { value, why })
+}
+
+/// A URL a request goes to: its origin and its path with query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    pub origin: Origin,
+    pub path_and_query: String,
+}
+
+impl Url {
+    /// The URL as sent.
+    fn full(&self) -> String {
+        self.origin.url(&self.path_and_query)
+    }
+
+    /// The URL without its query, for messages: a pre-signed URL's query is a credential.
+    #[must_use]
+    pub fn shown(&self) -> String {
+        let path = self.path_and_query.split('?').next().unwrap_or_default();
+        escape::value(&self.origin.url(path)).into_owned()
+    }
+
+    /// Where a redirect from this URL goes: an absolute URL, or a path on the same origin.
+    /// Refused unless it is https, or http to a loopback address.
+    pub fn redirect(&self, location: &str) -> Result<Url, String> {
+        let location = location.trim();
+        if location.starts_with("//") {
+            return Err("a scheme-relative location is not followed".to_owned());
+        }
+        if location.starts_with('/') {
+            return Ok(Url {
+                origin: self.origin.clone(),
+                path_and_query: location.to_owned(),
+            });
+        }
+        let (scheme, rest) = location
+            .split_once("://")
+            .ok_or_else(|| "the location is neither a URL nor an absolute path".to_owned())?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let origin = Origin::parse_authority(scheme, authority)?;
+        if !origin.https && !origin.is_loopback() {
+            return Err(format!(
+                "it goes to http://{}, which is neither https nor a loopback address",
+                origin.host
+            ));
+        }
+        let tail = tail.split('#').next().unwrap_or_default();
+        let path_and_query = if tail.starts_with('/') {
+            tail.to_owned()
+        } else {
+            format!("/{tail}")
+        };
+        Ok(Url {
+            origin,
+            path_and_query,
+        })
+    }
+}
+
+/// The `Authorization` header value of a `GetAuthorizationToken` token: base64 of `user:password`
+/// (ECR's user is `AWS`), sent as HTTP Basic credentials.
+pub fn basic_credentials(token: &str) -> Result<String, String> {
+    let token = token.trim();
+    let decoded = aws_smithy_types::base64::decode(token)
+        .map_err(|_| "the authorization token is not base64".to_owned())?;
+    let text = String::from_utf8(decoded)
+        .map_err(|_| "the decoded authorization token is not text".to_owned())?;
+    match text.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+            Ok(format!("Basic {token}"))
+        }
+        _ => Err("the decoded authorization token is not user:password".to_owned()),
+    }
+}
+
+/// What one answer of the registry (or of the redirect's target) means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Body,
+    Redirect,
+    Denied,
+    NotFound,
+    /// Worth another attempt: 5xx, 429.
+    Busy,
+    Other,
+}
+
+fn step(status: u16) -> Step {
+    match status {
+        200 => Step::Body,
+        301 | 302 | 303 | 307 | 308 => Step::Redirect,
+        401 | 403 => Step::Denied,
+        404 => Step::NotFound,
+        429 | 500..=599 => Step::Busy,
+        _ => Step::Other,
+    }
+}
+
+/// How a request could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreachable {
+    TimedOut,
+    Connection,
+    Other,
+}
+
+/// Why a blob could not be fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistryError {
+    /// `IMAGEDEF_REGISTRY_URL` is not a URL registry credentials may be sent to.
+    Override { value: String, why: String },
+    /// The SDK found no credentials to ask for a token with (`why` says where it looked).
+    NoCredentials { why: String },
+    /// The fetch of one blob failed.
+    Fetch(Box<FetchError>),
+}
+
+/// A failed fetch: the blob, the URL last asked (without its query), and what came back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchError {
+    pub blob: Blob,
+    /// `None` before any request (the token).
+    pub url: Option<String>,
+    pub failure: Failure,
+}
+
+/// What a fetch came back with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// `GetAuthorizationToken` failed.
+    Token(Fault),
+    /// `GetAuthorizationToken` answered no usable token.
+    BadToken(String),
+    /// HTTP 401 or 403, from the registry or from the redirect's target.
+    Denied { status: u16 },
+    /// HTTP 404: the registry has no such blob.
+    NotFound,
+    /// No answer (after [`MAX_ATTEMPTS`] attempts): a connection that failed or timed out.
+    Unreachable { why: Unreachable, chain: String },
+    /// A redirect without a location, to a refused URL, or one too many.
+    BadRedirect {
+        location: Option<String>,
+        why: String,
+    },
+    /// The body is larger than [`MAX_BLOB`] (`length`: as announced, when it was).
+    TooBig { length: Option<u64> },
+    /// The body does not hash to the digest asked for.
+    DigestMismatch { got: Digest },
+    /// Any other answer (a 5xx or 429 after [`MAX_ATTEMPTS`] attempts, a 4xx not named above).
+    Status { status: u16 },
+}
+
+impl RegistryError {
+    fn fetch(blob: &Blob, url: Option<&Url>, failure: Failure) -> RegistryError {
+        RegistryError::Fetch(Box::new(FetchError {
+            blob: blob.clone(),
+            url: url.map(Url::shown),
+            failure,
+        }))
+    }
+
+    /// The failure of a fetch, if it came to one.
+    #[must_use]
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            RegistryError::Fetch(e) => Some(&e.failure),
+            _ => None,
+        }
+    }
+
+    /// A fetch that was refused or could not reach the registry or S3 (the token call
+    /// included): the IAM actions and the VPC endpoints are what a user changes.
+    #[must_use]
+    pub fn is_denied_or_unreachable(&self) -> bool {
+        match self.failure() {
+            Some(Failure::Denied { .. } | Failure::Unreachable { .. }) => true,
+            Some(Failure::Token(fault)) => match &fault.failure {
+                errors::Failure::Service { status, .. } => matches!(status, 401 | 403),
+                errors::Failure::TimedOut | errors::Failure::NotSent { .. } => true,
+                errors::Failure::NotAws { .. } | errors::Failure::Other { .. } => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether another attempt may get past it: no connection, 5xx, 429.
+    fn is_transient(&self) -> bool {
+        match self.failure() {
+            Some(Failure::Unreachable { .. }) => true,
+            Some(Failure::Status { status }) => step(*status) == Step::Busy,
+            _ => false,
+        }
+    }
+}
+
+/// The IAM actions a blob fetch needs, and the VPC endpoints it goes through.
+fn access_hint(blob: &Blob) -> String {
+    let region = &blob.repository.region;
+    format!(
+        "the build role needs ecr:GetAuthorizationToken (resource *) and ecr:GetDownloadUrlForLayer on {} (for a repository in another account, that repository's policy must also allow this role); a build in a VPC needs the interface endpoint com.amazonaws.{region}.ecr.dkr (the registry API) and the S3 gateway endpoint com.amazonaws.{region}.s3 (ECR serves blobs through a redirect to S3), or a NAT gateway",
+        blob.repository.arn()
+    )
+}
+
+/// When `IMAGEDEF_REGISTRY_URL` is set, what to check about it.
+fn override_hint() -> String {
+    match std::env::var(ENV) {
+        Ok(v) if !v.is_empty() => format!(
+            "; {ENV}={} is set: check that it answers the registry API",
+            escape::value(&v)
+        ),
+        _ => String::new(),
+    }
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryError::Override { value, why } => write!(
+                f,
+                "{ENV}={} is refused: {why}; fix: set it to https://HOST[:PORT] (http only to a loopback address, e.g. http://127.0.0.1:5000), or unset it to use each image's own registry",
+                escape::value(value)
+            ),
+            RegistryError::NoCredentials { why } => write!(
+                f,
+                "reading an image config through the registry API needs AWS credentials: {why}"
+            ),
+            RegistryError::Fetch(e) => e.fmt(f),
+        }
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let blob = &self.blob;
+        write!(
+            f,
+            "reading the config blob {} of image {} (repository {} in registry {}, region {}): ",
+            blob.digest,
+            escape::value(&blob.image),
+            blob.repository.name,
+            blob.repository.account,
+            blob.repository.region
+        )?;
+        let url = self.url.as_deref().unwrap_or("the registry");
+        let hint = override_hint();
+        match &self.failure {
+            Failure::Token(fault) => write!(
+                f,
+                "{fault}; the registry API needs ecr:GetAuthorizationToken (resource *) and ecr:GetDownloadUrlForLayer on {}",
+                blob.repository.arn()
+            ),
+            Failure::BadToken(why) => write!(
+                f,
+                "ECR GetAuthorizationToken answered no usable token ({why}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_ECR is set, check that it points at the ECR API"
+            ),
+            Failure::Denied { status } => write!(
+                f,
+                "GET {url} was refused (HTTP {status}); {}{hint}",
+                access_hint(blob)
+            ),
+            Failure::NotFound => write!(
+                f,
+                "the registry has no such blob (HTTP 404 from {url}): the image's manifest names a config that is not in the repository; push the image again{hint}"
+            ),
+            Failure::Unreachable { why, chain } => {
+                let kind = match why {
+                    Unreachable::TimedOut => "timed out",
+                    Unreachable::Connection => "could not connect or the connection was reset",
+                    Unreachable::Other => "could not be sent",
+                };
+                write!(
+                    f,
+                    "GET {url} {kind} after {MAX_ATTEMPTS} attempts: {}; {}{hint}",
+                    escape::line(chain),
+                    access_hint(blob)
+                )
+            }
+            Failure::BadRedirect { location, why } => write!(
+                f,
+                "GET {url} answered a redirect that is not followed{}: {why}; redirects are followed at most {MAX_REDIRECTS} times, to https (http only to a loopback address), without the registry credentials{hint}",
+                location
+                    .as_deref()
+                    .map(|l| format!(" (to {})", escape::value(strip_query(l))))
+                    .unwrap_or_default()
+            ),
+            Failure::TooBig { length } => write!(
+                f,
+                "GET {url} answered {} bytes, more than the {MAX_BLOB} bytes an image config may have: refused; check that the manifest's config digest names the image config{hint}",
+                length.map_or_else(|| "more than that".to_owned(), |n| n.to_string())
+            ),
+            Failure::DigestMismatch { got } => write!(
+                f,
+                "GET {url} answered bytes whose sha256 is {got}, not {}: refused; a proxy or mirror in between changed them, or the registry's storage is damaged{hint}",
+                blob.digest
+            ),
+            Failure::Status { status } => write!(
+                f,
+                "GET {url} answered HTTP {status}{}; run the build again later, or check the registry{hint}",
+                if step(*status) == Step::Busy {
+                    format!(" after {MAX_ATTEMPTS} attempts")
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+fn strip_query(url: &str) -> &str {
+    url.split('?').next().unwrap_or_default()
+}
+
+/// The connector of registry requests: the SDK's own HTTPS client (hyper, rustls on ring; tokio's
+/// sleep for its timeouts, as the SDK's), with the same connect and read timeouts as the AWS calls.
+fn connector() -> Connector {
+    Connector::builder()
+        .connector_settings(
+            HttpConnectorSettings::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        )
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build()
+}
+
+impl Aws {
+    /// The connector of registry requests, made on first use.
+    fn registry_connector(&self) -> &Connector {
+        self.registry.connector.get_or_init(connector)
+    }
+
+    /// `Basic <token>` for the registries of `blob`'s region, from `GetAuthorizationToken` on
+    /// first use.
+    async fn registry_credentials(&self, blob: &Blob) -> Result<String, RegistryError> {
+        let repo = &blob.repository;
+        let key = (repo.region.clone(), repo.fips, repo.dual_stack);
+        if let Some(cached) = self.registry.tokens.lock().expect("not poisoned").get(&key) {
+            return Ok(cached.clone());
+        }
+        tracing::debug!(
+            "ECR GetAuthorizationToken in region {} (registry API credentials)",
+            repo.region
+        );
+        let client = self.ecr(&repo.region, repo.fips, repo.dual_stack);
+        let out = client
+            .get_authorization_token()
+            .send()
+            .await
+            .map_err(|err| {
+                let call = Call {
+                    service: "ECR",
+                    operation: "GetAuthorizationToken",
+                    action: "ecr:GetAuthorizationToken",
+                    resource: format!("the registry of account {}", repo.account),
+                    arn: "*".to_owned(),
+                    region: repo.region.clone(),
+                    bucket: None,
+                };
+                RegistryError::fetch(blob, None, Failure::Token(Fault::of(&call, &err)))
+            })?;
+        let token = out
+            .authorization_data()
+            .iter()
+            .find_map(|d| d.authorization_token())
+            .ok_or_else(|| {
+                RegistryError::fetch(
+                    blob,
+                    None,
+                    Failure::BadToken("no authorizationData".to_owned()),
+                )
+            })?;
+        let credentials = basic_credentials(token)
+            .map_err(|why| RegistryError::fetch(blob, None, Failure::BadToken(why)))?;
+        self.registry
+            .tokens
+            .lock()
+            .expect("not poisoned")
+            .insert(key, credentials.clone());
+        Ok(credentials)
+    }
+}
+
+/// Fetches `blob` through the registry API of its image's registry (or `IMAGEDEF_REGISTRY_URL`):
+/// its bytes, proven to hash to its digest.
+pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
+    let origin = override_from_env()?.unwrap_or_else(|| Origin {
+        https: true,
+        host: blob.host.clone(),
+        port: None,
+    });
+    aws.check_credentials()
+        .map_err(|e| RegistryError::NoCredentials {
+            why: format!("{e:#}"),
+        })?;
+    aws.block_on(async {
+        let credentials = aws.registry_credentials(blob).await?;
+        let url = Url {
+            origin,
+            path_and_query: blob.path(),
+        };
+        tracing::debug!("registry: GET {} (blob of {})", url.shown(), blob.image);
+        get(aws.registry_connector(), blob, &url, &credentials).await
+    })
+}
+
+/// GETs `url` with `credentials`, following redirects without them, and returns the body once it
+/// hashes to the blob's digest; transient failures (no connection, 5xx, 429) are tried again, up
+/// to [`MAX_ATTEMPTS`] times.
+async fn get(
+    connector: &Connector,
+    blob: &Blob,
+    url: &Url,
+    credentials: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let mut attempt = 1;
+    loop {
+        let result = tokio::time::timeout(
+            OPERATION_TIMEOUT,
+            get_once(connector, blob, url.clone(), credentials),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(RegistryError::fetch(
+                blob,
+                Some(url),
+                Failure::Unreachable {
+                    why: Unreachable::TimedOut,
+                    chain: format!("no answer within {} s", OPERATION_TIMEOUT.as_secs()),
+                },
+            ))
+        });
+        match result {
+            Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
+                tracing::debug!("registry: attempt {attempt} failed ({e}); trying again");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// One attempt of [`get`]: the redirects of one request, then the body.
+async fn get_once(
+    connector: &Connector,
+    blob: &Blob,
+    mut url: Url,
+    credentials: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let mut authorization = Some(credentials);
+    for _ in 0..=MAX_REDIRECTS {
+        let fail = |url: &Url, failure| RegistryError::fetch(blob, Some(url), failure);
+        let mut request = HttpRequest::get(url.full()).map_err(|e| {
+            fail(
+                &url,
+                Failure::BadRedirect {
+                    location: None,
+                    why: format!("not a URL a request can go to: {e}"),
+                },
+            )
+        })?;
+        request.headers_mut().insert(
+            "user-agent",
+            concat!("imagedef/", env!("CARGO_PKG_VERSION")),
+        );
+        if let Some(authorization) = authorization {
+            request
+                .headers_mut()
+                .insert("authorization", authorization.to_owned());
+        }
+        let response = connector
+            .call(request)
+            .await
+            .map_err(|e| fail(&url, unreachable(&e)))?;
+        let status = response.status().as_u16();
+        match step(status) {
+            Step::Body => return read_body(blob, &url, response).await,
+            Step::Redirect => {
+                let Some(location) = response.headers().get("location").map(str::to_owned) else {
+                    return Err(fail(
+                        &url,
+                        Failure::BadRedirect {
+                            location: None,
+                            why: format!("HTTP {status} without a Location header"),
+                        },
+                    ));
+                };
+                url = url.redirect(&location).map_err(|why| {
+                    fail(
+                        &url,
+                        Failure::BadRedirect {
+                            location: Some(location.clone()),
+                            why,
+                        },
+                    )
+                })?;
+                // The credentials are the registry's: never sent on.
+                authorization = None;
+            }
+            Step::Denied => return Err(fail(&url, Failure::Denied { status })),
+            Step::NotFound => return Err(fail(&url, Failure::NotFound)),
+            Step::Busy | Step::Other => return Err(fail(&url, Failure::Status { status })),
+        }
+    }
+    Err(RegistryError::fetch(
+        blob,
+        Some(&url),
+        Failure::BadRedirect {
+            location: None,
+            why: format!("more than {MAX_REDIRECTS} redirects"),
+        },
+    ))
+}
+
+fn unreachable(err: &ConnectorError) -> Failure {
+    let why = if err.is_timeout() {
+        Unreachable::TimedOut
+    } else if err.is_io() {
+        Unreachable::Connection
+    } else {
+        Unreachable::Other
+    };
+    Failure::Unreachable {
+        why,
+        chain: chain(err),
+    }
+}
+
+/// The body of a 200 answer, read chunk by chunk up to [`MAX_BLOB`] and hashed.
+async fn read_body(
+    blob: &Blob,
+    url: &Url,
+    response: aws_smithy_runtime_api::http::Response,
+) -> Result<Vec<u8>, RegistryError> {
+    let fail = |failure| RegistryError::fetch(blob, Some(url), failure);
+    let announced = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = announced
+        && n > MAX_BLOB
+    {
+        return Err(fail(Failure::TooBig { length: Some(n) }));
+    }
+    let mut body = ByteStream::new(response.into_body());
+    let mut bytes = Vec::new();
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            fail(Failure::Unreachable {
+                why: Unreachable::Connection,
+                chain: chain(&e),
+            })
+        })?;
+        if (bytes.len() + chunk.len()) as u64 > MAX_BLOB {
+            return Err(fail(Failure::TooBig { length: None }));
+        }
+        hasher.update(&chunk);
+        bytes.extend_from_slice(&chunk);
+    }
+    let got = Digest::from_array(hasher.finalize().into());
+    if got != blob.digest {
+        return Err(fail(Failure::DigestMismatch { got }));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn the_override_is_scheme_host_and_port_only() {
+        let ok = |v: &str| Origin::parse_override(v).unwrap_or_else(|e| panic!("{v}: {e}"));
+        assert_eq!(
+            ok("http://127.0.0.1:5000"),
+            Origin {
+                https: false,
+                host: "127.0.0.1".into(),
+                port: Some(5000)
+            }
+        );
+        assert_eq!(ok("http://127.0.0.1:5000/").port, Some(5000));
+        assert_eq!(
+            ok("HTTPS://Mirror.Example.com"),
+            Origin {
+                https: true,
+                host: "mirror.example.com".into(),
+                port: None
+            }
+        );
+        assert_eq!(ok("http://[::1]:8080").host, "[::1]");
+        assert!(ok("http://localhost:5000").is_loopback());
+        assert!(ok("http://127.8.9.10").is_loopback());
+        let refused = |v: &str, why: &str| {
+            let e = Origin::parse_override(v).expect_err(v);
+            assert!(e.contains(why), "{v}: {e}");
+        };
+        refused("http://example.com", "not a loopback address");
+        refused("http://10.0.0.1:5000", "not a loopback address");
+        refused("http://[::2]:5000", "not a loopback address");
+        refused("127.0.0.1:5000", "not a URL");
+        refused("ftp://127.0.0.1", "neither https nor http");
+        refused("https://mirror.example.com/v2", "path");
+        refused("https://mirror.example.com?x=1", "query");
+        refused("https://user:pw@mirror.example.com", "user information");
+        refused("http://127.0.0.1:0", "port");
+        refused("http://127.0.0.1:99999", "port");
+        refused("http://127.0.0.1:+80", "port");
+        refused("https://", "not a host");
+        refused("https://bad host", "not a host");
+        refused("http://[::1", "closing ]");
+        refused("http://[::1]x", "follows the IPv6");
+    }
+
+    #[test]
+    fn a_refused_override_names_the_variable_the_value_and_the_fix() {
+        let e = RegistryError::Override {
+            value: "http://example.com".into(),
+            why: Origin::parse_override("http://example.com").unwrap_err(),
+        };
+        let text = e.to_string();
+        assert!(
+            text.starts_with("IMAGEDEF_REGISTRY_URL=http://example.com is refused: ")
+                && text.contains("fix: set it to https://HOST[:PORT]"),
+            "{text}"
+        );
+    }
+
+    fn url(s: &str) -> Url {
+        let (scheme, rest) = s.split_once("://").unwrap();
+        let end = rest.find('/').unwrap();
+        Url {
+            origin: Origin::parse_authority(scheme, &rest[..end]).unwrap(),
+            path_and_query: rest[end..].to_owned(),
+        }
+    }
+
+    #[test]
+    fn redirects_go_to_https_or_to_loopback_only() {
+        let from =
+            url("https://111122223333.dkr.ecr.eu-west-1.amazonaws.com/v2/web/blobs/sha256:1");
+        let s3 = from
+            .redirect("https://prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com/a/b?X-Amz-Signature=s#frag")
+            .unwrap();
+        assert_eq!(
+            s3.full(),
+            "https://prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com/a/b?X-Amz-Signature=s"
+        );
+        assert_eq!(
+            s3.shown(),
+            "https://prod-eu-west-1-starport-layer-bucket.s3.eu-west-1.amazonaws.com/a/b",
+            "a pre-signed query is a credential: never shown"
+        );
+        assert_eq!(
+            from.redirect("/other/path?q").unwrap().full(),
+            "https://111122223333.dkr.ecr.eu-west-1.amazonaws.com/other/path?q"
+        );
+        assert!(
+            from.redirect("http://bucket.s3.amazonaws.com/x")
+                .unwrap_err()
+                .contains("neither https nor a loopback")
+        );
+        assert!(from.redirect("//evil.example/x").is_err());
+        assert!(from.redirect("file:///etc/passwd").is_err());
+        assert!(from.redirect("x/y").is_err());
+        assert!(from.redirect("https://user@host/x").is_err());
+        let local = url("http://127.0.0.1:5000/v2/web/blobs/sha256:1");
+        assert_eq!(
+            local
+                .redirect("http://127.0.0.1:6000/s3?sig")
+                .unwrap()
+                .full(),
+            "http://127.0.0.1:6000/s3?sig"
+        );
+        assert_eq!(
+            local.redirect("https://127.0.0.1:6000").unwrap().full(),
+            "https://127.0.0.1:6000/"
+        );
+    }
+
+    #[test]
+    fn a_token_is_base64_of_user_and_password() {
+        // What ECR (and moto) answer: base64("AWS:<password>").
+        let token = aws_smithy_types::base64::encode("AWS:eyJwYXlsb2FkIjoi");
+        assert_eq!(basic_credentials(&token).unwrap(), format!("Basic {token}"));
+        assert_eq!(
+            basic_credentials(&format!(" {token}\n")).unwrap(),
+            format!("Basic {token}")
+        );
+        for (bad, why) in [
+            ("not base64!", "not base64"),
+            (&aws_smithy_types::base64::encode("AWS"), "user:password"),
+            (&aws_smithy_types::base64::encode("AWS:"), "user:password"),
+            (&aws_smithy_types::base64::encode(":pw"), "user:password"),
+            (
+                &aws_smithy_types::base64::encode([0xff, 0xfe, b':', b'x']),
+                "not text",
+            ),
+        ] {
+            let e = basic_credentials(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_what_a_fetch_does_next() {
+        for s in [301, 302, 303, 307, 308] {
+            assert_eq!(step(s), Step::Redirect, "{s}");
+        }
+        assert_eq!(step(200), Step::Body);
+        assert_eq!(step(401), Step::Denied);
+        assert_eq!(step(403), Step::Denied);
+        assert_eq!(step(404), Step::NotFound);
+        assert_eq!(step(429), Step::Busy);
+        assert_eq!(step(503), Step::Busy);
+        assert_eq!(step(304), Step::Other);
+        assert_eq!(step(400), Step::Other);
+    }
+
+    // The HTTP part, against a server on 127.0.0.1 that plays the registry and S3.
+
+    /// What the test server answers to one request path.
+    type Handler = dyn Fn(&str, Option<&str>) -> (String, Vec<u8>) + Send + Sync;
+
+    /// Starts a server; returns its port and the (path, Authorization) of each request.
+    /// The (path, Authorization header) of each request a test server received.
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+    fn server(handler: Arc<Handler>) -> (u16, Seen) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut start = String::new();
+                if reader.read_line(&mut start).unwrap_or(0) == 0 {
+                    continue;
+                }
+                let mut auth = None;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':')
+                        && k.eq_ignore_ascii_case("authorization")
+                    {
+                        auth = Some(v.trim().to_owned());
+                    }
+                }
+                let path = start.split(' ').nth(1).unwrap_or_default().to_owned();
+                record.lock().unwrap().push((path.clone(), auth.clone()));
+                let (head, body) = handler(&path, auth.as_deref());
+                let mut out = &stream;
+                let _ = write!(out, "HTTP/1.1 {head}\r\nConnection: close\r\n");
+                if !head.contains("Content-Length") && !head.contains("Transfer-Encoding") {
+                    let _ = write!(out, "Content-Length: {}\r\n", body.len());
+                }
+                let _ = write!(out, "\r\n");
+                let _ = out.write_all(&body);
+            }
+        });
+        (port, seen)
+    }
+
+    const CONFIG: &[u8] = br#"{"architecture":"arm64","os":"linux"}"#;
+
+    fn blob() -> Blob {
+        let image: ImageRef = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1"
+            .parse()
+            .unwrap();
+        Blob::of(&image, Digest::of(CONFIG)).unwrap()
+    }
+
+    fn fetch_from(port: u16, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let url = Url {
+            origin: Origin::parse_override(&format!("http://127.0.0.1:{port}")).unwrap(),
+            path_and_query: blob.path(),
+        };
+        runtime.block_on(get(&connector(), blob, &url, "Basic QVdTOnNlY3JldA=="))
+    }
+
+    /// A registry that redirects every blob to `/s3/...` on the same server, which serves
+    /// `bytes` only without an Authorization header.
+    fn redirecting(bytes: &'static [u8]) -> Arc<Handler> {
+        Arc::new(move |path, auth| {
+            if path.starts_with("/v2/") {
+                (
+                    "307 Temporary Redirect\r\nLocation: /s3/blob?X-Amz-Signature=presigned"
+                        .to_owned(),
+                    Vec::new(),
+                )
+            } else if auth.is_some() {
+                (
+                    "400 Bad Request".to_owned(),
+                    b"two auth mechanisms".to_vec(),
+                )
+            } else {
+                ("200 OK".to_owned(), bytes.to_vec())
+            }
+        })
+    }
+
+    #[test]
+    fn a_redirect_is_followed_without_the_credentials() {
+        let (port, seen) = server(redirecting(CONFIG));
+        let blob = blob();
+        assert_eq!(fetch_from(port, &blob).unwrap(), CONFIG);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [
+                (
+                    format!("/v2/shop/web/blobs/{}", blob.digest),
+                    Some("Basic QVdTOnNlY3JldA==".to_owned())
+                ),
+                ("/s3/blob?X-Amz-Signature=presigned".to_owned(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn bytes_that_are_not_the_digest_are_refused() {
+        let (port, _) = server(redirecting(br#"{"architecture":"amd64","os":"linux"}"#));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        let Some(Failure::DigestMismatch { got }) = e.failure() else {
+            panic!("{e:?}")
+        };
+        assert_eq!(
+            *got,
+            Digest::of(br#"{"architecture":"amd64","os":"linux"}"#)
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("whose sha256 is {got}, not {}", blob().digest))
+                && text.contains(&format!("GET http://127.0.0.1:{port}/s3/blob answered"))
+                && !text.contains("presigned"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_body_over_the_cap_is_refused_unread() {
+        // Announced: refused on the header, the body never sent.
+        let (port, _) = server(Arc::new(|_, _| {
+            (
+                format!("200 OK\r\nContent-Length: {}", MAX_BLOB + 1),
+                Vec::new(),
+            )
+        }));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        assert_eq!(
+            e.failure(),
+            Some(&Failure::TooBig {
+                length: Some(MAX_BLOB + 1)
+            })
+        );
+        // Not announced (chunked): refused once past the cap, the rest not read.
+        let (port, _) = server(Arc::new(|_, _| {
+            let chunk = vec![b' '; MAX_BLOB as usize + 1];
+            let mut body = format!("{:x}\r\n", chunk.len()).into_bytes();
+            body.extend_from_slice(&chunk);
+            body.extend_from_slice(b"\r\n0\r\n\r\n");
+            ("200 OK\r\nTransfer-Encoding: chunked".to_owned(), body)
+        }));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        assert_eq!(e.failure(), Some(&Failure::TooBig { length: None }), "{e}");
+        assert!(e.to_string().contains("more than the 4194304 bytes"), "{e}");
+    }
+
+    #[test]
+    fn denied_and_missing_blobs_say_what_to_change() {
+        let (port, seen) = server(Arc::new(|_, _| ("403 Forbidden".to_owned(), Vec::new())));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        assert_eq!(e.failure(), Some(&Failure::Denied { status: 403 }));
+        assert!(e.is_denied_or_unreachable());
+        assert_eq!(seen.lock().unwrap().len(), 1, "a denial is not retried");
+        let text = e.to_string();
+        for part in [
+            "ecr:GetAuthorizationToken (resource *)",
+            "ecr:GetDownloadUrlForLayer on arn:aws:ecr:eu-west-1:111122223333:repository/shop/web",
+            "com.amazonaws.eu-west-1.ecr.dkr",
+            "S3 gateway endpoint com.amazonaws.eu-west-1.s3",
+            "HTTP 403",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        let (port, _) = server(Arc::new(|_, _| ("404 Not Found".to_owned(), Vec::new())));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        assert_eq!(e.failure(), Some(&Failure::NotFound));
+        assert!(!e.is_denied_or_unreachable());
+    }
+
+    #[test]
+    fn bad_redirects_are_refused() {
+        let (port, _) = server(Arc::new(|_, _| {
+            (
+                "302 Found\r\nLocation: http://example.com/blob".to_owned(),
+                Vec::new(),
+            )
+        }));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        let Some(Failure::BadRedirect { location, why }) = e.failure() else {
+            panic!("{e:?}")
+        };
+        assert_eq!(location.as_deref(), Some("http://example.com/blob"));
+        assert!(why.contains("neither https nor a loopback"), "{why}");
+        let (port, seen) = server(Arc::new(|path, _| {
+            (
+                format!("307 Temporary Redirect\r\nLocation: {path}x"),
+                Vec::new(),
+            )
+        }));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        assert!(e.to_string().contains("more than 5 redirects"), "{e}");
+        assert_eq!(seen.lock().unwrap().len(), MAX_REDIRECTS + 1);
+        let (port, _) = server(Arc::new(|_, _| ("301 Moved".to_owned(), Vec::new())));
+        let e = fetch_from(port, &blob()).unwrap_err();
+        assert!(e.to_string().contains("without a Location header"), "{e}");
+    }
+
+    #[test]
+    fn a_busy_registry_is_tried_again_and_a_closed_port_is_unreachable() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let n = Arc::clone(&calls);
+        let (port, _) = server(Arc::new(move |_, _| {
+            if n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                ("503 Slow Down".to_owned(), Vec::new())
+            } else {
+                ("200 OK".to_owned(), CONFIG.to_vec())
+            }
+        }));
+        assert_eq!(fetch_from(port, &blob()).unwrap(), CONFIG);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = fetch_from(closed, &blob()).unwrap_err();
+        assert!(
+            matches!(
+                e.failure(),
+                Some(Failure::Unreachable {
+                    why: Unreachable::Connection,
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        assert!(e.is_denied_or_unreachable());
+        assert!(e.to_string().contains("after 3 attempts"), "{e}");
+    }
+}

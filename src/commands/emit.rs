@@ -10,17 +10,20 @@ use anyhow::anyhow;
 
 use super::Listed;
 use crate::aws::ecs::EcsError;
-use crate::aws::{self, Aws, ecr};
+use crate::aws::{self, Aws};
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, Severity};
 use crate::input;
 use crate::model::blue_green::{self, Which};
 use crate::model::mapping::Mapping;
+use crate::model::platform::Needed;
 use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
 use crate::resolve::{self, ResolvedService};
-use crate::verify;
+use crate::verify::platform::Need;
+
+mod ecr;
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let (plan, mapping_path) = match &config.mode {
@@ -40,7 +43,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         super::warn_unusable(&found, Listed::Unreadable);
         return Err(e);
     }
-    let services = match resolve::resolve(&plan, &found, &config.rules) {
+    let mut services = match resolve::resolve(&plan, &found, &config.rules) {
         Ok(services) => {
             super::warn_unusable(&found, Listed::Nothing);
             services
@@ -52,10 +55,13 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             return Err(super::explain::failure(&f, config, &found));
         }
     };
-    check_task_definitions(&services, mapping_path, aws::shared)?;
+    let tasks = check_task_definitions(&services, mapping_path, aws::shared)?;
+    let needs = needs(config, &plan, &services, &tasks);
     let blue_green = blue_green_inputs(&services, mapping_path)?;
     if config.ecr {
-        require_in_ecr(&services, aws::shared)?;
+        ecr::require(&mut services, &needs, aws::shared, &mut config_blob)?;
+    } else {
+        ecr::not_checked(&mut services, &needs, false);
     }
     let files = output::lay_out(&services, mapping_path, config.bundle, &blue_green)?;
     let note = match &config.mode {
@@ -119,64 +125,74 @@ fn roots_needed(plan: &Mapping, roots: &[Root]) -> Vec<Root> {
     kept
 }
 
-/// `--ecr`: every container's image must be in ECR, or nothing is written. Missing images fail
-/// the check (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
-fn require_in_ecr<'a>(
+/// The platform each service's images must offer: `--platform`, else the service's `platform`,
+/// else the mapping's, else what its task definition needs (none for an EC2 task definition
+/// without `runtimePlatform`, said at -v).
+fn needs(
+    config: &EmitConfig,
+    plan: &Mapping,
     services: &[ResolvedService<'_>],
-    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
-) -> anyhow::Result<()> {
-    let lookups = lookups(services);
-    let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
-    if batches.is_empty() {
-        tracing::warn!("{}", verify::ecr::NONE_IN_ECR);
-        return Ok(());
-    }
-    let outcomes = ecr::check(connect()?, &lookups)?;
-    let mut missing = Vec::new();
-    let mut failed = Vec::new();
-    for (l, o) in lookups.iter().zip(outcomes) {
-        let said = verify::ecr::words(l, &o);
-        match o {
-            ecr::Outcome::Found { .. } => tracing::debug!("{}: {said}", l.subject),
-            ecr::Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
-            ecr::Outcome::Missing(_) => missing.push(format!("{}: {said}", l.subject)),
-            ecr::Outcome::Error(_) => failed.push(format!("{}: {said}", l.subject)),
-        }
-    }
-    let nothing = "; nothing was written";
-    if !failed.is_empty() {
-        failed.extend(missing);
-        anyhow::bail!("{}{nothing}", failed.join("\n"));
-    }
-    if !missing.is_empty() {
-        return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
-    }
-    Ok(())
-}
-
-/// What `--ecr` looks up: every container's reference, digest and tag.
-fn lookups(services: &[ResolvedService<'_>]) -> Vec<ecr::Lookup> {
+    tasks: &[Option<TaskDefinition>],
+) -> Vec<Option<Need>> {
     services
         .iter()
-        .flat_map(|s| {
-            s.containers.iter().map(|c| {
-                let subject = match &s.service.name {
-                    Some(name) => format!(
-                        "service {:?}, container {:?}",
-                        name.as_str(),
-                        c.name.as_str()
+        .zip(tasks)
+        .map(|(s, task)| {
+            let stated = |platform: &crate::model::platform::Platform, from: String| {
+                Some(Need {
+                    platform: platform.clone(),
+                    from,
+                    stated: true,
+                })
+            };
+            let key = |k: &str| match &s.service.name {
+                Some(name) => format!("the mapping's \"services.{name}.{k}\""),
+                None => format!("the mapping's \"{k}\""),
+            };
+            if let Some(p) = &config.platform {
+                return stated(p, "--platform".to_owned());
+            }
+            if let Some(p) = &s.service.platform {
+                return stated(p, key("platform"));
+            }
+            if let Some(p) = &plan.platform {
+                return stated(p, "the mapping's \"platform\"".to_owned());
+            }
+            let task = task.as_ref()?;
+            match &task.platform {
+                Needed::Platform { platform, from } => Some(Need {
+                    platform: platform.clone(),
+                    from: format!(
+                        "task definition {} ({from})",
+                        s.service
+                            .task_definition_source
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
                     ),
-                    None => c
-                        .sources
-                        .iter()
-                        .map(|f| format!("{}:{}", f.artifact, f.path))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                };
-                ecr::Lookup::of(subject, &c.image_uri, c.digest)
-            })
+                    stated: false,
+                }),
+                Needed::Unknown(why) => {
+                    tracing::debug!(
+                        "{}: the platform is not checked: {why}",
+                        key("taskDefinition")
+                    );
+                    None
+                }
+            }
         })
         .collect()
+}
+
+/// A single manifest's config blob, from its registry.
+fn config_blob(
+    repository: &crate::aws::ecr::Repository,
+    digest: crate::model::Digest,
+) -> Result<Vec<u8>, String> {
+    Err(format!(
+        "config blob {digest} of repository {} (registry {}) was not fetched: no registry client",
+        repository.name, repository.account
+    ))
 }
 
 /// A task definition that does not fit its service: unreadable or not found (exit 2), or lacking
@@ -187,20 +203,26 @@ enum TaskDefinitionFault {
 }
 
 /// Every service's containers must exist in its task definition; every failing service is
-/// reported, not only the first.
+/// reported, not only the first. Returns each service's task definition, if it has one.
 fn check_task_definitions<'a>(
     services: &[ResolvedService<'_>],
     mapping_path: Option<&Path>,
     connect: impl Fn() -> anyhow::Result<&'a Aws>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Option<TaskDefinition>>> {
     let mut messages = Vec::new();
     let mut worst = ExitCode::Success;
+    let mut tasks = Vec::new();
     for s in services {
         let Some(source) = s.service.task_definition_source.as_ref() else {
+            tasks.push(None);
             continue;
         };
-        let Err(fault) = check_task_definition(source, s, &connect) else {
-            continue;
+        let fault = match check_task_definition(source, s, &connect) {
+            Ok(task) => {
+                tasks.push(Some(task));
+                continue;
+            }
+            Err(fault) => fault,
         };
         let at = match (&s.service.name, mapping_path) {
             (Some(name), Some(mapping)) => format!(
@@ -225,7 +247,7 @@ fn check_task_definitions<'a>(
     }
     let message = messages.join("\n");
     match worst {
-        ExitCode::Success => Ok(()),
+        ExitCode::Success => Ok(tasks),
         ExitCode::CheckFailed => Err(CheckFailed(message).into()),
         ExitCode::Error => Err(anyhow!(message)),
     }
@@ -321,7 +343,7 @@ fn check_task_definition<'a>(
     source: &TaskDefinitionSource,
     service: &ResolvedService<'_>,
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
-) -> Result<(), TaskDefinitionFault> {
+) -> Result<TaskDefinition, TaskDefinitionFault> {
     let (task, shown) = match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
@@ -344,11 +366,12 @@ fn check_task_definition<'a>(
     };
     let written = service.containers.iter().map(|c| c.name.as_str());
     task.compare_containers(written)
-        .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))
+        .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))?;
+    Ok(task)
 }
 
 /// Why the task definition `service` in `cluster` runs could not be had, worded.
-fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
+pub(crate) fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
     match e {
         EcsError::Connection(e) => anyhow!("{e:#}"),
         EcsError::Call(fault) => anyhow!("{fault}"),
@@ -365,6 +388,9 @@ fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
         ),
         EcsError::NoTaskDefinition { region } => anyhow!(
             "ECS service {service:?} in cluster {cluster:?} (region {region}) has no task definition (it deploys through an external controller?); give the task definition file instead"
+        ),
+        EcsError::Malformed { arn, reason } => anyhow!(
+            "ECS task definition {arn} (which service {service} in cluster {cluster} runs): {reason}"
         ),
         EcsError::Empty { arn } => anyhow!(
             "ECS DescribeTaskDefinition of {arn} (for service {service} in cluster {cluster}) returned no task definition"

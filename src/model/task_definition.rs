@@ -1,4 +1,5 @@
-//! ECS task definitions: only the container names, which every written container must match.
+//! ECS task definitions: the container names, which every written container must match, and the
+//! platform its images must offer.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -6,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::json::{self, JsonError};
+use super::platform::{self, Needed};
 
 /// Where a task definition comes from: a file, or `ecs://CLUSTER/SERVICE`, the one that service
 /// runs now (looked up live).
@@ -53,11 +55,12 @@ impl fmt::Display for TaskDefinitionSource {
     }
 }
 
-/// The container names of a task definition, in file order.
+/// The container names of a task definition, in file order, and the platform it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskDefinition {
     pub family: Option<String>,
     pub containers: Vec<String>,
+    pub platform: Needed,
 }
 
 impl TaskDefinition {
@@ -105,6 +108,7 @@ impl TaskDefinition {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             containers,
+            platform: platform::needed_by_task(body)?,
         })
     }
 
@@ -199,6 +203,7 @@ mod tests {
         let td = |names: &[&str]| TaskDefinition {
             family: Some("web".into()),
             containers: names.iter().map(|n| (*n).to_owned()).collect(),
+            platform: Needed::Unknown(String::new()),
         };
         let missing = |written: &[&str], has: &[&str]| MissingContainers {
             missing: written.iter().map(|n| (*n).to_owned()).collect(),
@@ -252,6 +257,10 @@ mod tests {
                 "containerDefinitions[0].name",
             ),
             (b"{", "not valid JSON"),
+            (
+                b"{\"containerDefinitions\":[],\"runtimePlatform\":{\"cpuArchitecture\":\"arm64\"}}",
+                "key \"runtimePlatform.cpuArchitecture\" is \"arm64\"; ECS knows X86_64 and ARM64",
+            ),
         ] {
             let e = TaskDefinition::parse(text).unwrap_err();
             assert!(e.contains(want), "{e}");

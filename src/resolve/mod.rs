@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::discover::Discovery;
 use crate::model::mapping::{Container, Mapping, Selector, Service, Source};
+use crate::model::platform::PlatformCheck;
 use crate::model::{ContainerName, Digest, ImageRef, Rules, UriMode};
 pub use images::Image;
 use tags::RefProblem;
@@ -42,6 +43,9 @@ pub struct ResolvedContainer<'a> {
     /// Every file that named the image (several when they agree on the digest); none for a
     /// fixed image.
     pub sources: Vec<SourceFile>,
+    /// The platform check, when a platform was needed (set by `emit` after resolving).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformCheck>,
 }
 
 /// One service with its containers, in mapping order.
@@ -154,6 +158,7 @@ fn resolve_container<'a>(
                 digest: reference.digest(),
                 tags: reference.tag().map(str::to_owned).into_iter().collect(),
                 sources: Vec::new(),
+                platform: None,
             });
         }
         Source::Select(selector) => Some(selector),
@@ -196,6 +201,7 @@ fn resolve_container<'a>(
                 path: c.rel_path.clone(),
             })
             .collect(),
+        platform: None,
     })
 }
 

@@ -15,6 +15,7 @@ mod emit_mapping;
 mod emit_single;
 mod generations;
 mod live_aws;
+mod platform;
 mod publish;
 mod publish_race;
 mod regressions;

@@ -34,11 +34,13 @@ pub enum Check {
     DigestProven,
     /// `--ecr`: every ECR image looked up live.
     Ecr,
+    /// `--platform` / `--task-definition`: every image offers the platform its task needs.
+    Platform,
 }
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 9] = [
+    pub const ALL: [Check; 10] = [
         Check::ImageDetail,
         Check::Bundle,
         Check::BundleDeploysDiscovered,
@@ -48,6 +50,7 @@ impl Check {
         Check::Manifest,
         Check::DigestProven,
         Check::Ecr,
+        Check::Platform,
     ];
 
     /// The name in JSON and JUnit output.
@@ -63,6 +66,7 @@ impl Check {
             Check::Manifest => "manifest",
             Check::DigestProven => "digest proven",
             Check::Ecr => "ecr",
+            Check::Platform => "platform",
         }
     }
 }
@@ -262,6 +266,7 @@ mod tests {
                 "\"manifest\"",
                 "\"digest proven\"",
                 "\"ecr\"",
+                "\"platform\"",
             ]
         );
         for c in Check::ALL {

@@ -26,11 +26,11 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::byte_stream::ByteStream;
 use sha2::{Digest as _, Sha256};
 
-use super::ecr::{self, Repository};
+use super::ecr::Repository;
 use super::errors::{self, Call, Fault, chain};
 use super::{ATTEMPT_TIMEOUT, Aws, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
 use crate::escape;
-use crate::model::{Digest, ImageRef};
+use crate::model::Digest;
 
 /// The variable that replaces `https://<registry host>` for registry requests.
 pub const ENV: &str = "IMAGEDEF_REGISTRY_URL";
@@ -53,26 +53,24 @@ pub struct State {
 /// One blob: where it lives and what it must hash to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Blob {
-    /// The image whose blob it is, as written (for messages).
-    pub image: String,
-    /// The image's registry host, lowercased.
-    pub host: String,
     pub repository: Repository,
     pub digest: Digest,
 }
 
 impl Blob {
-    /// The blob `digest` of `image`'s repository; `None` when the image is not in an ECR private
-    /// registry (or its host names no real region).
+    /// The registry host of the repository, as its image URIs name it:
+    /// `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, or dual-stack
+    /// `<account>.dkr-ecr[-fips].<region>.on.aws`.
     #[must_use]
-    pub fn of(image: &ImageRef, digest: Digest) -> Option<Blob> {
-        let repository = ecr::repository_of(image)?.ok()?;
-        Some(Blob {
-            image: image.to_string(),
-            host: image.host()?.to_ascii_lowercase(),
-            repository,
-            digest,
-        })
+    pub fn host(&self) -> String {
+        let r = &self.repository;
+        let fips = if r.fips { "-fips" } else { "" };
+        if r.dual_stack {
+            format!("{}.dkr-ecr{fips}.{}.on.aws", r.account, r.region)
+        } else {
+            let cn = if r.partition == "aws-cn" { ".cn" } else { "" };
+            format!("{}.dkr.ecr{fips}.{}.amazonaws.com{cn}", r.account, r.region)
+        }
     }
 
     fn path(&self) -> String {
@@ -434,9 +432,9 @@ impl fmt::Display for FetchError {
         let blob = &self.blob;
         write!(
             f,
-            "reading the config blob {} of image {} (repository {} in registry {}, region {}): ",
+            "reading the config blob {} of {}/{} (registry {}, region {}) through the registry API: ",
             blob.digest,
-            escape::value(&blob.image),
+            blob.host(),
             blob.repository.name,
             blob.repository.account,
             blob.repository.region
@@ -585,12 +583,26 @@ impl Aws {
     }
 }
 
+/// The config blob `digest` of `repository`, through the process's AWS connection: the fetch the
+/// platform check makes for a single manifest (an error, worded, is exit 2).
+pub fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, String> {
+    let aws = super::shared().map_err(|e| format!("{e:#}"))?;
+    fetch(
+        aws,
+        &Blob {
+            repository: repository.clone(),
+            digest,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
 /// Fetches `blob` through the registry API of its image's registry (or `IMAGEDEF_REGISTRY_URL`):
 /// its bytes, proven to hash to its digest.
 pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
     let origin = override_from_env()?.unwrap_or_else(|| Origin {
         https: true,
-        host: blob.host.clone(),
+        host: blob.host(),
         port: None,
     });
     aws.check_credentials()
@@ -603,7 +615,11 @@ pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
             origin,
             path_and_query: blob.path(),
         };
-        tracing::debug!("registry: GET {} (blob of {})", url.shown(), blob.image);
+        tracing::debug!(
+            "registry: GET {} (a blob of repository {})",
+            url.shown(),
+            blob.repository.name
+        );
         get(aws.registry_connector(), blob, &url, &credentials).await
     })
 }
@@ -777,6 +793,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::aws::ecr;
+    use crate::model::ImageRef;
 
     #[test]
     fn the_override_is_scheme_host_and_port_only() {
@@ -979,10 +997,32 @@ mod tests {
     const CONFIG: &[u8] = br#"{"architecture":"arm64","os":"linux"}"#;
 
     fn blob() -> Blob {
-        let image: ImageRef = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1"
-            .parse()
-            .unwrap();
-        Blob::of(&image, Digest::of(CONFIG)).unwrap()
+        blob_of("111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1")
+    }
+
+    fn blob_of(image: &str) -> Blob {
+        let image: ImageRef = image.parse().unwrap();
+        Blob {
+            repository: ecr::repository_of(&image).unwrap().unwrap(),
+            digest: Digest::of(CONFIG),
+        }
+    }
+
+    #[test]
+    fn the_registry_host_is_the_one_image_uris_name() {
+        for host in [
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com",
+            "111122223333.dkr.ecr-fips.us-east-1.amazonaws.com",
+            "111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn",
+            "111122223333.dkr-ecr.eu-west-1.on.aws",
+            "111122223333.dkr-ecr-fips.us-east-1.on.aws",
+        ] {
+            assert_eq!(blob_of(&format!("{host}/shop/web:v1")).host(), host);
+        }
+        assert_eq!(
+            blob_of("111122223333.DKR.ECR.EU-WEST-1.AMAZONAWS.COM/shop/web:v1").host(),
+            "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
+        );
     }
 
     fn fetch_from(port: u16, blob: &Blob) -> Result<Vec<u8>, RegistryError> {

@@ -189,10 +189,7 @@ fn config_blob(
     repository: &crate::aws::ecr::Repository,
     digest: crate::model::Digest,
 ) -> Result<Vec<u8>, String> {
-    Err(format!(
-        "config blob {digest} of repository {} (registry {}) was not fetched: no registry client",
-        repository.name, repository.account
-    ))
+    crate::aws::registry::config_blob(repository, digest)
 }
 
 /// A task definition that does not fit its service: unreadable or not found (exit 2), or lacking

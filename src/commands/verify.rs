@@ -92,10 +92,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
 
 /// A single manifest's config blob, from its registry.
 fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, String> {
-    Err(format!(
-        "config blob {digest} of repository {} (registry {}) was not fetched: no registry client",
-        repository.name, repository.account
-    ))
+    crate::aws::registry::config_blob(repository, digest)
 }
 
 /// The platform every image must offer: `--platform`, else the one `--task-definition` needs.

@@ -398,11 +398,11 @@ pub fn http_raw(
 }
 
 /// An HTTP message: start line, headers, body.
-type Message = (String, Vec<(String, String)>, Vec<u8>);
+pub type Message = (String, Vec<(String, String)>, Vec<u8>);
 
 /// Reads one HTTP message: the start line, the headers (lowercased names), the body (by
 /// Content-Length, or to EOF for a response without one). `None` at a clean EOF.
-fn read_message(reader: &mut BufReader<TcpStream>, response: bool) -> Option<Message> {
+pub fn read_message(reader: &mut BufReader<TcpStream>, response: bool) -> Option<Message> {
     read_message_of(reader, response, false)
 }
 

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod bundled;
 pub mod crafted;
 pub mod images;
+pub mod registry;
 pub mod zips;
 
 use std::collections::BTreeMap;

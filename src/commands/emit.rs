@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
-use super::Listed;
+use super::{Listed, task_definition};
 use crate::aws::ecs::EcsError;
 use crate::aws::{self, Aws};
 use crate::config::{EmitConfig, EmitMode, Given};
@@ -18,7 +18,7 @@ use crate::input;
 use crate::model::blue_green::{self, Which};
 use crate::model::mapping::Mapping;
 use crate::model::platform::Needed;
-use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
+use crate::model::{TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
 use crate::resolve::{self, ResolvedService};
 use crate::verify::platform::Need;
@@ -357,7 +357,9 @@ fn check_task_definition<'a>(
             let (task, arn) = connect()
                 .map_err(EcsError::Connection)
                 .and_then(|aws| aws::ecs::running_task_definition(aws, cluster, service))
-                .map_err(|e| TaskDefinitionFault::Error(ecs_error(&e, cluster, service)))?;
+                .map_err(|e| {
+                    TaskDefinitionFault::Error(task_definition::ecs_error(&e, cluster, service))
+                })?;
             (
                 task,
                 format!("{source} ({arn}, which the service runs now)"),
@@ -366,59 +368,6 @@ fn check_task_definition<'a>(
     };
     let written = service.containers.iter().map(|c| c.name.as_str());
     task.compare_containers(written)
-        .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))?;
+        .map_err(|m| TaskDefinitionFault::Lacks(task_definition::lacks_message(&m, &shown)))?;
     Ok(task)
-}
-
-/// Why the task definition `service` in `cluster` runs could not be had, worded.
-pub(crate) fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
-    match e {
-        EcsError::Connection(e) => anyhow!("{e:#}"),
-        EcsError::Call(fault) => anyhow!("{fault}"),
-        EcsError::NotFound { region, reasons } => anyhow!(
-            "ECS service {service:?} not found in cluster {cluster:?} (region {region}{}); check the ecs://CLUSTER/SERVICE value and AWS_REGION",
-            if reasons.is_empty() {
-                String::new()
-            } else {
-                format!(", ECS says {}", reasons.join(", "))
-            }
-        ),
-        EcsError::Inactive { region } => anyhow!(
-            "ECS service {service:?} in cluster {cluster:?} (region {region}) is INACTIVE (deleted); name a running service"
-        ),
-        EcsError::NoTaskDefinition { region } => anyhow!(
-            "ECS service {service:?} in cluster {cluster:?} (region {region}) has no task definition (it deploys through an external controller?); give the task definition file instead"
-        ),
-        EcsError::Malformed { arn, reason } => anyhow!(
-            "ECS task definition {arn} (which service {service} in cluster {cluster} runs): {reason}"
-        ),
-        EcsError::Empty { arn } => anyhow!(
-            "ECS DescribeTaskDefinition of {arn} (for service {service} in cluster {cluster}) returned no task definition"
-        ),
-    }
-}
-
-/// The message for containers that task definition `shown` lacks.
-fn lacks_message(m: &MissingContainers, shown: &str) -> String {
-    let quoted = |names: &[String]| {
-        names
-            .iter()
-            .map(|c| format!("{c:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let has = if m.has.is_empty() {
-        "no containers".to_owned()
-    } else {
-        format!("containers {}", quoted(&m.has))
-    };
-    format!(
-        "container {} not in task definition {shown}{}, which has {has}; the ECS deploy would fail with \"The AWS ECS container {} does not exist\"; fix: use the container name from the task definition",
-        quoted(&m.missing),
-        m.family
-            .as_deref()
-            .map(|f| format!(" (family {f})"))
-            .unwrap_or_default(),
-        m.missing[0],
-    )
 }

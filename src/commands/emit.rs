@@ -20,6 +20,7 @@ use crate::model::mapping::Mapping;
 use crate::model::platform::Needed;
 use crate::model::{TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
+use crate::resolve::changes::{self, Running};
 use crate::resolve::{self, ResolvedService};
 use crate::verify::platform::Need;
 
@@ -55,7 +56,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             return Err(super::explain::failure(&f, config, &found));
         }
     };
-    let tasks = check_task_definitions(&services, mapping_path, aws::shared)?;
+    let tasks = check_task_definitions(&mut services, mapping_path, aws::shared)?;
     let needs = needs(config, &plan, &services, &tasks);
     let blue_green = blue_green_inputs(&services, mapping_path)?;
     if config.ecr {
@@ -203,9 +204,10 @@ enum TaskDefinitionFault {
 }
 
 /// Every service's containers must exist in its task definition; every failing service is
-/// reported, not only the first. Returns each service's task definition, if it has one.
+/// reported, not only the first. Returns each service's task definition, if it has one; a service
+/// whose ECS service runs it is held against it (what changes).
 fn check_task_definitions<'a>(
-    services: &[ResolvedService<'_>],
+    services: &mut [ResolvedService<'_>],
     mapping_path: Option<&Path>,
     connect: impl Fn() -> anyhow::Result<&'a Aws>,
 ) -> anyhow::Result<Vec<Option<TaskDefinition>>> {
@@ -218,7 +220,10 @@ fn check_task_definitions<'a>(
             continue;
         };
         let fault = match check_task_definition(source, s, &connect) {
-            Ok(task) => {
+            Ok((task, running)) => {
+                if let Some(running) = running {
+                    changes::hold_against(s, &task, running);
+                }
                 tasks.push(Some(task));
                 continue;
             }
@@ -338,20 +343,20 @@ fn blue_green_inputs(
 }
 
 /// The service's containers against its task definition: a file, or the one an ECS service runs
-/// now.
+/// now (and then which one it is, to hold the images against).
 fn check_task_definition<'a>(
     source: &TaskDefinitionSource,
     service: &ResolvedService<'_>,
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
-) -> Result<TaskDefinition, TaskDefinitionFault> {
-    let (task, shown) = match source {
+) -> Result<(TaskDefinition, Option<Running>), TaskDefinitionFault> {
+    let (task, shown, running) = match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
                 .map_err(|e| TaskDefinitionFault::Error(e.into()))?;
             let task = TaskDefinition::parse(&bytes).map_err(|e| {
                 TaskDefinitionFault::Error(anyhow!("task definition {}: {e}", path.display()))
             })?;
-            (task, path.display().to_string())
+            (task, path.display().to_string(), None)
         }
         TaskDefinitionSource::Ecs { cluster, service } => {
             let (task, arn) = connect()
@@ -363,11 +368,15 @@ fn check_task_definition<'a>(
             (
                 task,
                 format!("{source} ({arn}, which the service runs now)"),
+                Some(Running {
+                    service: source.to_string(),
+                    task_definition: arn,
+                }),
             )
         }
     };
     let written = service.containers.iter().map(|c| c.name.as_str());
     task.compare_containers(written)
         .map_err(|m| TaskDefinitionFault::Lacks(task_definition::lacks_message(&m, &shown)))?;
-    Ok(task)
+    Ok((task, running))
 }

@@ -199,7 +199,8 @@ in_image() {
     return "$rc"
 }
 [ "$(in_image -- stat -c '%a %u' /usr/local/bin/imagedef)" = "755 0" ] || fail "binary mode is not 0755 root"
-[ "$(in_image --user 4242:4242 -- imagedef --version)" = "$x86_version" ] || fail "imagedef does not run as uid 4242"
+as_4242=$(in_image --user 4242:4242 -- imagedef --version 2>&1) || true
+[ "$as_4242" = "$x86_version" ] || fail "imagedef does not run as uid 4242: it said '$as_4242', not '$x86_version'"
 in_image -- sh -c 'test -s /etc/ssl/certs/ca-certificates.crt' || fail "no CA bundle in the image"
 for license in LICENSE-MIT LICENSE-APACHE; do
     [ "$(in_image -- sha256sum "/usr/share/doc/imagedef/$license" | cut -d' ' -f1)" = "$(sha256sum "$license" | cut -d' ' -f1)" ] \

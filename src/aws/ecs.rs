@@ -115,7 +115,7 @@ pub fn running_task_definition(
     })
 }
 
-/// The names and platform of the SDK's task definition `arn`.
+/// The names, images and platform of the SDK's task definition `arn`.
 fn task_of(
     def: &aws_sdk_ecs::types::TaskDefinition,
     arn: &str,
@@ -144,6 +144,11 @@ fn task_of(
             .container_definitions()
             .iter()
             .filter_map(|c| c.name().map(str::to_owned))
+            .collect(),
+        images: def
+            .container_definitions()
+            .iter()
+            .filter_map(|c| Some((c.name()?.to_owned(), c.image()?.to_owned())))
             .collect(),
         platform,
     })

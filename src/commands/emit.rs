@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
-use super::Listed;
+use super::{Listed, task_definition};
 use crate::aws::ecs::EcsError;
 use crate::aws::{self, Aws};
 use crate::config::{EmitConfig, EmitMode, Given};
@@ -18,8 +18,9 @@ use crate::input;
 use crate::model::blue_green::{self, Which};
 use crate::model::mapping::Mapping;
 use crate::model::platform::Needed;
-use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
+use crate::model::{TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
+use crate::resolve::changes::{self, Running};
 use crate::resolve::{self, ResolvedService};
 use crate::verify::platform::Need;
 
@@ -55,7 +56,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             return Err(super::explain::failure(&f, config, &found));
         }
     };
-    let tasks = check_task_definitions(&services, mapping_path, aws::shared)?;
+    let tasks = check_task_definitions(&mut services, mapping_path, aws::shared)?;
     let needs = needs(config, &plan, &services, &tasks);
     let blue_green = blue_green_inputs(&services, mapping_path)?;
     if config.ecr {
@@ -200,9 +201,10 @@ enum TaskDefinitionFault {
 }
 
 /// Every service's containers must exist in its task definition; every failing service is
-/// reported, not only the first. Returns each service's task definition, if it has one.
+/// reported, not only the first. Returns each service's task definition, if it has one; a service
+/// whose ECS service runs it is held against it (what changes).
 fn check_task_definitions<'a>(
-    services: &[ResolvedService<'_>],
+    services: &mut [ResolvedService<'_>],
     mapping_path: Option<&Path>,
     connect: impl Fn() -> anyhow::Result<&'a Aws>,
 ) -> anyhow::Result<Vec<Option<TaskDefinition>>> {
@@ -215,7 +217,10 @@ fn check_task_definitions<'a>(
             continue;
         };
         let fault = match check_task_definition(source, s, &connect) {
-            Ok(task) => {
+            Ok((task, running)) => {
+                if let Some(running) = running {
+                    changes::hold_against(s, &task, running);
+                }
                 tasks.push(Some(task));
                 continue;
             }
@@ -335,87 +340,40 @@ fn blue_green_inputs(
 }
 
 /// The service's containers against its task definition: a file, or the one an ECS service runs
-/// now.
+/// now (and then which one it is, to hold the images against).
 fn check_task_definition<'a>(
     source: &TaskDefinitionSource,
     service: &ResolvedService<'_>,
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
-) -> Result<TaskDefinition, TaskDefinitionFault> {
-    let (task, shown) = match source {
+) -> Result<(TaskDefinition, Option<Running>), TaskDefinitionFault> {
+    let (task, shown, running) = match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
                 .map_err(|e| TaskDefinitionFault::Error(e.into()))?;
             let task = TaskDefinition::parse(&bytes).map_err(|e| {
                 TaskDefinitionFault::Error(anyhow!("task definition {}: {e}", path.display()))
             })?;
-            (task, path.display().to_string())
+            (task, path.display().to_string(), None)
         }
         TaskDefinitionSource::Ecs { cluster, service } => {
             let (task, arn) = connect()
                 .map_err(EcsError::Connection)
                 .and_then(|aws| aws::ecs::running_task_definition(aws, cluster, service))
-                .map_err(|e| TaskDefinitionFault::Error(ecs_error(&e, cluster, service)))?;
+                .map_err(|e| {
+                    TaskDefinitionFault::Error(task_definition::ecs_error(&e, cluster, service))
+                })?;
             (
                 task,
                 format!("{source} ({arn}, which the service runs now)"),
+                Some(Running {
+                    service: source.to_string(),
+                    task_definition: arn,
+                }),
             )
         }
     };
     let written = service.containers.iter().map(|c| c.name.as_str());
     task.compare_containers(written)
-        .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))?;
-    Ok(task)
-}
-
-/// Why the task definition `service` in `cluster` runs could not be had, worded.
-pub(crate) fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
-    match e {
-        EcsError::Connection(e) => anyhow!("{e:#}"),
-        EcsError::Call(fault) => anyhow!("{fault}"),
-        EcsError::NotFound { region, reasons } => anyhow!(
-            "ECS service {service:?} not found in cluster {cluster:?} (region {region}{}); check the ecs://CLUSTER/SERVICE value and AWS_REGION",
-            if reasons.is_empty() {
-                String::new()
-            } else {
-                format!(", ECS says {}", reasons.join(", "))
-            }
-        ),
-        EcsError::Inactive { region } => anyhow!(
-            "ECS service {service:?} in cluster {cluster:?} (region {region}) is INACTIVE (deleted); name a running service"
-        ),
-        EcsError::NoTaskDefinition { region } => anyhow!(
-            "ECS service {service:?} in cluster {cluster:?} (region {region}) has no task definition (it deploys through an external controller?); give the task definition file instead"
-        ),
-        EcsError::Malformed { arn, reason } => anyhow!(
-            "ECS task definition {arn} (which service {service} in cluster {cluster} runs): {reason}"
-        ),
-        EcsError::Empty { arn } => anyhow!(
-            "ECS DescribeTaskDefinition of {arn} (for service {service} in cluster {cluster}) returned no task definition"
-        ),
-    }
-}
-
-/// The message for containers that task definition `shown` lacks.
-fn lacks_message(m: &MissingContainers, shown: &str) -> String {
-    let quoted = |names: &[String]| {
-        names
-            .iter()
-            .map(|c| format!("{c:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let has = if m.has.is_empty() {
-        "no containers".to_owned()
-    } else {
-        format!("containers {}", quoted(&m.has))
-    };
-    format!(
-        "container {} not in task definition {shown}{}, which has {has}; the ECS deploy would fail with \"The AWS ECS container {} does not exist\"; fix: use the container name from the task definition",
-        quoted(&m.missing),
-        m.family
-            .as_deref()
-            .map(|f| format!(" (family {f})"))
-            .unwrap_or_default(),
-        m.missing[0],
-    )
+        .map_err(|m| TaskDefinitionFault::Lacks(task_definition::lacks_message(&m, &shown)))?;
+    Ok((task, running))
 }

@@ -120,7 +120,12 @@ fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
             .map_err(crate::aws::ecs::EcsError::Connection)
             .and_then(|aws| crate::aws::ecs::running_task_definition(aws, cluster, service))
             .map(|(task, _)| task)
-            .map_err(|e| format!("{:#}", super::emit::ecs_error(&e, cluster, service))),
+            .map_err(|e| {
+                format!(
+                    "{:#}",
+                    super::task_definition::ecs_error(&e, cluster, service)
+                )
+            }),
     };
     match task {
         Err(e) => {

@@ -170,13 +170,21 @@ pub fn read_found(
     failed
 }
 
-/// Why the platforms of an image are not known.
+/// Why the platforms of an image are not known; `layouts`: `--oci` layouts could have proved
+/// them (verify).
 #[must_use]
-pub fn unknown_why(image: &ImageRef, digest: Option<Digest>, ecr: bool) -> &'static str {
+pub fn unknown_why(
+    image: &ImageRef,
+    digest: Option<Digest>,
+    ecr: bool,
+    layouts: bool,
+) -> &'static str {
     if digest.is_none() {
         "the image has no digest, so what it offers cannot be proven"
+    } else if !ecr && layouts {
+        "no --oci layout proves it, and --ecr, which reads it from ECR, was not given"
     } else if !ecr {
-        "its platforms are read with --ecr (or, for verify, from an --oci layout); neither was given"
+        "its platforms are read with --ecr, which was not given"
     } else if image.ecr().is_none() {
         "it is not in an Amazon ECR private registry, where its platforms would be read"
     } else {
@@ -201,7 +209,7 @@ pub fn check(
         if failed.iter().any(|(s, _)| s == &seen.subject) {
             continue;
         }
-        let why = unknown_why(&seen.image, seen.digest, ecr || !known.is_empty());
+        let why = unknown_why(&seen.image, seen.digest, ecr, true);
         let verdict = judge(seen.digest, need, known, why);
         record(&seen.subject, &seen.image, &verdict, need, report);
     }

@@ -208,7 +208,7 @@ fn emit_without_ecr_records_the_need_and_says_it_was_not_checked() {
         "--json",
     ]);
     run.code(0).stderr_has(
-        "service \"web\", container \"web\": platform linux/arm64 (the mapping's \"services.web.platform\") not checked: its platforms are read with --ecr",
+        "service \"web\", container \"web\": platform linux/arm64 (the mapping's \"services.web.platform\") not checked: its platforms are read with --ecr, which was not given",
     );
     let report: serde_json::Value =
         serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();

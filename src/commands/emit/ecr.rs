@@ -70,7 +70,7 @@ pub fn not_checked(services: &mut [ResolvedService<'_>], needs: &[Option<Need>],
         let Some(need) = need else { continue };
         let name = s.service.name.as_ref();
         for c in &mut s.containers {
-            let why = platform::unknown_why(&c.image_uri, c.digest, ecr);
+            let why = platform::unknown_why(&c.image_uri, c.digest, ecr, false);
             let verdict = Verdict::NotChecked(why.to_owned());
             if need.stated {
                 tracing::warn!(
@@ -103,7 +103,7 @@ fn judge(
         let Some(need) = need else { continue };
         let name = s.service.name.as_ref();
         for c in &mut s.containers {
-            let why = platform::unknown_why(&c.image_uri, c.digest, true);
+            let why = platform::unknown_why(&c.image_uri, c.digest, true, false);
             let verdict = platform::judge(c.digest, need, known, why);
             let at = subject(name, c);
             match &verdict {

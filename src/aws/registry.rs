@@ -42,13 +42,21 @@ pub const MAX_BLOB: u64 = 4 * 1024 * 1024;
 /// Redirects followed per blob (ECR makes one, to S3).
 pub const MAX_REDIRECTS: usize = 5;
 
-/// The registry state of one [`Aws`]: the HTTP connector and the tokens, made on first use.
+/// The registry state of one [`Aws`]: the HTTP connector and the tokens, made on first use, and
+/// what failed for good, so that the next blobs fail at once instead of waiting for the same
+/// timeouts again.
 #[derive(Default)]
 pub struct State {
     connector: OnceLock<Connector>,
-    /// Region (with its FIPS / dual-stack endpoint choice) -> `Basic <token>`.
-    tokens: Mutex<BTreeMap<(String, bool, bool), String>>,
+    /// Region (with its FIPS / dual-stack endpoint choice) -> `Basic <token>`, or why there is
+    /// none (the `GetAuthorizationToken` failure).
+    tokens: Mutex<BTreeMap<Endpoint, Result<String, Failure>>>,
+    /// Registry origin -> the URL that could not be reached from it, and how.
+    unreachable: Mutex<BTreeMap<String, (Option<String>, Failure)>>,
 }
+
+/// A region's ECR API endpoint: the region, FIPS, dual-stack.
+type Endpoint = (String, bool, bool);
 
 /// One blob: where it lives and what it must hash to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -403,7 +411,7 @@ fn access_hint(blob: &Blob) -> String {
 fn override_hint() -> String {
     match std::env::var(ENV) {
         Ok(v) if !v.is_empty() => format!(
-            "; {ENV}={} is set: check that it answers the registry API",
+            "; {ENV}={} is set: the registry requests went there, not to the image's registry",
             escape::value(&v)
         ),
         _ => String::new(),
@@ -538,8 +546,26 @@ impl Aws {
         let repo = &blob.repository;
         let key = (repo.region.clone(), repo.fips, repo.dual_stack);
         if let Some(cached) = self.registry.tokens.lock().expect("not poisoned").get(&key) {
-            return Ok(cached.clone());
+            return cached
+                .clone()
+                .map_err(|failure| RegistryError::fetch(blob, None, failure));
         }
+        let result = self.new_registry_credentials(blob).await;
+        let kept = result.clone().map_err(|e| match e {
+            RegistryError::Fetch(e) => e.failure,
+            other => Failure::BadToken(other.to_string()),
+        });
+        self.registry
+            .tokens
+            .lock()
+            .expect("not poisoned")
+            .insert(key, kept);
+        result
+    }
+
+    /// `GetAuthorizationToken` for `blob`'s region, decoded.
+    async fn new_registry_credentials(&self, blob: &Blob) -> Result<String, RegistryError> {
+        let repo = &blob.repository;
         tracing::debug!(
             "ECR GetAuthorizationToken in region {} (registry API credentials)",
             repo.region
@@ -572,14 +598,8 @@ impl Aws {
                     Failure::BadToken("no authorizationData".to_owned()),
                 )
             })?;
-        let credentials = basic_credentials(token)
-            .map_err(|why| RegistryError::fetch(blob, None, Failure::BadToken(why)))?;
-        self.registry
-            .tokens
-            .lock()
-            .expect("not poisoned")
-            .insert(key, credentials.clone());
-        Ok(credentials)
+        basic_credentials(token)
+            .map_err(|why| RegistryError::fetch(blob, None, Failure::BadToken(why)))
     }
 }
 
@@ -615,12 +635,38 @@ pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
             origin,
             path_and_query: blob.path(),
         };
+        let key = url.origin.url("");
+        let dead = aws
+            .registry
+            .unreachable
+            .lock()
+            .expect("not poisoned")
+            .get(&key)
+            .cloned();
+        if let Some((at, failure)) = dead {
+            tracing::debug!("registry: {key} was unreachable for an earlier blob; not tried again");
+            return Err(RegistryError::Fetch(Box::new(FetchError {
+                blob: blob.clone(),
+                url: at,
+                failure,
+            })));
+        }
         tracing::debug!(
             "registry: GET {} (a blob of repository {})",
             url.shown(),
             blob.repository.name
         );
-        get(aws.registry_connector(), blob, &url, &credentials).await
+        let result = get(aws.registry_connector(), blob, &url, &credentials).await;
+        if let Err(RegistryError::Fetch(e)) = &result
+            && matches!(e.failure, Failure::Unreachable { .. })
+        {
+            aws.registry
+                .unreachable
+                .lock()
+                .expect("not poisoned")
+                .insert(key, (e.url.clone(), e.failure.clone()));
+        }
+        result
     })
 }
 

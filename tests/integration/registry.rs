@@ -5,7 +5,7 @@
 use std::net::TcpListener;
 
 use crate::util::Env;
-use crate::util::aws::{self, aws_env, moto, unique};
+use crate::util::aws::{self, Fault, FaultProxy, aws_env, moto, unique};
 use crate::util::images::{self, images};
 use crate::util::registry::{self, Proxy, RedirectProxy};
 
@@ -93,7 +93,7 @@ fn an_unreachable_registry_is_exit_2_naming_the_endpoints() {
         .stdout_has("could not connect or the connection was reset after 3 attempts")
         .stdout_has(&format!("com.amazonaws.{REGION}.ecr.dkr"))
         .stdout_has(&format!(
-            "IMAGEDEF_REGISTRY_URL={url} is set: check that it answers"
+            "IMAGEDEF_REGISTRY_URL={url} is set: the registry requests went there"
         ));
 }
 
@@ -105,4 +105,84 @@ fn a_registry_url_with_a_path_is_refused() {
         .stdout_has(
             "IMAGEDEF_REGISTRY_URL=https://mirror.example.com/v2/ is refused: it has a path",
         );
+}
+
+/// A second single-manifest image in the same region, artifact `img2`.
+fn second_image(env: &Env) {
+    let repo = unique("shop/worker");
+    let uri = registry::push(moto(), REGION, &images().arm64, &repo, "v1");
+    env.write(
+        "img2/imageDetail.json",
+        aws::detail(REGION, &repo, uri.rsplit('@').next().unwrap(), &["v1"]),
+    );
+}
+
+#[test]
+fn a_registry_that_drops_connections_is_tried_three_times_in_all() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let (env, _) = env_for(&format!("http://127.0.0.1:{port}"));
+    second_image(&env);
+    let run = env.run(&[
+        "verify",
+        "img",
+        "img2",
+        "--ecr",
+        "--platform",
+        "linux/amd64",
+    ]);
+    run.code(2);
+    assert_eq!(
+        run.stdout.matches("after 3 attempts").count(),
+        2,
+        "both images are errors: {run:#?}"
+    );
+    // The second image's fetch fails at once: the registry already proved unreachable.
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_denied_token_is_asked_once_and_names_the_action() {
+    // Two BatchGetImage calls (one per repository) pass; GetAuthorizationToken is denied.
+    let api = FaultProxy::start(
+        moto().port,
+        vec![
+            Fault::Pass,
+            Fault::Pass,
+            Fault::Answer(400, "AccessDeniedException"),
+        ],
+        Fault::Pass,
+    );
+    let (mut env, _) = env_for(&registry::registry().url());
+    second_image(&env);
+    env.set("AWS_ENDPOINT_URL", api.endpoint());
+    let run = env.run(&[
+        "verify",
+        "img",
+        "img2",
+        "--ecr",
+        "--platform",
+        "linux/amd64",
+    ]);
+    run.code(2)
+        .stdout_has("ECR GetAuthorizationToken on the registry of account")
+        .stdout_has("failed with AccessDeniedException (HTTP 400)")
+        .stdout_has("the build role needs ecr:GetAuthorizationToken on *");
+    assert_eq!(api.count("BatchGetImage"), 2, "{:?}", api.targets);
+    assert_eq!(api.count("GetAuthorizationToken"), 1, "{:?}", api.targets);
+    assert_eq!(
+        run.stdout
+            .matches("failed with AccessDeniedException")
+            .count(),
+        2,
+        "{run:#?}"
+    );
 }

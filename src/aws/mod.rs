@@ -9,6 +9,7 @@
 //! - [`ecr`]: `BatchGetImage`, grouped per registry/region/repository (`--ecr`);
 //! - [`ecs`]: `DescribeServices` + `DescribeTaskDefinition` (`ecs://CLUSTER/SERVICE`);
 //! - [`s3`]: `HeadObject` + `PutObject`, bounded in parallel (`publish`);
+//! - [`scan`]: `DescribeImageScanFindings` by digest, polled while a scan runs (`--findings`);
 //! - [`errors`]: AWS errors as messages naming the code, operation, resource and IAM action.
 //!
 //! A new service (S3 for `publish`) adds a module with its calls and a client constructor like
@@ -18,6 +19,7 @@ pub mod ecr;
 pub mod ecs;
 pub mod errors;
 pub mod s3;
+pub mod scan;
 
 use crate::model::partition;
 use std::future::Future;

@@ -9,12 +9,14 @@
 //! - [`zip_view`]: a zip as `java.util.zip.ZipInputStream` reads it, against its central directory;
 //! - [`blue_green`]: `--task-definition-template` / `--app-spec`, and the same pair in a bundle;
 //! - [`ecr`]: `--ecr`, every ECR image looked up live;
+//! - [`findings`]: `--findings` with `--ecr`, each image's scan findings against thresholds;
 //! - [`held`]: what each bundle's content was held against, on its ok line;
 //! - [`report`]: the results by check, as text, JSON and JUnit XML.
 
 pub mod blue_green;
 pub mod bundle;
 pub mod ecr;
+pub mod findings;
 pub mod held;
 pub mod oci;
 pub mod pins;

@@ -34,11 +34,13 @@ pub enum Check {
     DigestProven,
     /// `--ecr`: every ECR image looked up live.
     Ecr,
+    /// `--findings` with `--ecr`: each image's scan findings within the thresholds.
+    Findings,
 }
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 9] = [
+    pub const ALL: [Check; 10] = [
         Check::ImageDetail,
         Check::Bundle,
         Check::BundleDeploysDiscovered,
@@ -48,6 +50,7 @@ impl Check {
         Check::Manifest,
         Check::DigestProven,
         Check::Ecr,
+        Check::Findings,
     ];
 
     /// The name in JSON and JUnit output.
@@ -63,6 +66,7 @@ impl Check {
             Check::Manifest => "manifest",
             Check::DigestProven => "digest proven",
             Check::Ecr => "ecr",
+            Check::Findings => "findings",
         }
     }
 }
@@ -262,6 +266,7 @@ mod tests {
                 "\"manifest\"",
                 "\"digest proven\"",
                 "\"ecr\"",
+                "\"findings\"",
             ]
         );
         for c in Check::ALL {

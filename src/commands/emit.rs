@@ -11,7 +11,7 @@ use anyhow::anyhow;
 use super::Listed;
 use crate::aws::ecs::EcsError;
 use crate::aws::{self, Aws, ecr};
-use crate::config::{EmitConfig, EmitMode, Given};
+use crate::config::{EmitConfig, EmitMode, FindingsConfig, Given};
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, Severity};
 use crate::input;
@@ -40,7 +40,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         super::warn_unusable(&found, Listed::Unreadable);
         return Err(e);
     }
-    let services = match resolve::resolve(&plan, &found, &config.rules) {
+    let mut services = match resolve::resolve(&plan, &found, &config.rules) {
         Ok(services) => {
             super::warn_unusable(&found, Listed::Nothing);
             services
@@ -55,7 +55,19 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     check_task_definitions(&services, mapping_path, aws::shared)?;
     let blue_green = blue_green_inputs(&services, mapping_path)?;
     if config.ecr {
-        require_in_ecr(&services, aws::shared)?;
+        let checked = require_in_ecr(&services, aws::shared)?;
+        require_findings(
+            &mut services,
+            &plan,
+            mapping_path,
+            &checked,
+            &config.findings,
+        )?;
+    } else if config.findings.thresholds.is_some()
+        || plan.findings.is_some()
+        || plan.services.iter().any(|s| s.findings.is_some())
+    {
+        tracing::warn!("{}", verify::findings::NOT_CHECKED);
     }
     let files = output::lay_out(&services, mapping_path, config.bundle, &blue_green)?;
     let note = match &config.mode {
@@ -121,21 +133,23 @@ fn roots_needed(plan: &Mapping, roots: &[Root]) -> Vec<Root> {
 
 /// `--ecr`: every container's image must be in ECR, or nothing is written. Missing images fail
 /// the check (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
+/// Returns each container's lookup and what ECR said, in order.
 fn require_in_ecr<'a>(
     services: &[ResolvedService<'_>],
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<(ecr::Lookup, ecr::Outcome)>> {
     let lookups = lookups(services);
     let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
     if batches.is_empty() {
         tracing::warn!("{}", verify::ecr::NONE_IN_ECR);
-        return Ok(());
+        let skipped = ecr::Outcome::Skipped(ecr::Skipped::NotInEcr);
+        return Ok(lookups.into_iter().map(|l| (l, skipped.clone())).collect());
     }
     let outcomes = ecr::check(connect()?, &lookups)?;
     let mut missing = Vec::new();
     let mut failed = Vec::new();
-    for (l, o) in lookups.iter().zip(outcomes) {
-        let said = verify::ecr::words(l, &o);
+    for (l, o) in lookups.iter().zip(&outcomes) {
+        let said = verify::ecr::words(l, o);
         match o {
             ecr::Outcome::Found { .. } => tracing::debug!("{}: {said}", l.subject),
             ecr::Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
@@ -150,6 +164,88 @@ fn require_in_ecr<'a>(
     }
     if !missing.is_empty() {
         return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
+    }
+    Ok(lookups.into_iter().zip(outcomes).collect())
+}
+
+/// Findings thresholds (`--findings`, else the service's `findings`, else the mapping's): every
+/// container's image within them, or nothing is written. Over a threshold or a scan that cannot be
+/// judged fails (exit 1), every container named at once; a call that failed is an error (exit 2).
+/// Each container judged keeps what was judged, for the report and the summary.
+fn require_findings(
+    services: &mut [ResolvedService<'_>],
+    plan: &Mapping,
+    mapping_path: Option<&Path>,
+    checked: &[(ecr::Lookup, ecr::Outcome)],
+    config: &FindingsConfig,
+) -> anyhow::Result<()> {
+    let mapping = mapping_path
+        .map(|m| m.display().to_string())
+        .unwrap_or_default();
+    let rules: Vec<Option<(&crate::model::findings::Thresholds, String)>> = services
+        .iter()
+        .map(|s| {
+            if let Some((t, given)) = &config.thresholds {
+                return Some((t, given.to_string()));
+            }
+            let name = s.service.name.as_ref().map(ToString::to_string);
+            if let (Some(t), Some(name)) = (&s.service.findings, &name) {
+                return Some((
+                    t,
+                    format!("mapping {mapping}, key \"services.{name}.findings\""),
+                ));
+            }
+            plan.findings
+                .as_ref()
+                .map(|t| (t, format!("mapping {mapping}, key \"findings\"")))
+        })
+        .collect();
+    let mut asked = Vec::new();
+    let mut at = Vec::new();
+    let mut row = checked.iter();
+    for (si, (s, rule)) in services.iter().zip(&rules).enumerate() {
+        for (ci, c) in s.containers.iter().enumerate() {
+            let Some((lookup, outcome)) = row.next() else {
+                continue;
+            };
+            let Some((thresholds, from)) = rule else {
+                continue;
+            };
+            asked.push(verify::findings::Asked {
+                subject: lookup.subject.clone(),
+                image: &c.image_uri,
+                outcome,
+                thresholds,
+                from: from.clone(),
+                needed: None,
+            });
+            at.push((si, ci));
+        }
+    }
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let judged = verify::findings::judge(&asked, aws::shared, config.scan_wait)?;
+    drop(asked);
+    let mut failed = Vec::new();
+    let mut errors = Vec::new();
+    for (j, (si, ci)) in judged.into_iter().zip(at) {
+        let line = format!("{}: findings: {}", j.subject, j.message);
+        match j.verdict {
+            verify::findings::Verdict::Passed => tracing::debug!("{line}"),
+            verify::findings::Verdict::NotChecked => tracing::warn!("{line}"),
+            verify::findings::Verdict::Failed => failed.push(line),
+            verify::findings::Verdict::Error => errors.push(line),
+        }
+        services[si].containers[ci].findings = Some(j.judged);
+    }
+    let nothing = "; nothing was written";
+    if !errors.is_empty() {
+        errors.extend(failed);
+        anyhow::bail!("{}{nothing}", errors.join("\n"));
+    }
+    if !failed.is_empty() {
+        return Err(CheckFailed(format!("{}{nothing}", failed.join("\n"))).into());
     }
     Ok(())
 }

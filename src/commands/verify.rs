@@ -59,9 +59,18 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         });
     }
     if config.ecr {
-        report.record(Check::Ecr, |r| {
-            verify::ecr::check(&images, crate::aws::shared, r);
+        let outcomes = report.record(Check::Ecr, |r| {
+            verify::ecr::check(&images, crate::aws::shared, r)
         });
+        if let Some((thresholds, given)) = &config.findings.thresholds {
+            report.record(Check::Findings, |r| {
+                let from = given.to_string();
+                let wait = config.findings.scan_wait;
+                verify::findings::check_seen(&images, &outcomes, thresholds, &from, wait, r);
+            });
+        }
+    } else if config.findings.thresholds.is_some() {
+        tracing::warn!("{}", verify::findings::NOT_CHECKED);
     }
     verify::held::say(&bundles, config.strict, &mut report);
     let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));

@@ -75,6 +75,9 @@ struct SummaryRow<'a> {
     digest: Option<String>,
     tags: &'a [String],
     sources: Vec<String>,
+    /// With findings thresholds under `--ecr`: the counts judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<&'a crate::verify::findings::ContainerFindings>,
 }
 
 impl<'a> SummaryRow<'a> {
@@ -86,6 +89,7 @@ impl<'a> SummaryRow<'a> {
             digest: c.digest.map(|d| d.to_string()),
             tags: &c.tags,
             sources: labels(c),
+            findings: c.findings.as_ref(),
         }
     }
 }

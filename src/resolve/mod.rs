@@ -42,6 +42,9 @@ pub struct ResolvedContainer<'a> {
     /// Every file that named the image (several when they agree on the digest); none for a
     /// fixed image.
     pub sources: Vec<SourceFile>,
+    /// The scan findings judged (`emit --ecr` with findings thresholds), set once judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<crate::verify::findings::ContainerFindings>,
 }
 
 /// One service with its containers, in mapping order.
@@ -154,6 +157,7 @@ fn resolve_container<'a>(
                 digest: reference.digest(),
                 tags: reference.tag().map(str::to_owned).into_iter().collect(),
                 sources: Vec::new(),
+                findings: None,
             });
         }
         Source::Select(selector) => Some(selector),
@@ -196,6 +200,7 @@ fn resolve_container<'a>(
                 path: c.rel_path.clone(),
             })
             .collect(),
+        findings: None,
     })
 }
 

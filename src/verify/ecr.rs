@@ -12,29 +12,37 @@ use crate::aws::ecr::{
 pub const NONE_IN_ECR: &str = "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up";
 
 /// Looks `images` up through the client `connect` gives, called only when an image is in ECR.
+/// Returns what ECR said of each image, in order (empty when the lookups could not be made), for
+/// the checks that read it.
 pub fn check<'a>(
     images: &[Seen],
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
     report: &mut Recorder,
-) {
+) -> Vec<Outcome> {
     let lookups: Vec<Lookup> = images
         .iter()
         .map(|s| Lookup::of(s.subject.clone(), &s.image, s.digest))
         .collect();
     match ecr::plan(&lookups) {
-        Err(refused) => return report.error("--ecr", refused),
+        Err(refused) => {
+            report.error("--ecr", refused);
+            return Vec::new();
+        }
         Ok(batches) if batches.is_empty() => {
             tracing::warn!("{NONE_IN_ECR}");
-            return;
+            return vec![Outcome::Skipped(Skipped::NotInEcr); images.len()];
         }
         Ok(_) => {}
     }
     let outcomes = connect().and_then(|aws| ecr::check(aws, &lookups));
     match outcomes {
-        Err(e) => report.error("--ecr", format!("{e:#}")),
+        Err(e) => {
+            report.error("--ecr", format!("{e:#}"));
+            Vec::new()
+        }
         Ok(outcomes) => {
-            for (l, o) in lookups.iter().zip(outcomes) {
-                let said = words(l, &o);
+            for (l, o) in lookups.iter().zip(&outcomes) {
+                let said = words(l, o);
                 match o {
                     Outcome::Found { .. } => report.ok(l.subject.clone(), said),
                     Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
@@ -42,6 +50,7 @@ pub fn check<'a>(
                     Outcome::Error(_) => report.error(l.subject.clone(), said),
                 }
             }
+            outcomes
         }
     }
 }

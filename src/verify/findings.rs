@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Recorder;
+use super::{Recorder, Seen};
 use crate::aws::Aws;
 use crate::aws::ecr::{Manifest, Outcome, Repository};
 use crate::aws::scan::{self, Answer, Finding, Polled, Scan, Status, Target};
@@ -435,6 +435,40 @@ fn not_done(scan: &Scan, start: &str, id: &str, polled: &Polled, wait: Duration)
         Status::Complete | Status::Active | Status::Other(_) => format!("a status imagedef does not know, so it is not judged; scan it again: {start}"),
     };
     format!("the scan is {status}{said}, so its findings cannot be judged; {fix}")
+}
+
+/// `verify --ecr --findings`: every image seen (`outcomes`: what `--ecr` found for each, in order;
+/// empty when the lookups failed, which the ecr check reported) against `thresholds`.
+pub fn check_seen(
+    images: &[Seen],
+    outcomes: &[Outcome],
+    thresholds: &Thresholds,
+    from: &str,
+    wait: Duration,
+    report: &mut Recorder,
+) {
+    if outcomes.len() != images.len() {
+        tracing::warn!(
+            "no ECR lookup could be made (see the ecr check), so no scan finding was checked"
+        );
+        return;
+    }
+    let asked: Vec<Asked<'_>> = images
+        .iter()
+        .zip(outcomes)
+        .map(|(s, outcome)| Asked {
+            subject: s.subject.clone(),
+            image: &s.image,
+            outcome,
+            thresholds,
+            from: from.to_owned(),
+            needed: None,
+        })
+        .collect();
+    match judge(&asked, crate::aws::shared, wait) {
+        Ok(judged) => record(&judged, report),
+        Err(e) => report.error("--findings", format!("{e:#}")),
+    }
 }
 
 /// Records each verdict under the findings check of `verify`.

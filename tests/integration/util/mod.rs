@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod bundled;
 pub mod crafted;
+pub mod findings;
 pub mod zips;
 
 use std::collections::BTreeMap;

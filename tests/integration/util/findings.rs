@@ -1,0 +1,224 @@
+//! Scan findings in moto: images pushed with their exact bytes, a scan started, and the result
+//! `DescribeImageScanFindings` answers set through moto's own API
+//! (`POST /moto-api/static/ecr/scan-finding-results`). moto keeps the first result it hands out
+//! for an image, so each test pushes its own.
+//!
+//! The two-platform index (linux/amd64 and linux/arm64, as docker buildx pushes one) is built
+//! once per run with buildah, into an OCI layout whose blobs are pushed as they are.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+use super::aws::{Moto, http};
+use super::tool;
+
+const INSTALL: &str = "buildah (apt-get install buildah)";
+
+/// A finding as ECR's basic scanning reports it.
+pub fn finding(name: &str, severity: &str, package: &str) -> Value {
+    json!({
+        "name": name,
+        "uri": format!("https://nvd.nist.gov/vuln/detail/{name}"),
+        "severity": severity,
+        "attributes": [
+            {"key": "package_name", "value": package},
+            {"key": "package_version", "value": "1.2.3"},
+        ],
+    })
+}
+
+impl Moto {
+    /// Puts `bytes` as an image of `repo` in `region` under `tag` (creating the repository),
+    /// with its digest given, as ECR computes it: returns the digest.
+    pub fn put_manifest(
+        &self,
+        region: &str,
+        repo: &str,
+        bytes: &[u8],
+        media_type: &str,
+        tag: Option<&str>,
+    ) -> String {
+        let (status, text) = self.call(
+            "ecr",
+            region,
+            "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+            &json!({ "repositoryName": repo }).to_string(),
+        );
+        assert!(
+            status == 200 || text.contains("RepositoryAlreadyExists"),
+            "{text}"
+        );
+        let digest = sha256(bytes);
+        let mut body = json!({
+            "repositoryName": repo,
+            "imageManifest": std::str::from_utf8(bytes).unwrap(),
+            "imageManifestMediaType": media_type,
+            "imageDigest": digest,
+        });
+        if let Some(tag) = tag {
+            body["imageTag"] = json!(tag);
+        }
+        let (status, text) = self.call(
+            "ecr",
+            region,
+            "AmazonEC2ContainerRegistry_V20150921.PutImage",
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "PutImage: {text}");
+        digest
+    }
+
+    /// Starts a scan of `digest` (moto answers `DescribeImageScanFindings` only after one).
+    pub fn start_scan(&self, region: &str, repo: &str, digest: &str) {
+        let (status, text) = self.call(
+            "ecr",
+            region,
+            "AmazonEC2ContainerRegistry_V20150921.StartImageScan",
+            &json!({"repositoryName": repo, "imageId": {"imageDigest": digest}}).to_string(),
+        );
+        assert_eq!(status, 200, "StartImageScan: {text}");
+    }
+
+    /// Scans `digest` and sets what `DescribeImageScanFindings` answers for it: `status`, the
+    /// severity counts and the findings.
+    pub fn scan_result(
+        &self,
+        region: &str,
+        repo: &str,
+        digest: &str,
+        status: &str,
+        counts: &Value,
+        findings: &[Value],
+    ) {
+        self.start_scan(region, repo, digest);
+        let result = json!({
+            "registryId": super::aws::ACCOUNT,
+            "repositoryName": repo,
+            "imageId": {"imageDigest": digest},
+            "imageScanStatus": {"status": status, "description": format!("the scan is {status}")},
+            "imageScanFindings": {
+                "findings": findings,
+                "findingSeverityCounts": counts,
+            },
+        });
+        let body = json!({"results": [result], "region": region}).to_string();
+        let (code, text) = http(
+            self.port,
+            "POST",
+            "/moto-api/static/ecr/scan-finding-results",
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+        );
+        assert_eq!(code, 201, "moto-api scan-finding-results: {text}");
+    }
+}
+
+/// `sha256:` + hex of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    use std::fmt::Write as _;
+    let hex = Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
+    format!("sha256:{hex}")
+}
+
+/// A two-platform image index and its manifests, as exact bytes.
+pub struct Index {
+    pub bytes: Vec<u8>,
+    pub media_type: String,
+    /// (platform `os/architecture`, manifest bytes, media type), in index order.
+    pub manifests: Vec<(String, Vec<u8>, String)>,
+}
+
+/// The index built once per run: linux/amd64 and linux/arm64 images from scratch, in an OCI
+/// layout written by `buildah manifest push --all`.
+pub fn two_platform_index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("findings-index-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let (storage, run) = (base.join("storage"), base.join("run"));
+        let buildah = |args: &[&str]| {
+            let mut all: Vec<&OsStr> = vec![
+                "--root".as_ref(),
+                storage.as_os_str(),
+                "--runroot".as_ref(),
+                run.as_os_str(),
+                "--storage-driver".as_ref(),
+                "vfs".as_ref(),
+            ];
+            all.extend(args.iter().map(OsStr::new));
+            tool("buildah", &all, INSTALL).trim().to_owned()
+        };
+        let list = "localhost/imagedef-findings-list";
+        buildah(&["manifest", "create", list]);
+        for arch in ["amd64", "arm64"] {
+            let ctr = buildah(&["from", "--arch", arch, "scratch"]);
+            buildah(&["config", "--arch", arch, "--os", "linux", &ctr]);
+            let image = format!("localhost/imagedef-findings-{arch}:v1");
+            buildah(&["commit", "-q", &ctr, &image]);
+            buildah(&[
+                "manifest",
+                "add",
+                list,
+                &format!("containers-storage:{image}"),
+            ]);
+            buildah(&["rm", &ctr]);
+        }
+        let layout = base.join("layout");
+        let dest = format!("oci:{}:v1", layout.display());
+        buildah(&["manifest", "push", "-q", "--all", list, &dest]);
+        let index = read_index(&layout);
+        let _ = std::fs::remove_dir_all(&storage);
+        let _ = std::fs::remove_dir_all(&run);
+        index
+    })
+}
+
+fn read_index(layout: &Path) -> Index {
+    let blob = |digest: &str| -> PathBuf {
+        layout
+            .join("blobs/sha256")
+            .join(digest.strip_prefix("sha256:").unwrap())
+    };
+    let top: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let digest = top["manifests"][0]["digest"].as_str().unwrap();
+    let bytes = std::fs::read(blob(digest)).unwrap();
+    let index: Value = serde_json::from_slice(&bytes).unwrap();
+    let manifests = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let platform = format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            );
+            let d = m["digest"].as_str().unwrap();
+            (
+                platform,
+                std::fs::read(blob(d)).unwrap(),
+                m["mediaType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    Index {
+        media_type: index["mediaType"]
+            .as_str()
+            .unwrap_or("application/vnd.oci.image.index.v1+json")
+            .to_owned(),
+        bytes,
+        manifests,
+    }
+}

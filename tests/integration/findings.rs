@@ -481,3 +481,94 @@ fn bad_thresholds_are_refused_naming_where_they_were_written_the_value_and_the_f
         .code(2)
         .stderr_has("$IMAGEDEF_FINDINGS \"HIGH=-1\": HIGH=-1 is not a whole number of findings from 0 to 4294967295; write e.g. HIGH=0");
 }
+
+#[test]
+fn enhanced_scanning_counts_untriaged_where_named_and_names_the_vulnerable_package() {
+    let enhanced = json!({
+        "severity": "UNTRIAGED",
+        "title": "CVE-2025-0004 - libxml2",
+        "status": "ACTIVE",
+        "packageVulnerabilityDetails": {
+            "vulnerabilityId": "CVE-2025-0004",
+            "sourceUrl": "https://security-tracker.debian.org/tracker/CVE-2025-0004",
+            "vulnerablePackages": [{"name": "libxml2", "version": "2.9.14"}],
+        },
+    });
+    let moto = moto();
+    let repo = unique("shop/web");
+    let digest = moto.push(REGION, &repo, &["v1"]);
+    moto.start_scan(REGION, &repo, &digest);
+    let result = json!({
+        "registryId": aws::ACCOUNT,
+        "repositoryName": repo,
+        "imageId": {"imageDigest": digest},
+        "imageScanStatus": {"status": "ACTIVE", "description": "Continuous scan is selected for image."},
+        "imageScanFindings": {"enhancedFindings": [enhanced], "findingSeverityCounts": {"HIGH": 4, "UNTRIAGED": 2}},
+    });
+    moto.static_result(REGION, &result);
+    let env = build(&moto.endpoint(), &[("img", &(repo, digest))]);
+    // HIGH is not named, so not limited; UNTRIAGED is.
+    emit_img(&env, "UNTRIAGED=2", &[]).code(0);
+    emit_img(&env, "UNTRIAGED=1", &[])
+        .code(1)
+        .stderr_has("UNTRIAGED 2 > 1 tolerated (scan ACTIVE: HIGH 4, UNTRIAGED 2)")
+        .stderr_has("worst: CVE-2025-0004 (UNTRIAGED, libxml2 2.9.14, https://security-tracker.debian.org/tracker/CVE-2025-0004)");
+}
+
+#[test]
+fn a_denied_findings_call_is_exit_2_naming_both_iam_actions() {
+    let moto = moto();
+    let web = scanned("COMPLETE", &json!({}), &[]);
+    // BatchGetImage passes; every later call is denied.
+    let proxy = FaultProxy::start(
+        moto.port,
+        vec![Fault::Pass],
+        Fault::Answer(400, "AccessDeniedException"),
+    );
+    let env = build(&proxy.endpoint(), &[("img", &web)]);
+    let run = emit_img(&env, "CRITICAL=0", &[]);
+    run.code(2)
+        .stderr_has("ECR DescribeImageScanFindings on image")
+        .stderr_has("failed with AccessDeniedException (HTTP 400)")
+        .stderr_has(&format!(
+            "the build role needs ecr:DescribeImageScanFindings on arn:aws:ecr:{REGION}:{}:repository/{}",
+            aws::ACCOUNT,
+            web.0
+        ))
+        .stderr_has("it also needs inspector2:ListFindings")
+        .stderr_has("nothing was written");
+    assert!(!env.path("out").exists());
+    assert_eq!(proxy.count("DescribeImageScanFindings"), 1);
+}
+
+#[test]
+fn a_manifest_whose_bytes_are_not_its_digest_is_not_trusted() {
+    let moto = moto();
+    let repo = unique("shop/web");
+    let index = two_platform_index();
+    // The index's bytes under another digest: ECR never answers so, a wrong endpoint might.
+    let wrong = format!("sha256:{}", "cd".repeat(32));
+    moto.repository(REGION, &repo);
+    let (status, text) = moto.call(
+        "ecr",
+        REGION,
+        "AmazonEC2ContainerRegistry_V20150921.PutImage",
+        &json!({
+            "repositoryName": repo,
+            "imageManifest": std::str::from_utf8(&index.bytes).unwrap(),
+            "imageManifestMediaType": index.media_type,
+            "imageTag": "v1",
+            "imageDigest": wrong,
+        })
+        .to_string(),
+    );
+    assert_eq!(status, 200, "{text}");
+    let env = build(&moto.endpoint(), &[("img", &(repo, wrong.clone()))]);
+    emit_img(&env, "CRITICAL=0", &[])
+        .code(2)
+        .stderr_has(&format!(
+            "the manifest ECR returned for {wrong} has sha256 {}, not {wrong}; it is not trusted",
+            crate::util::findings::sha256(&index.bytes)
+        ))
+        .stderr_has("nothing was written");
+}

@@ -31,6 +31,20 @@ pub fn finding(name: &str, severity: &str, package: &str) -> Value {
 }
 
 impl Moto {
+    /// Creates `repo` in `region` unless it exists.
+    pub fn repository(&self, region: &str, repo: &str) {
+        let (status, text) = self.call(
+            "ecr",
+            region,
+            "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+            &json!({ "repositoryName": repo }).to_string(),
+        );
+        assert!(
+            status == 200 || text.contains("RepositoryAlreadyExists"),
+            "{text}"
+        );
+    }
+
     /// Puts `bytes` as an image of `repo` in `region` under `tag` (creating the repository),
     /// with its digest given, as ECR computes it: returns the digest.
     pub fn put_manifest(
@@ -104,6 +118,12 @@ impl Moto {
                 "findingSeverityCounts": counts,
             },
         });
+        self.static_result(region, &result);
+    }
+
+    /// Sets `result`, a whole `DescribeImageScanFindings` answer, for the image its
+    /// `repositoryName` and `imageId` name (once scanned).
+    pub fn static_result(&self, region: &str, result: &Value) {
         let body = json!({"results": [result], "region": region}).to_string();
         let (code, text) = http(
             self.port,
@@ -178,8 +198,7 @@ pub fn two_platform_index() -> &'static Index {
         let dest = format!("oci:{}:v1", layout.display());
         buildah(&["manifest", "push", "-q", "--all", list, &dest]);
         let index = read_index(&layout);
-        let _ = std::fs::remove_dir_all(&storage);
-        let _ = std::fs::remove_dir_all(&run);
+        let _ = std::fs::remove_dir_all(&base);
         index
     })
 }

@@ -548,21 +548,13 @@ fn a_manifest_whose_bytes_are_not_its_digest_is_not_trusted() {
     let index = two_platform_index();
     // The index's bytes under another digest: ECR never answers so, a wrong endpoint might.
     let wrong = format!("sha256:{}", "cd".repeat(32));
-    moto.repository(REGION, &repo);
-    let (status, text) = moto.call(
-        "ecr",
+    moto.put_image(
         REGION,
-        "AmazonEC2ContainerRegistry_V20150921.PutImage",
-        &json!({
-            "repositoryName": repo,
-            "imageManifest": std::str::from_utf8(&index.bytes).unwrap(),
-            "imageManifestMediaType": index.media_type,
-            "imageTag": "v1",
-            "imageDigest": wrong,
-        })
-        .to_string(),
+        &repo,
+        (&index.bytes, &index.media_type),
+        Some("v1"),
+        &wrong,
     );
-    assert_eq!(status, 200, "{text}");
     let env = build(&moto.endpoint(), &[("img", &(repo, wrong.clone()))]);
     emit_img(&env, "CRITICAL=0", &[])
         .code(2)

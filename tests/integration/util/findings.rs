@@ -55,21 +55,26 @@ impl Moto {
         media_type: &str,
         tag: Option<&str>,
     ) -> String {
-        let (status, text) = self.call(
-            "ecr",
-            region,
-            "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
-            &json!({ "repositoryName": repo }).to_string(),
-        );
-        assert!(
-            status == 200 || text.contains("RepositoryAlreadyExists"),
-            "{text}"
-        );
         let digest = sha256(bytes);
+        self.put_image(region, repo, (bytes, media_type), tag, &digest);
+        digest
+    }
+
+    /// Puts `manifest` (bytes, media type) as an image of `repo` whose digest moto is told is
+    /// `digest`, whatever the bytes are.
+    pub fn put_image(
+        &self,
+        region: &str,
+        repo: &str,
+        manifest: (&[u8], &str),
+        tag: Option<&str>,
+        digest: &str,
+    ) {
+        self.repository(region, repo);
         let mut body = json!({
             "repositoryName": repo,
-            "imageManifest": std::str::from_utf8(bytes).unwrap(),
-            "imageManifestMediaType": media_type,
+            "imageManifest": std::str::from_utf8(manifest.0).unwrap(),
+            "imageManifestMediaType": manifest.1,
             "imageDigest": digest,
         });
         if let Some(tag) = tag {
@@ -82,7 +87,6 @@ impl Moto {
             &body.to_string(),
         );
         assert_eq!(status, 200, "PutImage: {text}");
-        digest
     }
 
     /// Starts a scan of `digest` (moto answers `DescribeImageScanFindings` only after one).

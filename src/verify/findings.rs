@@ -139,13 +139,13 @@ pub fn plan(asked: &Asked<'_>) -> Plan {
     let Some(manifest) = manifest else {
         return own();
     };
-    match offered(manifest, *digest) {
+    match index_of(manifest, *digest) {
         Err(e) => Plan::Error(format!(
             "{}: the manifest ECR returned for {digest} {e}; it is not trusted, so its findings were not judged; check the repository, or AWS_ENDPOINT_URL if it is set",
             asked.image
         )),
-        Ok(Offered::Manifest { .. }) => own(),
-        Ok(index @ Offered::Index(_)) => {
+        Ok(None | Some(Offered::Manifest { .. })) => own(),
+        Ok(Some(index @ Offered::Index(_))) => {
             let entries = index.entries_for(asked.needed);
             if entries.is_empty() {
                 return Plan::Failed(format!(
@@ -171,14 +171,20 @@ pub fn plan(asked: &Asked<'_>) -> Plan {
     }
 }
 
-/// What a manifest ECR returned offers, once its bytes are proven to be `digest`'s.
-fn offered(manifest: &Manifest, digest: Digest) -> Result<Offered, String> {
+/// What an index ECR returned offers, once its bytes are proven to be `digest`'s; `None` for any
+/// other manifest, whose scan is its own.
+fn index_of(manifest: &Manifest, digest: Digest) -> Result<Option<Offered>, String> {
     let actual = Digest::of(&manifest.bytes);
     if actual != digest {
         return Err(format!("has sha256 {actual}, not {digest}"));
     }
     let value = json::parse(&manifest.bytes).map_err(|e| format!("is not a manifest: {e}"))?;
-    platform::offered(&value).map_err(|e| format!("is not a manifest or index: {e}"))
+    if value.get("manifests").is_none() {
+        return Ok(None);
+    }
+    platform::offered(&value)
+        .map(Some)
+        .map_err(|e| format!("is not an image index: {e}"))
 }
 
 /// Judges every asked image: plans, asks ECR (through `connect`, only when something is to be
@@ -577,6 +583,26 @@ mod tests {
                 repository: repo(),
                 images: vec![(Digest::of(single), None)]
             }
+        );
+        // A manifest naming no config (whatever its schema) is still judged by its own digest.
+        let bare = br#"{"schemaVersion": 2, "layers": []}"#;
+        let outcome = found(bare, Digest::of(bare));
+        assert_eq!(
+            plan(&asked(&image, &outcome, &t, None)),
+            Plan::Judge {
+                repository: repo(),
+                images: vec![(Digest::of(bare), None)]
+            }
+        );
+        // An index whose entry is no digest is refused.
+        let broken = br#"{"manifests": [{"digest": "sha256:12", "platform": {"os": "linux", "architecture": "amd64"}}]}"#;
+        let outcome = found(broken, Digest::of(broken));
+        let Plan::Error(why) = plan(&asked(&image, &outcome, &t, None)) else {
+            panic!()
+        };
+        assert!(
+            why.contains("is not an image index: \"manifests[0].digest\" is not a sha256 digest"),
+            "{why}"
         );
         // Bytes that are not the digest's are not trusted.
         let outcome = found(&bytes, amd);

@@ -55,6 +55,8 @@ command -v file >/dev/null || missing+=(file)
 [ -n "$qemu" ] || missing+=(qemu-user-static)
 [ -x /bin/busybox ] || missing+=("busybox-static (/bin/busybox)")
 [ -s /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+command -v rust-audit-info >/dev/null || missing+=("rust-audit-info (scripts/install-tools.sh)")
+command -v dpkg-deb >/dev/null || missing+=(dpkg)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "docker/test.sh: missing: ${missing[*]}; run .ci/deps-image first" >&2
     exit 2
@@ -78,7 +80,8 @@ trap cleanup EXIT
 step "static musl binaries (profile $profile${prebuilt:+, prebuilt})"
 x86_target=x86_64-unknown-linux-musl
 arm_target=aarch64-unknown-linux-musl
-[ -n "$prebuilt" ] || cargo build --profile dist --locked --quiet --target "$x86_target" --target "$arm_target"
+# cargo auditable embeds the dependency list that Trivy, Grype and Amazon Inspector read.
+[ -n "$prebuilt" ] || cargo auditable build --profile dist --locked --quiet --target "$x86_target" --target "$arm_target"
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked | "$python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 profile_dir=$profile
 [ "$profile" != dev ] || profile_dir=debug
@@ -102,6 +105,15 @@ for bin in "$x86_bin" "$arm_bin"; do
     case "$description" in *stripped*) ;; *) fail "$bin is not stripped: $description" ;; esac
     pass "$(basename "$(dirname "$(dirname "$bin")")"): $(stat -c %s "$bin") bytes; $description"
 done
+for bin in "$x86_bin" "$arm_bin"; do
+    rust-audit-info "$bin" >"$work/audit.json" 2>"$work/audit.err" \
+        || { cat "$work/audit.err" >&2; fail "$bin has no embedded dependency list (build it with cargo auditable)"; }
+    packages=$("$python" -c 'import json,sys; print(" ".join(sorted(p["name"] for p in json.load(open(sys.argv[1]))["packages"])))' "$work/audit.json")
+    for crate in imagedef aws-sdk-ecr aws-sdk-s3 ring zip; do
+        [[ " $packages " == *" $crate "* ]] || fail "$bin: the embedded dependency list lacks $crate"
+    done
+done
+pass "both binaries embed their dependency list ($(wc -w <<<"$packages") crates, read back by rust-audit-info)"
 case "$(file -b "$x86_bin")" in *x86-64*) ;; *) fail "$x86_bin is not x86-64" ;; esac
 case "$(file -b "$arm_bin")" in *aarch64*) ;; *) fail "$arm_bin is not aarch64" ;; esac
 x86_size=$(stat -c %s "$x86_bin")
@@ -187,7 +199,8 @@ in_image() {
     return "$rc"
 }
 [ "$(in_image -- stat -c '%a %u' /usr/local/bin/imagedef)" = "755 0" ] || fail "binary mode is not 0755 root"
-[ "$(in_image --user 4242:4242 -- imagedef --version)" = "$x86_version" ] || fail "imagedef does not run as uid 4242"
+as_4242=$(in_image --user 4242:4242 -- imagedef --version 2>&1) || true
+[ "$as_4242" = "$x86_version" ] || fail "imagedef does not run as uid 4242: it said '$as_4242', not '$x86_version'"
 in_image -- sh -c 'test -s /etc/ssl/certs/ca-certificates.crt' || fail "no CA bundle in the image"
 for license in LICENSE-MIT LICENSE-APACHE; do
     [ "$(in_image -- sha256sum "/usr/share/doc/imagedef/$license" | cut -d' ' -f1)" = "$(sha256sum "$license" | cut -d' ' -f1)" ] \
@@ -420,6 +433,55 @@ if "$x86_bin" verify --help | grep -q -- '--oci'; then
 else
     echo "  skip imagedef verify --oci (this imagedef has no --oci yet)"
 fi
+
+# ---- 7. the release's image layout ----------------------------------------------------------------
+# What scripts/release.sh ships, from these binaries: the image as an OCI layout holding an index of
+# linux/amd64 and linux/arm64 and one tag per platform, each proven by imagedef's own check with its
+# platforms, and the same bytes when written twice.
+step "the release's OCI layout (scripts/oci-image.py): index + one tag per platform"
+version=$("$x86_bin" --version | awk '{print $2}')
+debs=$repo/target/release-deps
+platforms=()
+for arch in amd64 arm64; do
+    deb=$(find "$debs" -maxdepth 1 -name "busybox-static_*_$arch.deb" 2>/dev/null | sort | tail -n 1)
+    [ -n "$deb" ] || fail "no busybox-static .deb for $arch in $debs; run .ci/deps-image"
+    mkdir -p "$work/busybox-$arch"
+    dpkg-deb -x "$deb" "$work/busybox-$arch"
+    if [ "$arch" = amd64 ]; then bin=$x86_bin; else bin=$arm_bin; fi
+    platforms+=(--platform "$arch" "$bin" "$work/busybox-$arch/bin/busybox" "$work/applets")
+done
+"$work/busybox-amd64/bin/busybox" --list-full | LC_ALL=C sort >"$work/applets"
+for run in one two; do
+    "$python" scripts/oci-image.py --out "$work/release-$run" --version "$version" --revision test \
+        --epoch 1767225600 --doc README.md --doc LICENSE-MIT --doc LICENSE-APACHE "${platforms[@]}" >/dev/null
+done
+diff -r "$work/release-one" "$work/release-two" >/dev/null || fail "scripts/oci-image.py wrote other bytes the second time"
+layout=$work/release-one
+refs=$("$python" - "$layout" <<'EOF'
+import json, sys
+for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
+    print(m["annotations"]["org.opencontainers.image.ref.name"], m["digest"])
+EOF
+)
+[ "$(wc -l <<<"$refs")" = 3 ] || fail "the release layout names $(wc -l <<<"$refs") tags, not 3: $refs"
+while read -r tag digest; do
+    mkdir -p "$work/release-artifacts/$tag"
+    printf '{"ImageSizeInBytes":"1","ImageDigest":"%s","Version":"1.0","ImagePushedAt":"Thu Jan 01 00:00:00 UTC 2026","RegistryId":"111122223333","RepositoryName":"imagedef","ImageURI":"111122223333.dkr.ecr.us-east-1.amazonaws.com/imagedef@%s","ImageTags":["%s"]}' \
+        "$digest" "$digest" "$tag" >"$work/release-artifacts/$tag/imageDetail.json"
+    case "$tag" in
+        *-amd64) offers=(linux/amd64); lacks=linux/arm64 ;;
+        *-arm64) offers=(linux/arm64); lacks=linux/amd64 ;;
+        *) offers=(linux/amd64 linux/arm64); lacks=linux/arm/v7 ;;
+    esac
+    for platform in "${offers[@]}"; do
+        env -u CODEBUILD_SRC_DIR "$x86_bin" -q verify "Image=$work/release-artifacts/$tag" --oci "$layout" --platform "$platform" >"$work/verify-release.log" 2>&1 \
+            || { cat "$work/verify-release.log" >&2; fail "imagedef verify --oci --platform $platform for $tag"; }
+    done
+    if env -u CODEBUILD_SRC_DIR "$x86_bin" -q verify "Image=$work/release-artifacts/$tag" --oci "$layout" --platform "$lacks" >"$work/verify-release.log" 2>&1; then
+        fail "imagedef verify --oci --platform $lacks accepted $tag, which does not offer it"
+    fi
+done <<<"$refs"
+pass "release layout: $version (linux/amd64, linux/arm64), $version-amd64, $version-arm64, each proven with its platforms by imagedef verify --oci; the same bytes twice"
 
 # Sizes: the layers unpacked (disk in the build container) and gzip-compressed (what a registry
 # stores and CodeBuild pulls).

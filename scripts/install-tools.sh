@@ -4,12 +4,22 @@
 #   rust-audit-info   reads that list back (the release test)
 #   cargo-cyclonedx   writes the CycloneDX SBOM
 #   cargo-about       writes the third-party license notices
+# Usage: scripts/install-tools.sh [TOOL...]   (default: all four; CI's image test needs only
+# cargo-auditable and rust-audit-info)
 # Idempotent: a tool already installed at its pinned version is left alone, so a second run is quick
 # and needs no network. The tools are built with a cheap profile (no LTO, opt-level 1): they run for
 # seconds, and this keeps their install inside CI's time.
 set -euo pipefail
 
-tools=(cargo-auditable@0.7.7 rust-audit-info@0.5.4 cargo-cyclonedx@0.5.9 cargo-about@0.9.3)
+pinned=(cargo-auditable@0.7.7 rust-audit-info@0.5.4 cargo-cyclonedx@0.5.9 cargo-about@0.9.3)
+tools=()
+for name in "$@"; do
+    found=
+    for tool in "${pinned[@]}"; do [ "${tool%@*}" != "$name" ] || found=$tool; done
+    [ -n "$found" ] || { echo "install-tools: unknown tool '$name'; known: ${pinned[*]%@*}" >&2; exit 2; }
+    tools+=("$found")
+done
+[ $# -gt 0 ] || tools=("${pinned[@]}")
 
 installed=$(cargo install --list 2>/dev/null || true)
 missing=()

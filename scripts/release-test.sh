@@ -196,8 +196,19 @@ while read -r tag digest _; do
     mkdir -p "$work/artifacts/$tag"
     printf '{"ImageSizeInBytes":"1","ImageDigest":"%s","Version":"1.0","ImagePushedAt":"Thu Jan 01 00:00:00 UTC 2026","RegistryId":"111122223333","RepositoryName":"imagedef","ImageURI":"111122223333.dkr.ecr.us-east-1.amazonaws.com/imagedef@%s","ImageTags":["%s"]}' \
         "$digest" "$digest" "$tag" >"$work/artifacts/$tag/imageDetail.json"
-    env -u CODEBUILD_SRC_DIR "$x86" -q verify "Image=$work/artifacts/$tag" --oci "$layout" >"$work/verify.log" 2>&1 \
-        || { cat "$work/verify.log" >&2; fail "imagedef verify --oci for $tag ($digest)"; }
+    # The platforms each tag must offer: the index both, each single-platform tag its own.
+    case "$tag" in
+        *-amd64) offers=(linux/amd64); lacks=linux/arm64 ;;
+        *-arm64) offers=(linux/arm64); lacks=linux/amd64 ;;
+        *) offers=(linux/amd64 linux/arm64); lacks=linux/arm/v7 ;;
+    esac
+    for platform in "${offers[@]}"; do
+        env -u CODEBUILD_SRC_DIR "$x86" -q verify "Image=$work/artifacts/$tag" --oci "$layout" --platform "$platform" >"$work/verify.log" 2>&1 \
+            || { cat "$work/verify.log" >&2; fail "imagedef verify --oci --platform $platform for $tag ($digest)"; }
+    done
+    if env -u CODEBUILD_SRC_DIR "$x86" -q verify "Image=$work/artifacts/$tag" --oci "$layout" --platform "$lacks" >"$work/verify.log" 2>&1; then
+        fail "imagedef verify --oci --platform $lacks accepted $tag, which does not offer it"
+    fi
 done <<<"$refs"
 # The check must be able to fail: one byte changed in a copy's layer.
 cp -R "$layout" "$work/tampered"
@@ -206,7 +217,7 @@ printf 'X' | dd of="$layer" bs=1 seek=100 conv=notrunc status=none
 if env -u CODEBUILD_SRC_DIR "$x86" -q verify "Image=$work/artifacts/$version-arm64" --oci "$work/tampered" >"$work/verify.log" 2>&1; then
     fail "imagedef verify --oci accepted a layout whose arm64 layer was changed"
 fi
-pass "imagedef verify --oci proves $version, $version-amd64 and $version-arm64, and refuses a changed layer"
+pass "imagedef verify --oci proves $version (linux/amd64 and linux/arm64), $version-amd64 and $version-arm64 (each its own platform only), and refuses a changed layer"
 
 # ---- reproducible -------------------------------------------------------------------------------
 echo "== scripts/release.sh ${args[*]} (second run)"

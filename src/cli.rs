@@ -268,6 +268,13 @@ pub struct EmitArgs {
     /// nothing (exit 1). Needs ecr:BatchGetImage.
     #[arg(long)]
     pub ecr: bool,
+    /// The platform every image must offer, os/architecture[/variant] (linux/amd64, linux/arm64):
+    /// checked with --ecr (the index's platforms, or a single manifest's config from the
+    /// registry). Wins over the mapping's "platform" and the task definition's runtimePlatform.
+    /// [default: the mapping's "platform", else each task definition's runtimePlatform, else
+    /// linux/amd64 for a FARGATE task]
+    #[arg(long, value_name = "PLATFORM", env = "IMAGEDEF_PLATFORM")]
+    pub platform: Option<String>,
     #[command(flatten)]
     pub findings: FindingsArgs,
     /// Also write a deterministic zip for an S3 source action, with the deploy files at its root:
@@ -405,6 +412,17 @@ pub struct VerifyArgs {
     /// fails (exit 1). Needs ecr:BatchGetImage.
     #[arg(long)]
     pub ecr: bool,
+    /// The platform every image must offer, os/architecture[/variant] (linux/amd64, linux/arm64):
+    /// read from --oci layouts offline and, with --ecr, from ECR and the registry. An image whose
+    /// platforms cannot be read is reported as not checked, never as passed. Wins over
+    /// --task-definition.
+    #[arg(long, value_name = "PLATFORM", env = "IMAGEDEF_PLATFORM")]
+    pub platform: Option<String>,
+    /// Task definition JSON, or ecs://CLUSTER/SERVICE for the one that service runs now: every
+    /// image must offer the platform it needs (runtimePlatform; a FARGATE task without one needs
+    /// linux/amd64; an EC2 task without one is not checked).
+    #[arg(long, value_name = "FILE|ecs://CLUSTER/SERVICE")]
+    pub task_definition: Option<PathBuf>,
     #[command(flatten)]
     pub findings: FindingsArgs,
     /// Print the findings as JSON.

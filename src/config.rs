@@ -16,6 +16,7 @@ use crate::discover::{self, Root};
 use crate::model::blue_green;
 use crate::model::deploy::is_bare_name;
 use crate::model::findings::Thresholds;
+use crate::model::platform::Platform;
 use crate::model::rules::TagPatternError;
 use crate::model::s3::{AccountId, BucketName, CannedAcl, KeyTemplate};
 use crate::model::{ContainerName, Origin, Rule, Rules, TagPattern, TaskDefinitionSource, UriMode};
@@ -160,6 +161,10 @@ pub struct VerifyConfig {
     pub roots_given: bool,
     /// `--ecr`: look the images up in ECR.
     pub ecr: bool,
+    /// `--platform`: what every image must offer.
+    pub platform: Option<Platform>,
+    /// `--task-definition`: whose platform every image must offer.
+    pub task_definition: Option<TaskDefinitionSource>,
     /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
     pub findings: FindingsConfig,
     pub json: bool,
@@ -208,10 +213,32 @@ impl VerifyConfig {
             roots_given: !(args.discover.roots.is_empty()
                 && discover::roots_from_env(std::env::vars_os()).is_empty()),
             ecr: args.ecr,
+            platform: platform(args.platform.as_deref())?,
+            task_definition: args
+                .task_definition
+                .as_deref()
+                .map(task_definition_source)
+                .transpose()?,
             findings: FindingsConfig::from_args(&args.findings, cli)?,
             json: args.json,
         })
     }
+}
+
+/// `--task-definition`: a file, or `ecs://CLUSTER/SERVICE`.
+fn task_definition_source(p: &std::path::Path) -> anyhow::Result<TaskDefinitionSource> {
+    match p.to_str() {
+        Some(s) => TaskDefinitionSource::parse(s, std::path::Path::new(""))
+            .map_err(|e| anyhow!("--task-definition {e}")),
+        None => Ok(TaskDefinitionSource::File(p.to_path_buf())),
+    }
+}
+
+/// `--platform` (or `IMAGEDEF_PLATFORM`).
+fn platform(value: Option<&str>) -> anyhow::Result<Option<Platform>> {
+    value
+        .map(|v| v.parse::<Platform>().map_err(|e| anyhow!("--platform {e}")))
+        .transpose()
 }
 
 /// Where mapping mode writes without `--out`.
@@ -244,6 +271,8 @@ pub struct EmitConfig {
     pub tag_pattern_given: Option<Given>,
     /// `--ecr`: look the images up in ECR before writing.
     pub ecr: bool,
+    /// `--platform`: what every image must offer, over the mapping and task definitions.
+    pub platform: Option<Platform>,
     /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
     pub findings: FindingsConfig,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
@@ -303,11 +332,7 @@ impl EmitConfig {
                     task_definition: args
                         .task_definition
                         .as_deref()
-                        .map(|p| match p.to_str() {
-                            Some(s) => TaskDefinitionSource::parse(s, std::path::Path::new(""))
-                                .map_err(|e| anyhow!("--task-definition {e}")),
-                            None => Ok(TaskDefinitionSource::File(p.to_path_buf())),
-                        })
+                        .map(task_definition_source)
                         .transpose()?,
                 }
             }
@@ -355,6 +380,7 @@ impl EmitConfig {
             uri_given,
             tag_pattern_given,
             ecr: args.ecr,
+            platform: platform(args.platform.as_deref())?,
             findings: FindingsConfig::from_args(&args.findings, cli)?,
             codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
                 .filter(|v| !v.is_empty())

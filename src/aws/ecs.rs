@@ -24,6 +24,8 @@ pub enum EcsError {
     NoTaskDefinition { region: String },
     /// `DescribeTaskDefinition` of `arn` returned none.
     Empty { arn: String },
+    /// The task definition of `arn` names a platform imagedef does not know.
+    Malformed { arn: String, reason: String },
 }
 
 /// The task definition `service` in `cluster` runs now, and its ARN.
@@ -109,16 +111,45 @@ pub fn running_task_definition(
                 arn: arn.to_owned(),
             });
         };
-        Ok((
-            TaskDefinition {
-                family: def.family().map(str::to_owned),
-                containers: def
-                    .container_definitions()
-                    .iter()
-                    .filter_map(|c| c.name().map(str::to_owned))
-                    .collect(),
-            },
-            arn.to_owned(),
-        ))
+        Ok((task_of(def, arn)?, arn.to_owned()))
+    })
+}
+
+/// The names, images and platform of the SDK's task definition `arn`.
+fn task_of(
+    def: &aws_sdk_ecs::types::TaskDefinition,
+    arn: &str,
+) -> Result<TaskDefinition, EcsError> {
+    let runtime = def.runtime_platform();
+    let fargate = def
+        .requires_compatibilities()
+        .iter()
+        .any(|c| c.as_str() == "FARGATE");
+    let platform = crate::model::platform::needed(
+        runtime
+            .and_then(|r| r.cpu_architecture())
+            .map(aws_sdk_ecs::types::CpuArchitecture::as_str),
+        runtime
+            .and_then(|r| r.operating_system_family())
+            .map(aws_sdk_ecs::types::OsFamily::as_str),
+        fargate,
+    )
+    .map_err(|e| EcsError::Malformed {
+        arn: arn.to_owned(),
+        reason: e,
+    })?;
+    Ok(TaskDefinition {
+        family: def.family().map(str::to_owned),
+        containers: def
+            .container_definitions()
+            .iter()
+            .filter_map(|c| c.name().map(str::to_owned))
+            .collect(),
+        images: def
+            .container_definitions()
+            .iter()
+            .filter_map(|c| Some((c.name()?.to_owned(), c.image()?.to_owned())))
+            .collect(),
+        platform,
     })
 }

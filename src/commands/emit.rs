@@ -8,19 +8,24 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
-use super::Listed;
+use super::{Listed, task_definition};
 use crate::aws::ecs::EcsError;
-use crate::aws::{self, Aws, ecr};
-use crate::config::{EmitConfig, EmitMode, FindingsConfig, Given};
+use crate::aws::{self, Aws};
+use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, Severity};
 use crate::input;
 use crate::model::blue_green::{self, Which};
 use crate::model::mapping::Mapping;
-use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
+use crate::model::platform::Needed;
+use crate::model::{TaskDefinition, TaskDefinitionSource};
 use crate::output::{self, Delivery};
+use crate::resolve::changes::{self, Running};
 use crate::resolve::{self, ResolvedService};
-use crate::verify;
+use crate::verify::platform::Need;
+
+mod ecr;
+mod findings;
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let (plan, mapping_path) = match &config.mode {
@@ -52,22 +57,23 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             return Err(super::explain::failure(&f, config, &found));
         }
     };
-    check_task_definitions(&services, mapping_path, aws::shared)?;
+    let tasks = check_task_definitions(&mut services, mapping_path, aws::shared)?;
+    let needs = needs(config, &plan, &services, &tasks);
     let blue_green = blue_green_inputs(&services, mapping_path)?;
     if config.ecr {
-        let checked = require_in_ecr(&services, aws::shared)?;
-        require_findings(
+        let mut checked = ecr::require(&mut services, &needs, aws::shared, &mut config_blob)?;
+        findings::require(
             &mut services,
             &plan,
             mapping_path,
-            &checked,
-            &config.findings,
+            &needs,
+            config,
+            &mut checked,
         )?;
-    } else if config.findings.thresholds.is_some()
-        || plan.findings.is_some()
-        || plan.services.iter().any(|s| s.findings.is_some())
-    {
-        tracing::warn!("{}", verify::findings::NOT_CHECKED);
+        checked.finish()?;
+    } else {
+        ecr::not_checked(&mut services, &needs, false);
+        findings::not_checked(config, &plan);
     }
     let files = output::lay_out(&services, mapping_path, config.bundle, &blue_green)?;
     let note = match &config.mode {
@@ -131,148 +137,74 @@ fn roots_needed(plan: &Mapping, roots: &[Root]) -> Vec<Root> {
     kept
 }
 
-/// `--ecr`: every container's image must be in ECR, or nothing is written. Missing images fail
-/// the check (exit 1), all named at once; a lookup that could not be made is an error (exit 2).
-/// Returns each container's lookup and what ECR said, in order.
-fn require_in_ecr<'a>(
-    services: &[ResolvedService<'_>],
-    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
-) -> anyhow::Result<Vec<(ecr::Lookup, ecr::Outcome)>> {
-    let lookups = lookups(services);
-    let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
-    if batches.is_empty() {
-        tracing::warn!("{}", verify::ecr::NONE_IN_ECR);
-        let skipped = ecr::Outcome::Skipped(ecr::Skipped::NotInEcr);
-        return Ok(lookups.into_iter().map(|l| (l, skipped.clone())).collect());
-    }
-    let outcomes = ecr::check(connect()?, &lookups)?;
-    let mut missing = Vec::new();
-    let mut failed = Vec::new();
-    for (l, o) in lookups.iter().zip(&outcomes) {
-        let said = verify::ecr::words(l, o);
-        match o {
-            ecr::Outcome::Found { .. } => tracing::debug!("{}: {said}", l.subject),
-            ecr::Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
-            ecr::Outcome::Missing(_) => missing.push(format!("{}: {said}", l.subject)),
-            ecr::Outcome::Error(_) => failed.push(format!("{}: {said}", l.subject)),
-        }
-    }
-    let nothing = "; nothing was written";
-    if !failed.is_empty() {
-        failed.extend(missing);
-        anyhow::bail!("{}{nothing}", failed.join("\n"));
-    }
-    if !missing.is_empty() {
-        return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
-    }
-    Ok(lookups.into_iter().zip(outcomes).collect())
-}
-
-/// Findings thresholds (`--findings`, else the service's `findings`, else the mapping's): every
-/// container's image within them, or nothing is written. Over a threshold or a scan that cannot be
-/// judged fails (exit 1), every container named at once; a call that failed is an error (exit 2).
-/// Each container judged keeps what was judged, for the report and the summary.
-fn require_findings(
-    services: &mut [ResolvedService<'_>],
+/// The platform each service's images must offer: `--platform`, else the service's `platform`,
+/// else the mapping's, else what its task definition needs (none for an EC2 task definition
+/// without `runtimePlatform`, said at -v).
+fn needs(
+    config: &EmitConfig,
     plan: &Mapping,
-    mapping_path: Option<&Path>,
-    checked: &[(ecr::Lookup, ecr::Outcome)],
-    config: &FindingsConfig,
-) -> anyhow::Result<()> {
-    let mapping = mapping_path
-        .map(|m| m.display().to_string())
-        .unwrap_or_default();
-    let rules: Vec<Option<(&crate::model::findings::Thresholds, String)>> = services
-        .iter()
-        .map(|s| {
-            if let Some((t, given)) = &config.thresholds {
-                return Some((t, given.to_string()));
-            }
-            let name = s.service.name.as_ref().map(ToString::to_string);
-            if let (Some(t), Some(name)) = (&s.service.findings, &name) {
-                return Some((
-                    t,
-                    format!("mapping {mapping}, key \"services.{name}.findings\""),
-                ));
-            }
-            plan.findings
-                .as_ref()
-                .map(|t| (t, format!("mapping {mapping}, key \"findings\"")))
-        })
-        .collect();
-    let mut asked = Vec::new();
-    let mut at = Vec::new();
-    let mut row = checked.iter();
-    for (si, (s, rule)) in services.iter().zip(&rules).enumerate() {
-        for (ci, c) in s.containers.iter().enumerate() {
-            let Some((lookup, outcome)) = row.next() else {
-                continue;
-            };
-            let Some((thresholds, from)) = rule else {
-                continue;
-            };
-            asked.push(verify::findings::Asked {
-                subject: lookup.subject.clone(),
-                image: &c.image_uri,
-                outcome,
-                thresholds,
-                from: from.clone(),
-                needed: None,
-            });
-            at.push((si, ci));
-        }
-    }
-    if asked.is_empty() {
-        return Ok(());
-    }
-    let judged = verify::findings::judge(&asked, aws::shared, config.scan_wait)?;
-    drop(asked);
-    let mut failed = Vec::new();
-    let mut errors = Vec::new();
-    for (j, (si, ci)) in judged.into_iter().zip(at) {
-        let line = format!("{}: findings: {}", j.subject, j.message);
-        match j.verdict {
-            verify::findings::Verdict::Passed => tracing::debug!("{line}"),
-            verify::findings::Verdict::NotChecked => tracing::warn!("{line}"),
-            verify::findings::Verdict::Failed => failed.push(line),
-            verify::findings::Verdict::Error => errors.push(line),
-        }
-        services[si].containers[ci].findings = Some(j.judged);
-    }
-    let nothing = "; nothing was written";
-    if !errors.is_empty() {
-        errors.extend(failed);
-        anyhow::bail!("{}{nothing}", errors.join("\n"));
-    }
-    if !failed.is_empty() {
-        return Err(CheckFailed(format!("{}{nothing}", failed.join("\n"))).into());
-    }
-    Ok(())
-}
-
-/// What `--ecr` looks up: every container's reference, digest and tag.
-fn lookups(services: &[ResolvedService<'_>]) -> Vec<ecr::Lookup> {
+    services: &[ResolvedService<'_>],
+    tasks: &[Option<TaskDefinition>],
+) -> Vec<Option<Need>> {
     services
         .iter()
-        .flat_map(|s| {
-            s.containers.iter().map(|c| {
-                let subject = match &s.service.name {
-                    Some(name) => format!(
-                        "service {:?}, container {:?}",
-                        name.as_str(),
-                        c.name.as_str()
+        .zip(tasks)
+        .map(|(s, task)| {
+            let stated = |platform: &crate::model::platform::Platform, from: String| {
+                Some(Need {
+                    platform: platform.clone(),
+                    from,
+                    stated: true,
+                })
+            };
+            let key = |k: &str| match &s.service.name {
+                Some(name) => format!("the mapping's \"services.{name}.{k}\""),
+                None => format!("the mapping's \"{k}\""),
+            };
+            if let Some(p) = &config.platform {
+                return stated(p, "--platform".to_owned());
+            }
+            if let Some(p) = &s.service.platform {
+                return stated(p, key("platform"));
+            }
+            if let Some(p) = &plan.platform {
+                return stated(p, "the mapping's \"platform\"".to_owned());
+            }
+            let task = task.as_ref()?;
+            match &task.platform {
+                Needed::Platform { platform, from } => Some(Need {
+                    platform: platform.clone(),
+                    from: format!(
+                        "task definition {} ({from})",
+                        s.service
+                            .task_definition_source
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
                     ),
-                    None => c
-                        .sources
-                        .iter()
-                        .map(|f| format!("{}:{}", f.artifact, f.path))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                };
-                ecr::Lookup::of(subject, &c.image_uri, c.digest)
-            })
+                    stated: false,
+                }),
+                Needed::Unknown(why) => {
+                    tracing::debug!(
+                        "{}: the platform is not checked: {why}",
+                        key("taskDefinition")
+                    );
+                    None
+                }
+            }
         })
         .collect()
+}
+
+/// A single manifest's config blob, from its registry.
+fn config_blob(
+    repository: &crate::aws::ecr::Repository,
+    digest: crate::model::Digest,
+) -> Result<Vec<u8>, String> {
+    Err(format!(
+        "config blob {digest} of repository {} (registry {}) was not fetched: no registry client",
+        repository.name, repository.account
+    ))
 }
 
 /// A task definition that does not fit its service: unreadable or not found (exit 2), or lacking
@@ -283,20 +215,30 @@ enum TaskDefinitionFault {
 }
 
 /// Every service's containers must exist in its task definition; every failing service is
-/// reported, not only the first.
+/// reported, not only the first. Returns each service's task definition, if it has one; a service
+/// whose ECS service runs it is held against it (what changes).
 fn check_task_definitions<'a>(
-    services: &[ResolvedService<'_>],
+    services: &mut [ResolvedService<'_>],
     mapping_path: Option<&Path>,
     connect: impl Fn() -> anyhow::Result<&'a Aws>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Option<TaskDefinition>>> {
     let mut messages = Vec::new();
     let mut worst = ExitCode::Success;
+    let mut tasks = Vec::new();
     for s in services {
         let Some(source) = s.service.task_definition_source.as_ref() else {
+            tasks.push(None);
             continue;
         };
-        let Err(fault) = check_task_definition(source, s, &connect) else {
-            continue;
+        let fault = match check_task_definition(source, s, &connect) {
+            Ok((task, running)) => {
+                if let Some(running) = running {
+                    changes::hold_against(s, &task, running);
+                }
+                tasks.push(Some(task));
+                continue;
+            }
+            Err(fault) => fault,
         };
         let at = match (&s.service.name, mapping_path) {
             (Some(name), Some(mapping)) => format!(
@@ -321,7 +263,7 @@ fn check_task_definitions<'a>(
     }
     let message = messages.join("\n");
     match worst {
-        ExitCode::Success => Ok(()),
+        ExitCode::Success => Ok(tasks),
         ExitCode::CheckFailed => Err(CheckFailed(message).into()),
         ExitCode::Error => Err(anyhow!(message)),
     }
@@ -412,83 +354,40 @@ fn blue_green_inputs(
 }
 
 /// The service's containers against its task definition: a file, or the one an ECS service runs
-/// now.
+/// now (and then which one it is, to hold the images against).
 fn check_task_definition<'a>(
     source: &TaskDefinitionSource,
     service: &ResolvedService<'_>,
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
-) -> Result<(), TaskDefinitionFault> {
-    let (task, shown) = match source {
+) -> Result<(TaskDefinition, Option<Running>), TaskDefinitionFault> {
+    let (task, shown, running) = match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
                 .map_err(|e| TaskDefinitionFault::Error(e.into()))?;
             let task = TaskDefinition::parse(&bytes).map_err(|e| {
                 TaskDefinitionFault::Error(anyhow!("task definition {}: {e}", path.display()))
             })?;
-            (task, path.display().to_string())
+            (task, path.display().to_string(), None)
         }
         TaskDefinitionSource::Ecs { cluster, service } => {
             let (task, arn) = connect()
                 .map_err(EcsError::Connection)
                 .and_then(|aws| aws::ecs::running_task_definition(aws, cluster, service))
-                .map_err(|e| TaskDefinitionFault::Error(ecs_error(&e, cluster, service)))?;
+                .map_err(|e| {
+                    TaskDefinitionFault::Error(task_definition::ecs_error(&e, cluster, service))
+                })?;
             (
                 task,
                 format!("{source} ({arn}, which the service runs now)"),
+                Some(Running {
+                    service: source.to_string(),
+                    task_definition: arn,
+                }),
             )
         }
     };
     let written = service.containers.iter().map(|c| c.name.as_str());
     task.compare_containers(written)
-        .map_err(|m| TaskDefinitionFault::Lacks(lacks_message(&m, &shown)))
-}
-
-/// Why the task definition `service` in `cluster` runs could not be had, worded.
-fn ecs_error(e: &EcsError, cluster: &str, service: &str) -> anyhow::Error {
-    match e {
-        EcsError::Connection(e) => anyhow!("{e:#}"),
-        EcsError::Call(fault) => anyhow!("{fault}"),
-        EcsError::NotFound { region, reasons } => anyhow!(
-            "ECS service {service:?} not found in cluster {cluster:?} (region {region}{}); check the ecs://CLUSTER/SERVICE value and AWS_REGION",
-            if reasons.is_empty() {
-                String::new()
-            } else {
-                format!(", ECS says {}", reasons.join(", "))
-            }
-        ),
-        EcsError::Inactive { region } => anyhow!(
-            "ECS service {service:?} in cluster {cluster:?} (region {region}) is INACTIVE (deleted); name a running service"
-        ),
-        EcsError::NoTaskDefinition { region } => anyhow!(
-            "ECS service {service:?} in cluster {cluster:?} (region {region}) has no task definition (it deploys through an external controller?); give the task definition file instead"
-        ),
-        EcsError::Empty { arn } => anyhow!(
-            "ECS DescribeTaskDefinition of {arn} (for service {service} in cluster {cluster}) returned no task definition"
-        ),
-    }
-}
-
-/// The message for containers that task definition `shown` lacks.
-fn lacks_message(m: &MissingContainers, shown: &str) -> String {
-    let quoted = |names: &[String]| {
-        names
-            .iter()
-            .map(|c| format!("{c:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let has = if m.has.is_empty() {
-        "no containers".to_owned()
-    } else {
-        format!("containers {}", quoted(&m.has))
-    };
-    format!(
-        "container {} not in task definition {shown}{}, which has {has}; the ECS deploy would fail with \"The AWS ECS container {} does not exist\"; fix: use the container name from the task definition",
-        quoted(&m.missing),
-        m.family
-            .as_deref()
-            .map(|f| format!(" (family {f})"))
-            .unwrap_or_default(),
-        m.missing[0],
-    )
+        .map_err(|m| TaskDefinitionFault::Lacks(task_definition::lacks_message(&m, &shown)))?;
+    Ok((task, running))
 }

@@ -1,8 +1,11 @@
 //! `imagedef verify`: run every check, report every finding, then exit by the worst.
 
+use crate::aws::ecr::Repository;
 use crate::config::VerifyConfig;
 use crate::discover;
 use crate::error::ExitCode;
+use crate::model::{Digest, TaskDefinition, TaskDefinitionSource, platform::Needed};
+use crate::verify::platform::{self, Need};
 use crate::verify::{self, Check, Recorder, Report, oci, pins};
 
 pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
@@ -42,8 +45,8 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             Err(e) => r.error(path.display().to_string(), e),
         });
     }
+    let mut proofs = oci::Proofs::default();
     if !(config.oci.is_empty() && config.manifests.is_empty()) {
-        let mut proofs = oci::Proofs::default();
         report.record(Check::OciLayout, |r| {
             for dir in &config.oci {
                 oci::layout(dir, r, &mut proofs);
@@ -58,19 +61,37 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             oci::check_proven(&images, &mut proofs, r);
         });
     }
-    if config.ecr {
-        let outcomes = report.record(Check::Ecr, |r| {
+    let found = if config.ecr {
+        report.record(Check::Ecr, |r| {
             verify::ecr::check(&images, crate::aws::shared, r)
+        })
+    } else {
+        Vec::new()
+    };
+    let need = report.record(Check::Platform, |r| need(config, r));
+    if let Some(need) = &need {
+        report.record(Check::Platform, |r| {
+            let mut known = proofs.offers.clone();
+            let mut fetch =
+                |repository: &Repository, digest: Digest| config_blob(repository, digest);
+            let failed = platform::read_found(&found, &mut fetch, &mut known);
+            platform::check(&images, need, &known, config.ecr, &failed, r);
         });
-        if let Some((thresholds, given)) = &config.findings.thresholds {
+    }
+    if let Some((thresholds, given)) = &config.findings.thresholds {
+        if config.ecr {
             report.record(Check::Findings, |r| {
-                let from = given.to_string();
-                let wait = config.findings.scan_wait;
-                verify::findings::check_seen(&images, &outcomes, thresholds, &from, wait, r);
+                let asked = verify::findings::Gate {
+                    thresholds,
+                    from: given.to_string(),
+                    needed: need.as_ref().map(|n| &n.platform),
+                    wait: config.findings.scan_wait,
+                };
+                verify::findings::check_seen(&images, &found, &asked, r);
             });
+        } else {
+            tracing::warn!("{}", verify::findings::NOT_CHECKED);
         }
-    } else if config.findings.thresholds.is_some() {
-        tracing::warn!("{}", verify::findings::NOT_CHECKED);
     }
     verify::held::say(&bundles, config.strict, &mut report);
     let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));
@@ -83,6 +104,69 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         crate::stdout::print(&verify::report::text::render(&report))?;
     }
     Ok(code)
+}
+
+/// A single manifest's config blob, from its registry.
+fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, String> {
+    Err(format!(
+        "config blob {digest} of repository {} (registry {}) was not fetched: no registry client",
+        repository.name, repository.account
+    ))
+}
+
+/// The platform every image must offer: `--platform`, else the one `--task-definition` needs.
+/// `None` when neither says (an EC2 task definition without runtimePlatform, said at -v) or the
+/// task definition cannot be read (an error).
+fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
+    if let Some(platform) = &config.platform {
+        return Some(Need {
+            platform: platform.clone(),
+            from: "--platform".to_owned(),
+            stated: true,
+        });
+    }
+    let source = config.task_definition.as_ref()?;
+    let task = match source {
+        TaskDefinitionSource::File(path) => {
+            crate::input::read_named(path, crate::input::MAX_JSON, "task definition")
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    TaskDefinition::parse(&bytes)
+                        .map_err(|e| format!("task definition {}: {e}", path.display()))
+                })
+        }
+        TaskDefinitionSource::Ecs { cluster, service } => crate::aws::shared()
+            .map_err(crate::aws::ecs::EcsError::Connection)
+            .and_then(|aws| crate::aws::ecs::running_task_definition(aws, cluster, service))
+            .map(|(task, _)| task)
+            .map_err(|e| {
+                format!(
+                    "{:#}",
+                    super::task_definition::ecs_error(&e, cluster, service)
+                )
+            }),
+    };
+    match task {
+        Err(e) => {
+            report.error(format!("--task-definition {source}"), e);
+            None
+        }
+        Ok(TaskDefinition {
+            platform: Needed::Platform { platform, from },
+            ..
+        }) => Some(Need {
+            platform,
+            from: format!("task definition {source} ({from})"),
+            stated: true,
+        }),
+        Ok(TaskDefinition {
+            platform: Needed::Unknown(why),
+            ..
+        }) => {
+            tracing::info!("--task-definition {source}: the platform is not checked: {why}");
+            None
+        }
+    }
 }
 
 /// Writes the report as JUnit XML to `path`, atomically.

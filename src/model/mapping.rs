@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::blue_green;
 use super::findings::Thresholds;
 use super::json::{self, JsonError, kind as json_kind};
+use super::platform::Platform;
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
 use super::rules::{Origin, Rule, Rules, TagPattern, TagPatternError};
 use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, TaskDefinitionSource};
@@ -28,6 +29,8 @@ pub const SCHEMA: &str = include_str!("../../schema/mapping.schema.json");
 pub struct Mapping {
     /// The top-level `uri` and `tagPattern`.
     pub rules: Rules,
+    /// The top-level `platform`: what every service's images must offer.
+    pub platform: Option<Platform>,
     /// The top-level `findings`: the scan findings tolerated (with `--ecr`).
     pub findings: Option<Thresholds>,
     /// In file order.
@@ -48,6 +51,8 @@ pub struct Service {
     /// `taskDefinition`: a path relative to the directory of the mapping file, or
     /// `ecs://CLUSTER/SERVICE` (not joined to it).
     pub task_definition_source: Option<TaskDefinitionSource>,
+    /// The service's `platform`, over the top-level one and its task definition's.
+    pub platform: Option<Platform>,
     /// The container whose image goes into this service's `imageDetail.json`.
     pub blue_green: Option<ContainerName>,
     /// `taskDefinitionTemplate`, `appSpec` and `imagePlaceholder` of a blue/green service: checked,
@@ -169,6 +174,7 @@ struct RawMapping {
     uri: Option<String>,
     #[serde(rename = "tagPattern")]
     tag_pattern: Option<String>,
+    platform: Option<String>,
     findings: Option<Value>,
     services: Option<Map<String, Value>>,
 }
@@ -182,6 +188,7 @@ struct RawService {
     tag_pattern: Option<String>,
     #[serde(rename = "taskDefinition")]
     task_definition: Option<String>,
+    platform: Option<String>,
     #[serde(rename = "blueGreen")]
     blue_green: Option<String>,
     #[serde(rename = "taskDefinitionTemplate")]
@@ -203,7 +210,7 @@ struct RawContainer {
 }
 
 /// What a mapping's keys are for, said in every "unknown key" error.
-const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"findings\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
+const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
     /// Single-image mode as a mapping: one service without a name, whose one container takes the
@@ -215,6 +222,7 @@ impl Mapping {
     ) -> Mapping {
         Mapping {
             rules: Rules::default(),
+            platform: None,
             findings: None,
             services: vec![Service {
                 name: None,
@@ -225,6 +233,7 @@ impl Mapping {
                 rules: Rules::default(),
                 task_definition: task_definition.as_ref().map(ToString::to_string),
                 task_definition_source: task_definition,
+                platform: None,
                 blue_green: None,
                 blue_green_inputs: None,
                 findings: None,
@@ -266,7 +275,12 @@ impl Mapping {
                     .to_owned(),
             );
         }
-        let raw: RawMapping = typed(value, "", &["uri", "tagPattern"], &[SERVICES_EXAMPLE])?;
+        let raw: RawMapping = typed(
+            value,
+            "",
+            &["uri", "tagPattern", "platform"],
+            &[SERVICES_EXAMPLE],
+        )?;
         let services = raw.services.unwrap_or_default();
         if services.is_empty() {
             return Err("key \"services\" is missing or empty; name at least one service, e.g. \"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}".to_owned());
@@ -289,6 +303,7 @@ impl Mapping {
                 "",
                 &Origin::MappingTop,
             )?,
+            platform: platform("platform", raw.platform.as_deref())?,
             findings: raw
                 .findings
                 .as_ref()
@@ -319,6 +334,7 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
             "uri",
             "tagPattern",
             "taskDefinition",
+            "platform",
             "blueGreen",
             "taskDefinitionTemplate",
             "appSpec",
@@ -384,6 +400,7 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         containers,
         task_definition_source,
         task_definition: raw.task_definition,
+        platform: platform(&format!("{at}.platform"), raw.platform.as_deref())?,
         blue_green,
         blue_green_inputs,
         findings: raw
@@ -392,6 +409,16 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
             .map(|v| Thresholds::from_json(v, &format!("{at}.findings")))
             .transpose()?,
     })
+}
+
+/// A `platform` key: `os/architecture[/variant]`.
+fn platform(key: &str, value: Option<&str>) -> Result<Option<Platform>, String> {
+    value
+        .map(|v| {
+            v.parse::<Platform>()
+                .map_err(|e| format!("key {key:?} = {e}"))
+        })
+        .transpose()
 }
 
 /// `taskDefinitionTemplate` and `appSpec` (both or neither, only beside `blueGreen`) and
@@ -691,7 +718,7 @@ mod tests {
             ("[]".into(), &["not a JSON object"]),
             ("{}".into(), &["\"services\" is missing or empty"]),
             (r#"{"services": {}}"#.into(), &["\"services\" is missing or empty"]),
-            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `findings`, `services`", "fix the spelling"]),
+            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `platform`, `findings`, `services`", "fix the spelling"]),
             (svc(r#"{"containers": {}}"#), &["\"services.web.containers\" is missing or empty"]),
             (svc(r#"{"container": {}}"#), &["key \"services.web\": unknown field `container`"]),
             (svc("3"), &["key \"services.web\" is a number, not an object"]),

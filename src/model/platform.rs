@@ -101,61 +101,86 @@ impl FromStr for Platform {
     }
 }
 
+/// What the platform check found for one container, as the report and `--json` carry it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PlatformCheck {
+    /// The platform needed.
+    pub needs: String,
+    /// What asked for it.
+    pub from: String,
+    /// The platforms the image offers; `None` when they could not be read (not checked).
+    pub offers: Option<Vec<String>>,
+}
+
 /// What a task needs of its images' platform.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Needed {
-    /// This platform, and why (`"runtimePlatform"`, `"FARGATE without runtimePlatform"`, ...).
+    /// This platform, and why (`"runtimePlatform"`, `"FARGATE without ..."`).
     Platform { platform: Platform, from: String },
     /// Nothing can be said (EC2 or EXTERNAL without `runtimePlatform`): why, for `-v`.
     Unknown(String),
 }
 
-/// The platform a task definition's body (the object holding `containerDefinitions`) needs:
-/// `runtimePlatform`, else linux/amd64 when `requiresCompatibilities` has FARGATE. An error names
-/// the key and the value that is neither a CPU architecture nor an OS family ECS knows.
+/// The platform a task definition's body (the object holding `containerDefinitions`) needs. An
+/// error names the key and the value that is neither a CPU architecture nor an OS family ECS
+/// knows.
 pub fn needed_by_task(body: &Value) -> Result<Needed, String> {
-    let runtime = body.get("runtimePlatform").filter(|v| !v.is_null());
+    let runtime = match body.get("runtimePlatform") {
+        None | Some(Value::Null) => None,
+        Some(r @ Value::Object(_)) => Some(r),
+        Some(r) => {
+            return Err(format!(
+                "key \"runtimePlatform\" is {r}, not an object like {{\"cpuArchitecture\": \"ARM64\", \"operatingSystemFamily\": \"LINUX\"}}"
+            ));
+        }
+    };
     let text = |key: &str| -> Result<Option<&str>, String> {
         match runtime.and_then(|r| r.get(key)) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
             Some(other) => Err(format!(
-                "\"runtimePlatform.{key}\" is {other}, not a string"
+                "key \"runtimePlatform.{key}\" is {other}, not a string"
             )),
-        }
-    };
-    if let Some(r) = runtime
-        && !r.is_object()
-    {
-        return Err(format!(
-            "\"runtimePlatform\" is {r}, not an object like {{\"cpuArchitecture\": \"ARM64\", \"operatingSystemFamily\": \"LINUX\"}}"
-        ));
-    }
-    let architecture = match text("cpuArchitecture")? {
-        None => None,
-        Some("X86_64") => Some("amd64"),
-        Some("ARM64") => Some("arm64"),
-        Some(other) => {
-            return Err(format!(
-                "\"runtimePlatform.cpuArchitecture\" is {other:?}; ECS knows X86_64 and ARM64"
-            ));
-        }
-    };
-    let os = match text("operatingSystemFamily")? {
-        None => None,
-        Some("LINUX") => Some("linux"),
-        Some(w) if w.starts_with("WINDOWS_SERVER_") => Some("windows"),
-        Some(other) => {
-            return Err(format!(
-                "\"runtimePlatform.operatingSystemFamily\" is {other:?}; ECS knows LINUX and WINDOWS_SERVER_* (e.g. WINDOWS_SERVER_2022_CORE)"
-            ));
         }
     };
     let fargate = body
         .get("requiresCompatibilities")
         .and_then(Value::as_array)
         .is_some_and(|c| c.iter().any(|c| c.as_str() == Some("FARGATE")));
-    // Fargate runs linux/amd64 unless told otherwise; Windows tasks run on x86_64 only.
+    needed(
+        text("cpuArchitecture")?,
+        text("operatingSystemFamily")?,
+        fargate,
+    )
+}
+
+/// The platform a task needs: its `runtimePlatform` (`cpuArchitecture`, `operatingSystemFamily`),
+/// else linux/amd64 when it requires FARGATE (and amd64 for Windows, which runs on `x86_64` only).
+pub fn needed(
+    cpu_architecture: Option<&str>,
+    os_family: Option<&str>,
+    fargate: bool,
+) -> Result<Needed, String> {
+    let architecture = match cpu_architecture {
+        None => None,
+        Some("X86_64") => Some("amd64"),
+        Some("ARM64") => Some("arm64"),
+        Some(other) => {
+            return Err(format!(
+                "key \"runtimePlatform.cpuArchitecture\" is {other:?}; ECS knows X86_64 and ARM64"
+            ));
+        }
+    };
+    let os = match os_family {
+        None => None,
+        Some("LINUX") => Some("linux"),
+        Some(w) if w.starts_with("WINDOWS_SERVER_") => Some("windows"),
+        Some(other) => {
+            return Err(format!(
+                "key \"runtimePlatform.operatingSystemFamily\" is {other:?}; ECS knows LINUX and WINDOWS_SERVER_* (e.g. WINDOWS_SERVER_2022_CORE)"
+            ));
+        }
+    };
     let default = (fargate || os == Some("windows")).then_some("amd64");
     let Some(chosen) = architecture.or(default) else {
         return Ok(Needed::Unknown(
@@ -169,12 +194,11 @@ pub fn needed_by_task(body: &Value) -> Result<Needed, String> {
             variant: None,
         },
         from: if architecture.is_some() {
-            "the task definition's runtimePlatform".to_owned()
+            "runtimePlatform".to_owned()
+        } else if fargate {
+            "FARGATE without runtimePlatform.cpuArchitecture: amd64".to_owned()
         } else {
-            format!(
-                "the task definition's {} without runtimePlatform.cpuArchitecture, which runs amd64",
-                if fargate { "FARGATE" } else { "Windows" }
-            )
+            "a Windows runtimePlatform: amd64".to_owned()
         },
     })
 }
@@ -206,6 +230,43 @@ impl Offered {
                 .filter(|e| needed.is_none_or(|n| e.platform.runs_as(n)))
                 .collect(),
             Offered::Manifest { .. } => Vec::new(),
+        }
+    }
+}
+
+/// The platforms an image offers, once a single manifest's config was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Offers {
+    /// An index's platform manifests.
+    Index(Vec<Entry>),
+    /// A single image manifest's platform, from its config.
+    Single(Platform),
+}
+
+impl Offers {
+    /// Every platform offered, in order.
+    #[must_use]
+    pub fn platforms(&self) -> Vec<&Platform> {
+        match self {
+            Offers::Index(entries) => entries.iter().map(|e| &e.platform).collect(),
+            Offers::Single(p) => vec![p],
+        }
+    }
+
+    /// An image offering these runs where `needed` is asked for.
+    #[must_use]
+    pub fn runs_as(&self, needed: &Platform) -> bool {
+        self.platforms().iter().any(|p| p.runs_as(needed))
+    }
+
+    /// The platforms as one would list them: `linux/amd64, linux/arm64` (index) or `linux/amd64`.
+    #[must_use]
+    pub fn list(&self) -> String {
+        let names: Vec<String> = self.platforms().iter().map(ToString::to_string).collect();
+        match (self, names.is_empty()) {
+            (Offers::Index(_), true) => "an index that lists no platform".to_owned(),
+            (Offers::Index(_), false) => format!("index of {}", names.join(", ")),
+            (Offers::Single(_), _) => names.join(", "),
         }
     }
 }

@@ -1,11 +1,15 @@
-//! ECS task definitions: only the container names, which every written container must match.
+//! ECS task definitions: the container names, which every written container must match, the
+//! image each names, which the written one is compared with, and the platform its images must
+//! offer.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use super::json::{self, JsonError};
+use super::platform::{self, Needed};
 
 /// Where a task definition comes from: a file, or `ecs://CLUSTER/SERVICE`, the one that service
 /// runs now (looked up live).
@@ -53,11 +57,16 @@ impl fmt::Display for TaskDefinitionSource {
     }
 }
 
-/// The container names of a task definition, in file order.
+/// The container names of a task definition, in file order, their images, and the platform it
+/// needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskDefinition {
     pub family: Option<String>,
     pub containers: Vec<String>,
+    /// Each container's `image`, as written, by container name (the first definition of a name
+    /// when a file repeats it); a container without one is absent.
+    pub images: BTreeMap<String, String>,
+    pub platform: Needed,
 }
 
 impl TaskDefinition {
@@ -89,23 +98,43 @@ impl TaskDefinition {
                 "key \"containerDefinitions\" is not an array; give a task definition".to_owned(),
             );
         };
-        let containers = defs
-            .iter()
-            .enumerate()
-            .map(|(i, def)| match def.get("name") {
-                Some(Value::String(name)) => Ok(name.clone()),
-                _ => Err(format!(
+        let mut containers = Vec::with_capacity(defs.len());
+        let mut images = BTreeMap::new();
+        for (i, def) in defs.iter().enumerate() {
+            let Some(Value::String(name)) = def.get("name") else {
+                return Err(format!(
                     "key \"containerDefinitions[{i}].name\" is missing or not a string; every container definition needs a name"
-                )),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                ));
+            };
+            match def.get("image") {
+                None => {}
+                Some(Value::String(image)) => {
+                    images.entry(name.clone()).or_insert_with(|| image.clone());
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "key \"containerDefinitions[{i}].image\" is {}, not a string; write the image as a string, e.g. \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1\"",
+                        json::kind(other)
+                    ));
+                }
+            }
+            containers.push(name.clone());
+        }
         Ok(TaskDefinition {
             family: body
                 .get("family")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             containers,
+            images,
+            platform: platform::needed_by_task(body)?,
         })
+    }
+
+    /// The image `container` names, as written; `None` when it names none.
+    #[must_use]
+    pub fn image(&self, container: &str) -> Option<&str> {
+        self.images.get(container).map(String::as_str)
     }
 
     #[must_use]
@@ -195,10 +224,47 @@ mod tests {
     }
 
     #[test]
+    fn keeps_each_containers_image_as_written() {
+        let t = TaskDefinition::parse(
+            br#"{"containerDefinitions":[{"name":"web","image":"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1"},{"name":"proxy"},{"name":"tpl","image":"<IMAGE1_NAME>"},{"name":"web","image":"nginx"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            t.image("web"),
+            Some("111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1")
+        );
+        assert_eq!(t.image("proxy"), None);
+        assert_eq!(t.image("tpl"), Some("<IMAGE1_NAME>"));
+        assert_eq!(t.image("app"), None);
+    }
+
+    #[test]
+    fn an_image_that_is_not_a_string_is_refused_naming_its_key() {
+        for (image, kind) in [
+            ("5", "a number"),
+            ("null", "null"),
+            (r#"{"uri":"x"}"#, "an object"),
+        ] {
+            let text = format!(
+                r#"{{"taskDefinition":{{"containerDefinitions":[{{"name":"web","image":"nginx"}},{{"name":"proxy","image":{image}}}]}}}}"#
+            );
+            assert_eq!(
+                TaskDefinition::parse(text.as_bytes()).unwrap_err(),
+                format!(
+                    "key \"containerDefinitions[1].image\" is {kind}, not a string; write the image as a string, e.g. \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1\""
+                ),
+                "{image}"
+            );
+        }
+    }
+
+    #[test]
     fn containers_are_compared_by_exact_name() {
         let td = |names: &[&str]| TaskDefinition {
             family: Some("web".into()),
             containers: names.iter().map(|n| (*n).to_owned()).collect(),
+            images: BTreeMap::new(),
+            platform: Needed::Unknown(String::new()),
         };
         let missing = |written: &[&str], has: &[&str]| MissingContainers {
             missing: written.iter().map(|n| (*n).to_owned()).collect(),
@@ -252,6 +318,10 @@ mod tests {
                 "containerDefinitions[0].name",
             ),
             (b"{", "not valid JSON"),
+            (
+                b"{\"containerDefinitions\":[],\"runtimePlatform\":{\"cpuArchitecture\":\"arm64\"}}",
+                "key \"runtimePlatform.cpuArchitecture\" is \"arm64\"; ECS knows X86_64 and ARM64",
+            ),
         ] {
             let e = TaskDefinition::parse(text).unwrap_err();
             assert!(e.contains(want), "{e}");

@@ -26,6 +26,12 @@ struct ReportService<'a> {
     bundle: Option<ReportBundle>,
     /// `taskDefinition` as written in the mapping.
     task_definition: Option<&'a str>,
+    /// With `ecs://`: the ARN of the task definition the ECS service runs now, and whether every
+    /// container's image is unchanged against it (each container's `change` says how).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running_task_definition: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unchanged: Option<bool>,
     blue_green: Option<&'a str>,
     /// The blue/green template and `AppSpec` (paths as the mapping resolves them), when named.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,6 +90,8 @@ impl<'a> Report<'a> {
             files: files.iter().map(|f| f.path.clone()).collect(),
             bundle: bundle.map(ReportBundle::of),
             task_definition: s.service.task_definition.as_deref(),
+            running_task_definition: s.running.as_ref().map(|r| r.task_definition.as_str()),
+            unchanged: s.unchanged(),
             blue_green: s.service.blue_green.as_ref().map(ContainerName::as_str),
             blue_green_inputs: s.service.blue_green_inputs.as_ref().map(|i| ReportInputs {
                 task_definition_template: i.template.display().to_string(),

@@ -1,5 +1,6 @@
-//! What `emit` says on stdout once the generation is delivered: a line per service (or the
-//! `--json` summary), and the warning when OUT lies where `CodeBuild`'s artifacts section cannot
+//! What `emit` says on stdout once the generation is delivered: a line per service, with what
+//! changes against the ECS service's running task definition (`ecs://`), or the `--json`
+//! summary; and the warning when OUT lies where `CodeBuild`'s artifacts section cannot
 //! find it.
 
 use std::fmt::Write as _;
@@ -11,6 +12,7 @@ use super::{Delivery, OutFile};
 use crate::escape;
 use crate::model::ServiceName;
 use crate::model::deploy;
+use crate::resolve::changes::{Change, Status, Unknown};
 use crate::resolve::{ResolvedContainer, ResolvedService};
 
 /// The `--json` summary.
@@ -20,6 +22,9 @@ pub struct JsonSummary<'a> {
     out: String,
     files: Vec<SummaryFile<'a>>,
     containers: Vec<SummaryRow<'a>>,
+    /// The services whose task definition is the one their ECS service runs now (`ecs://`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    services: Vec<SummaryService<'a>>,
 }
 
 impl<'a> JsonSummary<'a> {
@@ -40,7 +45,32 @@ impl<'a> JsonSummary<'a> {
             containers: rows
                 .map(|(service, c)| SummaryRow::of(service, c))
                 .collect(),
+            services: services.iter().filter_map(SummaryService::of).collect(),
         }
+    }
+}
+
+/// A service held against the task definition its ECS service runs now.
+#[derive(Serialize)]
+struct SummaryService<'a> {
+    service: Option<&'a str>,
+    /// `ecs://CLUSTER/SERVICE`.
+    task_definition: &'a str,
+    /// The ARN of the task definition that service runs now.
+    running_task_definition: &'a str,
+    /// True when every container's image is unchanged.
+    unchanged: bool,
+}
+
+impl<'a> SummaryService<'a> {
+    fn of(s: &'a ResolvedService<'a>) -> Option<SummaryService<'a>> {
+        let running = s.running.as_ref()?;
+        Some(SummaryService {
+            service: s.service.name.as_ref().map(ServiceName::as_str),
+            task_definition: &running.service,
+            running_task_definition: &running.task_definition,
+            unchanged: s.unchanged()?,
+        })
     }
 }
 
@@ -75,6 +105,9 @@ struct SummaryRow<'a> {
     digest: Option<String>,
     tags: &'a [String],
     sources: Vec<String>,
+    /// Against the image the running task definition names (`ecs://` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<&'a Change>,
     /// With findings thresholds under `--ecr`: the counts judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     findings: Option<&'a crate::verify::findings::ContainerFindings>,
@@ -89,6 +122,7 @@ impl<'a> SummaryRow<'a> {
             digest: c.digest.map(|d| d.to_string()),
             tags: &c.tags,
             sources: labels(c),
+            change: c.change.as_ref(),
             findings: c.findings.as_ref(),
         }
     }
@@ -120,6 +154,7 @@ pub fn text(to: &Delivery<'_>, files: &[OutFile], services: &[ResolvedService<'_
             Some(name) => writeln!(text, "{name}: {}", containers.join("; ")),
             None => writeln!(text, "{}{}", containers.join("; "), to.note.unwrap_or("")),
         };
+        changes(&mut text, s);
     }
     if to.dry_run {
         for f in files {
@@ -149,6 +184,55 @@ pub fn text(to: &Delivery<'_>, files: &[OutFile], services: &[ResolvedService<'_
         );
     }
     text
+}
+
+/// With `ecs://`: what changes against the task definition the ECS service runs now, a line per
+/// container (`web: unchanged`, `web: <running> -> @sha256:... (v1.3)`).
+fn changes(text: &mut String, s: &ResolvedService<'_>) {
+    let Some(running) = &s.running else {
+        return;
+    };
+    let _ = writeln!(
+        text,
+        "  against {} (runs {}):",
+        running.service,
+        escape::value(&running.task_definition)
+    );
+    for c in &s.containers {
+        if let Some(change) = &c.change {
+            let _ = writeln!(text, "    {}: {}", c.name, change_words(c, change));
+        }
+    }
+}
+
+/// One container's change: `unchanged`, or the running image `->` the one written (its digest
+/// alone when the repository stays, with the artifacts' tags), `unknown` saying why.
+fn change_words(c: &ResolvedContainer<'_>, change: &Change) -> String {
+    if change.status == Status::Unchanged {
+        return "unchanged".to_owned();
+    }
+    let running = change.running.as_deref().map_or_else(
+        || "(no image)".to_owned(),
+        |r| escape::value(r).into_owned(),
+    );
+    // The digest alone where the running image is known to be in the same repository.
+    let same_repository =
+        !change.other_repository && matches!(change.reason, None | Some(Unknown::RunningTagOnly));
+    let written = match c.digest {
+        Some(d) if same_repository => format!("@{d}"),
+        Some(d) => c.image_uri.with(None, Some(d)).to_string(),
+        None => c.image_uri.to_string(),
+    };
+    let tags = if c.digest.is_none() || c.tags.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", escape::value(&c.tags.join(", ")))
+    };
+    let moved = format!("{running} -> {}{tags}", escape::value(&written));
+    match change.reason {
+        Some(why) => format!("unknown ({}): {moved}", why.words()),
+        None => moved,
+    }
 }
 
 /// `artifact:path` of every file naming the container's image.

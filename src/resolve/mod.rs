@@ -3,8 +3,10 @@
 //! typed reasons ([`Failure`]), every container's, for the command layer to word.
 //!
 //! - [`images`]: discovered files grouped into distinct images;
-//! - [`tags`]: the tag choice and the reference of one image.
+//! - [`tags`]: the tag choice and the reference of one image;
+//! - [`changes`]: the references resolved against those an ECS service runs now.
 
+pub mod changes;
 pub mod images;
 pub mod tags;
 
@@ -12,6 +14,7 @@ use serde::Serialize;
 
 use crate::discover::Discovery;
 use crate::model::mapping::{Container, Mapping, Selector, Service, Source};
+use crate::model::platform::PlatformCheck;
 use crate::model::{ContainerName, Digest, ImageRef, Rules, UriMode};
 pub use images::Image;
 use tags::RefProblem;
@@ -42,6 +45,13 @@ pub struct ResolvedContainer<'a> {
     /// Every file that named the image (several when they agree on the digest); none for a
     /// fixed image.
     pub sources: Vec<SourceFile>,
+    /// The platform check, when a platform was needed (set by `emit` after resolving).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformCheck>,
+    /// Against the image the service's running task definition names (`ecs://`), once
+    /// [`changes::hold_against`] has held it there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<changes::Change>,
     /// The scan findings judged (`emit --ecr` with findings thresholds), set once judged.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub findings: Option<crate::verify::findings::ContainerFindings>,
@@ -52,9 +62,24 @@ pub struct ResolvedContainer<'a> {
 pub struct ResolvedService<'a> {
     pub service: &'a Service,
     pub containers: Vec<ResolvedContainer<'a>>,
+    /// The task definition its ECS service runs now (`ecs://`), once
+    /// [`changes::hold_against`] has held the containers against it.
+    pub running: Option<changes::Running>,
 }
 
 impl ResolvedService<'_> {
+    /// With `ecs://`: true when no container's image changes against the running task definition
+    /// (every one unchanged); `None` without a running task definition.
+    #[must_use]
+    pub fn unchanged(&self) -> Option<bool> {
+        self.running.as_ref()?;
+        Some(self.containers.iter().all(|c| {
+            c.change
+                .as_ref()
+                .is_some_and(|ch| ch.status == changes::Status::Unchanged)
+        }))
+    }
+
     /// The reference of the service's blue/green container, when it names one.
     #[must_use]
     pub fn blue_green(&self) -> Option<&ImageRef> {
@@ -129,6 +154,7 @@ pub fn resolve<'a>(
         services.push(ResolvedService {
             service,
             containers,
+            running: None,
         });
     }
     if unresolved.is_empty() {
@@ -157,6 +183,8 @@ fn resolve_container<'a>(
                 digest: reference.digest(),
                 tags: reference.tag().map(str::to_owned).into_iter().collect(),
                 sources: Vec::new(),
+                platform: None,
+                change: None,
                 findings: None,
             });
         }
@@ -200,6 +228,8 @@ fn resolve_container<'a>(
                 path: c.rel_path.clone(),
             })
             .collect(),
+        platform: None,
+        change: None,
         findings: None,
     })
 }

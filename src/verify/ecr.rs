@@ -12,13 +12,12 @@ use crate::aws::ecr::{
 pub const NONE_IN_ECR: &str = "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up";
 
 /// Looks `images` up through the client `connect` gives, called only when an image is in ECR.
-/// Returns what ECR said of each image, in order (empty when the lookups could not be made), for
-/// the checks that read it.
+/// Returns each lookup that was made with what ECR said, for the checks that read the manifests.
 pub fn check<'a>(
     images: &[Seen],
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
     report: &mut Recorder,
-) -> Vec<Outcome> {
+) -> Vec<(Lookup, Outcome)> {
     let lookups: Vec<Lookup> = images
         .iter()
         .map(|s| Lookup::of(s.subject.clone(), &s.image, s.digest))
@@ -30,29 +29,27 @@ pub fn check<'a>(
         }
         Ok(batches) if batches.is_empty() => {
             tracing::warn!("{NONE_IN_ECR}");
-            return vec![Outcome::Skipped(Skipped::NotInEcr); images.len()];
+            return Vec::new();
         }
         Ok(_) => {}
     }
-    let outcomes = connect().and_then(|aws| ecr::check(aws, &lookups));
-    match outcomes {
+    let outcomes = match connect().and_then(|aws| ecr::check(aws, &lookups)) {
         Err(e) => {
             report.error("--ecr", format!("{e:#}"));
-            Vec::new()
+            return Vec::new();
         }
-        Ok(outcomes) => {
-            for (l, o) in lookups.iter().zip(&outcomes) {
-                let said = words(l, o);
-                match o {
-                    Outcome::Found { .. } => report.ok(l.subject.clone(), said),
-                    Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
-                    Outcome::Missing(_) => report.fail(l.subject.clone(), said),
-                    Outcome::Error(_) => report.error(l.subject.clone(), said),
-                }
-            }
-            outcomes
+        Ok(outcomes) => outcomes,
+    };
+    for (l, o) in lookups.iter().zip(&outcomes) {
+        let said = words(l, o);
+        match o {
+            Outcome::Found { .. } => report.ok(l.subject.clone(), said),
+            Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
+            Outcome::Missing(_) => report.fail(l.subject.clone(), said),
+            Outcome::Error(_) => report.error(l.subject.clone(), said),
         }
     }
+    lookups.into_iter().zip(outcomes).collect()
 }
 
 /// What ECR said about the image of `l`, worded: what was found, why it was not looked up, how it

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{Recorder, Seen};
 use crate::aws::Aws;
-use crate::aws::ecr::{Manifest, Outcome, Repository};
+use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository};
 use crate::aws::scan::{self, Answer, Finding, Polled, Scan, Status, Target};
 use crate::model::findings::{Counts, Thresholds};
 use crate::model::platform::{self, Offered, Platform};
@@ -443,35 +443,43 @@ fn not_done(scan: &Scan, start: &str, id: &str, polled: &Polled, wait: Duration)
     format!("the scan is {status}{said}, so its findings cannot be judged; {fix}")
 }
 
-/// `verify --ecr --findings`: every image seen (`outcomes`: what `--ecr` found for each, in order;
-/// empty when the lookups failed, which the ecr check reported) against `thresholds`.
+/// The thresholds of `verify --findings`, where they were given, the platform the images are
+/// needed for (when known) and the longest wait for running scans.
+pub struct Gate<'a> {
+    pub thresholds: &'a Thresholds,
+    pub from: String,
+    pub needed: Option<&'a Platform>,
+    pub wait: Duration,
+}
+
+/// `verify --ecr --findings`: every image seen against the gate. `found` is what `--ecr` found for
+/// each image, in order; empty when no lookup was made (no image in ECR, or the lookups failed,
+/// which the ecr check reported).
 pub fn check_seen(
     images: &[Seen],
-    outcomes: &[Outcome],
-    thresholds: &Thresholds,
-    from: &str,
-    wait: Duration,
+    found: &[(Lookup, Outcome)],
+    gate: &Gate<'_>,
     report: &mut Recorder,
 ) {
-    if outcomes.len() != images.len() {
+    if found.len() != images.len() {
         tracing::warn!(
-            "no ECR lookup could be made (see the ecr check), so no scan finding was checked"
+            "no image was looked up in ECR (see the ecr check), so no scan finding was checked"
         );
         return;
     }
     let asked: Vec<Asked<'_>> = images
         .iter()
-        .zip(outcomes)
-        .map(|(s, outcome)| Asked {
+        .zip(found)
+        .map(|(s, (_, outcome))| Asked {
             subject: s.subject.clone(),
             image: &s.image,
             outcome,
-            thresholds,
-            from: from.to_owned(),
-            needed: None,
+            thresholds: gate.thresholds,
+            from: gate.from.clone(),
+            needed: gate.needed,
         })
         .collect();
-    match judge(&asked, crate::aws::shared, wait) {
+    match judge(&asked, crate::aws::shared, gate.wait) {
         Ok(judged) => record(&judged, report),
         Err(e) => report.error("--findings", format!("{e:#}")),
     }

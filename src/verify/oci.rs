@@ -24,6 +24,7 @@ use sha2::Digest as _;
 use super::{Recorder, Seen};
 use crate::input::MAX_JSON;
 use crate::model::Digest;
+use crate::model::platform::{self, Offered, Offers};
 
 /// The read buffer for hashing blobs: large, so that hashing, not system calls, sets the pace.
 const HASH_BUFFER: usize = 1024 * 1024;
@@ -47,6 +48,9 @@ pub struct Proofs {
     files: Vec<ManifestFile>,
     /// What was given (`--oci DIR`, `--manifest FILE`), for messages.
     pub sources: Vec<String>,
+    /// The platforms each index or manifest an `--oci` layout proved offers (a manifest whose
+    /// config names none is absent).
+    pub offers: BTreeMap<Digest, Offers>,
 }
 
 /// One `--manifest` file whose bytes were read.
@@ -117,6 +121,7 @@ pub fn layout(dir: &Path, report: &mut Recorder, proofs: &mut Proofs) {
         report,
         proofs,
         checked: BTreeMap::new(),
+        configs: BTreeMap::new(),
         blobs: 0,
         bytes: 0,
         failures: 0,
@@ -144,6 +149,8 @@ struct Walk<'a> {
     /// Every digest looked at in a role, and whether it (and all below it) checked out in that
     /// role: bytes hashed as a layer prove nothing about a manifest of the same digest.
     checked: BTreeMap<(Digest, Role), bool>,
+    /// The platform each JSON config that checked out names.
+    configs: BTreeMap<Digest, platform::Platform>,
     blobs: u64,
     bytes: u64,
     failures: usize,
@@ -239,6 +246,16 @@ impl Walk<'_> {
             } else {
                 "manifest"
             };
+            let offers = match platform::offered(&doc) {
+                Ok(Offered::Index(entries)) => Some(Offers::Index(entries)),
+                Ok(Offered::Manifest { config }) => {
+                    self.configs.get(&config).cloned().map(Offers::Single)
+                }
+                Err(_) => None,
+            };
+            if let Some(offers) = offers {
+                self.proofs.offers.entry(digest).or_insert(offers);
+            }
             let how = format!("{what} {rel} of OCI layout {}", self.dir.display());
             self.proofs
                 .anchors
@@ -275,7 +292,12 @@ impl Walk<'_> {
         let ok = match self.blob(digest, size, json_config, via) {
             None => false,
             Some(bytes) if json_config => match json(&bytes) {
-                Ok(_) => true,
+                Ok(config) => {
+                    if let Ok(p) = platform::of_config(&config) {
+                        self.configs.insert(digest, p);
+                    }
+                    true
+                }
                 Err(e) => {
                     let rel = format!("blobs/sha256/{}", digest.hex());
                     self.fail(format!("{rel} (the config named by {via}) {e}"));

@@ -352,8 +352,11 @@ fn verify_reports_a_findings_case_per_image_in_json_and_junit() {
     assert!(xml.contains("<testsuite name=\"ecr\""), "{xml}");
 }
 
-#[test]
-fn an_image_index_is_judged_by_its_platform_manifests() {
+/// The two-platform index pushed into a new repository with its manifests, each with its exact
+/// bytes: linux/amd64's scan has HIGH 1, linux/arm64's CRITICAL 1 (the index itself and its
+/// attestation entry are never scanned: ECR does not scan an index, and an attestation is no
+/// platform). Returns (repository, index digest, [(platform, digest)]).
+fn pushed_index() -> (String, String, Vec<(String, String)>) {
     let moto = moto();
     let index = two_platform_index();
     let repo = unique("shop/multi");
@@ -367,8 +370,7 @@ fn an_image_index_is_judged_by_its_platform_manifests() {
     let index_digest =
         moto.put_manifest(REGION, &repo, &index.bytes, &index.media_type, Some("v1"));
     let platforms: Vec<&str> = children.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
-    // The index itself is never scanned: ECR does not scan one.
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64", "unknown/unknown"]);
     moto.scan_result(
         REGION,
         &repo,
@@ -385,6 +387,13 @@ fn an_image_index_is_judged_by_its_platform_manifests() {
         &json!({"CRITICAL": 1}),
         &[finding("CVE-2024-0003", "CRITICAL", "busybox")],
     );
+    (repo, index_digest, children)
+}
+
+#[test]
+fn an_image_index_is_judged_by_its_platform_manifests() {
+    let moto = moto();
+    let (repo, index_digest, children) = pushed_index();
     let proxy = FaultProxy::start(moto.port, vec![], Fault::Pass);
     let env = build(
         &proxy.endpoint(),
@@ -402,7 +411,7 @@ fn an_image_index_is_judged_by_its_platform_manifests() {
         ))
         .stderr_has("CVE-2024-0003 (CRITICAL, busybox 1.2.3");
     assert!(!env.path("out").exists());
-    // One call per platform manifest, none for the index.
+    // One call per platform manifest, none for the index or its attestation entry.
     assert_eq!(proxy.count("DescribeImageScanFindings"), 2);
     assert_eq!(
         proxy.count("BatchGetImage"),
@@ -563,4 +572,45 @@ fn a_manifest_whose_bytes_are_not_its_digest_is_not_trusted() {
             crate::util::findings::sha256(&index.bytes)
         ))
         .stderr_has("nothing was written");
+}
+
+#[test]
+fn an_index_is_judged_only_by_the_platform_manifest_the_task_needs() {
+    let moto = moto();
+    let (repo, index_digest, children) = pushed_index();
+    let proxy = FaultProxy::start(moto.port, vec![], Fault::Pass);
+    let env = build(&proxy.endpoint(), &[("img", &(repo, index_digest))]);
+    // Every platform manifest when none is needed: amd64's HIGH 1 is over.
+    emit_img(&env, "HIGH=0", &[])
+        .code(1)
+        .stderr_has("platform linux/amd64")
+        .stderr_has("HIGH 1 > 0 tolerated");
+    let before = proxy.count("DescribeImageScanFindings");
+    // An arm64 task: only the arm64 manifest is judged, so amd64's findings do not count.
+    let run = emit_img(&env, "HIGH=0", &["--platform", "linux/arm64", "--json"]);
+    run.code(0);
+    assert_eq!(proxy.count("DescribeImageScanFindings") - before, 1);
+    assert_eq!(
+        run.json()["containers"][0]["findings"]["images"],
+        json!([{"digest": children[1].1, "platform": "linux/arm64", "status": "COMPLETE", "counts": {"CRITICAL": 1}}])
+    );
+    // verify takes the platform the same way.
+    let verify = |platform: &str| {
+        env.run(&[
+            "verify",
+            "img",
+            "--ecr",
+            "--findings",
+            "CRITICAL=0",
+            "--platform",
+            platform,
+        ])
+    };
+    verify("linux/amd64")
+        .code(0)
+        .stdout_has("platform linux/amd64")
+        .stdout_has("scan COMPLETE: HIGH 1, within");
+    verify("linux/arm64")
+        .code(1)
+        .stdout_has("CRITICAL 1 > 0 tolerated");
 }

@@ -34,13 +34,15 @@ pub enum Check {
     DigestProven,
     /// `--ecr`: every ECR image looked up live.
     Ecr,
+    /// `--platform` / `--task-definition`: every image offers the platform its task needs.
+    Platform,
     /// `--findings` with `--ecr`: each image's scan findings within the thresholds.
     Findings,
 }
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 10] = [
+    pub const ALL: [Check; 11] = [
         Check::ImageDetail,
         Check::Bundle,
         Check::BundleDeploysDiscovered,
@@ -50,6 +52,7 @@ impl Check {
         Check::Manifest,
         Check::DigestProven,
         Check::Ecr,
+        Check::Platform,
         Check::Findings,
     ];
 
@@ -66,6 +69,7 @@ impl Check {
             Check::Manifest => "manifest",
             Check::DigestProven => "digest proven",
             Check::Ecr => "ecr",
+            Check::Platform => "platform",
             Check::Findings => "findings",
         }
     }
@@ -266,6 +270,7 @@ mod tests {
                 "\"manifest\"",
                 "\"digest proven\"",
                 "\"ecr\"",
+                "\"platform\"",
                 "\"findings\"",
             ]
         );

@@ -197,13 +197,27 @@ impl Moto {
         digest
     }
 
-    /// A cluster with a service running a task definition of `containers`; returns its ARN.
+    /// A cluster with a service running a task definition of `containers` (image `nginx`);
+    /// returns its ARN.
     pub fn ecs_service(
         &self,
         region: &str,
         cluster: &str,
         service: &str,
         containers: &[&str],
+    ) -> String {
+        let named: Vec<(&str, &str)> = containers.iter().map(|c| (*c, "nginx")).collect();
+        self.ecs_service_running(region, cluster, service, &named)
+    }
+
+    /// A cluster with a service running a task definition of `containers`, each `(name, image)`;
+    /// returns its ARN.
+    pub fn ecs_service_running(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        containers: &[(&str, &str)],
     ) -> String {
         let ecs = |target: &str, body: serde_json::Value| {
             self.ok(
@@ -219,7 +233,7 @@ impl Moto {
         );
         let defs: Vec<serde_json::Value> = containers
             .iter()
-            .map(|c| serde_json::json!({ "name": c, "image": "nginx", "memory": 128 }))
+            .map(|(name, image)| serde_json::json!({ "name": name, "image": image, "memory": 128 }))
             .collect();
         let td = ecs(
             "RegisterTaskDefinition",

@@ -3,19 +3,14 @@
 //! (`POST /moto-api/static/ecr/scan-finding-results`). moto keeps the first result it hands out
 //! for an image, so each test pushes its own.
 //!
-//! The two-platform index (linux/amd64 and linux/arm64, as docker buildx pushes one) is built
-//! once per run with buildah, into an OCI layout whose blobs are pushed as they are.
+//! The two-platform index (linux/amd64 and linux/arm64 with an attestation entry, as docker buildx
+//! pushes one) is the buildah-built one of [`super::images`], whose blobs are pushed as they are.
 
-use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
 use super::aws::{Moto, http};
-use super::tool;
-
-const INSTALL: &str = "buildah (apt-get install buildah)";
 
 /// A finding as ECR's basic scanning reports it.
 pub fn finding(name: &str, severity: &str, package: &str) -> Value {
@@ -157,91 +152,43 @@ pub fn sha256(bytes: &[u8]) -> String {
 pub struct Index {
     pub bytes: Vec<u8>,
     pub media_type: String,
-    /// (platform `os/architecture`, manifest bytes, media type), in index order.
+    /// (platform `os/architecture`, manifest bytes, media type), in index order: linux/amd64,
+    /// linux/arm64, and the attestation entry (`unknown/unknown`).
     pub manifests: Vec<(String, Vec<u8>, String)>,
 }
 
-/// The index built once per run: linux/amd64 and linux/arm64 images from scratch, in an OCI
-/// layout written by `buildah manifest push --all`.
+/// The two-platform index of [`super::images`] (built once per run with buildah), read from its
+/// OCI layout.
 pub fn two_platform_index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("findings-index-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
-        std::fs::create_dir_all(&base).unwrap();
-        let (storage, run) = (base.join("storage"), base.join("run"));
-        let buildah = |args: &[&str]| {
-            let mut all: Vec<&OsStr> = vec![
-                "--root".as_ref(),
-                storage.as_os_str(),
-                "--runroot".as_ref(),
-                run.as_os_str(),
-                "--storage-driver".as_ref(),
-                "vfs".as_ref(),
-            ];
-            all.extend(args.iter().map(OsStr::new));
-            tool("buildah", &all, INSTALL).trim().to_owned()
-        };
-        let list = "localhost/imagedef-findings-list";
-        buildah(&["manifest", "create", list]);
-        for arch in ["amd64", "arm64"] {
-            let ctr = buildah(&["from", "--arch", arch, "scratch"]);
-            buildah(&["config", "--arch", arch, "--os", "linux", &ctr]);
-            let image = format!("localhost/imagedef-findings-{arch}:v1");
-            buildah(&["commit", "-q", &ctr, &image]);
-            buildah(&[
-                "manifest",
-                "add",
-                list,
-                &format!("containers-storage:{image}"),
-            ]);
-            buildah(&["rm", &ctr]);
+        let images = super::images::images();
+        let bytes = super::images::blob(&images.index, &images.index_digest);
+        let index: Value = serde_json::from_slice(&bytes).unwrap();
+        let manifests = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let platform = format!(
+                    "{}/{}",
+                    m["platform"]["os"].as_str().unwrap(),
+                    m["platform"]["architecture"].as_str().unwrap()
+                );
+                (
+                    platform,
+                    super::images::blob(&images.index, m["digest"].as_str().unwrap()),
+                    m["mediaType"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        Index {
+            media_type: index["mediaType"]
+                .as_str()
+                .unwrap_or("application/vnd.oci.image.index.v1+json")
+                .to_owned(),
+            bytes,
+            manifests,
         }
-        let layout = base.join("layout");
-        let dest = format!("oci:{}:v1", layout.display());
-        buildah(&["manifest", "push", "-q", "--all", list, &dest]);
-        let index = read_index(&layout);
-        let _ = std::fs::remove_dir_all(&base);
-        index
     })
-}
-
-fn read_index(layout: &Path) -> Index {
-    let blob = |digest: &str| -> PathBuf {
-        layout
-            .join("blobs/sha256")
-            .join(digest.strip_prefix("sha256:").unwrap())
-    };
-    let top: Value =
-        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let digest = top["manifests"][0]["digest"].as_str().unwrap();
-    let bytes = std::fs::read(blob(digest)).unwrap();
-    let index: Value = serde_json::from_slice(&bytes).unwrap();
-    let manifests = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let platform = format!(
-                "{}/{}",
-                m["platform"]["os"].as_str().unwrap(),
-                m["platform"]["architecture"].as_str().unwrap()
-            );
-            let d = m["digest"].as_str().unwrap();
-            (
-                platform,
-                std::fs::read(blob(d)).unwrap(),
-                m["mediaType"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    Index {
-        media_type: index["mediaType"]
-            .as_str()
-            .unwrap_or("application/vnd.oci.image.index.v1+json")
-            .to_owned(),
-        bytes,
-        manifests,
-    }
 }

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod bundled;
 pub mod crafted;
 pub mod findings;
+pub mod images;
 pub mod zips;
 
 use std::collections::BTreeMap;

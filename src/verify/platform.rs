@@ -1,0 +1,292 @@
+//! The platform check: every image must offer the platform its task needs, or a task would not
+//! start (`exec format error`, or no manifest for the platform). What an image offers is read
+//! from proven bytes only: an `--oci` layout's hashed chain, or, with `--ecr`, the manifest
+//! `BatchGetImage` returned (hashed against its digest) and, for a single manifest, its config blob
+//! from the registry (hashed too). An image whose platforms could not be read is reported as not
+//! checked, never as passed.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{Recorder, Seen};
+use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository};
+use crate::model::platform::{self, Offered, Offers, Platform, PlatformCheck};
+use crate::model::{Digest, ImageRef};
+
+/// A platform an image must offer, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Need {
+    pub platform: Platform,
+    /// What asked for it: `--platform`, the mapping's `platform`, the task definition.
+    pub from: String,
+    /// Asked for in so many words (`--platform`, the mapping's `platform`), not only implied by a
+    /// task definition: not checking it is then a warning, not a note at `-v`.
+    pub stated: bool,
+}
+
+/// What an image offers, by digest, read so far (from layouts and from ECR).
+pub type Known = BTreeMap<Digest, Offers>;
+
+/// Reads what a manifest `BatchGetImage` returned for `digest` offers. Its bytes must hash to
+/// `digest`; a single manifest's config comes from `config` (the registry), whose bytes must
+/// hash to the config's digest. An error says why nothing could be read.
+pub fn read_live(
+    manifest: &Manifest,
+    digest: Digest,
+    config: impl FnOnce(Digest) -> Result<Vec<u8>, String>,
+) -> Result<Offers, String> {
+    let actual = Digest::of(&manifest.bytes);
+    if actual != digest {
+        return Err(format!(
+            "ECR returned a manifest for {digest} whose bytes hash to {actual}, so nothing it says is proven; push the image again"
+        ));
+    }
+    let document = json(&manifest.bytes).map_err(|e| format!("the manifest of {digest}: {e}"))?;
+    match platform::offered(&document).map_err(|e| format!("the manifest of {digest}: {e}"))? {
+        Offered::Index(entries) => Ok(Offers::Index(entries)),
+        Offered::Manifest {
+            config: config_digest,
+        } => {
+            let bytes = config(config_digest)?;
+            let actual = Digest::of(&bytes);
+            if actual != config_digest {
+                return Err(format!(
+                    "the registry returned a config blob for {config_digest} whose bytes hash to {actual}; it was refused"
+                ));
+            }
+            let config =
+                json(&bytes).map_err(|e| format!("the config {config_digest} of {digest}: {e}"))?;
+            platform::of_config(&config)
+                .map(Offers::Single)
+                .map_err(|e| format!("the config {config_digest} of {digest}: {e}"))
+        }
+    }
+}
+
+fn json(bytes: &[u8]) -> Result<Value, String> {
+    crate::model::json::parse(bytes).map_err(|e| e.to_string())
+}
+
+/// What the check found for one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It offers the platform.
+    Runs(Offers),
+    /// It does not.
+    Mismatch(Offers),
+    /// Its platforms are not known: why.
+    NotChecked(String),
+}
+
+/// Judges one image against `need` with what is known of it.
+#[must_use]
+pub fn judge(digest: Option<Digest>, need: &Need, known: &Known, unknown_why: &str) -> Verdict {
+    let Some(offers) = digest.and_then(|d| known.get(&d)) else {
+        return Verdict::NotChecked(unknown_why.to_owned());
+    };
+    if offers.runs_as(&need.platform) {
+        Verdict::Runs(offers.clone())
+    } else {
+        Verdict::Mismatch(offers.clone())
+    }
+}
+
+/// The words of a mismatch: the image, what it offers, what is needed and why, and the fix.
+#[must_use]
+pub fn mismatch(image: &ImageRef, offers: &Offers, need: &Need) -> String {
+    let p = &need.platform;
+    format!(
+        "image {image} offers {}, but {} needs {p}: the task would not start (exec format error, or no manifest for {p}); fix: build the image for {p} (e.g. docker buildx build --platform {p}), or set the task definition's runtimePlatform to what the image is",
+        offers.list(),
+        need.from
+    )
+}
+
+/// The words of a pass.
+#[must_use]
+pub fn runs(offers: &Offers, need: &Need) -> String {
+    match offers {
+        Offers::Single(p) => format!("offers {p}, which {} needs", need.from),
+        Offers::Index(_) => format!(
+            "offers {} in its {}, which {} needs",
+            need.platform,
+            offers.list(),
+            need.from
+        ),
+    }
+}
+
+/// Records the verdict of each image.
+pub fn record(
+    subject: &str,
+    image: &ImageRef,
+    verdict: &Verdict,
+    need: &Need,
+    report: &mut Recorder,
+) {
+    match verdict {
+        Verdict::Runs(offers) => report.ok(subject.to_owned(), runs(offers, need)),
+        Verdict::Mismatch(offers) => report.fail(subject.to_owned(), mismatch(image, offers, need)),
+        Verdict::NotChecked(why) => tracing::warn!(
+            "{subject}: platform {} ({}) not checked for {image}: {why}",
+            need.platform,
+            need.from
+        ),
+    }
+}
+
+/// Fetches a config blob of a repository from its registry; an error (worded) is exit 2.
+pub type FetchBlob<'a> = dyn FnMut(&Repository, Digest) -> Result<Vec<u8>, String> + 'a;
+
+/// Adds what each image ECR returned a manifest for offers to `known`. Returns the lookups whose
+/// manifest (or config) could not be read, each with why: an error (exit 2).
+pub fn read_found(
+    found: &[(Lookup, Outcome)],
+    fetch: &mut FetchBlob<'_>,
+    known: &mut Known,
+) -> Vec<(String, String)> {
+    let mut failed = Vec::new();
+    for (l, outcome) in found {
+        let Outcome::Found {
+            repository,
+            digest: Some(digest),
+            manifest: Some(manifest),
+            ..
+        } = outcome
+        else {
+            continue;
+        };
+        if known.contains_key(digest) {
+            continue;
+        }
+        match read_live(manifest, *digest, |config| fetch(repository, config)) {
+            Ok(offers) => {
+                known.insert(*digest, offers);
+            }
+            Err(e) => failed.push((l.subject.clone(), format!("{}: {e}", l.image))),
+        }
+    }
+    failed
+}
+
+/// Why the platforms of an image are not known; `layouts`: `--oci` layouts could have proved
+/// them (verify).
+#[must_use]
+pub fn unknown_why(
+    image: &ImageRef,
+    digest: Option<Digest>,
+    ecr: bool,
+    layouts: bool,
+) -> &'static str {
+    if digest.is_none() {
+        "the image has no digest, so what it offers cannot be proven"
+    } else if !ecr && layouts {
+        "no --oci layout proves it, and --ecr, which reads it from ECR, was not given"
+    } else if !ecr {
+        "its platforms are read with --ecr, which was not given"
+    } else if image.ecr().is_none() {
+        "it is not in an Amazon ECR private registry, where its platforms would be read"
+    } else {
+        "ECR returned no manifest for it"
+    }
+}
+
+/// `verify`'s platform check: every image against `need`, with what `--oci` layouts proved and
+/// what ECR returned; images in `failed` were already reported.
+pub fn check(
+    images: &[Seen],
+    need: &Need,
+    known: &Known,
+    ecr: bool,
+    failed: &[(String, String)],
+    report: &mut Recorder,
+) {
+    for (subject, message) in failed {
+        report.error(subject.clone(), message.clone());
+    }
+    for seen in images {
+        if failed.iter().any(|(s, _)| s == &seen.subject) {
+            continue;
+        }
+        let why = unknown_why(&seen.image, seen.digest, ecr, true);
+        let verdict = judge(seen.digest, need, known, why);
+        record(&seen.subject, &seen.image, &verdict, need, report);
+    }
+}
+
+/// What a container's platform check found, as the report and `--json` carry it.
+#[must_use]
+pub fn checked(need: &Need, verdict: &Verdict) -> PlatformCheck {
+    PlatformCheck {
+        needs: need.platform.to_string(),
+        from: need.from.clone(),
+        offers: match verdict {
+            Verdict::Runs(o) | Verdict::Mismatch(o) => {
+                Some(o.platforms().iter().map(ToString::to_string).collect())
+            }
+            Verdict::NotChecked(_) => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn need(p: &str) -> Need {
+        Need {
+            platform: p.parse().unwrap(),
+            from: "--platform".to_owned(),
+            stated: true,
+        }
+    }
+
+    #[test]
+    fn a_live_manifest_is_read_only_from_proven_bytes() {
+        let config = br#"{"os":"linux","architecture":"arm64"}"#.to_vec();
+        let config_digest = Digest::of(&config);
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{config_digest}","size":{}}},"layers":[]}}"#,
+            config.len()
+        );
+        let m = Manifest {
+            media_type: None,
+            bytes: manifest.into_bytes(),
+        };
+        let digest = Digest::of(&m.bytes);
+        let offers = read_live(&m, digest, |d| {
+            assert_eq!(d, config_digest);
+            Ok(config.clone())
+        })
+        .unwrap();
+        assert_eq!(offers, Offers::Single("linux/arm64".parse().unwrap()));
+        // Bytes that are not the digest's prove nothing; a config that is not its digest's is
+        // refused.
+        let other = Digest::of(b"other");
+        assert!(
+            read_live(&m, other, |_| Ok(config.clone()))
+                .unwrap_err()
+                .contains("hash to")
+        );
+        assert!(
+            read_live(&m, digest, |_| Ok(b"{}".to_vec()))
+                .unwrap_err()
+                .contains("refused")
+        );
+        let mut known = Known::new();
+        known.insert(digest, offers);
+        assert!(matches!(
+            judge(Some(digest), &need("linux/arm64"), &known, ""),
+            Verdict::Runs(_)
+        ));
+        assert!(matches!(
+            judge(Some(digest), &need("linux/amd64"), &known, ""),
+            Verdict::Mismatch(_)
+        ));
+        assert_eq!(
+            judge(None, &need("linux/amd64"), &known, "no digest"),
+            Verdict::NotChecked("no digest".into())
+        );
+    }
+}

@@ -151,6 +151,7 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
   top level   services (required): service name -> service, in file order; the name (1-100 of
               letters, digits, _ and -; not SHA256SUMS) is the folder under OUT
               uri, tagPattern: as --uri and --tag-pattern, for every service
+              findings: as --findings, for every service
   service     containers (required): container name -> image, in the order written
               uri, tagPattern: for this service (they win over the top level's; the options win
               over both)
@@ -163,12 +164,41 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
               imageDetail.json as taskdef.json and appspec.yaml
               imagePlaceholder: the action's Image1ContainerName (default IMAGE1_NAME): the
               blueGreen container's image in the template is <IMAGE1_NAME>
+              findings: with --ecr, the scan findings tolerated per severity, e.g.
+              {\"CRITICAL\": 0, \"HIGH\": 2} (wins over the top level's; --findings wins over both)
   container   image: a fixed reference, written as given; or a selector, all of whose keys a
               discovered imageDetail.json must match:
               repository: the image's repository (shop/web)
               artifact: the input artifact's name ($CODEBUILD_SRC_DIR_<name>, or NAME=DIR)
               path: a glob on the path inside the artifact (* stays within one folder)
   Any other key is refused, naming it.";
+
+/// The scan findings gate of `emit` and `verify`.
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    /// With --ecr: the scan findings tolerated per severity, as CodePipeline's InspectorScan
+    /// thresholds (e.g. CRITICAL=0,HIGH=2; CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED,
+    /// UNTRIAGED; a severity not named is not limited), judged by digest with
+    /// DescribeImageScanFindings (an image index by its platform manifests). Over a threshold, or a
+    /// scan that is missing, failed or cannot be judged, fails the check (exit 1; emit then writes
+    /// nothing). For emit, wins over the mapping's "findings". Needs ecr:DescribeImageScanFindings
+    /// (enhanced scanning: also inspector2:ListFindings).
+    #[arg(long, value_name = "SEVERITY=N,...", env = "IMAGEDEF_FINDINGS")]
+    pub findings: Option<String>,
+    /// With findings thresholds: how long to wait in all for scans that are IN_PROGRESS or PENDING
+    /// (asked again after 2, 4, 8, ... up to 20 seconds) before failing; 0 asks once.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "IMAGEDEF_SCAN_WAIT",
+        default_value_t = DEFAULT_SCAN_WAIT
+    )]
+    pub scan_wait: u64,
+}
+
+/// `--scan-wait`'s default: five minutes, time for a scan on push started by the same pipeline to
+/// finish.
+pub const DEFAULT_SCAN_WAIT: u64 = 300;
 
 /// Where to look.
 #[derive(Debug, Args)]
@@ -245,6 +275,8 @@ pub struct EmitArgs {
     /// linux/amd64 for a FARGATE task]
     #[arg(long, value_name = "PLATFORM", env = "IMAGEDEF_PLATFORM")]
     pub platform: Option<String>,
+    #[command(flatten)]
+    pub findings: FindingsArgs,
     /// Also write a deterministic zip for an S3 source action, with the deploy files at its root:
     /// OUT/imagedefinitions.zip in single-image mode (plus OUT/SHA256SUMS listing the zip and the
     /// json), OUT/<service>.zip per service with --mapping.
@@ -391,6 +423,8 @@ pub struct VerifyArgs {
     /// linux/amd64; an EC2 task without one is not checked).
     #[arg(long, value_name = "FILE|ecs://CLUSTER/SERVICE")]
     pub task_definition: Option<PathBuf>,
+    #[command(flatten)]
+    pub findings: FindingsArgs,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,

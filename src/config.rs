@@ -9,11 +9,13 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 
 use crate::cli::{
-    Cli, DiscoverArgs, EmitArgs, GlobalArgs, LogFormat, PublishArgs, ScanArgs, VerifyArgs,
+    Cli, DiscoverArgs, EmitArgs, FindingsArgs, GlobalArgs, LogFormat, PublishArgs, ScanArgs,
+    VerifyArgs,
 };
 use crate::discover::{self, Root};
 use crate::model::blue_green;
 use crate::model::deploy::is_bare_name;
+use crate::model::findings::Thresholds;
 use crate::model::platform::Platform;
 use crate::model::rules::TagPatternError;
 use crate::model::s3::{AccountId, BucketName, CannedAcl, KeyTemplate};
@@ -42,6 +44,34 @@ impl fmt::Display for Given {
             Given::Option(option) => f.write_str(option),
             Given::Env(var) => write!(f, "${var}"),
         }
+    }
+}
+
+/// `--findings` and `--scan-wait` (`emit`, `verify`).
+#[derive(Clone, Debug)]
+pub struct FindingsConfig {
+    /// `--findings`, and how it was given (which wins over the mapping's `findings`).
+    pub thresholds: Option<(Thresholds, Given)>,
+    /// `--scan-wait`: the longest wait, in all, for scans still running.
+    pub scan_wait: std::time::Duration,
+}
+
+impl FindingsConfig {
+    fn from_args(args: &FindingsArgs, cli: &Cli) -> anyhow::Result<Self> {
+        let thresholds = args
+            .findings
+            .as_deref()
+            .map(|text| {
+                let given = Given::of(cli, "findings", "--findings");
+                text.parse::<Thresholds>()
+                    .map(|t| (t, given.clone()))
+                    .map_err(|e| anyhow!("{given} {e}"))
+            })
+            .transpose()?;
+        Ok(FindingsConfig {
+            thresholds,
+            scan_wait: std::time::Duration::from_secs(args.scan_wait),
+        })
     }
 }
 
@@ -135,6 +165,8 @@ pub struct VerifyConfig {
     pub platform: Option<Platform>,
     /// `--task-definition`: whose platform every image must offer.
     pub task_definition: Option<TaskDefinitionSource>,
+    /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
+    pub findings: FindingsConfig,
     pub json: bool,
 }
 
@@ -155,7 +187,7 @@ impl VerifyConfig {
         self.has_artifacts() && !self.roots_given
     }
 
-    pub fn from_args(args: &VerifyArgs) -> anyhow::Result<VerifyConfig> {
+    pub fn from_args(args: &VerifyArgs, cli: &Cli) -> anyhow::Result<VerifyConfig> {
         Ok(VerifyConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
             expect: args.expect.clone(),
@@ -187,6 +219,7 @@ impl VerifyConfig {
                 .as_deref()
                 .map(task_definition_source)
                 .transpose()?,
+            findings: FindingsConfig::from_args(&args.findings, cli)?,
             json: args.json,
         })
     }
@@ -240,6 +273,8 @@ pub struct EmitConfig {
     pub ecr: bool,
     /// `--platform`: what every image must offer, over the mapping and task definitions.
     pub platform: Option<Platform>,
+    /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
+    pub findings: FindingsConfig,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<PathBuf>,
     /// Also write the zip bundle(s) for an S3 source action.
@@ -346,6 +381,7 @@ impl EmitConfig {
             tag_pattern_given,
             ecr: args.ecr,
             platform: platform(args.platform.as_deref())?,
+            findings: FindingsConfig::from_args(&args.findings, cli)?,
             codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),

@@ -38,7 +38,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args)?),
         Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args, cli)?),
-        Command::Verify(args) => commands::verify::run(&config::VerifyConfig::from_args(args)?),
+        Command::Verify(args) => {
+            commands::verify::run(&config::VerifyConfig::from_args(args, cli)?)
+        }
         Command::Publish(args) => {
             commands::publish::run(&config::PublishConfig::from_args(args, cli)?)
         }

@@ -11,6 +11,7 @@
 //! - [`s3`]: `HeadObject` + `PutObject`, bounded in parallel (`publish`);
 //! - [`registry`]: one blob through the registry HTTP API v2 (`GetAuthorizationToken` credentials,
 //!   the S3 redirect followed without them), on the same HTTPS client;
+//! - [`scan`]: `DescribeImageScanFindings` by digest, polled while a scan runs (`--findings`);
 //! - [`errors`]: AWS errors as messages naming the code, operation, resource and IAM action.
 //!
 //! A new service (S3 for `publish`) adds a module with its calls and a client constructor like
@@ -21,6 +22,7 @@ pub mod ecs;
 pub mod errors;
 pub mod registry;
 pub mod s3;
+pub mod scan;
 
 use crate::model::partition;
 use std::future::Future;

@@ -25,6 +25,7 @@ use crate::resolve::{self, ResolvedService};
 use crate::verify::platform::Need;
 
 mod ecr;
+mod findings;
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let (plan, mapping_path) = match &config.mode {
@@ -60,9 +61,19 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let needs = needs(config, &plan, &services, &tasks);
     let blue_green = blue_green_inputs(&services, mapping_path)?;
     if config.ecr {
-        ecr::require(&mut services, &needs, aws::shared, &mut config_blob)?;
+        let mut checked = ecr::require(&mut services, &needs, aws::shared, &mut config_blob)?;
+        findings::require(
+            &mut services,
+            &plan,
+            mapping_path,
+            &needs,
+            config,
+            &mut checked,
+        )?;
+        checked.finish()?;
     } else {
         ecr::not_checked(&mut services, &needs, false);
+        findings::not_checked(config, &plan);
     }
     let files = output::lay_out(&services, mapping_path, config.bundle, &blue_green)?;
     let note = match &config.mode {

@@ -68,14 +68,30 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     } else {
         Vec::new()
     };
-    if let Some(need) = report.record(Check::Platform, |r| need(config, r)) {
+    let need = report.record(Check::Platform, |r| need(config, r));
+    if let Some(need) = &need {
         report.record(Check::Platform, |r| {
             let mut known = proofs.offers.clone();
             let mut fetch =
                 |repository: &Repository, digest: Digest| config_blob(repository, digest);
             let failed = platform::read_found(&found, &mut fetch, &mut known);
-            platform::check(&images, &need, &known, config.ecr, &failed, r);
+            platform::check(&images, need, &known, config.ecr, &failed, r);
         });
+    }
+    if let Some((thresholds, given)) = &config.findings.thresholds {
+        if config.ecr {
+            report.record(Check::Findings, |r| {
+                let asked = verify::findings::Gate {
+                    thresholds,
+                    from: given.to_string(),
+                    needed: need.as_ref().map(|n| &n.platform),
+                    wait: config.findings.scan_wait,
+                };
+                verify::findings::check_seen(&images, &found, &asked, r);
+            });
+        } else {
+            tracing::warn!("{}", verify::findings::NOT_CHECKED);
+        }
     }
     verify::held::say(&bundles, config.strict, &mut report);
     let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::blue_green;
+use super::findings::Thresholds;
 use super::json::{self, JsonError, kind as json_kind};
 use super::platform::Platform;
 use super::reference::{MAX_REFERENCE_LEN, UriMode};
@@ -30,6 +31,8 @@ pub struct Mapping {
     pub rules: Rules,
     /// The top-level `platform`: what every service's images must offer.
     pub platform: Option<Platform>,
+    /// The top-level `findings`: the scan findings tolerated (with `--ecr`).
+    pub findings: Option<Thresholds>,
     /// In file order.
     pub services: Vec<Service>,
 }
@@ -55,6 +58,8 @@ pub struct Service {
     /// `taskDefinitionTemplate`, `appSpec` and `imagePlaceholder` of a blue/green service: checked,
     /// then written beside its `imageDetail.json`.
     pub blue_green_inputs: Option<blue_green::Inputs>,
+    /// The service's `findings`, which wins over the top level's.
+    pub findings: Option<Thresholds>,
 }
 
 /// One container of a service and where its image comes from.
@@ -170,6 +175,7 @@ struct RawMapping {
     #[serde(rename = "tagPattern")]
     tag_pattern: Option<String>,
     platform: Option<String>,
+    findings: Option<Value>,
     services: Option<Map<String, Value>>,
 }
 
@@ -191,6 +197,7 @@ struct RawService {
     app_spec: Option<String>,
     #[serde(rename = "imagePlaceholder")]
     image_placeholder: Option<String>,
+    findings: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -203,7 +210,7 @@ struct RawContainer {
 }
 
 /// What a mapping's keys are for, said in every "unknown key" error.
-const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\" and \"imagePlaceholder\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
+const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
     /// Single-image mode as a mapping: one service without a name, whose one container takes the
@@ -216,6 +223,7 @@ impl Mapping {
         Mapping {
             rules: Rules::default(),
             platform: None,
+            findings: None,
             services: vec![Service {
                 name: None,
                 containers: vec![Container {
@@ -228,6 +236,7 @@ impl Mapping {
                 platform: None,
                 blue_green: None,
                 blue_green_inputs: None,
+                findings: None,
             }],
         }
     }
@@ -295,6 +304,11 @@ impl Mapping {
                 &Origin::MappingTop,
             )?,
             platform: platform("platform", raw.platform.as_deref())?,
+            findings: raw
+                .findings
+                .as_ref()
+                .map(|v| Thresholds::from_json(v, "findings"))
+                .transpose()?,
             services: services
                 .into_iter()
                 .map(|(name, value)| parse_service(&name, value, base))
@@ -389,6 +403,11 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         platform: platform(&format!("{at}.platform"), raw.platform.as_deref())?,
         blue_green,
         blue_green_inputs,
+        findings: raw
+            .findings
+            .as_ref()
+            .map(|v| Thresholds::from_json(v, &format!("{at}.findings")))
+            .transpose()?,
     })
 }
 
@@ -699,7 +718,7 @@ mod tests {
             ("[]".into(), &["not a JSON object"]),
             ("{}".into(), &["\"services\" is missing or empty"]),
             (r#"{"services": {}}"#.into(), &["\"services\" is missing or empty"]),
-            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `platform`, `services`", "fix the spelling"]),
+            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `platform`, `findings`, `services`", "fix the spelling"]),
             (svc(r#"{"containers": {}}"#), &["\"services.web.containers\" is missing or empty"]),
             (svc(r#"{"container": {}}"#), &["key \"services.web\": unknown field `container`"]),
             (svc("3"), &["key \"services.web\" is a number, not an object"]),
@@ -728,6 +747,11 @@ mod tests {
             (svc(r#"{"containers": {"my app": {"artifact": "A"}}}"#), &["container name \"my app\" contains ' '; use 1-255"]),
             (r#"{"services": {"web": {"containers": {"w": {"artifact": "A"}}}, "web": {"containers": {}}}}"#.into(), &["key \"services.web\" appears more than once"]),
             (one(r#"{"artifact": "A", "artifact": "B"}"#), &["key \"services.web.containers.web.artifact\" appears more than once"]),
+            (svc(r#"{"findings": {"CRITICAL": -1}, "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.findings.CRITICAL\" = -1 is not a whole number of findings"]),
+            (svc(r#"{"findings": {"SEVERE": 0}, "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.findings.SEVERE\": \"SEVERE\" is not a severity", "use one of CRITICAL, HIGH"]),
+            (svc(r#"{"findings": {"HIGH": 1, "HIGH": 2}, "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.findings.HIGH\" appears more than once"]),
+            (r#"{"findings": "CRITICAL=0", "services": {"web": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["key \"findings\" is \"CRITICAL=0\", not an object", "{\"CRITICAL\": 0, \"HIGH\": 2}"]),
+            (r#"{"findings": {}, "services": {"web": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["key \"findings\" names no severity"]),
         ];
         for (text, want) in cases {
             let e = parse(&text).map(|_| ()).unwrap_err();
@@ -754,6 +778,20 @@ mod tests {
             ),
             r#"keys "services.web" and "services.WEB" differ only in letter case; their folders and zips (web/ and WEB/, web.zip and WEB.zip) would be one file on a case-insensitive file system: rename one"#
         );
+    }
+
+    #[test]
+    fn findings_are_read_at_the_top_and_per_service() {
+        let m = parse(
+            r#"{"findings": {"CRITICAL": 0}, "services": {"web": {"containers": {"web": {"artifact": "A"}}, "findings": {"HIGH": 2, "CRITICAL": 1}}, "api": {"containers": {"api": {"artifact": "B"}}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.findings.as_ref().unwrap().to_string(), "CRITICAL=0");
+        assert_eq!(
+            m.services[0].findings.as_ref().unwrap().to_string(),
+            "CRITICAL=1,HIGH=2"
+        );
+        assert_eq!(m.services[1].findings, None);
     }
 
     #[test]

@@ -108,6 +108,9 @@ struct SummaryRow<'a> {
     /// Against the image the running task definition names (`ecs://` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     change: Option<&'a Change>,
+    /// With findings thresholds under `--ecr`: the counts judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<&'a crate::verify::findings::ContainerFindings>,
 }
 
 impl<'a> SummaryRow<'a> {
@@ -120,6 +123,7 @@ impl<'a> SummaryRow<'a> {
             tags: &c.tags,
             sources: labels(c),
             change: c.change.as_ref(),
+            findings: c.findings.as_ref(),
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct ResolvedContainer<'a> {
     /// [`changes::hold_against`] has held it there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<changes::Change>,
+    /// The scan findings judged (`emit --ecr` with findings thresholds), set once judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings: Option<crate::verify::findings::ContainerFindings>,
 }
 
 /// One service with its containers, in mapping order.
@@ -182,6 +185,7 @@ fn resolve_container<'a>(
                 sources: Vec::new(),
                 platform: None,
                 change: None,
+                findings: None,
             });
         }
         Source::Select(selector) => Some(selector),
@@ -226,6 +230,7 @@ fn resolve_container<'a>(
             .collect(),
         platform: None,
         change: None,
+        findings: None,
     })
 }
 

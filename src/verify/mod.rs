@@ -10,12 +10,14 @@
 //! - [`blue_green`]: `--task-definition-template` / `--app-spec`, and the same pair in a bundle;
 //! - [`ecr`]: `--ecr`, every ECR image looked up live;
 //! - [`platform`]: every image offers the platform its task needs (`--platform`, task definitions);
+//! - [`findings`]: `--findings` with `--ecr`, each image's scan findings against thresholds;
 //! - [`held`]: what each bundle's content was held against, on its ok line;
 //! - [`report`]: the results by check, as text, JSON and JUnit XML.
 
 pub mod blue_green;
 pub mod bundle;
 pub mod ecr;
+pub mod findings;
 pub mod held;
 pub mod oci;
 pub mod pins;

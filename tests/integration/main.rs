@@ -14,6 +14,7 @@ mod discover;
 mod emit_bundle;
 mod emit_mapping;
 mod emit_single;
+mod findings;
 mod generations;
 mod live_aws;
 mod platform;

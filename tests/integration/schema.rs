@@ -69,7 +69,7 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         ("minimal", top(ok.into()), true),
         (
             "every key",
-            r#"{"uri": "tag", "tagPattern": "^v", "services": {"web": {"uri": "tag+digest", "tagPattern": "^x", "taskDefinition": "td.json", "blueGreen": "web", "taskDefinitionTemplate": "tdt.json", "appSpec": "appspec.yaml", "imagePlaceholder": "IMAGE", "containers": {"web": {"repository": "shop/web", "artifact": "Web", "path": "*/imageDetail.json"}, "x": {"image": "nginx:1"}}}}}"#.to_owned(),
+            r#"{"uri": "tag", "tagPattern": "^v", "findings": {"CRITICAL": 0}, "services": {"web": {"uri": "tag+digest", "tagPattern": "^x", "findings": {"HIGH": 2, "UNTRIAGED": 0}, "taskDefinition": "td.json", "blueGreen": "web", "taskDefinitionTemplate": "tdt.json", "appSpec": "appspec.yaml", "imagePlaceholder": "IMAGE", "containers": {"web": {"repository": "shop/web", "artifact": "Web", "path": "*/imageDetail.json"}, "x": {"image": "nginx:1"}}}}}"#.to_owned(),
             true,
         ),
         (
@@ -90,6 +90,26 @@ fn cases() -> Vec<(&'static str, String, bool)> {
         (
             "case of a key",
             top(r#""containers": {"web": {"Repository": "shop/web"}}"#.into()),
+            false,
+        ),
+        (
+            "findings of an unknown severity",
+            top(format!(r#"{ok}, "findings": {{"SEVERE": 0}}"#)),
+            false,
+        ),
+        (
+            "findings below zero",
+            top(format!(r#"{ok}, "findings": {{"HIGH": -1}}"#)),
+            false,
+        ),
+        (
+            "findings as text",
+            format!(r#"{{"findings": "CRITICAL=0", "services": {{"web": {{{ok}}}}}}}"#),
+            false,
+        ),
+        (
+            "findings naming nothing",
+            top(format!(r#"{ok}, "findings": {{}}"#)),
             false,
         ),
         ("no services", r#"{"services": {}}"#.into(), false),
@@ -230,6 +250,7 @@ fn emit_help_names_every_mapping_key() {
         "taskDefinitionTemplate",
         "appSpec",
         "imagePlaceholder",
+        "findings",
         "image",
         "repository",
         "artifact",

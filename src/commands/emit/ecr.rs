@@ -10,20 +10,51 @@ use crate::model::ServiceName;
 use crate::resolve::ResolvedService;
 use crate::verify::platform::{self, FetchBlob, Known, Need, Verdict};
 
+/// What `--ecr` found: every container's lookup with ECR's answer, in the order of the services'
+/// containers, for the checks that read it; and what failed so far, to be named all at once.
+pub struct Checked {
+    pub found: Vec<(ecr::Lookup, ecr::Outcome)>,
+    /// Lookups or reads that could not be made (exit 2).
+    pub errors: Vec<String>,
+    /// Checks that failed (exit 1).
+    pub failures: Vec<String>,
+}
+
+impl Checked {
+    /// Exit 2 naming every error (and failure), else exit 1 naming every failure; `Ok` when none.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        let nothing = "; nothing was written";
+        if !self.errors.is_empty() {
+            self.errors.extend(self.failures);
+            anyhow::bail!("{}{nothing}", self.errors.join("\n"));
+        }
+        if !self.failures.is_empty() {
+            return Err(CheckFailed(format!("{}{nothing}", self.failures.join("\n"))).into());
+        }
+        Ok(())
+    }
+}
+
 /// Looks every container's image up and checks its platform against `needs` (one per service,
-/// in order), recording what the check found on each container.
+/// in order), recording what the check found on each container. What failed is returned with
+/// what was found ([`Checked::finish`] says it).
 pub fn require<'a>(
     services: &mut [ResolvedService<'_>],
     needs: &[Option<Need>],
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
     fetch: &mut FetchBlob<'_>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Checked> {
     let lookups = lookups(services);
     let batches = ecr::plan(&lookups).map_err(|e| anyhow!("{e}; nothing was written"))?;
     if batches.is_empty() {
         tracing::warn!("{}", crate::verify::ecr::NONE_IN_ECR);
         not_checked(services, needs, true);
-        return Ok(());
+        let skipped = ecr::Outcome::Skipped(ecr::Skipped::NotInEcr);
+        return Ok(Checked {
+            found: lookups.into_iter().map(|l| (l, skipped.clone())).collect(),
+            errors: Vec::new(),
+            failures: Vec::new(),
+        });
     }
     let outcomes = ecr::check(connect()?, &lookups)?;
     let mut missing = Vec::new();
@@ -37,12 +68,12 @@ pub fn require<'a>(
             ecr::Outcome::Error(_) => failed.push(format!("{}: {said}", l.subject)),
         }
     }
-    let found: Vec<(ecr::Lookup, ecr::Outcome)> = lookups
-        .into_iter()
-        .zip(outcomes)
+    let all: Vec<(ecr::Lookup, ecr::Outcome)> = lookups.into_iter().zip(outcomes).collect();
+    let found: Vec<(ecr::Lookup, ecr::Outcome)> = all
+        .iter()
         .zip(needs_per_container(services, needs))
         .filter(|(_, need)| need.is_some())
-        .map(|(found, _)| found)
+        .map(|(found, _)| found.clone())
         .collect();
     let mut known = Known::new();
     let unread = platform::read_found(&found, fetch, &mut known);
@@ -52,15 +83,11 @@ pub fn require<'a>(
             .map(|(subject, why)| format!("{subject}: {why}")),
     );
     missing.extend(judge(services, needs, &known));
-    let nothing = "; nothing was written";
-    if !failed.is_empty() {
-        failed.extend(missing);
-        anyhow::bail!("{}{nothing}", failed.join("\n"));
-    }
-    if !missing.is_empty() {
-        return Err(CheckFailed(format!("{}{nothing}", missing.join("\n"))).into());
-    }
-    Ok(())
+    Ok(Checked {
+        found: all,
+        errors: failed,
+        failures: missing,
+    })
 }
 
 /// Without `--ecr` (or with no image in ECR) nothing is read: each needed platform is recorded

@@ -36,11 +36,13 @@ pub enum Check {
     Ecr,
     /// `--platform` / `--task-definition`: every image offers the platform its task needs.
     Platform,
+    /// `--findings` with `--ecr`: each image's scan findings within the thresholds.
+    Findings,
 }
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 10] = [
+    pub const ALL: [Check; 11] = [
         Check::ImageDetail,
         Check::Bundle,
         Check::BundleDeploysDiscovered,
@@ -51,6 +53,7 @@ impl Check {
         Check::DigestProven,
         Check::Ecr,
         Check::Platform,
+        Check::Findings,
     ];
 
     /// The name in JSON and JUnit output.
@@ -67,6 +70,7 @@ impl Check {
             Check::DigestProven => "digest proven",
             Check::Ecr => "ecr",
             Check::Platform => "platform",
+            Check::Findings => "findings",
         }
     }
 }
@@ -267,6 +271,7 @@ mod tests {
                 "\"digest proven\"",
                 "\"ecr\"",
                 "\"platform\"",
+                "\"findings\"",
             ]
         );
         for c in Check::ALL {

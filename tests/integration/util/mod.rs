@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod bundled;
 pub mod crafted;
+pub mod findings;
 pub mod images;
 pub mod registry;
 pub mod zips;

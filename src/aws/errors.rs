@@ -253,7 +253,12 @@ fn fix_for(call: &Call, code: &str, status: u16) -> String {
     {
         return fix;
     }
-    if DENIED.contains(&code) {
+    if DENIED.contains(&code) && call.arn == "*" {
+        format!(
+            "the build role needs {} on * (add it to the role's IAM policy; the action has no resource-level permissions)",
+            call.action
+        )
+    } else if DENIED.contains(&code) {
         format!(
             "the build role needs {} on {} (add it to the role's IAM policy; for a repository in another account, that repository's policy must also allow this role)",
             call.action, call.arn

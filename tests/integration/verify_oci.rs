@@ -3,91 +3,47 @@
 //! The layout is built once per test run (buildah with the vfs driver, no daemon): an image index
 //! pointing at one image manifest, its config and one layer. Each test copies it and changes it.
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::util::{ACCOUNT, DIGEST_WEB, Env, HOST, tool};
-
-const INSTALL: &str = "buildah (apt-get install buildah)";
+use crate::util::images::Buildah;
+use crate::util::{ACCOUNT, DIGEST_WEB, Env, HOST};
 
 /// The pristine layout, built on first use.
 pub(crate) fn pristine() -> &'static Path {
     static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
     LAYOUT.get_or_init(|| {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        remove_stale_fixtures(tmp);
+        crate::util::remove_stale_fixtures(tmp, "oci-fixture-");
         let base = tmp.join(format!("oci-fixture-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
         std::fs::write(base.join("hello.txt"), "hello from a layer\n").unwrap();
-        let (storage, run) = (base.join("storage"), base.join("run"));
-        let buildah = |args: &[&OsStr]| {
-            let mut all: Vec<&OsStr> = vec![
-                "--root".as_ref(),
-                storage.as_os_str(),
-                "--runroot".as_ref(),
-                run.as_os_str(),
-                "--storage-driver".as_ref(),
-                "vfs".as_ref(),
-            ];
-            all.extend_from_slice(args);
-            tool("buildah", &all, INSTALL).trim().to_owned()
-        };
-        let ctr = buildah(&["from".as_ref(), "scratch".as_ref()]);
+        let buildah = Buildah::new(&base);
+        let ctr = buildah.run(&["from", "scratch"]);
         let hello = base.join("hello.txt");
-        buildah(&[
-            "copy".as_ref(),
-            ctr.as_ref(),
-            hello.as_os_str(),
-            "/hello.txt".as_ref(),
-        ]);
-        buildah(&[
-            "commit".as_ref(),
-            "-q".as_ref(),
-            ctr.as_ref(),
-            "localhost/imagedef-fixture:v1".as_ref(),
-        ]);
-        buildah(&[
-            "manifest".as_ref(),
-            "create".as_ref(),
-            "localhost/imagedef-fixture-list".as_ref(),
-        ]);
-        buildah(&[
-            "manifest".as_ref(),
-            "add".as_ref(),
-            "localhost/imagedef-fixture-list".as_ref(),
-            "containers-storage:localhost/imagedef-fixture:v1".as_ref(),
+        buildah.run(&["copy", &ctr, hello.to_str().unwrap(), "/hello.txt"]);
+        buildah.run(&["commit", "-q", &ctr, "localhost/imagedef-fixture:v1"]);
+        buildah.run(&["manifest", "create", "localhost/imagedef-fixture-list"]);
+        buildah.run(&[
+            "manifest",
+            "add",
+            "localhost/imagedef-fixture-list",
+            "containers-storage:localhost/imagedef-fixture:v1",
         ]);
         let dest = format!("oci:{}:v1", base.join("layout").display());
-        buildah(&[
-            "manifest".as_ref(),
-            "push".as_ref(),
-            "-q".as_ref(),
-            "--all".as_ref(),
-            "localhost/imagedef-fixture-list".as_ref(),
-            dest.as_ref(),
+        buildah.run(&[
+            "manifest",
+            "push",
+            "-q",
+            "--all",
+            "localhost/imagedef-fixture-list",
+            &dest,
         ]);
-        buildah(&["rm".as_ref(), ctr.as_ref()]);
-        let _ = std::fs::remove_dir_all(&storage);
-        let _ = std::fs::remove_dir_all(&run);
+        buildah.run(&["rm", &ctr]);
+        buildah.remove_storage();
         base.join("layout")
     })
-}
-
-/// Removes the fixtures of earlier test runs whose process is gone.
-fn remove_stale_fixtures(tmp: &Path) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("oci-fixture-")
-            && !Path::new("/proc").join(pid).exists()
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
 }
 
 /// What the layout holds, read from its JSON.

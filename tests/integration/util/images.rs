@@ -44,14 +44,29 @@ pub fn blob(layout: &Path, digest: &str) -> Vec<u8> {
     std::fs::read(layout.join("blobs/sha256").join(hex)).unwrap()
 }
 
-/// buildah with its own storage under the fixture directory.
-struct Buildah {
+/// buildah with its own storage under a fixture directory (vfs driver, no daemon).
+pub struct Buildah {
     storage: PathBuf,
     run: PathBuf,
 }
 
 impl Buildah {
-    fn run(&self, args: &[&str]) -> String {
+    /// Keeps its storage in `base/storage` and `base/run`.
+    pub fn new(base: &Path) -> Buildah {
+        Buildah {
+            storage: base.join("storage"),
+            run: base.join("run"),
+        }
+    }
+
+    /// Removes the storage, once the layouts are written.
+    pub fn remove_storage(&self) {
+        let _ = std::fs::remove_dir_all(&self.storage);
+        let _ = std::fs::remove_dir_all(&self.run);
+    }
+
+    /// Runs buildah with `args`; its trimmed stdout.
+    pub fn run(&self, args: &[&str]) -> String {
         let mut all: Vec<&OsStr> = vec![
             "--root".as_ref(),
             self.storage.as_os_str(),
@@ -126,13 +141,11 @@ impl Buildah {
 
 fn build() -> Images {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    super::remove_stale_fixtures(tmp, "platform-images-");
     let base = tmp.join(format!("platform-images-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
-    let buildah = Buildah {
-        storage: base.join("storage"),
-        run: base.join("run"),
-    };
+    let buildah = Buildah::new(&base);
     buildah.image(&base, "amd64", "amd64");
     buildah.image(&base, "arm64", "arm64");
     buildah.image(&base, "attestation", "amd64");
@@ -146,8 +159,7 @@ fn build() -> Images {
         ]);
     }
     buildah.index(&layout("index"));
-    let _ = std::fs::remove_dir_all(&buildah.storage);
-    let _ = std::fs::remove_dir_all(&buildah.run);
+    buildah.remove_storage();
     let index_digest = layout_digest(&layout("index"));
     let document: serde_json::Value =
         serde_json::from_slice(&blob(&layout("index"), &index_digest)).unwrap();

@@ -45,6 +45,21 @@ pub fn tool(program: &str, args: &[&std::ffi::OsStr], install: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Removes the fixtures `PREFIX<pid>` of earlier test runs whose process is gone.
+pub fn remove_stale_fixtures(tmp: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix(prefix)
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// The ECR source action's imageDetail.json: compact, one line, no final newline.
 pub fn ecr_detail(repository: &str, digest: &str, tags: &[&str]) -> String {
     let tags = tags

@@ -3,12 +3,10 @@
 # buildspec does without imagedef: one `aws ecr batch-get-image` per image (awscli). Both in one
 # run, against the same server; requests are counted in moto's request log.
 #   benches/ecr.sh            (needs the venv of .ci/deps-aws: moto[server], awscli)
+#   IMAGEDEF_BIN=target/debug/imagedef benches/ecr.sh   (skip the dist build)
 # Only loopback is contacted: instance metadata is off and no profile file is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=x86_64-unknown-linux-musl
-cargo build --profile dist --locked -q --target "$target"
-bin=$PWD/target/$target/dist/imagedef
 images=${IMAGES:-50}
 repos=${REPOS:-5}
 

@@ -1,7 +1,14 @@
-# Sourced by the benches that run against moto (benches/ecr.sh, benches/publish.sh): starts a moto
-# server on 127.0.0.1 from the venv of .ci/deps-aws, points every AWS setting at it (instance
-# metadata off, no profile file read), and stops it on exit.
-#   source benches/moto.sh NAME      sets venv, work (a scratch folder named after NAME) and port
+# Sourced by the benches that run against moto (benches/ecr.sh, findings.sh, platform.sh,
+# publish.sh): starts a moto server on 127.0.0.1 from the venv of .ci/deps-aws, points every AWS
+# setting at it (instance metadata off, no profile file read), and stops it on exit.
+#   source benches/moto.sh NAME      sets bin (IMAGEDEF_BIN, else the dist build), venv, work (a
+#                                    scratch folder named after NAME) and port
+if [ -n "${IMAGEDEF_BIN:-}" ]; then
+    bin=$(realpath "$IMAGEDEF_BIN")
+else
+    cargo build --profile dist --locked -q --target x86_64-unknown-linux-musl
+    bin=$PWD/target/x86_64-unknown-linux-musl/dist/imagedef
+fi
 bash .ci/deps-aws >/dev/null
 venv=${IMAGEDEF_MOTO_VENV:-target/moto-venv}
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/imagedef-$1-bench.XXXXXX")

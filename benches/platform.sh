@@ -8,13 +8,6 @@
 # Only loopback is contacted: instance metadata is off and no profile file is read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -n "${IMAGEDEF_BIN:-}" ]; then
-    bin=$(realpath "$IMAGEDEF_BIN")
-else
-    target=x86_64-unknown-linux-musl
-    cargo build --profile dist --locked -q --target "$target"
-    bin=$PWD/target/$target/dist/imagedef
-fi
 images=${IMAGES:-50}
 repos=${REPOS:-5}
 

@@ -456,31 +456,9 @@ for run in one two; do
         --epoch 1767225600 --doc README.md --doc LICENSE-MIT --doc LICENSE-APACHE "${platforms[@]}" >/dev/null
 done
 diff -r "$work/release-one" "$work/release-two" >/dev/null || fail "scripts/oci-image.py wrote other bytes the second time"
-layout=$work/release-one
-refs=$("$python" - "$layout" <<'EOF'
-import json, sys
-for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
-    print(m["annotations"]["org.opencontainers.image.ref.name"], m["digest"])
-EOF
-)
-[ "$(wc -l <<<"$refs")" = 3 ] || fail "the release layout names $(wc -l <<<"$refs") tags, not 3: $refs"
-while read -r tag digest; do
-    mkdir -p "$work/release-artifacts/$tag"
-    printf '{"ImageSizeInBytes":"1","ImageDigest":"%s","Version":"1.0","ImagePushedAt":"Thu Jan 01 00:00:00 UTC 2026","RegistryId":"111122223333","RepositoryName":"imagedef","ImageURI":"111122223333.dkr.ecr.us-east-1.amazonaws.com/imagedef@%s","ImageTags":["%s"]}' \
-        "$digest" "$digest" "$tag" >"$work/release-artifacts/$tag/imageDetail.json"
-    case "$tag" in
-        *-amd64) offers=(linux/amd64); lacks=linux/arm64 ;;
-        *-arm64) offers=(linux/arm64); lacks=linux/amd64 ;;
-        *) offers=(linux/amd64 linux/arm64); lacks=linux/arm/v7 ;;
-    esac
-    for platform in "${offers[@]}"; do
-        env -u CODEBUILD_SRC_DIR "$x86_bin" -q verify "Image=$work/release-artifacts/$tag" --oci "$layout" --platform "$platform" >"$work/verify-release.log" 2>&1 \
-            || { cat "$work/verify-release.log" >&2; fail "imagedef verify --oci --platform $platform for $tag"; }
-    done
-    if env -u CODEBUILD_SRC_DIR "$x86_bin" -q verify "Image=$work/release-artifacts/$tag" --oci "$layout" --platform "$lacks" >"$work/verify-release.log" 2>&1; then
-        fail "imagedef verify --oci --platform $lacks accepted $tag, which does not offer it"
-    fi
-done <<<"$refs"
+mkdir -p "$work/release-check"
+bash scripts/check-layout.sh "$x86_bin" "$work/release-one" "$work/release-check" >/dev/null \
+    || fail "the release layout's tags, checked by imagedef verify --oci --platform (scripts/check-layout.sh)"
 pass "release layout: $version (linux/amd64, linux/arm64), $version-amd64, $version-arm64, each proven with its platforms by imagedef verify --oci; the same bytes twice"
 
 # Sizes: the layers unpacked (disk in the build container) and gzip-compressed (what a registry

@@ -792,6 +792,7 @@ fn the_flags_in_use_grant_the_build_role_what_the_readme_lists_and_an_s3_source_
         owned(&shop.service_arns)
     );
     assert_eq!(s["EcsTaskDefinitions"]["Resource"], "*");
+    assert_eq!(s["EcrToken"]["Resource"], "*");
     // README.md, "Live AWS checks": the same actions, on these resources.
     let readme = readme_json("The IAM policy the CodeBuild service role needs, per flag");
     let readme_actions: BTreeSet<String> = readme["Statement"]
@@ -800,7 +801,7 @@ fn the_flags_in_use_grant_the_build_role_what_the_readme_lists_and_an_s3_source_
         .iter()
         .flat_map(|s| set(&s["Action"]))
         .collect();
-    let live: BTreeSet<String> = ["EcrCheck", "EcsServices", "EcsTaskDefinitions"]
+    let live: BTreeSet<String> = ["EcrCheck", "EcrToken", "EcsServices", "EcsTaskDefinitions"]
         .iter()
         .flat_map(|sid| set(&s[*sid]["Action"]))
         .collect();

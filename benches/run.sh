@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks imagedef against what people use today, on a generated CodeBuild-like layout.
 #   benches/run.sh [LAYOUT_DIR]      (default: /tmp/imagedef-bench; needs hyperfine, jq, GNU time)
+#   IMAGEDEF_BIN=target/x86_64-unknown-linux-musl/dist/imagedef benches/run.sh   (that binary, e.g.
+#   the shipped static one, instead of a host dist build)
 # Results: hyperfine tables and peak RSS, printed and written to target/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +14,12 @@ for tool in hyperfine jq /usr/bin/time python3; do
   command -v "$tool" >/dev/null || { echo "benches/run.sh: needs $tool (apt-get install hyperfine jq time)" >&2; exit 2; }
 done
 
-cargo build --profile dist --locked -q
-bin=$PWD/target/dist/imagedef
+if [ -n "${IMAGEDEF_BIN:-}" ]; then
+  bin=$(realpath "$IMAGEDEF_BIN")
+else
+  cargo build --profile dist --locked -q
+  bin=$PWD/target/dist/imagedef
+fi
 python3 benches/make-layout.py "$layout"
 # shellcheck disable=SC1091
 source "$layout/env.sh"

@@ -190,6 +190,27 @@ pub struct Manifest {
     pub bytes: Vec<u8>,
 }
 
+/// Why a manifest ECR returned proves nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unproven {
+    /// Its bytes hash to this, not to the digest looked up.
+    Hash(Digest),
+    /// It is not JSON (the parser's words).
+    Json(String),
+}
+
+impl Manifest {
+    /// The manifest's JSON, once its bytes are proven to be `digest`'s: what the platform and
+    /// findings checks read.
+    pub fn document(&self, digest: Digest) -> Result<serde_json::Value, Unproven> {
+        let actual = Digest::of(&self.bytes);
+        if actual != digest {
+            return Err(Unproven::Hash(actual));
+        }
+        crate::model::json::parse(&self.bytes).map_err(|e| Unproven::Json(e.to_string()))
+    }
+}
+
 /// Why an image was not looked up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Skipped {

@@ -15,11 +15,11 @@ use serde::Serialize;
 
 use super::{Recorder, Seen};
 use crate::aws::Aws;
-use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository};
+use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository, Unproven};
 use crate::aws::scan::{self, Answer, Finding, Polled, Scan, Status, Target};
 use crate::model::findings::{Counts, Thresholds};
 use crate::model::platform::{self, Offered, Platform};
-use crate::model::{Digest, ImageRef, json};
+use crate::model::{Digest, ImageRef};
 
 /// Said when thresholds are given without `--ecr`.
 pub const NOT_CHECKED: &str = "findings thresholds were given, but without --ecr no image was looked up in ECR, so no scan finding was checked (not passed); add --ecr";
@@ -174,11 +174,10 @@ pub fn plan(asked: &Asked<'_>) -> Plan {
 /// What an index ECR returned offers, once its bytes are proven to be `digest`'s; `None` for any
 /// other manifest, whose scan is its own.
 fn index_of(manifest: &Manifest, digest: Digest) -> Result<Option<Offered>, String> {
-    let actual = Digest::of(&manifest.bytes);
-    if actual != digest {
-        return Err(format!("has sha256 {actual}, not {digest}"));
-    }
-    let value = json::parse(&manifest.bytes).map_err(|e| format!("is not a manifest: {e}"))?;
+    let value = manifest.document(digest).map_err(|e| match e {
+        Unproven::Hash(actual) => format!("has sha256 {actual}, not {digest}"),
+        Unproven::Json(e) => format!("is not a manifest: {e}"),
+    })?;
     if value.get("manifests").is_none() {
         return Ok(None);
     }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Recorder, Seen};
-use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository};
+use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository, Unproven};
 use crate::model::platform::{self, Offered, Offers, Platform, PlatformCheck};
 use crate::model::{Digest, ImageRef};
 
@@ -36,13 +36,12 @@ pub fn read_live(
     digest: Digest,
     config: impl FnOnce(Digest) -> Result<Vec<u8>, String>,
 ) -> Result<Offers, String> {
-    let actual = Digest::of(&manifest.bytes);
-    if actual != digest {
-        return Err(format!(
+    let document = manifest.document(digest).map_err(|e| match e {
+        Unproven::Hash(actual) => format!(
             "ECR returned a manifest for {digest} whose bytes hash to {actual}, so nothing it says is proven; push the image again"
-        ));
-    }
-    let document = json(&manifest.bytes).map_err(|e| format!("the manifest of {digest}: {e}"))?;
+        ),
+        Unproven::Json(e) => format!("the manifest of {digest}: {e}"),
+    })?;
     match platform::offered(&document).map_err(|e| format!("the manifest of {digest}: {e}"))? {
         Offered::Index(entries) => Ok(Offers::Index(entries)),
         Offered::Manifest {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::input::{self, ReadError};
+use crate::io::input::{self, ReadError};
 use crate::model::deploy::{REPORT, is_staging_folder};
 use crate::model::{ImageDetail, Malformed};
 
@@ -207,7 +207,7 @@ impl Candidate {
     /// `artifact:path`, how a candidate is named in messages (escaped, as a value from a file).
     #[must_use]
     pub fn label(&self) -> String {
-        crate::escape::value(&format!("{}:{}", self.artifact, self.rel_path)).into_owned()
+        crate::io::escape::value(&format!("{}:{}", self.artifact, self.rel_path)).into_owned()
     }
 }
 
@@ -253,14 +253,14 @@ impl Discovery {
                 Err(e) => lines.push(format!(
                     "  {} ({}): refused: {e}",
                     c.label(),
-                    crate::escape::path(&c.path)
+                    crate::io::escape::path(&c.path)
                 )),
             }
         }
         for s in &self.skipped {
             lines.push(format!(
                 "  {}: skipped: {}",
-                crate::escape::path(&s.path),
+                crate::io::escape::path(&s.path),
                 s.reason
             ));
         }

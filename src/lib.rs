@@ -3,12 +3,12 @@
 //!
 //! The data flows through the modules in this order: [`cli`] (what was typed) -> [`config`]
 //! (resolved settings: the emit mode, the rules and where each was set) -> [`discover`] (artifact
-//! roots, files, read through [`input`]) -> [`model`] (imageDetail, references, digests, the
-//! mapping, the deploy files) -> [`resolve`] (which image, which tag, which URI, or typed reasons)
-//! -> [`render`] (deploy file bytes) -> [`output`] (OUT's layout, report, `SHA256SUMS`, zip
-//! bundles, written by [`write`], the summary); [`verify`] checks beside them; [`publishable`]
-//! re-checks OUT's bundles for S3. Every command prints its data through [`stdout`]; values from files
-//! are printed as text through [`escape`].
+//! roots, files) -> [`model`] (imageDetail, references, digests, the mapping, the deploy files) ->
+//! [`resolve`] (which image, which tag, which URI, or typed reasons) -> [`output`] (the deploy
+//! files' bytes, OUT's layout, report, `SHA256SUMS`, zip bundles, written by [`write`], the
+//! summary); [`verify`] checks beside them; [`publish`] re-checks OUT's bundles for S3. [`io`] is
+//! the edge: bounded reads of input files, data on stdout, logs on stderr, values from files
+//! escaped for text.
 //! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
 //! [`aws`] is the only module that talks to AWS.
 
@@ -18,15 +18,11 @@ pub mod commands;
 pub mod config;
 pub mod discover;
 pub mod error;
-pub mod escape;
-pub mod input;
-pub mod logging;
+pub mod io;
 pub mod model;
 pub mod output;
-pub mod publishable;
-pub mod render;
+pub mod publish;
 pub mod resolve;
-pub mod stdout;
 pub mod verify;
 pub mod write;
 
@@ -45,7 +41,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             commands::publish::run(&config::PublishConfig::from_args(args, cli)?)
         }
         Command::Schema => {
-            stdout::print(model::mapping::SCHEMA)?;
+            io::stdout::print(model::mapping::SCHEMA)?;
             Ok(ExitCode::Success)
         }
     }

@@ -8,12 +8,12 @@ fn main() -> std::process::ExitCode {
         Err(e) => return usage_error(&e),
     };
     let logs = LogConfig::from_args(&cli.global);
-    imagedef::logging::init(&logs);
+    imagedef::io::logging::init(&logs);
     match imagedef::run(&cli) {
         Ok(code) => code.into(),
         Err(err) if is_broken_pipe(&err) => ExitCode::Success.into(),
         Err(err) => {
-            imagedef::logging::error(&logs, &format!("{err:#}"));
+            imagedef::io::logging::error(&logs, &format!("{err:#}"));
             exit_code_of(&err).into()
         }
     }
@@ -37,7 +37,7 @@ fn usage_error(e: &clap::Error) -> std::process::ExitCode {
         level: "error",
         json: true,
     };
-    imagedef::logging::init(&logs);
-    imagedef::logging::error(&logs, e.render().to_string().trim_end());
+    imagedef::io::logging::init(&logs);
+    imagedef::io::logging::error(&logs, e.render().to_string().trim_end());
     ExitCode::Error.into()
 }

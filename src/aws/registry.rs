@@ -29,7 +29,7 @@ use sha2::{Digest as _, Sha256};
 use super::ecr::Repository;
 use super::errors::{self, Call, Fault, chain};
 use super::{ATTEMPT_TIMEOUT, Aws, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
-use crate::escape;
+use crate::io::escape;
 use crate::model::Digest;
 
 /// The variable that replaces `https://<registry host>` for registry requests.

@@ -14,7 +14,7 @@ use crate::aws::{self, Aws};
 use crate::config::{EmitConfig, EmitMode, Given};
 use crate::discover::{self, Root};
 use crate::error::{CheckFailed, ExitCode, Severity};
-use crate::input;
+use crate::io::input;
 use crate::model::blue_green::{self, Which};
 use crate::model::mapping::Mapping;
 use crate::model::platform::Needed;

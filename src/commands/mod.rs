@@ -45,7 +45,7 @@ pub fn refuse_unreadable(found: &Discovery) -> anyhow::Result<()> {
         .skipped
         .iter()
         .filter(|s| s.unreadable)
-        .map(|s| format!("  {}: {}", crate::escape::path(&s.path), s.reason))
+        .map(|s| format!("  {}: {}", crate::io::escape::path(&s.path), s.reason))
         .collect();
     if unreadable.is_empty() {
         return Ok(());

@@ -2,67 +2,15 @@
 //! one line (or JSON object) per service, and the exit code by the worst failure.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use anyhow::anyhow;
-use serde::Serialize;
 
 use crate::aws::{self, s3};
 use crate::config::{PublishConfig, Summary};
 use crate::error::{CheckFailed, ExitCode};
-use crate::escape;
-use crate::model::s3::{BucketName, ObjectKey};
-use crate::publishable;
-use crate::stdout;
-
-/// What happened to one service's bundle, as printed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-enum Status {
-    #[serde(rename = "uploaded")]
-    Uploaded,
-    #[serde(rename = "unchanged")]
-    Unchanged,
-    #[serde(rename = "would upload")]
-    WouldUpload,
-    #[serde(rename = "failed")]
-    Failed,
-    #[serde(rename = "not tried")]
-    NotTried,
-}
-
-/// One service's outcome, as printed.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Row {
-    service: String,
-    status: Status,
-    uri: String,
-    #[serde(serialize_with = "as_text")]
-    bucket: BucketName,
-    #[serde(serialize_with = "as_text")]
-    key: ObjectKey,
-    /// The object's version (`null` for a bucket without versioning, and before an upload).
-    version_id: Option<String>,
-    sha256: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-fn as_text<T: std::fmt::Display, S: serde::Serializer>(
-    value: &T,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(value)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Report<'a> {
-    #[serde(serialize_with = "as_text")]
-    bucket: &'a BucketName,
-    dry_run: bool,
-    services: &'a [Row],
-}
+use crate::io::stdout;
+use crate::publish::outcome::{Report, Row, Status, text};
+use crate::publish::publishable;
 
 pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
     let bundles = publishable::read(&config.out)?;
@@ -158,26 +106,4 @@ pub fn run(config: &PublishConfig) -> anyhow::Result<ExitCode> {
         .into());
     }
     Ok(ExitCode::Success)
-}
-
-/// One line per service that is published (or would be); failures are in the error.
-fn text(rows: &[Row]) -> String {
-    let mut text = String::new();
-    for r in rows {
-        let version = escape::value(r.version_id.as_deref().unwrap_or("null"));
-        let uri = escape::value(&r.uri);
-        let _ = match r.status {
-            Status::Uploaded => {
-                writeln!(text, "uploaded {uri} version {version} sha256 {}", r.sha256)
-            }
-            Status::Unchanged => writeln!(
-                text,
-                "unchanged {uri} version {version} sha256 {}",
-                r.sha256
-            ),
-            Status::WouldUpload => writeln!(text, "would upload {uri} sha256 {}", r.sha256),
-            Status::Failed | Status::NotTried => Ok(()),
-        };
-    }
-    text
 }

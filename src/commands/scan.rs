@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::config::ScanConfig;
 use crate::discover::{self, Candidate};
 use crate::error::{ExitCode, Severity};
-use crate::escape;
+use crate::io::escape;
 
 #[derive(Serialize)]
 struct Row<'a> {
@@ -72,12 +72,12 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 reason: &s.reason,
             })
             .collect();
-        crate::stdout::print_json(&Out {
+        crate::io::stdout::print_json(&Out {
             images: rows,
             skipped,
         })?;
     } else {
-        crate::stdout::print(&table(&rows))?;
+        crate::io::stdout::print(&table(&rows))?;
         for s in &found.skipped {
             tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
         }

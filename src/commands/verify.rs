@@ -99,9 +99,9 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         write_junit(path, &report)?;
     }
     if config.json {
-        crate::stdout::print_json(&verify::report::json::document(&report))?;
+        crate::io::stdout::print_json(&verify::report::json::document(&report))?;
     } else {
-        crate::stdout::print(&verify::report::text::render(&report))?;
+        crate::io::stdout::print(&verify::report::text::render(&report))?;
     }
     Ok(code)
 }
@@ -125,7 +125,7 @@ fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
     let source = config.task_definition.as_ref()?;
     let task = match source {
         TaskDefinitionSource::File(path) => {
-            crate::input::read_named(path, crate::input::MAX_JSON, "task definition")
+            crate::io::input::read_named(path, crate::io::input::MAX_JSON, "task definition")
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| {
                     TaskDefinition::parse(&bytes)

@@ -315,7 +315,7 @@ pub const MAX_SUMS: u64 = 16 * 1024 * 1024;
 impl Sha256Sums {
     /// Reads and parses the `SHA256SUMS` at `path`, within [`MAX_SUMS`].
     pub fn load(path: &Path) -> Result<Sha256Sums, SumsLoadError> {
-        let bytes = crate::input::read_named(path, MAX_SUMS, SHA256SUMS)?;
+        let bytes = crate::io::input::read_named(path, MAX_SUMS, SHA256SUMS)?;
         Sha256Sums::parse(&bytes).map_err(|problem| SumsLoadError::Malformed {
             path: path.to_path_buf(),
             problem,
@@ -327,7 +327,7 @@ impl Sha256Sums {
 #[derive(Debug, thiserror::Error)]
 pub enum SumsLoadError {
     #[error(transparent)]
-    Unread(#[from] crate::input::NamedReadError),
+    Unread(#[from] crate::io::input::NamedReadError),
     /// `<path>: line N: ...`
     #[error("{}: {problem}", path.display())]
     Malformed { path: PathBuf, problem: SumsError },
@@ -479,8 +479,8 @@ mod tests {
         file.set_len(MAX_SUMS + 1).unwrap();
         assert!(matches!(
             Sha256Sums::load(&path),
-            Err(SumsLoadError::Unread(crate::input::NamedReadError {
-                reason: crate::input::ReadError::TooLarge {
+            Err(SumsLoadError::Unread(crate::io::input::NamedReadError {
+                reason: crate::io::input::ReadError::TooLarge {
                     limit: MAX_SUMS,
                     ..
                 },

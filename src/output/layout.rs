@@ -15,7 +15,7 @@ use super::report::Report;
 use super::{OutFile, bundle};
 use crate::error::CheckFailed;
 use crate::model::deploy::{MAX_BUNDLE_BYTES, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
-use crate::render;
+use crate::output::render;
 use crate::resolve::ResolvedService;
 
 /// The checked `taskdef.json` and `appspec.yaml` of each blue/green service that names them, by

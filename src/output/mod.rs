@@ -8,6 +8,7 @@
 pub mod bundle;
 mod file;
 pub mod layout;
+pub mod render;
 pub mod report;
 pub mod summary;
 
@@ -17,7 +18,7 @@ pub use file::OutFile;
 pub use layout::lay_out;
 
 use crate::config::Summary;
-use crate::stdout;
+use crate::io::stdout;
 use crate::write;
 
 /// How the generation is delivered.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{Delivery, OutFile};
-use crate::escape;
+use crate::io::escape;
 use crate::model::ServiceName;
 use crate::model::deploy;
 use crate::resolve::changes::{Change, Status, Unknown};

@@ -11,7 +11,7 @@ pub fn files(inputs: &Inputs, report: &mut Recorder) {
     let template_subject = inputs.template.display().to_string();
     let app_spec_subject = inputs.app_spec.display().to_string();
     let read = |path: &std::path::Path, what: &'static str| {
-        crate::input::read_named(path, crate::model::deploy::MAX_BUNDLE_BYTES, what)
+        crate::io::input::read_named(path, crate::model::deploy::MAX_BUNDLE_BYTES, what)
     };
     let template = read(&inputs.template, "task definition template");
     let app_spec = read(&inputs.app_spec, "AppSpec");

@@ -180,7 +180,7 @@ fn read_zip(zip_path: &Path, subject: &str, report: &mut Recorder) -> Option<Vec
             );
             None
         }
-        Ok(_) => crate::input::read_named(zip_path, MAX_BYTES, "bundle")
+        Ok(_) => crate::io::input::read_named(zip_path, MAX_BYTES, "bundle")
             .map_err(|e| report.error(subject, e))
             .ok(),
     }

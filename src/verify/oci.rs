@@ -22,7 +22,7 @@ use serde_json::Value;
 use sha2::Digest as _;
 
 use super::{Recorder, Seen};
-use crate::input::MAX_JSON;
+use crate::io::input::MAX_JSON;
 use crate::model::Digest;
 use crate::model::platform::{self, Offered, Offers};
 
@@ -76,7 +76,7 @@ pub fn layout(dir: &Path, report: &mut Recorder, proofs: &mut Proofs) {
     let subject = format!("OCI layout {}", dir.display());
     proofs.sources.push(format!("--oci {}", dir.display()));
     let marker = dir.join("oci-layout");
-    match crate::input::read_named(&marker, 64 * 1024, "oci-layout file") {
+    match crate::io::input::read_named(&marker, 64 * 1024, "oci-layout file") {
         Err(e) => {
             return report.error(
                 subject,
@@ -99,7 +99,7 @@ pub fn layout(dir: &Path, report: &mut Recorder, proofs: &mut Proofs) {
         }
     }
     let index_path = dir.join("index.json");
-    let index = match crate::input::read_named(&index_path, MAX_JSON, "OCI index")
+    let index = match crate::io::input::read_named(&index_path, MAX_JSON, "OCI index")
         .map_err(String::from)
         .and_then(|bytes| json(&bytes).map_err(|e| format!("{}: {e}", index_path.display())))
     {
@@ -380,7 +380,7 @@ impl Walk<'_> {
             ));
             return None;
         } else {
-            match crate::input::read_named(&path, MAX_JSON, "blob") {
+            match crate::io::input::read_named(&path, MAX_JSON, "blob") {
                 Ok(b) => Some(b),
                 Err(e) => {
                     self.error(e.into());
@@ -519,7 +519,7 @@ pub fn manifest(path: &Path, report: &mut Recorder, proofs: &mut Proofs) {
     proofs
         .sources
         .push(format!("--manifest {}", path.display()));
-    let bytes = match crate::input::read_named(path, MAX_JSON, "manifest") {
+    let bytes = match crate::io::input::read_named(path, MAX_JSON, "manifest") {
         Ok(b) => b,
         Err(e) => return report.error(subject, e),
     };

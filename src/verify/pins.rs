@@ -45,7 +45,7 @@ pub struct Pins {
 impl Pins {
     /// Reads and parses an expect file; the error names the file, the key, the value and the fix.
     pub fn load(path: &Path) -> Result<Pins, String> {
-        let bytes = crate::input::read_named(path, LIMIT, "expect file")?;
+        let bytes = crate::io::input::read_named(path, LIMIT, "expect file")?;
         Pins::parse(path, &bytes).map_err(|e| format!("expect file {}: {e}", path.display()))
     }
 

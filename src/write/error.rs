@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::input::NamedReadError;
+use crate::io::input::NamedReadError;
 use crate::model::deploy::{REPORT, SumsError};
 
 /// How many foreign paths a refusal lists before it counts the rest.

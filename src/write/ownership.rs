@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::error::{At as _, Op, WriteError, listing};
 use super::fs::{entries, normal};
-use crate::input::ReadError;
+use crate::io::input::ReadError;
 use crate::model::deploy::{REPORT, SHA256SUMS, Sha256Sums, StageName, SumsLoadError};
 use crate::model::{Digest, json};
 
@@ -157,7 +157,7 @@ fn owned_by_report(out: &Out, claims: &[Generation]) -> Result<(), WriteError> {
         out: out.path.clone(),
         reason,
     };
-    let bytes = match crate::input::read_bounded(&out.path.join(REPORT), MAX_FILE) {
+    let bytes = match crate::io::input::read_bounded(&out.path.join(REPORT), MAX_FILE) {
         Ok(bytes) => bytes,
         Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(refuse(format!(
@@ -288,7 +288,7 @@ pub(super) fn foreign(
         } else if entry.file_type().is_file() {
             (rel == SHA256SUMS && !generation.is_empty())
                 || generation.get(&rel).is_some_and(|accepted| {
-                    crate::input::read_bounded(entry.path(), MAX_FILE)
+                    crate::io::input::read_bounded(entry.path(), MAX_FILE)
                         .is_ok_and(|bytes| accepted.contains(&Digest::of(&bytes)))
                 })
         } else {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{Report, Severity};
-use crate::escape;
+use crate::io::escape;
 
 /// The report as text, one line a result and a last line of counts.
 #[must_use]

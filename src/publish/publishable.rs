@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{anyhow, bail};
 
 use crate::error::{CheckFailed, ExitCode};
-use crate::input;
+use crate::io::input;
 use crate::model::Digest;
 use crate::model::deploy::{
     MAX_BUNDLE_BYTES, REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums, SumsLoadError, bundle_stem,

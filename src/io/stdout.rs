@@ -1,11 +1,11 @@
 //! How every command prints data: on stdout only, each result in one go. Logs and errors go to
-//! stderr ([`crate::logging`]).
+//! stderr ([`crate::io::logging`]).
 
 use std::io::Write as _;
 
 use serde::Serialize;
 
-use crate::escape;
+use crate::io::escape;
 use crate::model::json;
 
 /// Writes `text` to stdout in one go. Whatever a caller missed, no control character but the line

@@ -14,7 +14,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use crate::config::LogConfig;
-use crate::escape;
+use crate::io::escape;
 
 /// Sets up the global subscriber at the level `config` asks for; `RUST_LOG` overrides it.
 pub fn init(config: &LogConfig) {

@@ -12,7 +12,7 @@ use aws_sdk_ecr::types::ImageIdentifier;
 
 use super::Aws;
 use super::errors::{Call, Fault};
-use crate::model::partition::{self, RegionError};
+use crate::model::ecr::Repository;
 use crate::model::{Digest, ImageRef};
 
 /// `BatchGetImage` takes at most this many image ids per call.
@@ -54,31 +54,6 @@ impl Lookup {
     }
 }
 
-/// Where a repository lives.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Repository {
-    pub account: String,
-    pub region: String,
-    pub name: String,
-    /// The URI's host is a FIPS (`dkr.ecr-fips`) or dual-stack (`dkr-ecr`, `on.aws`) registry:
-    /// the API is then asked at its FIPS or dual-stack endpoint too.
-    pub fips: bool,
-    pub dual_stack: bool,
-    /// The partition of `region`, one that the host's domain serves.
-    pub partition: &'static str,
-}
-
-impl Repository {
-    /// The ARN an IAM policy names.
-    #[must_use]
-    pub fn arn(&self) -> String {
-        format!(
-            "arn:{}:ecr:{}:{}:repository/{}",
-            self.partition, self.region, self.account, self.name
-        )
-    }
-}
-
 /// One image id asked for.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Id {
@@ -94,30 +69,6 @@ pub struct Batch {
     pub ids: Vec<Id>,
 }
 
-/// The ECR repository of an image, or `None` when its host is not an ECR private registry; an
-/// error when the region its host names is no region of a partition that host's domain serves.
-pub fn repository_of(image: &ImageRef) -> Option<Result<Repository, RegionError>> {
-    let host = image.ecr()?;
-    let domain = image
-        .host()
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
-    let domain = ["amazonaws.com.cn", "amazonaws.com", "on.aws"]
-        .into_iter()
-        .find(|d| domain.ends_with(&format!(".{d}")))
-        .unwrap_or_default();
-    Some(
-        partition::of_registry(domain, &host.region).map(|p| Repository {
-            account: host.account,
-            region: host.region,
-            name: image.repository().to_owned(),
-            fips: host.fips,
-            dual_stack: host.dual_stack,
-            partition: p.id,
-        }),
-    )
-}
-
 /// The calls that check `lookups`: one per repository (per [`MAX_IDS`] ids), each id once.
 /// Images outside ECR, and images with neither digest nor tag, need no call. Refused, naming
 /// every such image, when a registry host names a region that is not real: no call is then made.
@@ -125,7 +76,7 @@ pub fn plan(lookups: &[Lookup]) -> Result<Vec<Batch>, String> {
     let mut ids: BTreeMap<Repository, Vec<Id>> = BTreeMap::new();
     let mut refused = Vec::new();
     for l in lookups {
-        let repository = match repository_of(&l.image) {
+        let repository = match Repository::of(&l.image) {
             None => continue,
             Some(Ok(repository)) => repository,
             Some(Err(e)) => {
@@ -301,8 +252,8 @@ pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
             "ECR BatchGetImage: {} id(s) in {} (registry {}, region {})",
             batch.ids.len(),
             batch.repository.name,
-            batch.repository.account,
-            batch.repository.region
+            batch.repository.registry.account,
+            batch.repository.registry.region
         );
         let answer = answers.entry(batch.repository.clone()).or_default();
         aws.block_on(call(aws, batch, answer));
@@ -312,7 +263,7 @@ pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
         .map(|l| {
             outcome(
                 l,
-                repository_of(&l.image)
+                Repository::of(&l.image)
                     .and_then(Result::ok)
                     .and_then(|r| answers.get(&r).map(|a| (r, a))),
             )
@@ -322,7 +273,7 @@ pub fn check(aws: &Aws, lookups: &[Lookup]) -> anyhow::Result<Vec<Outcome>> {
 
 async fn call(aws: &Aws, batch: &Batch, answer: &mut Answers) {
     let repo = &batch.repository;
-    let client = aws.ecr(&repo.region, repo.fips, repo.dual_stack);
+    let client = aws.ecr(&repo.registry);
     let out = match send(&client, repo, &batch.ids).await {
         Ok(out) => out,
         Err(error) => {
@@ -381,7 +332,7 @@ async fn send(
         .collect();
     let result = client
         .batch_get_image()
-        .registry_id(&repo.account)
+        .registry_id(&repo.registry.account)
         .repository_name(&repo.name)
         .set_image_ids(Some(ids))
         .set_accepted_media_types(Some(MEDIA_TYPES.map(str::to_owned).to_vec()))
@@ -398,9 +349,9 @@ async fn send(
             service: "ECR",
             operation: "BatchGetImage",
             action: "ecr:BatchGetImage",
-            resource: format!("repository {} in registry {}", repo.name, repo.account),
+            resource: format!("repository {} in registry {}", repo.name, repo.registry.account),
             arn: repo.arn(),
-            region: repo.region.clone(),
+            region: repo.registry.region.clone(),
             bucket: None,
         };
         CallFailed::Fault(Fault::of(&call, &err))
@@ -563,8 +514,8 @@ mod tests {
             .iter()
             .map(|b| {
                 (
-                    b.repository.account.clone(),
-                    b.repository.region.clone(),
+                    b.repository.registry.account.clone(),
+                    b.repository.registry.region.clone(),
                     b.repository.name.clone(),
                     b.ids.len(),
                 )
@@ -640,8 +591,8 @@ mod tests {
         assert_eq!(batches.len(), 1);
         assert_eq!(
             (
-                batches[0].repository.account.as_str(),
-                batches[0].repository.region.as_str()
+                batches[0].repository.registry.account.as_str(),
+                batches[0].repository.registry.region.as_str()
             ),
             ("111122223333", "us-east-1")
         );
@@ -650,7 +601,7 @@ mod tests {
     #[test]
     fn a_moved_tag_is_a_failed_check() {
         let l = lookup("111122223333", "eu-west-1", "shop/web", 1, Some("v1"));
-        let repo = repository_of(&l.image).unwrap().unwrap();
+        let repo = Repository::of(&l.image).unwrap().unwrap();
         let mut a = Answers::default();
         a.digests.insert(digest(1), None);
         a.tags.insert("v1".into(), digest(2));
@@ -684,7 +635,7 @@ mod tests {
             )
             .parse()
             .unwrap();
-            repository_of(&image).unwrap().unwrap()
+            Repository::of(&image).unwrap().unwrap()
         };
         assert_eq!(
             repo("eu-west-1").arn(),

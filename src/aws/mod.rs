@@ -24,6 +24,7 @@ pub mod registry;
 pub mod s3;
 pub mod scan;
 
+use crate::model::ecr::EcrHost;
 use crate::model::partition;
 use std::future::Future;
 use std::sync::OnceLock;
@@ -150,17 +151,17 @@ impl Aws {
 
     /// An ECR client for one region (the region of the registry in an image URI), at its FIPS or
     /// dual-stack endpoint when the URI's registry host is one.
-    fn ecr(&self, region: &str, fips: bool, dual_stack: bool) -> aws_sdk_ecr::Client {
+    fn ecr(&self, registry: &EcrHost) -> aws_sdk_ecr::Client {
         let mut config = aws_sdk_ecr::config::Builder::from(&self.config)
-            .region(Region::new(region.to_owned()))
+            .region(Region::new(registry.region.clone()))
             .interceptor(AttemptLog);
         // The SDK refuses FIPS or dual-stack with an overridden endpoint; the override wins.
         let overridden = self.config.endpoint_url().is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_ECR").is_some();
-        if fips && !overridden {
+        if registry.fips && !overridden {
             config = config.use_fips(true);
         }
-        if dual_stack && !overridden {
+        if registry.dual_stack() && !overridden {
             config = config.use_dual_stack(true);
         }
         let config = config.build();

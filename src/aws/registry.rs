@@ -26,11 +26,11 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::byte_stream::ByteStream;
 use sha2::{Digest as _, Sha256};
 
-use super::ecr::Repository;
 use super::errors::{self, Call, Fault, chain};
 use super::{ATTEMPT_TIMEOUT, Aws, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
 use crate::io::escape;
 use crate::model::Digest;
+use crate::model::ecr::Repository;
 
 /// The variable that replaces `https://<registry host>` for registry requests.
 pub const ENV: &str = "IMAGEDEF_REGISTRY_URL";
@@ -66,21 +66,6 @@ pub struct Blob {
 }
 
 impl Blob {
-    /// The registry host of the repository, as its image URIs name it:
-    /// `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`, or dual-stack
-    /// `<account>.dkr-ecr[-fips].<region>.on.aws`.
-    #[must_use]
-    pub fn host(&self) -> String {
-        let r = &self.repository;
-        let fips = if r.fips { "-fips" } else { "" };
-        if r.dual_stack {
-            format!("{}.dkr-ecr{fips}.{}.on.aws", r.account, r.region)
-        } else {
-            let cn = if r.partition == "aws-cn" { ".cn" } else { "" };
-            format!("{}.dkr.ecr{fips}.{}.amazonaws.com{cn}", r.account, r.region)
-        }
-    }
-
     fn path(&self) -> String {
         format!("/v2/{}/blobs/{}", self.repository.name, self.digest)
     }
@@ -400,7 +385,7 @@ impl RegistryError {
 
 /// The IAM actions a blob fetch needs, and the VPC endpoints it goes through.
 fn access_hint(blob: &Blob) -> String {
-    let region = &blob.repository.region;
+    let region = &blob.repository.registry.region;
     format!(
         "the build role needs ecr:GetAuthorizationToken (resource *) and ecr:GetDownloadUrlForLayer on {} (for a repository in another account, that repository's policy must also allow this role); a build in a VPC needs the interface endpoint com.amazonaws.{region}.ecr.dkr (the registry API) and the S3 gateway endpoint com.amazonaws.{region}.s3 (ECR serves blobs through a redirect to S3), or a NAT gateway",
         blob.repository.arn()
@@ -442,10 +427,10 @@ impl fmt::Display for FetchError {
             f,
             "reading the config blob {} of {}/{} (registry {}, region {}) through the registry API: ",
             blob.digest,
-            blob.host(),
+            blob.repository.registry,
             blob.repository.name,
-            blob.repository.account,
-            blob.repository.region
+            blob.repository.registry.account,
+            blob.repository.registry.region
         )?;
         let url = self.url.as_deref().unwrap_or("the registry");
         let hint = override_hint();
@@ -544,7 +529,11 @@ impl Aws {
     /// first use.
     async fn registry_credentials(&self, blob: &Blob) -> Result<String, RegistryError> {
         let repo = &blob.repository;
-        let key = (repo.region.clone(), repo.fips, repo.dual_stack);
+        let key = (
+            repo.registry.region.clone(),
+            repo.registry.fips,
+            repo.registry.dual_stack(),
+        );
         if let Some(cached) = self.registry.tokens.lock().expect("not poisoned").get(&key) {
             return cached
                 .clone()
@@ -568,9 +557,9 @@ impl Aws {
         let repo = &blob.repository;
         tracing::debug!(
             "ECR GetAuthorizationToken in region {} (registry API credentials)",
-            repo.region
+            repo.registry.region
         );
-        let client = self.ecr(&repo.region, repo.fips, repo.dual_stack);
+        let client = self.ecr(&repo.registry);
         let out = client
             .get_authorization_token()
             .send()
@@ -580,9 +569,9 @@ impl Aws {
                     service: "ECR",
                     operation: "GetAuthorizationToken",
                     action: "ecr:GetAuthorizationToken",
-                    resource: format!("the registry of account {}", repo.account),
+                    resource: format!("the registry of account {}", repo.registry.account),
                     arn: "*".to_owned(),
-                    region: repo.region.clone(),
+                    region: repo.registry.region.clone(),
                     bucket: None,
                 };
                 RegistryError::fetch(blob, None, Failure::Token(Fault::of(&call, &err)))
@@ -622,7 +611,7 @@ pub fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, S
 pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
     let origin = override_from_env()?.unwrap_or_else(|| Origin {
         https: true,
-        host: blob.host(),
+        host: blob.repository.registry.to_string(),
         port: None,
     });
     aws.check_credentials()
@@ -839,7 +828,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::aws::ecr;
     use crate::model::ImageRef;
 
     #[test]
@@ -1049,26 +1037,9 @@ mod tests {
     fn blob_of(image: &str) -> Blob {
         let image: ImageRef = image.parse().unwrap();
         Blob {
-            repository: ecr::repository_of(&image).unwrap().unwrap(),
+            repository: Repository::of(&image).unwrap().unwrap(),
             digest: Digest::of(CONFIG),
         }
-    }
-
-    #[test]
-    fn the_registry_host_is_the_one_image_uris_name() {
-        for host in [
-            "111122223333.dkr.ecr.eu-west-1.amazonaws.com",
-            "111122223333.dkr.ecr-fips.us-east-1.amazonaws.com",
-            "111122223333.dkr.ecr.cn-north-1.amazonaws.com.cn",
-            "111122223333.dkr-ecr.eu-west-1.on.aws",
-            "111122223333.dkr-ecr-fips.us-east-1.on.aws",
-        ] {
-            assert_eq!(blob_of(&format!("{host}/shop/web:v1")).host(), host);
-        }
-        assert_eq!(
-            blob_of("111122223333.DKR.ECR.EU-WEST-1.AMAZONAWS.COM/shop/web:v1").host(),
-            "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
-        );
     }
 
     fn fetch_from(port: u16, blob: &Blob) -> Result<Vec<u8>, RegistryError> {

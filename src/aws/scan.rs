@@ -14,9 +14,9 @@ use aws_sdk_ecr::operation::describe_image_scan_findings::{
 use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageIdentifier, ImageScanFinding};
 
 use super::Aws;
-use super::ecr::Repository;
 use super::errors::{Call, Fault};
 use crate::model::Digest;
+use crate::model::ecr::Repository;
 use crate::model::findings::{Counts, Severity};
 
 /// The findings asked for in the one call per image: the API's largest page. The counts cover
@@ -231,14 +231,18 @@ pub fn check(aws: &Aws, targets: &[Target], wait: Duration) -> anyhow::Result<Ve
         let t = &targets[i];
         let repo = &t.repository;
         let client = clients
-            .entry((repo.region.clone(), repo.fips, repo.dual_stack))
-            .or_insert_with(|| aws.ecr(&repo.region, repo.fips, repo.dual_stack));
+            .entry((
+                repo.registry.region.clone(),
+                repo.registry.fips,
+                repo.registry.dual_stack(),
+            ))
+            .or_insert_with(|| aws.ecr(&repo.registry));
         tracing::debug!(
             "ECR DescribeImageScanFindings: {} in {} (registry {}, region {})",
             t.digest,
             repo.name,
-            repo.account,
-            repo.region
+            repo.registry.account,
+            repo.registry.region
         );
         aws.block_on(describe(client, t))
     }))
@@ -249,7 +253,7 @@ async fn describe(client: &aws_sdk_ecr::Client, target: &Target) -> Answer {
     let repo = &target.repository;
     let result = client
         .describe_image_scan_findings()
-        .registry_id(&repo.account)
+        .registry_id(&repo.registry.account)
         .repository_name(&repo.name)
         .image_id(
             ImageIdentifier::builder()
@@ -278,10 +282,10 @@ async fn describe(client: &aws_sdk_ecr::Client, target: &Target) -> Answer {
                 action: "ecr:DescribeImageScanFindings",
                 resource: format!(
                     "image {} in repository {} in registry {}",
-                    target.digest, repo.name, repo.account
+                    target.digest, repo.name, repo.registry.account
                 ),
                 arn: repo.arn(),
-                region: repo.region.clone(),
+                region: repo.registry.region.clone(),
                 bucket: None,
             };
             Answer::Fault(Fault::of(&call, &err))

@@ -198,7 +198,7 @@ fn needs(
 
 /// A single manifest's config blob, from its registry.
 fn config_blob(
-    repository: &crate::aws::ecr::Repository,
+    repository: &crate::model::ecr::Repository,
     digest: crate::model::Digest,
 ) -> Result<Vec<u8>, String> {
     crate::aws::registry::config_blob(repository, digest)

@@ -1,9 +1,9 @@
 //! `imagedef verify`: run every check, report every finding, then exit by the worst.
 
-use crate::aws::ecr::Repository;
 use crate::config::VerifyConfig;
 use crate::discover;
 use crate::error::ExitCode;
+use crate::model::ecr::Repository;
 use crate::model::{Digest, TaskDefinition, TaskDefinitionSource, platform::Needed};
 use crate::verify::platform::{self, Need};
 use crate::verify::{self, Check, Recorder, Report, oci, pins};

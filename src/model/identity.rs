@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use super::ecr::EcrHost;
 use super::reference::ImageRef;
 
 /// The Docker Hub hosts Docker itself treats as one (`docker.io` is the canonical one).
@@ -40,7 +41,7 @@ impl RepositoryId {
         let repository = image.repository();
         if let Some(ecr) = image.ecr() {
             return RepositoryId::Ecr {
-                partition: ecr.partition(),
+                partition: ecr.region_partition(),
                 account: ecr.account,
                 region: ecr.region,
                 repository: repository.to_owned(),
@@ -96,14 +97,11 @@ impl fmt::Display for RepositoryId {
                 account,
                 region,
                 repository,
-            } => {
-                let domain = if *partition == "aws-cn" {
-                    "amazonaws.com.cn"
-                } else {
-                    "amazonaws.com"
-                };
-                write!(f, "{account}.dkr.ecr.{region}.{domain}/{repository}")
-            }
+            } => write!(
+                f,
+                "{}/{repository}",
+                EcrHost::plain(partition, account, region)
+            ),
             RepositoryId::DockerHub { repository } => write!(f, "docker.io/{repository}"),
             RepositoryId::Registry { host, repository } => write!(f, "{host}/{repository}"),
         }

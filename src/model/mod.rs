@@ -3,6 +3,7 @@
 pub mod blue_green;
 pub mod deploy;
 pub mod digest;
+pub mod ecr;
 pub mod findings;
 pub mod identity;
 pub mod image_detail;

@@ -82,17 +82,6 @@ pub const PARTITIONS: &[Partition] = &[
     },
 ];
 
-/// The ECR registry host domains whose form is confirmed, and the partitions they serve:
-/// `dkr.ecr[-fips].<region>.amazonaws.com` (aws; aws-us-gov, whose `dnsSuffix` it is),
-/// `dkr.ecr.<region>.amazonaws.com.cn` (aws-cn), `dkr-ecr[-fips].<region>.on.aws` (aws), from the
-/// ECR endpoint and registry documentation (AWS-FACTS.md). Other partitions' registry hosts are
-/// not confirmed.
-const REGISTRY_DOMAINS: &[(&str, &[&str])] = &[
-    ("amazonaws.com", &["aws", "aws-us-gov"]),
-    ("amazonaws.com.cn", &["aws-cn"]),
-    ("on.aws", &["aws"]),
-];
-
 impl Partition {
     /// Whether `region` has the form of one of this partition's regions.
     #[must_use]
@@ -159,26 +148,6 @@ impl fmt::Display for RegionError {
     }
 }
 
-/// The partition of a registry host in `domain` (`amazonaws.com`, `amazonaws.com.cn`, `on.aws`)
-/// naming `region`.
-pub fn of_registry(domain: &str, region: &str) -> Result<&'static Partition, RegionError> {
-    let partition = of_region(region).ok_or_else(|| RegionError::NotARegion {
-        region: region.to_owned(),
-    })?;
-    let served = REGISTRY_DOMAINS
-        .iter()
-        .any(|(d, ids)| *d == domain && ids.contains(&partition.id));
-    if served {
-        Ok(partition)
-    } else {
-        Err(RegionError::Unconfirmed {
-            region: region.to_owned(),
-            partition: partition.id,
-            domain: domain.to_owned(),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,50 +183,5 @@ mod tests {
         ] {
             assert_eq!(of_region(region).map(|p| p.id), partition, "{region:?}");
         }
-    }
-
-    #[test]
-    fn a_registry_domain_serves_only_its_confirmed_partitions() {
-        assert_eq!(of_registry("amazonaws.com", "eu-west-1").unwrap().id, "aws");
-        assert_eq!(
-            of_registry("amazonaws.com", "us-gov-east-1").unwrap().id,
-            "aws-us-gov"
-        );
-        assert_eq!(
-            of_registry("amazonaws.com.cn", "cn-northwest-1")
-                .unwrap()
-                .id,
-            "aws-cn"
-        );
-        assert_eq!(of_registry("on.aws", "us-east-2").unwrap().id, "aws");
-        for (domain, region, partition) in [
-            ("amazonaws.com", "cn-north-1", "aws-cn"),
-            ("amazonaws.com.cn", "us-east-1", "aws"),
-            ("amazonaws.com", "us-iso-east-1", "aws-iso"),
-            ("amazonaws.com", "eusc-de-east-1", "aws-eusc"),
-            ("on.aws", "us-gov-west-1", "aws-us-gov"),
-        ] {
-            assert_eq!(
-                of_registry(domain, region),
-                Err(RegionError::Unconfirmed {
-                    region: region.to_owned(),
-                    partition,
-                    domain: domain.to_owned()
-                }),
-                "{domain} {region}"
-            );
-        }
-        assert_eq!(
-            of_registry("amazonaws.com", "attacker")
-                .unwrap_err()
-                .to_string(),
-            "\"attacker\" is not an AWS region: it matches the region pattern of no AWS partition (aws such as eu-west-1, aws-cn such as cn-north-1, aws-eusc such as eusc-de-east-1, aws-iso such as us-iso-east-1, aws-iso-b such as us-isob-east-1, aws-iso-e such as eu-isoe-west-1, aws-iso-f such as us-isof-south-1, aws-us-gov such as us-gov-west-1)"
-        );
-        assert_eq!(
-            of_registry("amazonaws.com", "us-iso-east-1")
-                .unwrap_err()
-                .to_string(),
-            "\"us-iso-east-1\" is a region of partition aws-iso, and imagedef cannot confirm that aws-iso has ECR registry hosts under amazonaws.com, so it does not look images up there"
-        );
     }
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::digest::{Digest, DigestError};
+use super::ecr::{EcrHost, HostError};
 
 /// The longest tag ECR stores (`ImageIdentifier.imageTag`).
 const MAX_TAG_LEN: usize = 300;
@@ -15,25 +16,6 @@ pub struct ImageRef {
     repository: String,
     tag: Option<String>,
     digest: Option<Digest>,
-}
-
-/// The parts of an Amazon ECR registry host.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct EcrHost {
-    pub account: String,
-    pub region: String,
-    pub fips: bool,
-    pub dual_stack: bool,
-}
-
-impl EcrHost {
-    /// The AWS partition the registry is in: the one whose region pattern its region has (the
-    /// SDK's table, [`super::partition`]); `aws` for a region of none, which no request is made
-    /// for (the region check refuses it first).
-    #[must_use]
-    pub fn partition(&self) -> &'static str {
-        super::partition::of_region(&self.region).map_or("aws", |p| p.id)
-    }
 }
 
 impl ImageRef {
@@ -63,7 +45,7 @@ impl ImageRef {
     pub fn ecr(&self) -> Option<EcrHost> {
         self.host
             .as_deref()
-            .and_then(|h| parse_ecr_host(h).ok().flatten())
+            .and_then(|h| EcrHost::parse(h).ok().flatten())
     }
 
     /// `host/repository`, the name without tag or digest.
@@ -159,7 +141,7 @@ pub enum RefError {
     #[error(
         "has registry host {host:?}, which looks like Amazon ECR but {why}; ECR hosts look like 123456789012.dkr.ecr.us-east-1.amazonaws.com"
     )]
-    BadEcrHost { host: String, why: &'static str },
+    BadEcrHost { host: String, why: HostError },
 }
 
 impl FromStr for ImageRef {
@@ -234,69 +216,12 @@ fn check_host(host: &str) -> Result<(), RefError> {
     {
         return Err(RefError::BadHost(host.to_owned()));
     }
-    parse_ecr_host(host).map(|_| ())
-}
-
-/// `Ok(Some)` for an ECR host, `Ok(None)` for any other registry, `Err` for a broken ECR host.
-/// Host names ignore letter case, so `DKR.ECR` is ECR too (and its region is read in lower case).
-fn parse_ecr_host(host: &str) -> Result<Option<EcrHost>, RefError> {
-    let lower = host.to_ascii_lowercase();
-    let labels: Vec<&str> = lower.split('.').collect();
-    let bad = |why| {
-        Err(RefError::BadEcrHost {
+    EcrHost::parse(host)
+        .map(|_| ())
+        .map_err(|why| RefError::BadEcrHost {
             host: host.to_owned(),
             why,
         })
-    };
-    // <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
-    // <account>.dkr-ecr[-fips].<region>.on.aws
-    let Some(service_at) = labels
-        .iter()
-        .position(|l| matches!(*l, "ecr" | "ecr-fips" | "dkr-ecr" | "dkr-ecr-fips"))
-    else {
-        return Ok(None);
-    };
-    let service = labels[service_at];
-    let dual_stack = service.starts_with("dkr-ecr");
-    let fips = service.ends_with("-fips");
-    let account_labels = if dual_stack {
-        &labels[..service_at]
-    } else {
-        if service_at == 0 || labels[service_at - 1] != "dkr" {
-            return Ok(None);
-        }
-        &labels[..service_at - 1]
-    };
-    let suffix = &labels[service_at + 1..];
-    let region = suffix.first().copied().unwrap_or("");
-    let suffix_ok = if dual_stack {
-        suffix.len() == 3 && suffix[1..] == ["on", "aws"]
-    } else {
-        (suffix.len() == 3 && suffix[1..] == ["amazonaws", "com"])
-            || (suffix.len() == 4 && suffix[1..] == ["amazonaws", "com", "cn"])
-    };
-    if !suffix_ok {
-        return bad("its domain is not amazonaws.com, amazonaws.com.cn or on.aws");
-    }
-    let [account] = account_labels else {
-        return bad("it does not start with the 12-digit account id");
-    };
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return bad("its account id is not 12 digits");
-    }
-    if region.is_empty()
-        || !region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
-        return bad("its region is not a region name such as us-east-1");
-    }
-    Ok(Some(EcrHost {
-        account: (*account).to_owned(),
-        region: region.to_owned(),
-        fips,
-        dual_stack,
-    }))
 }
 
 fn check_repository(repo: &str) -> Result<(), RefError> {
@@ -550,7 +475,7 @@ mod tests {
             assert_eq!(ecr.account, "123456789012");
             assert_eq!(ecr.region, *region);
             assert_eq!(ecr.fips, *fips, "{host}");
-            assert_eq!(ecr.dual_stack, *dual, "{host}");
+            assert_eq!(ecr.dual_stack(), *dual, "{host}");
         }
         assert_eq!(ok("public.ecr.aws/a/b").ecr(), None);
         assert_eq!(ok("ghcr.io/a/b").ecr(), None);

@@ -4,9 +4,8 @@
 
 use super::{Recorder, Seen};
 use crate::aws::Aws;
-use crate::aws::ecr::{
-    self, IdFailure, Lookup, LookupError, Missing, Outcome, Repository, Skipped,
-};
+use crate::aws::ecr::{self, IdFailure, Lookup, LookupError, Missing, Outcome, Skipped};
+use crate::model::ecr::Repository;
 
 /// Said (as a warning) when `--ecr` finds nothing to look up: no image is in ECR.
 pub const NONE_IN_ECR: &str = "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up";
@@ -76,7 +75,7 @@ pub fn words(l: &Lookup, outcome: &Outcome) -> String {
         Outcome::Skipped(Skipped::NothingToLookUp) => "no digest or tag to look up".to_owned(),
         Outcome::Missing(Missing::Repository(repo)) => format!(
             "{image}: repository {} does not exist in registry {} (region {}), so the image is not there; push it, or fix the image URI",
-            repo.name, repo.account, repo.region
+            repo.name, repo.registry.account, repo.registry.region
         ),
         Outcome::Error(LookupError::Call(fault)) => format!("{image}: {fault}"),
         Outcome::Missing(Missing::Digest {
@@ -131,6 +130,6 @@ pub fn words(l: &Lookup, outcome: &Outcome) -> String {
 fn at(repo: &Repository) -> String {
     format!(
         "repository {} in registry {} (region {})",
-        repo.name, repo.account, repo.region
+        repo.name, repo.registry.account, repo.registry.region
     )
 }

@@ -15,8 +15,9 @@ use serde::Serialize;
 
 use super::{Recorder, Seen};
 use crate::aws::Aws;
-use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository, Unproven};
+use crate::aws::ecr::{Lookup, Manifest, Outcome, Unproven};
 use crate::aws::scan::{self, Answer, Finding, Polled, Scan, Status, Target};
+use crate::model::ecr::Repository;
 use crate::model::findings::{Counts, Thresholds};
 use crate::model::platform::{self, Offered, Platform};
 use crate::model::{Digest, ImageRef};
@@ -310,7 +311,7 @@ fn one(
     let id = format!(
         "--repository-name {} --image-id imageDigest={digest} --region {}{}",
         repo.name,
-        repo.region,
+        repo.registry.region,
         registry(repo)
     );
     let start = format!("aws ecr start-image-scan {id}");
@@ -333,7 +334,7 @@ fn one(
                 Verdict::Failed,
                 format!(
                     "ECR has no such image ({code}) in repository {} in registry {} (region {}); push it, or fix the image URI",
-                    repo.name, repo.account, repo.region
+                    repo.name, repo.registry.account, repo.registry.region
                 ),
                 "NO_IMAGE".to_owned(),
                 None,
@@ -345,7 +346,7 @@ fn one(
                 format!(
                     "not scanned (ECR answers ScanNotFoundException), so its findings cannot be judged; scan it: {start}, and turn on scan on push (aws ecr put-image-scanning-configuration --repository-name {} --image-scanning-configuration scanOnPush=true --region {}{}) or enhanced scanning for the registry",
                     repo.name,
-                    repo.region,
+                    repo.registry.region,
                     registry(repo)
                 ),
                 "NOT_SCANNED".to_owned(),
@@ -393,7 +394,7 @@ fn one(
 /// ` --registry-id ACCOUNT`: the CLI's default registry is the caller's own account, which may not
 /// be the image's.
 fn registry(repo: &Repository) -> String {
-    format!(" --registry-id {}", repo.account)
+    format!(" --registry-id {}", repo.registry.account)
 }
 
 /// `; worst: CVE-1 (CRITICAL, openssl 3.0.1, https://...), ...`, or nothing.
@@ -505,7 +506,7 @@ mod tests {
         let image: ImageRef = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/shop/web:v1"
             .parse()
             .unwrap();
-        crate::aws::ecr::repository_of(&image).unwrap().unwrap()
+        crate::model::ecr::Repository::of(&image).unwrap().unwrap()
     }
 
     fn found(bytes: &[u8], digest: Digest) -> Outcome {

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{Recorder, Seen};
-use crate::aws::ecr::{Lookup, Manifest, Outcome, Repository, Unproven};
+use crate::aws::ecr::{Lookup, Manifest, Outcome, Unproven};
+use crate::model::ecr::Repository;
 use crate::model::platform::{self, Offered, Offers, Platform, PlatformCheck};
 use crate::model::{Digest, ImageRef};
 

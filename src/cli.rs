@@ -138,8 +138,23 @@ pub enum Command {
     /// SHA256SUMS first; objects that already hold a bundle's bytes are left alone.
     #[command(after_help = PUBLISH_EXIT_CODES, after_long_help = format!("{PUBLISH_EXAMPLES}\n\n{PUBLISH_EXIT_CODES}"))]
     Publish(PublishArgs),
-    /// Print the JSON Schema (draft 2020-12) of the mapping file, for editors and CI linting.
-    Schema,
+    /// Print the JSON Schema (draft 2020-12) of the mapping file (or of imagedef-report.json),
+    /// for editors and CI linting.
+    Schema(SchemaArgs),
+}
+
+/// Which file's schema `imagedef schema` prints.
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    /// mapping (the --mapping file) or report (the imagedef-report.json that emit writes).
+    #[arg(value_enum, default_value = "mapping")]
+    pub which: SchemaOf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaOf {
+    Mapping,
+    Report,
 }
 
 const MAPPING_KEYS: &str = "\

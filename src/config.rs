@@ -3,7 +3,6 @@
 //! it (an option or its variable), so messages name what was actually set. Nothing past this
 //! module sees clap.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
@@ -19,39 +18,21 @@ use crate::model::findings::Thresholds;
 use crate::model::platform::Platform;
 use crate::model::rules::TagPatternError;
 use crate::model::s3::{AccountId, BucketName, CannedAcl, KeyTemplate};
-use crate::model::{ContainerName, Origin, Rule, Rules, TagPattern, TaskDefinitionSource, UriMode};
+use crate::model::{
+    ContainerName, Given, Origin, Rule, Rules, TagPattern, TaskDefinitionSource, UriMode,
+};
 
-/// How a start-up setting was given.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Given {
-    /// On the command line, as this option (`--uri`).
-    Option(&'static str),
-    /// Through this environment variable (`IMAGEDEF_URI`).
-    Env(String),
-}
-
-impl Given {
-    fn of(cli: &Cli, id: &str, option: &'static str) -> Given {
-        cli.env_of(id)
-            .map_or(Given::Option(option), |var| Given::Env(var.to_owned()))
-    }
-}
-
-impl fmt::Display for Given {
-    /// `--uri`, or `$IMAGEDEF_URI`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Given::Option(option) => f.write_str(option),
-            Given::Env(var) => write!(f, "${var}"),
-        }
-    }
+/// How `cli` was given the setting `id`: its option, or its environment variable.
+fn given(cli: &Cli, id: &str, option: &'static str) -> Given {
+    cli.env_of(id)
+        .map_or(Given::Option(option), |var| Given::Env(var.to_owned()))
 }
 
 /// `--findings` and `--scan-wait` (`emit`, `verify`).
 #[derive(Clone, Debug)]
 pub struct FindingsConfig {
     /// `--findings`, and how it was given (which wins over the mapping's `findings`).
-    pub thresholds: Option<(Thresholds, Given)>,
+    pub thresholds: Option<Rule<Thresholds>>,
     /// `--scan-wait`: the longest wait, in all, for scans still running.
     pub scan_wait: std::time::Duration,
 }
@@ -62,10 +43,10 @@ impl FindingsConfig {
             .findings
             .as_deref()
             .map(|text| {
-                let given = Given::of(cli, "findings", "--findings");
+                let given = given(cli, "findings", "--findings");
                 text.parse::<Thresholds>()
-                    .map(|t| (t, given.clone()))
                     .map_err(|e| anyhow!("{given} {e}"))
+                    .map(|t| Rule::new(t, Origin::Started(given)))
             })
             .transpose()?;
         Ok(FindingsConfig {
@@ -162,7 +143,7 @@ pub struct VerifyConfig {
     /// `--ecr`: look the images up in ECR.
     pub ecr: bool,
     /// `--platform`: what every image must offer.
-    pub platform: Option<Platform>,
+    pub platform: Option<Rule<Platform>>,
     /// `--task-definition`: whose platform every image must offer.
     pub task_definition: Option<TaskDefinitionSource>,
     /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
@@ -213,7 +194,7 @@ impl VerifyConfig {
             roots_given: !(args.discover.roots.is_empty()
                 && discover::roots_from_env(std::env::vars_os()).is_empty()),
             ecr: args.ecr,
-            platform: platform(args.platform.as_deref())?,
+            platform: platform(args.platform.as_deref(), cli)?,
             task_definition: args
                 .task_definition
                 .as_deref()
@@ -235,9 +216,13 @@ fn task_definition_source(p: &std::path::Path) -> anyhow::Result<TaskDefinitionS
 }
 
 /// `--platform` (or `IMAGEDEF_PLATFORM`).
-fn platform(value: Option<&str>) -> anyhow::Result<Option<Platform>> {
+fn platform(value: Option<&str>, cli: &Cli) -> anyhow::Result<Option<Rule<Platform>>> {
     value
-        .map(|v| v.parse::<Platform>().map_err(|e| anyhow!("--platform {e}")))
+        .map(|v| {
+            v.parse::<Platform>()
+                .map_err(|e| anyhow!("--platform {e}"))
+                .map(|p| Rule::new(p, Origin::Started(given(cli, "platform", "--platform"))))
+        })
         .transpose()
 }
 
@@ -264,17 +249,13 @@ pub struct EmitConfig {
     pub discover: DiscoverConfig,
     pub mode: EmitMode,
     pub out: PathBuf,
-    /// `--uri` and `--tag-pattern`, which win over the mapping's (origin [`Origin::Started`]).
+    /// `--uri`, `--tag-pattern`, `--platform` and `--findings`, which win over the mapping's
+    /// (origin [`Origin::Started`], with how each was given).
     pub rules: Rules,
-    /// How each of `rules` was given, when it was.
-    pub uri_given: Option<Given>,
-    pub tag_pattern_given: Option<Given>,
     /// `--ecr`: look the images up in ECR before writing.
     pub ecr: bool,
-    /// `--platform`: what every image must offer, over the mapping and task definitions.
-    pub platform: Option<Platform>,
-    /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
-    pub findings: FindingsConfig,
+    /// `--scan-wait`: with `--ecr` and findings thresholds, the longest wait for scans.
+    pub scan_wait: std::time::Duration,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<PathBuf>,
     /// Also write the zip bundle(s) for an S3 source action.
@@ -298,32 +279,33 @@ pub enum Summary {
 
 impl EmitConfig {
     pub fn from_args(args: &EmitArgs, cli: &Cli) -> anyhow::Result<EmitConfig> {
-        let uri_given = args.uri.as_ref().map(|_| Given::of(cli, "uri", "--uri"));
+        let uri_given = args.uri.as_ref().map(|_| given(cli, "uri", "--uri"));
         let tag_pattern_given = args
             .tag_pattern
             .as_ref()
-            .map(|_| Given::of(cli, "tag_pattern", "--tag-pattern"));
-        let uri = match (&args.uri, &uri_given) {
+            .map(|_| given(cli, "tag_pattern", "--tag-pattern"));
+        let uri = match (&args.uri, uri_given) {
             (Some(text), Some(given)) => Some(Rule::new(
                 text.parse::<UriMode>()
                     .map_err(|e| anyhow!("{given} {e}"))?,
-                Origin::Started,
+                Origin::Started(given),
             )),
             _ => None,
         };
-        let tag_pattern = match (&args.tag_pattern, &tag_pattern_given) {
+        let tag_pattern = match (&args.tag_pattern, tag_pattern_given) {
             (Some(p), Some(given)) => Some(Rule::new(
                 p.parse::<TagPattern>().map_err(|e| match e {
                     TagPatternError::TooLong { .. } => anyhow!("{given} {e}"),
                     TagPatternError::Invalid(_) => anyhow!("{given} {p:?} {e}"),
                 })?,
-                Origin::Started,
+                Origin::Started(given),
             )),
             _ => None,
         };
+        let findings = FindingsConfig::from_args(&args.findings, cli)?;
         let mode = match (&args.mapping, args.container.as_deref()) {
             (None, Some(name)) => {
-                let container_given = Given::of(cli, "container", "--container");
+                let container_given = given(cli, "container", "--container");
                 EmitMode::Single {
                     container: name
                         .parse::<ContainerName>()
@@ -376,12 +358,14 @@ impl EmitConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
             mode,
             out,
-            rules: Rules { uri, tag_pattern },
-            uri_given,
-            tag_pattern_given,
+            rules: Rules {
+                uri,
+                tag_pattern,
+                platform: platform(args.platform.as_deref(), cli)?,
+                findings: findings.thresholds,
+            },
             ecr: args.ecr,
-            platform: platform(args.platform.as_deref())?,
-            findings: FindingsConfig::from_args(&args.findings, cli)?,
+            scan_wait: findings.scan_wait,
             codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from),
@@ -413,12 +397,12 @@ pub struct PublishConfig {
 
 impl PublishConfig {
     pub fn from_args(args: &PublishArgs, cli: &Cli) -> anyhow::Result<PublishConfig> {
-        let bucket_given = Given::of(cli, "bucket", "--bucket");
+        let bucket_given = given(cli, "bucket", "--bucket");
         let bucket = args
             .bucket
             .parse::<BucketName>()
             .map_err(|e| anyhow!("{bucket_given} {e}"))?;
-        let key_given = Given::of(cli, "key", "--key");
+        let key_given = given(cli, "key", "--key");
         let key = args
             .key
             .parse::<KeyTemplate>()

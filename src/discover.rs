@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 
 use crate::io::input::{self, ReadError};
 use crate::model::deploy::{REPORT, is_staging_folder};
+use crate::model::mapping::Mapping;
 use crate::model::{ImageDetail, Malformed};
 
 /// Files larger than this are refused unread; real ones are under 1 KiB.
@@ -414,6 +415,39 @@ fn read_candidate(path: &Path) -> std::io::Result<Result<Vec<u8>, Malformed>> {
         Err(ReadError::Io(e)) => Err(e),
         Err(other @ ReadError::NotAFile(_)) => Err(std::io::Error::other(other.to_string())),
     }
+}
+
+/// The roots the plan can take images from: when every selector names its artifact, only those
+/// artifacts' roots are walked. A named artifact that no root has is pointed out.
+#[must_use]
+pub fn roots_needed(plan: &Mapping, roots: &[Root]) -> Vec<Root> {
+    let Some(needed) = plan.artifacts_needed() else {
+        return roots.to_vec();
+    };
+    for name in &needed {
+        if !roots.iter().any(|r| r.artifact == *name) {
+            tracing::warn!(
+                "the mapping selects artifact {name:?}, but no artifact root has that name; the roots are: {}",
+                roots
+                    .iter()
+                    .map(|r| format!("{} ({})", r.artifact, r.path.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let (kept, skipped): (Vec<Root>, Vec<Root>) = roots
+        .iter()
+        .cloned()
+        .partition(|r| needed.contains(r.artifact.as_str()));
+    for root in skipped {
+        tracing::debug!(
+            "not searching {} (artifact {}): no selector names it",
+            root.path.display(),
+            root.artifact
+        );
+    }
+    kept
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 //! [`aws`] is the only module that talks to AWS.
 
 pub mod aws;
+pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -23,7 +24,7 @@ pub mod model;
 pub mod output;
 pub mod publish;
 pub mod resolve;
-pub mod verify;
+
 pub mod write;
 
 use cli::{Cli, Command};
@@ -40,8 +41,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(args) => {
             commands::publish::run(&config::PublishConfig::from_args(args, cli)?)
         }
-        Command::Schema => {
-            io::stdout::print(model::mapping::SCHEMA)?;
+        Command::Schema(args) => {
+            io::stdout::print(match args.which {
+                cli::SchemaOf::Mapping => model::mapping::SCHEMA,
+                cli::SchemaOf::Report => output::report::SCHEMA,
+            })?;
             Ok(ExitCode::Success)
         }
     }

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use imagedef::verify::{Report, bundle};
+use imagedef::check::{Report, bundle};
 use libfuzzer_sys::fuzz_target;
 
 fn scratch() -> &'static tempfile::TempDir {

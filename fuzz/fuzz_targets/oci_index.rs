@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use imagedef::model::Digest;
-use imagedef::verify::{Report, oci};
+use imagedef::check::{Report, oci};
 use libfuzzer_sys::fuzz_target;
 
 fn layout() -> &'static tempfile::TempDir {

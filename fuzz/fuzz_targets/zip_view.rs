@@ -5,7 +5,7 @@
 
 use std::io::Read as _;
 
-use imagedef::verify::zip_view;
+use imagedef::check::zip_view;
 use libfuzzer_sys::fuzz_target;
 
 const LIMIT: u64 = 3 * 1024 * 1024;

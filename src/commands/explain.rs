@@ -5,7 +5,7 @@ use crate::config::{EmitConfig, EmitMode};
 use crate::discover::Discovery;
 use crate::error::CheckFailed;
 use crate::model::mapping::{Selector, Source};
-use crate::model::{Origin, Rule, UriMode};
+use crate::model::{Given, Origin, Rule, UriMode};
 use crate::resolve::tags::{RefProblem, TagProblem};
 use crate::resolve::{Failure, Reason, Unresolved};
 
@@ -181,7 +181,7 @@ impl Words<'_> {
                 let how = match pattern {
                     Some(p) => format!(
                         "tags matching {} {:?}",
-                        self.named(&p.from, "tagPattern"),
+                        Self::named(&p.from, "tagPattern"),
                         p.value.as_str()
                     ),
                     None => "tags other than \"latest\"".to_owned(),
@@ -192,7 +192,7 @@ impl Words<'_> {
                     format!("there are {} {remaining:?}", remaining.len())
                 };
                 let change = match pattern {
-                    Some(p) => format!("change {}", self.named(&p.from, "tagPattern")),
+                    Some(p) => format!("change {}", Self::named(&p.from, "tagPattern")),
                     None if self.is_single() => "set --tag-pattern".to_owned(),
                     None => "set \"tagPattern\" on the service or at the top of the mapping (or --tag-pattern)".to_owned(),
                 };
@@ -244,30 +244,15 @@ impl Words<'_> {
         match &uri.from {
             Origin::Default if self.is_single() => format!("use --uri {to}"),
             Origin::Default => format!("set \"uri\": \"{to}\" in the mapping (or use --uri {to})"),
-            Origin::Started => match &self.config.uri_given {
-                Some(crate::config::Given::Env(var)) => format!("set {var}={to}"),
-                _ => format!("use --uri {to}"),
-            },
-            from => format!("set {} to \"{to}\"", self.named(from, "uri")),
+            Origin::Started(Given::Env(var)) => format!("set {var}={to}"),
+            Origin::Started(_) => format!("use --uri {to}"),
+            from => format!("set {} to \"{to}\"", Self::named(from, "uri")),
         }
     }
 
-    /// How messages name the setting `key` (`uri`, `tagPattern`) that was set at `from`.
-    fn named(&self, from: &Origin, key: &str) -> String {
-        match from {
-            Origin::Started => {
-                let given = if key == "uri" {
-                    &self.config.uri_given
-                } else {
-                    &self.config.tag_pattern_given
-                };
-                given
-                    .as_ref()
-                    .map_or_else(|| format!("--{key}"), ToString::to_string)
-            }
-            Origin::Default => format!("the default {key}"),
-            Origin::MappingTop => format!("the mapping's top-level \"{key}\""),
-            Origin::Service(s) => format!("key \"services.{s}.{key}\""),
-        }
+    /// How messages name the setting `key` (`uri`, `tagPattern`) that was set at `from`: within
+    /// a message about the mapping, without its file.
+    fn named(from: &Origin, key: &str) -> String {
+        from.words(None, key)
     }
 }

@@ -5,7 +5,6 @@ pub mod emit;
 pub mod explain;
 pub mod publish;
 pub mod scan;
-mod task_definition;
 pub mod verify;
 
 use crate::discover::Discovery;

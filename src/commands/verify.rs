@@ -1,12 +1,14 @@
 //! `imagedef verify`: run every check, report every finding, then exit by the worst.
 
+use crate::aws::{self, registry};
+use crate::check::findings::Gate;
+use crate::check::platform::{self, Need};
+use crate::check::{self, Check, Needs, Recorder, Report, oci, pins, task_definition};
 use crate::config::VerifyConfig;
 use crate::discover;
 use crate::error::ExitCode;
-use crate::model::ecr::Repository;
-use crate::model::{Digest, TaskDefinition, TaskDefinitionSource, platform::Needed};
-use crate::verify::platform::{self, Need};
-use crate::verify::{self, Check, Recorder, Report, oci, pins};
+use crate::model::blue_green::Which;
+use crate::model::platform::Needed;
 
 pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     let found = if config.artifacts_only() {
@@ -19,22 +21,28 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     }
     let mut report = Report::default();
     let mut images = report.record(Check::ImageDetail, |r| {
-        verify::check_discovered(&found, config.strict, r)
+        check::image_detail::check_discovered(&found, config.strict, r)
     });
     let bundles = report.record(Check::Bundle, |r| {
         config
             .bundles
             .iter()
-            .map(|zip| verify::bundle::check_bundle(zip, &config.image_placeholder, r))
+            .map(|zip| check::bundle::check_bundle(zip, &config.image_placeholder, r))
             .collect::<Vec<_>>()
     });
     let in_bundles: Vec<_> = bundles.iter().flat_map(|b| b.images.clone()).collect();
     report.record(Check::BundleDeploysDiscovered, |r| {
-        verify::bundles_deploy_discovered(&images, &in_bundles, r);
+        check::bundle::deploys_discovered(&images, &in_bundles, r);
     });
     images.extend(in_bundles);
     if let Some(inputs) = &config.blue_green {
-        report.record(Check::BlueGreen, |r| verify::blue_green::files(inputs, r));
+        report.record(Check::BlueGreen, |r| {
+            let subject = |which| match which {
+                Which::Template => inputs.template.display().to_string(),
+                Which::AppSpec => inputs.app_spec.display().to_string(),
+            };
+            check::blue_green::files(inputs, None, subject, false, r);
+        });
     }
     if found.images().next().is_none() && report.findings().is_empty() && !config.has_artifacts() {
         report.record(Check::ImageDetail, |r| nothing_verified(config, &found, r));
@@ -61,108 +69,73 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             oci::check_proven(&images, &mut proofs, r);
         });
     }
+    let need = report.record(Check::TaskDefinition, |r| need(config, r));
+    let gate = config.findings.thresholds.as_ref().map(|rule| Gate {
+        thresholds: rule.value.clone(),
+        from: rule.from.words(None, "findings"),
+    });
+    for seen in &mut images {
+        seen.needs = Needs {
+            platform: need.clone(),
+            findings: gate.clone(),
+        };
+    }
     let found = if config.ecr {
-        report.record(Check::Ecr, |r| {
-            verify::ecr::check(&images, crate::aws::shared, r)
-        })
+        report.record(Check::Ecr, |r| check::ecr::check(&images, aws::shared, r))
     } else {
         Vec::new()
     };
-    let need = report.record(Check::Platform, |r| need(config, r));
-    if let Some(need) = &need {
+    if need.is_some() {
         report.record(Check::Platform, |r| {
-            let mut known = proofs.offers.clone();
-            let mut fetch =
-                |repository: &Repository, digest: Digest| config_blob(repository, digest);
-            let failed = platform::read_found(&found, &mut fetch, &mut known);
-            platform::check(&images, need, &known, config.ecr, &failed, r);
+            let mut fetch = registry::config_blob;
+            let known = proofs.offers.clone();
+            platform::check(&images, &found, known, &mut fetch, (config.ecr, true), r);
         });
     }
-    if let Some((thresholds, given)) = &config.findings.thresholds {
-        if config.ecr {
-            report.record(Check::Findings, |r| {
-                let asked = verify::findings::Gate {
-                    thresholds,
-                    from: given.to_string(),
-                    needed: need.as_ref().map(|n| &n.platform),
-                    wait: config.findings.scan_wait,
-                };
-                verify::findings::check_seen(&images, &found, &asked, r);
-            });
-        } else {
-            tracing::warn!("{}", verify::findings::NOT_CHECKED);
-        }
+    if config.ecr {
+        report.record(Check::Findings, |r| {
+            check::findings::check(&images, &found, aws::shared, config.findings.scan_wait, r);
+        });
+    } else {
+        check::findings::not_checked(&images);
     }
-    verify::held::say(&bundles, config.strict, &mut report);
+    check::held::say(&bundles, config.strict, &mut report);
     let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));
     if let Some(path) = &config.junit {
         write_junit(path, &report)?;
     }
     if config.json {
-        crate::io::stdout::print_json(&verify::report::json::document(&report))?;
+        crate::io::stdout::print_json(&check::report::json::document(&report))?;
     } else {
-        crate::io::stdout::print(&verify::report::text::render(&report))?;
+        crate::io::stdout::print(&check::report::text::render(&report))?;
     }
     Ok(code)
-}
-
-/// A single manifest's config blob, from its registry.
-fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, String> {
-    crate::aws::registry::config_blob(repository, digest)
 }
 
 /// The platform every image must offer: `--platform`, else the one `--task-definition` needs.
 /// `None` when neither says (an EC2 task definition without runtimePlatform, said at -v) or the
 /// task definition cannot be read (an error).
 fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
-    if let Some(platform) = &config.platform {
-        return Some(Need {
-            platform: platform.clone(),
-            from: "--platform".to_owned(),
-            stated: true,
-        });
+    if let Some(rule) = &config.platform {
+        return Some(Need::of(rule, rule.from.words(None, "platform")));
     }
     let source = config.task_definition.as_ref()?;
-    let task = match source {
-        TaskDefinitionSource::File(path) => {
-            crate::io::input::read_named(path, crate::io::input::MAX_JSON, "task definition")
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    TaskDefinition::parse(&bytes)
-                        .map_err(|e| format!("task definition {}: {e}", path.display()))
-                })
-        }
-        TaskDefinitionSource::Ecs { cluster, service } => crate::aws::shared()
-            .map_err(crate::aws::ecs::EcsError::Connection)
-            .and_then(|aws| crate::aws::ecs::running_task_definition(aws, cluster, service))
-            .map(|(task, _)| task)
-            .map_err(|e| {
-                format!(
-                    "{:#}",
-                    super::task_definition::ecs_error(&e, cluster, service)
-                )
-            }),
-    };
-    match task {
+    match task_definition::load(source, aws::shared) {
         Err(e) => {
-            report.error(format!("--task-definition {source}"), e);
+            report.error(format!("--task-definition {source}"), e.to_string());
             None
         }
-        Ok(TaskDefinition {
-            platform: Needed::Platform { platform, from },
-            ..
-        }) => Some(Need {
-            platform,
-            from: format!("task definition {source} ({from})"),
-            stated: true,
-        }),
-        Ok(TaskDefinition {
-            platform: Needed::Unknown(why),
-            ..
-        }) => {
-            tracing::info!("--task-definition {source}: the platform is not checked: {why}");
-            None
-        }
+        Ok(loaded) => match loaded.task.platform {
+            Needed::Platform { platform, from } => Some(Need {
+                platform,
+                from: format!("task definition {source} ({from})"),
+                stated: true,
+            }),
+            Needed::Unknown(why) => {
+                tracing::info!("--task-definition {source}: the platform is not checked: {why}");
+                None
+            }
+        },
     }
 }
 
@@ -173,7 +146,7 @@ fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
     let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let xml = verify::report::junit::xml(report);
+    let xml = check::report::junit::xml(report);
     let file = crate::write::File {
         path: &name,
         bytes: xml.as_bytes(),

@@ -6,7 +6,7 @@
 //! out; the caller adds the file name.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
@@ -27,12 +27,10 @@ pub const SCHEMA: &str = include_str!("../../schema/mapping.schema.json");
 /// A parsed mapping file, or the one implicit service of single-image mode ([`Mapping::single`]).
 #[derive(Clone, Debug)]
 pub struct Mapping {
-    /// The top-level `uri` and `tagPattern`.
+    /// The file as given on the command line; `None` in single-image mode.
+    pub path: Option<PathBuf>,
+    /// The top-level `uri`, `tagPattern`, `platform` and `findings`.
     pub rules: Rules,
-    /// The top-level `platform`: what every service's images must offer.
-    pub platform: Option<Platform>,
-    /// The top-level `findings`: the scan findings tolerated (with `--ecr`).
-    pub findings: Option<Thresholds>,
     /// In file order.
     pub services: Vec<Service>,
 }
@@ -44,22 +42,18 @@ pub struct Service {
     pub name: Option<ServiceName>,
     /// In file order, which is the order written to `imagedefinitions.json`.
     pub containers: Vec<Container>,
-    /// The service's `uri` and `tagPattern`.
+    /// The service's `uri`, `tagPattern`, `platform` and `findings`, which win over the top level's.
     pub rules: Rules,
     /// `taskDefinition` as written in the mapping.
     pub task_definition: Option<String>,
     /// `taskDefinition`: a path relative to the directory of the mapping file, or
     /// `ecs://CLUSTER/SERVICE` (not joined to it).
     pub task_definition_source: Option<TaskDefinitionSource>,
-    /// The service's `platform`, over the top-level one and its task definition's.
-    pub platform: Option<Platform>,
     /// The container whose image goes into this service's `imageDetail.json`.
     pub blue_green: Option<ContainerName>,
     /// `taskDefinitionTemplate`, `appSpec` and `imagePlaceholder` of a blue/green service: checked,
     /// then written beside its `imageDetail.json`.
     pub blue_green_inputs: Option<blue_green::Inputs>,
-    /// The service's `findings`, which wins over the top level's.
-    pub findings: Option<Thresholds>,
 }
 
 /// One container of a service and where its image comes from.
@@ -221,9 +215,8 @@ impl Mapping {
         task_definition: Option<TaskDefinitionSource>,
     ) -> Mapping {
         Mapping {
+            path: None,
             rules: Rules::default(),
-            platform: None,
-            findings: None,
             services: vec![Service {
                 name: None,
                 containers: vec![Container {
@@ -233,10 +226,8 @@ impl Mapping {
                 rules: Rules::default(),
                 task_definition: task_definition.as_ref().map(ToString::to_string),
                 task_definition_source: task_definition,
-                platform: None,
                 blue_green: None,
                 blue_green_inputs: None,
-                findings: None,
             }],
         }
     }
@@ -257,6 +248,29 @@ impl Mapping {
             }
         }
         Some(needed)
+    }
+
+    /// Reads and parses the mapping file at `path`; the error names it.
+    pub fn load(path: &Path) -> anyhow::Result<Mapping> {
+        let bytes = crate::io::input::read_named(path, crate::io::input::MAX_JSON, "mapping")?;
+        let base = path.parent().unwrap_or_else(|| Path::new(""));
+        let mut mapping = Mapping::parse(&bytes, base)
+            .map_err(|e| anyhow::anyhow!("mapping {}: {e}", path.display()))?;
+        mapping.path = Some(path.to_owned());
+        Ok(mapping)
+    }
+
+    /// Where `key` of `service` (or of the top level) is: `mapping imagedef.json, key
+    /// "services.web.taskDefinition"` ([`super::rules::key_words`]).
+    #[must_use]
+    pub fn key(&self, service: Option<&ServiceName>, key: &str) -> String {
+        super::rules::key_words(self.path.as_deref(), service, key)
+    }
+
+    /// Where a rule named `key` was set, as messages name it ([`Origin::words`]).
+    #[must_use]
+    pub fn origin(&self, from: &Origin, key: &str) -> String {
+        from.words(self.path.as_deref(), key)
     }
 
     /// Parses the bytes of a mapping file. `base` is the directory `taskDefinition` paths are
@@ -297,18 +311,17 @@ impl Mapping {
             }
         }
         Ok(Mapping {
+            path: None,
             rules: rules(
-                raw.uri.as_deref(),
-                raw.tag_pattern.as_deref(),
+                Raw {
+                    uri: raw.uri.as_deref(),
+                    tag_pattern: raw.tag_pattern.as_deref(),
+                    platform: raw.platform.as_deref(),
+                    findings: raw.findings.as_ref(),
+                },
                 "",
                 &Origin::MappingTop,
             )?,
-            platform: platform("platform", raw.platform.as_deref())?,
-            findings: raw
-                .findings
-                .as_ref()
-                .map(|v| Thresholds::from_json(v, "findings"))
-                .transpose()?,
             services: services
                 .into_iter()
                 .map(|(name, value)| parse_service(&name, value, base))
@@ -391,8 +404,12 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         .map_err(|e| format!("key \"{at}.taskDefinition\" = {e}"))?;
     Ok(Service {
         rules: rules(
-            raw.uri.as_deref(),
-            raw.tag_pattern.as_deref(),
+            Raw {
+                uri: raw.uri.as_deref(),
+                tag_pattern: raw.tag_pattern.as_deref(),
+                platform: raw.platform.as_deref(),
+                findings: raw.findings.as_ref(),
+            },
             &format!("{at}."),
             &Origin::Service(name.clone()),
         )?,
@@ -400,25 +417,9 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
         containers,
         task_definition_source,
         task_definition: raw.task_definition,
-        platform: platform(&format!("{at}.platform"), raw.platform.as_deref())?,
         blue_green,
         blue_green_inputs,
-        findings: raw
-            .findings
-            .as_ref()
-            .map(|v| Thresholds::from_json(v, &format!("{at}.findings")))
-            .transpose()?,
     })
-}
-
-/// A `platform` key: `os/architecture[/variant]`.
-fn platform(key: &str, value: Option<&str>) -> Result<Option<Platform>, String> {
-    value
-        .map(|v| {
-            v.parse::<Platform>()
-                .map_err(|e| format!("key {key:?} = {e}"))
-        })
-        .transpose()
 }
 
 /// `taskDefinitionTemplate` and `appSpec` (both or neither, only beside `blueGreen`) and
@@ -546,21 +547,27 @@ fn fixed_image(at: &str, image: &str) -> Result<ImageRef, String> {
     Ok(reference)
 }
 
-/// The `uri` and `tagPattern` of one level; `prefix` is the level's key path with a final dot.
-fn rules(
-    uri: Option<&str>,
-    tag_pattern: Option<&str>,
-    prefix: &str,
-    origin: &Origin,
-) -> Result<Rules, String> {
-    let uri = uri
+/// The rules of one level as written.
+#[derive(Clone, Copy)]
+struct Raw<'a> {
+    uri: Option<&'a str>,
+    tag_pattern: Option<&'a str>,
+    platform: Option<&'a str>,
+    findings: Option<&'a Value>,
+}
+
+/// The rules of one level; `prefix` is the level's key path with a final dot.
+fn rules(raw: Raw<'_>, prefix: &str, origin: &Origin) -> Result<Rules, String> {
+    let uri = raw
+        .uri
         .map(|v| {
             v.parse::<UriMode>()
                 .map(|mode| Rule::new(mode, origin.clone()))
                 .map_err(|e| format!("key \"{prefix}uri\": {e}"))
         })
         .transpose()?;
-    let tag_pattern = tag_pattern
+    let tag_pattern = raw
+        .tag_pattern
         .map(|p| {
             p.parse::<TagPattern>()
                 .map(|pattern| Rule::new(pattern, origin.clone()))
@@ -573,7 +580,27 @@ fn rules(
                 })
         })
         .transpose()?;
-    Ok(Rules { uri, tag_pattern })
+    let platform = raw
+        .platform
+        .map(|v| {
+            v.parse::<Platform>()
+                .map(|p| Rule::new(p, origin.clone()))
+                .map_err(|e| format!("key \"{prefix}platform\" = {e}"))
+        })
+        .transpose()?;
+    let findings = raw
+        .findings
+        .map(|v| {
+            Thresholds::from_json(v, &format!("{prefix}findings"))
+                .map(|t| Rule::new(t, origin.clone()))
+        })
+        .transpose()?;
+    Ok(Rules {
+        uri,
+        tag_pattern,
+        platform,
+        findings,
+    })
 }
 
 /// The keys whose values are objects keyed by name, with how one is written.
@@ -786,12 +813,21 @@ mod tests {
             r#"{"findings": {"CRITICAL": 0}, "services": {"web": {"containers": {"web": {"artifact": "A"}}, "findings": {"HIGH": 2, "CRITICAL": 1}}, "api": {"containers": {"api": {"artifact": "B"}}}}}"#,
         )
         .unwrap();
-        assert_eq!(m.findings.as_ref().unwrap().to_string(), "CRITICAL=0");
         assert_eq!(
-            m.services[0].findings.as_ref().unwrap().to_string(),
+            m.rules.findings.as_ref().unwrap().value.to_string(),
+            "CRITICAL=0"
+        );
+        assert_eq!(
+            m.services[0]
+                .rules
+                .findings
+                .as_ref()
+                .unwrap()
+                .value
+                .to_string(),
             "CRITICAL=1,HIGH=2"
         );
-        assert_eq!(m.services[1].findings, None);
+        assert!(m.services[1].rules.findings.is_none());
     }
 
     #[test]

@@ -21,5 +21,5 @@ pub use digest::Digest;
 pub use image_detail::{ImageDetail, Malformed};
 pub use names::{ContainerName, ServiceName};
 pub use reference::{ImageRef, UriMode};
-pub use rules::{Origin, Rule, Rules, TagPattern};
+pub use rules::{Given, Origin, Rule, Rules, TagPattern};
 pub use task_definition::{MissingContainers, TaskDefinition, TaskDefinitionSource};

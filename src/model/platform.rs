@@ -101,17 +101,6 @@ impl FromStr for Platform {
     }
 }
 
-/// What the platform check found for one container, as the report and `--json` carry it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct PlatformCheck {
-    /// The platform needed.
-    pub needs: String,
-    /// What asked for it.
-    pub from: String,
-    /// The platforms the image offers; `None` when they could not be read (not checked).
-    pub offers: Option<Vec<String>>,
-}
-
 /// What a task needs of its images' platform.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Needed {

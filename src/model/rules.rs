@@ -1,12 +1,18 @@
-//! The rules that shape a written reference: the URI form and the tag pattern, each with where it
-//! was set, so that a message can point at the setting that actually decided.
+//! The rules that apply to a service: the URI form and the tag pattern that shape a written
+//! reference, the platform its images must offer and the scan findings they may have, each with
+//! where it was set, so that a message can point at the setting that actually decided. The first
+//! level that sets a rule wins: start-up (an option or its variable), the service, the mapping's
+//! top level; a platform only a task definition implies comes last.
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 
 use regex::Regex;
 
 use super::ServiceName;
+use super::findings::Thresholds;
+use super::platform::Platform;
 use super::reference::UriMode;
 
 /// The longest `tagPattern` (or `path` glob) accepted: real ones are a few dozen characters, and a
@@ -60,18 +66,82 @@ impl fmt::Display for TagPattern {
     }
 }
 
+/// How a start-up setting was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Given {
+    /// On the command line, as this option (`--uri`).
+    Option(&'static str),
+    /// Through this environment variable (`IMAGEDEF_URI`).
+    Env(String),
+}
+
+impl fmt::Display for Given {
+    /// `--uri`, or `$IMAGEDEF_URI`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Given::Option(option) => f.write_str(option),
+            Given::Env(var) => write!(f, "${var}"),
+        }
+    }
+}
+
 /// Where a rule was set.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// Nowhere: the built-in default.
     Default,
-    /// When imagedef was started (an option or its environment variable; the command layer knows
-    /// which).
-    Started,
+    /// When imagedef was started: an option or its environment variable.
+    Started(Given),
     /// The mapping file's top level.
     MappingTop,
     /// A service of the mapping file.
     Service(ServiceName),
+    /// Implied by the service's task definition, not stated: how messages name it
+    /// (`task definition deploy/web.json (runtimePlatform.cpuArchitecture ARM64)`).
+    TaskDefinition(String),
+}
+
+/// Where `key` of `service` (or of the top level) is in the mapping file `mapping`, as every
+/// message names a place in the mapping: `mapping imagedef.json, key "services.web.platform"`;
+/// without the file (in a message about the mapping as a whole), `key "services.web.platform"`
+/// or `the mapping's top-level "platform"`.
+#[must_use]
+pub fn key_words(mapping: Option<&Path>, service: Option<&ServiceName>, key: &str) -> String {
+    let path = match service {
+        Some(name) => format!("services.{name}.{key}"),
+        None => key.to_owned(),
+    };
+    match (mapping, service) {
+        (Some(file), _) => format!("mapping {}, key {path:?}", file.display()),
+        (None, Some(_)) => format!("key {path:?}"),
+        (None, None) => format!("the mapping's top-level {path:?}"),
+    }
+}
+
+impl Origin {
+    /// Where a rule named `key` (`uri`, `platform`, ...) was set, as messages name it: the option
+    /// or variable, the key in the mapping file `mapping`, the task definition that implies it, or
+    /// the default.
+    #[must_use]
+    pub fn words(&self, mapping: Option<&Path>, key: &str) -> String {
+        match self {
+            Origin::Default => format!("the default {key}"),
+            Origin::Started(given) => given.to_string(),
+            Origin::MappingTop => key_words(mapping, None, key),
+            Origin::Service(name) => key_words(mapping, Some(name), key),
+            Origin::TaskDefinition(words) => words.clone(),
+        }
+    }
+
+    /// Stated in so many words (an option, the mapping), not only implied by a task definition or
+    /// a default: a check of it that cannot run is then a warning, not a note at `-v`.
+    #[must_use]
+    pub fn is_stated(&self) -> bool {
+        matches!(
+            self,
+            Origin::Started(_) | Origin::MappingTop | Origin::Service(_)
+        )
+    }
 }
 
 /// A setting and where it came from.
@@ -94,6 +164,10 @@ pub struct Rules {
     pub uri: Option<Rule<UriMode>>,
     /// Chooses among several tags (unanchored).
     pub tag_pattern: Option<Rule<TagPattern>>,
+    /// What every image must offer (`--platform`, `platform`).
+    pub platform: Option<Rule<Platform>>,
+    /// The scan findings tolerated, with `--ecr` (`--findings`, `findings`).
+    pub findings: Option<Rule<Thresholds>>,
 }
 
 impl Rules {
@@ -106,6 +180,8 @@ impl Rules {
                 .tag_pattern
                 .clone()
                 .or_else(|| fallback.tag_pattern.clone()),
+            platform: self.platform.clone().or_else(|| fallback.platform.clone()),
+            findings: self.findings.clone().or_else(|| fallback.findings.clone()),
         }
     }
 
@@ -125,9 +201,10 @@ mod tests {
     #[test]
     fn the_first_level_that_sets_a_rule_wins() {
         let service: ServiceName = "web".parse().unwrap();
+        let started_by = Origin::Started(Given::Option("--tag-pattern"));
         let started = Rules {
-            uri: None,
-            tag_pattern: Some(Rule::new("^v".parse().unwrap(), Origin::Started)),
+            tag_pattern: Some(Rule::new("^v".parse().unwrap(), started_by.clone())),
+            ..Rules::default()
         };
         let in_service = Rules {
             uri: Some(Rule::new(UriMode::Tag, Origin::Service(service.clone()))),
@@ -135,15 +212,29 @@ mod tests {
                 "^x".parse().unwrap(),
                 Origin::Service(service.clone()),
             )),
+            platform: Some(Rule::new(
+                "linux/arm64".parse().unwrap(),
+                Origin::Service(service.clone()),
+            )),
+            findings: None,
         };
-        let merged = started.or(&in_service).or(&Rules::default());
+        let top = Rules {
+            platform: Some(Rule::new(
+                "linux/amd64".parse().unwrap(),
+                Origin::MappingTop,
+            )),
+            findings: Some(Rule::new("CRITICAL=0".parse().unwrap(), Origin::MappingTop)),
+            ..Rules::default()
+        };
+        let merged = started.or(&in_service).or(&top);
         assert_eq!(merged.uri_mode().value, UriMode::Tag);
         assert_eq!(merged.uri_mode().from, Origin::Service(service));
         let pattern = merged.tag_pattern.unwrap();
-        assert_eq!(
-            (pattern.value.as_str(), pattern.from),
-            ("^v", Origin::Started)
-        );
+        assert_eq!((pattern.value.as_str(), pattern.from), ("^v", started_by));
+        let platform = merged.platform.unwrap();
+        assert_eq!(platform.value.to_string(), "linux/arm64");
+        assert_eq!(platform.from, Origin::Service("web".parse().unwrap()));
+        assert_eq!(merged.findings.unwrap().from, Origin::MappingTop);
         assert_eq!(Rules::default().uri_mode().from, Origin::Default);
     }
 

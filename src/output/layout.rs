@@ -9,30 +9,27 @@
 //! A bundle is zipped from the service's files as rendered, before they are placed under `S/`:
 //! what the service's folder holds, its zip holds, with nothing stripped or dropped on the way.
 
-use std::path::Path;
-
 use super::report::Report;
 use super::{OutFile, bundle};
+use crate::check::{Report as Checks, blue_green};
 use crate::error::CheckFailed;
 use crate::model::deploy::{MAX_BUNDLE_BYTES, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
+use crate::model::mapping::Mapping;
 use crate::output::render;
 use crate::resolve::ResolvedService;
-
-/// The checked `taskdef.json` and `appspec.yaml` of each blue/green service that names them, by
-/// service name: written as given, after the service's own files.
-pub type BlueGreenFiles = std::collections::BTreeMap<String, Vec<(&'static str, Vec<u8>)>>;
 
 /// Every file of the generation, in the order they are listed: service by service (deploy files,
 /// the blue/green template and `AppSpec`, then the bundle), then the report (mapping mode, whose
 /// file is `mapping`), then `SHA256SUMS`.
 pub fn lay_out(
     services: &[ResolvedService<'_>],
-    mapping: Option<&Path>,
+    mapping: &Mapping,
     with_bundles: bool,
-    blue_green: &BlueGreenFiles,
+    blue_green: &blue_green::Files,
+    checks: &Checks,
 ) -> anyhow::Result<Vec<OutFile>> {
     let mut files = Vec::new();
-    let mut report = mapping.map(Report::new);
+    let mut report = mapping.path.as_deref().map(Report::new);
     for s in services {
         let name = s.service.name.as_ref();
         let at = || {
@@ -65,7 +62,7 @@ pub fn lay_out(
             None => rendered,
         };
         if let (Some(report), Some(name)) = (report.as_mut(), name) {
-            report.add(name, s, &placed, zip.as_ref());
+            report.add(name, s, checks, &placed, zip.as_ref());
         }
         files.extend(placed);
         files.extend(zip);

@@ -43,6 +43,7 @@ pub fn deliver(
     to: &Delivery<'_>,
     files: &[OutFile],
     services: &[crate::resolve::ResolvedService<'_>],
+    checks: &crate::check::Report,
 ) -> anyhow::Result<()> {
     if let Some(src) = to.codebuild_src_dir {
         summary::warn_if_outside(to.out, src);
@@ -56,7 +57,7 @@ pub fn deliver(
         (false, true) => {}
     }
     let printed = match to.summary {
-        Summary::Json => stdout::print_json(&summary::JsonSummary::of(to, files, services)),
+        Summary::Json => stdout::print_json(&summary::JsonSummary::of(to, files, services, checks)),
         Summary::Quiet => Ok(()),
         Summary::Text => stdout::print(&summary::text(to, files, services)),
     };

@@ -1,14 +1,26 @@
-//! `imagedef-report.json`: what resolved to what, from which file. Only paths as given or
-//! relative to an artifact, so the same inputs give the same bytes.
+//! `imagedef-report.json`: what resolved to what, from which file, and what the checks found of
+//! each container. A file format users parse, so its records are defined here, field by field (the
+//! JSON Schema `imagedef schema report` prints holds them), not taken from internal types. Only
+//! paths as given or relative to an artifact, so the same inputs give the same bytes.
 
 use std::path::Path;
 
 use serde::Serialize;
 
 use super::OutFile;
-use crate::model::json;
-use crate::model::{ContainerName, ServiceName};
-use crate::resolve::{ResolvedContainer, ResolvedService};
+use crate::check::findings::ContainerFindings;
+use crate::check::platform::{Judged, Verdict};
+use crate::check::{ContainerResults, Report as Checks};
+use crate::model::findings::{Counts, Thresholds};
+use crate::model::mapping::Selector;
+use crate::model::{ContainerName, Digest, ServiceName, UriMode, json};
+use crate::resolve::changes::Change;
+use crate::resolve::{ResolvedContainer, ResolvedService, SourceFile};
+
+/// The JSON Schema (draft 2020-12) of `imagedef-report.json`, as `imagedef schema report` prints
+/// it; kept in the repository as `schema/report.schema.json` and held against every report the
+/// tests write.
+pub const SCHEMA: &str = include_str!("../../schema/report.schema.json");
 
 #[derive(Serialize)]
 pub struct Report<'a> {
@@ -36,7 +48,120 @@ struct ReportService<'a> {
     /// The blue/green template and `AppSpec` (paths as the mapping resolves them), when named.
     #[serde(skip_serializing_if = "Option::is_none")]
     blue_green_inputs: Option<ReportInputs<'a>>,
-    containers: &'a [ResolvedContainer<'a>],
+    containers: Vec<ContainerRecord<'a>>,
+}
+
+/// One container: the reference written, how it was chosen, from which files, and what the checks
+/// found of it.
+#[derive(Serialize)]
+pub struct ContainerRecord<'a> {
+    name: &'a str,
+    /// The reference written.
+    image_uri: String,
+    /// The URI form applied; `null` for a fixed image, written as given.
+    uri_mode: Option<UriMode>,
+    /// The mapping's `image`, when the container has a fixed image.
+    fixed: Option<String>,
+    /// The mapping's selector, when the image was discovered through one.
+    selector: Option<&'a Selector>,
+    digest: Option<Digest>,
+    tags: &'a [String],
+    /// Every file that named the image; none for a fixed image.
+    sources: &'a [SourceFile],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<PlatformRecord>,
+    /// Against the image the service's running task definition names (`ecs://`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    change: Option<&'a Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings: Option<FindingsRecord<'a>>,
+}
+
+impl<'a> ContainerRecord<'a> {
+    fn of(c: &'a ResolvedContainer<'a>, checks: Option<&'a ContainerResults>) -> Self {
+        ContainerRecord {
+            name: c.name.as_str(),
+            image_uri: c.image_uri.to_string(),
+            uri_mode: c.uri_mode,
+            fixed: c.fixed.as_ref().map(ToString::to_string),
+            selector: c.selector,
+            digest: c.digest,
+            tags: &c.tags,
+            sources: &c.sources,
+            platform: checks
+                .and_then(|r| r.platform.as_ref())
+                .map(PlatformRecord::of),
+            change: c.change.as_ref(),
+            findings: findings_of(checks),
+        }
+    }
+}
+
+/// The platform check of one container: the platform needed, what asked for it, and what the
+/// image offers (`null` when that could not be read: not checked).
+#[derive(Serialize)]
+pub struct PlatformRecord {
+    needs: String,
+    from: String,
+    offers: Option<Vec<String>>,
+}
+
+impl PlatformRecord {
+    fn of(judged: &Judged) -> PlatformRecord {
+        PlatformRecord {
+            needs: judged.need.platform.to_string(),
+            from: judged.need.from.clone(),
+            offers: match &judged.verdict {
+                Verdict::Runs(o) | Verdict::Mismatch(o) => {
+                    Some(o.platforms().iter().map(ToString::to_string).collect())
+                }
+                Verdict::NotChecked(_) => None,
+            },
+        }
+    }
+}
+
+/// The findings of one container as judged: the thresholds, where they were set, the verdict, and
+/// each digest judged (an index's platform manifests).
+#[derive(Serialize)]
+pub struct FindingsRecord<'a> {
+    thresholds: &'a Thresholds,
+    from: &'a str,
+    /// `passed`, `failed`, `error` or `not checked`.
+    verdict: &'static str,
+    images: Vec<JudgedRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct JudgedRecord<'a> {
+    digest: Digest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<&'a str>,
+    /// ECR's scan status (`COMPLETE`, `ACTIVE`, ...), or `NOT_SCANNED`.
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<&'a Counts>,
+}
+
+/// The findings record of a container, when they were judged.
+#[must_use]
+pub fn findings_of(checks: Option<&ContainerResults>) -> Option<FindingsRecord<'_>> {
+    let f: &ContainerFindings = checks?.findings.as_ref()?;
+    Some(FindingsRecord {
+        thresholds: &f.thresholds,
+        from: &f.from,
+        verdict: f.verdict,
+        images: f
+            .images
+            .iter()
+            .map(|i| JudgedRecord {
+                digest: i.digest,
+                platform: i.platform.as_deref(),
+                status: &i.status,
+                counts: i.counts.as_ref(),
+            })
+            .collect(),
+    })
 }
 
 #[derive(Serialize)]
@@ -82,6 +207,7 @@ impl<'a> Report<'a> {
         &mut self,
         name: &'a ServiceName,
         s: &'a ResolvedService<'a>,
+        checks: &'a Checks,
         files: &[OutFile],
         bundle: Option<&OutFile>,
     ) {
@@ -98,7 +224,13 @@ impl<'a> Report<'a> {
                 app_spec: i.app_spec.display().to_string(),
                 image_placeholder: &i.placeholder,
             }),
-            containers: &s.containers,
+            containers: s
+                .containers
+                .iter()
+                .map(|c| {
+                    ContainerRecord::of(c, checks.container(Some(name.as_str()), c.name.as_str()))
+                })
+                .collect(),
         });
     }
 

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::report::{FindingsRecord, findings_of};
 use super::{Delivery, OutFile};
+use crate::check::{ContainerResults, Report as Checks};
 use crate::io::escape;
 use crate::model::ServiceName;
 use crate::model::deploy;
@@ -33,6 +35,7 @@ impl<'a> JsonSummary<'a> {
         to: &Delivery<'_>,
         files: &'a [OutFile],
         services: &'a [ResolvedService<'a>],
+        checks: &'a Checks,
     ) -> JsonSummary<'a> {
         let rows = services.iter().flat_map(|s| {
             let service = s.service.name.as_ref().map(ServiceName::as_str);
@@ -43,7 +46,9 @@ impl<'a> JsonSummary<'a> {
             out: to.out.display().to_string(),
             files: files.iter().map(SummaryFile::of).collect(),
             containers: rows
-                .map(|(service, c)| SummaryRow::of(service, c))
+                .map(|(service, c)| {
+                    SummaryRow::of(service, c, checks.container(service, c.name.as_str()))
+                })
                 .collect(),
             services: services.iter().filter_map(SummaryService::of).collect(),
         }
@@ -110,11 +115,15 @@ struct SummaryRow<'a> {
     change: Option<&'a Change>,
     /// With findings thresholds under `--ecr`: the counts judged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    findings: Option<&'a crate::verify::findings::ContainerFindings>,
+    findings: Option<FindingsRecord<'a>>,
 }
 
 impl<'a> SummaryRow<'a> {
-    fn of(service: Option<&'a str>, c: &'a ResolvedContainer<'a>) -> SummaryRow<'a> {
+    fn of(
+        service: Option<&'a str>,
+        c: &'a ResolvedContainer<'a>,
+        checks: Option<&'a ContainerResults>,
+    ) -> SummaryRow<'a> {
         SummaryRow {
             service,
             container: c.name.as_str(),
@@ -123,7 +132,7 @@ impl<'a> SummaryRow<'a> {
             tags: &c.tags,
             sources: labels(c),
             change: c.change.as_ref(),
-            findings: c.findings.as_ref(),
+            findings: findings_of(checks),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail};
 
+use crate::check::{Check, Report};
 use crate::error::{CheckFailed, ExitCode};
 use crate::io::input;
 use crate::model::Digest;
@@ -14,7 +15,6 @@ use crate::model::deploy::{
     MAX_BUNDLE_BYTES, REPORT, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums, SumsLoadError, bundle_stem,
     is_bundle,
 };
-use crate::verify::{Check, Report};
 
 /// One bundle, checked against `SHA256SUMS`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,7 +173,7 @@ fn bundle_checks(out: &Path, bundles: &[Bundle]) -> anyhow::Result<()> {
     let mut report = Report::default();
     report.record(Check::Bundle, |r| {
         for bundle in bundles {
-            crate::verify::bundle::check(&out.join(&bundle.file), r);
+            crate::check::bundle::check(&out.join(&bundle.file), r);
         }
     });
     let findings = report.findings();

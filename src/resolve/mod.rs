@@ -14,8 +14,8 @@ use serde::Serialize;
 
 use crate::discover::Discovery;
 use crate::model::mapping::{Container, Mapping, Selector, Service, Source};
-use crate::model::platform::PlatformCheck;
-use crate::model::{ContainerName, Digest, ImageRef, Rules, UriMode};
+use crate::model::platform::{Needed, Platform};
+use crate::model::{ContainerName, Digest, ImageRef, Origin, Rule, Rules, TaskDefinition, UriMode};
 pub use images::Image;
 use tags::RefProblem;
 
@@ -29,7 +29,7 @@ pub struct SourceFile {
 
 /// One container and the reference to write for it: the row that the report, the JSON summary and the
 /// printed summary all show.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct ResolvedContainer<'a> {
     pub name: ContainerName,
     /// The reference written.
@@ -45,16 +45,9 @@ pub struct ResolvedContainer<'a> {
     /// Every file that named the image (several when they agree on the digest); none for a
     /// fixed image.
     pub sources: Vec<SourceFile>,
-    /// The platform check, when a platform was needed (set by `emit` after resolving).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<PlatformCheck>,
     /// Against the image the service's running task definition names (`ecs://`), once
     /// [`changes::hold_against`] has held it there.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<changes::Change>,
-    /// The scan findings judged (`emit --ecr` with findings thresholds), set once judged.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub findings: Option<crate::verify::findings::ContainerFindings>,
 }
 
 /// One service with its containers, in mapping order.
@@ -62,6 +55,11 @@ pub struct ResolvedContainer<'a> {
 pub struct ResolvedService<'a> {
     pub service: &'a Service,
     pub containers: Vec<ResolvedContainer<'a>>,
+    /// The rules in force for it, each with where it was set: start-up's, else the service's,
+    /// else the mapping's top level.
+    pub rules: Rules,
+    /// Its task definition, once the check stage has read it.
+    pub task: Option<TaskDefinition>,
     /// The task definition its ECS service runs now (`ecs://`), once
     /// [`changes::hold_against`] has held the containers against it.
     pub running: Option<changes::Running>,
@@ -78,6 +76,29 @@ impl ResolvedService<'_> {
                 .as_ref()
                 .is_some_and(|ch| ch.status == changes::Status::Unchanged)
         }))
+    }
+
+    /// The platform its images must offer, and where that was said: the rules', else what its
+    /// task definition implies (`None` for an EC2 task definition without `runtimePlatform`).
+    #[must_use]
+    pub fn platform(&self) -> Option<Rule<Platform>> {
+        if let Some(rule) = &self.rules.platform {
+            return Some(rule.clone());
+        }
+        match &self.task.as_ref()?.platform {
+            Needed::Platform { platform, from } => Some(Rule::new(
+                platform.clone(),
+                Origin::TaskDefinition(format!(
+                    "task definition {} ({from})",
+                    self.service
+                        .task_definition_source
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )),
+            )),
+            Needed::Unknown(_) => None,
+        }
     }
 
     /// The reference of the service's blue/green container, when it names one.
@@ -154,6 +175,8 @@ pub fn resolve<'a>(
         services.push(ResolvedService {
             service,
             containers,
+            rules,
+            task: None,
             running: None,
         });
     }
@@ -183,9 +206,7 @@ fn resolve_container<'a>(
                 digest: reference.digest(),
                 tags: reference.tag().map(str::to_owned).into_iter().collect(),
                 sources: Vec::new(),
-                platform: None,
                 change: None,
-                findings: None,
             });
         }
         Source::Select(selector) => Some(selector),
@@ -228,9 +249,7 @@ fn resolve_container<'a>(
                 path: c.rel_path.clone(),
             })
             .collect(),
-        platform: None,
         change: None,
-        findings: None,
     })
 }
 
@@ -308,9 +327,11 @@ mod tests {
     }
 
     fn started(uri: Option<UriMode>, pattern: Option<&str>) -> Rules {
+        let started = Origin::Started(crate::model::Given::Option("--uri"));
         Rules {
-            uri: uri.map(|u| Rule::new(u, Origin::Started)),
-            tag_pattern: pattern.map(|p| Rule::new(p.parse().unwrap(), Origin::Started)),
+            uri: uri.map(|u| Rule::new(u, started.clone())),
+            tag_pattern: pattern.map(|p| Rule::new(p.parse().unwrap(), started.clone())),
+            ..Rules::default()
         }
     }
 

@@ -436,7 +436,8 @@ fn mapping_and_task_definition_refusals_are_whole_and_name_the_key() {
         let run = emit_app(&env, "a", &["--task-definition", "td.json", "--out", "o"]);
         run.code(2);
         assert!(
-            run.stderr.ends_with(&format!("td.json: {want}\n")),
+            run.stderr
+                .ends_with(&format!("td.json: {want}; nothing was written\n")),
             "{run:#?}"
         );
         assert!(!env.path("o").exists());

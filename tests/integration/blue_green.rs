@@ -118,18 +118,20 @@ fn shapes_people_commit_pass_and_are_written_byte_for_byte() {
 #[test]
 #[allow(clippy::too_many_lines)] // one case per few lines, in one list to read them together
 fn each_emit_refusal_has_its_exit_code_names_file_key_value_and_fix_and_writes_nothing() {
-    let ctx = |key: &str| {
-        format!(
-            "imagedef: error: mapping {MAPPING}, service \"api\" (key \"services.api.{key}\"): "
-        )
-    };
+    let ctx =
+        |key: &str| format!("imagedef: error: mapping {MAPPING}, key \"services.api.{key}\": ");
     let t = |rest: &str| {
         format!(
-            "{}task definition template {TEMPLATE}: {rest}\n",
+            "{}task definition template {TEMPLATE}: {rest}; nothing was written\n",
             ctx("taskDefinitionTemplate")
         )
     };
-    let a = |rest: &str| format!("{}AppSpec {APPSPEC}: {rest}\n", ctx("appSpec"));
+    let a = |rest: &str| {
+        format!(
+            "{}AppSpec {APPSPEC}: {rest}; nothing was written\n",
+            ctx("appSpec")
+        )
+    };
     // (file, from, to, exit code, the whole stderr)
     let cases: Vec<(&str, &str, &str, i32, String)> = vec![
         (
@@ -156,7 +158,7 @@ fn each_emit_refusal_has_its_exit_code_names_file_key_value_and_fix_and_writes_n
             "\"taskDefinitionTemplate\": \"deploy/taskdef.json\"",
             2,
             format!(
-                "{}task definition template p/source/deploy/taskdef.json: has no key \"containerDefinitions\"; give a task definition (the JSON of register-task-definition, or the output of aws ecs describe-task-definition)\n",
+                "{}task definition template p/source/deploy/taskdef.json: has no key \"containerDefinitions\"; give a task definition (the JSON of register-task-definition, or the output of aws ecs describe-task-definition); nothing was written\n",
                 ctx("taskDefinitionTemplate")
             ),
         ),
@@ -218,7 +220,7 @@ fn each_emit_refusal_has_its_exit_code_names_file_key_value_and_fix_and_writes_n
             "deploy/appspec.yml",
             2,
             format!(
-                "{}cannot read AppSpec p/source/deploy/appspec.yml: No such file or directory (os error 2); check the path\n",
+                "{}cannot read AppSpec p/source/deploy/appspec.yml: No such file or directory (os error 2); check the path; nothing was written\n",
                 ctx("appSpec")
             ),
         ),

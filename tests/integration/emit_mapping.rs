@@ -369,7 +369,7 @@ fn each_refusal_has_its_exit_code_names_what_it_must_and_changes_nothing() {
             ),
             1,
             vec![
-                "service \"api\" (key \"services.api.taskDefinition\")",
+                "mapping src/imagedef.json, key \"services.api.taskDefinition\": ",
                 "container \"sidecar\" not in task definition src/deploy/td.json (family shop)",
             ],
         ),
@@ -598,8 +598,8 @@ fn every_service_failing_its_task_definition_is_reported() {
     );
     env.run(&["emit", "--mapping", "m.json", "--out", "o", "Web=web", "Api=api"])
         .code(1)
-        .stderr_has("mapping m.json, service \"web\" (key \"services.web.taskDefinition\"): container \"web\" not in task definition td-web.json (family web), which has containers \"frontend\"")
-        .stderr_has("mapping m.json, service \"api\" (key \"services.api.taskDefinition\"): container \"api\" not in task definition td-api.json (family api), which has containers \"backend\"");
+        .stderr_has("mapping m.json, key \"services.web.taskDefinition\": container \"web\" not in task definition td-web.json (family web), which has containers \"frontend\"")
+        .stderr_has("mapping m.json, key \"services.api.taskDefinition\": container \"api\" not in task definition td-api.json (family api), which has containers \"backend\"");
     assert!(!env.path("o").exists());
 }
 

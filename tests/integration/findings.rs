@@ -119,12 +119,16 @@ fn emit_over_a_threshold_writes_nothing_and_names_every_container_its_counts_and
         "out",
     ]);
     run.code(1)
-        .stderr_has("service \"web\", container \"web\": findings:")
-        .stderr_has("over the findings thresholds: CRITICAL 1 > 0 tolerated, HIGH 3 > 2 tolerated (scan COMPLETE: CRITICAL 1, HIGH 3, LOW 4)")
+        .stderr_has(&format!(
+            "service \"web\", container \"web\": 123456789012.dkr.ecr.{REGION}.amazonaws.com/{}@{} (CRITICAL=0,HIGH=2 from --findings): {}: over the findings thresholds: CRITICAL 1 > 0 tolerated, HIGH 3 > 2 tolerated (scan COMPLETE: CRITICAL 1, HIGH 3, LOW 4)",
+            web.0, web.1, web.1
+        ))
         // The worst first: name, severity, package, link.
         .stderr_has("worst: CVE-2024-0001 (CRITICAL, openssl 1.2.3, https://nvd.nist.gov/vuln/detail/CVE-2024-0001), CVE-2024-2222 (HIGH, zlib 1.2.3,")
-        .stderr_has("service \"api\", container \"api\": findings:")
-        .stderr_has("HIGH 9 > 2 tolerated (scan ACTIVE: HIGH 9)")
+        .stderr_has(&format!(
+            "service \"api\", container \"api\": 123456789012.dkr.ecr.{REGION}.amazonaws.com/{}@{} (CRITICAL=0,HIGH=2 from --findings): {}: over the findings thresholds: HIGH 9 > 2 tolerated (scan ACTIVE: HIGH 9)",
+            api.0, api.1, api.1
+        ))
         .stderr_has("nothing was written");
     assert!(!env.path("out").exists(), "{run:#?}");
 }
@@ -155,8 +159,10 @@ fn a_service_s_findings_win_over_the_top_level_s_and_the_option_over_both() {
     // web: HIGH 3 within its own HIGH=5 (CRITICAL is not limited there); api: the top level's.
     let run = emit(&[]);
     run.code(1)
-        .stderr_has("service \"api\", container \"api\": findings:")
-        .stderr_has("(CRITICAL=0 from mapping m.json, key \"findings\")")
+        .stderr_has(&format!(
+            "service \"api\", container \"api\": 123456789012.dkr.ecr.{REGION}.amazonaws.com/{}@{} (CRITICAL=0 from mapping m.json, key \"findings\")",
+            api.0, api.1
+        ))
         .stderr_has("CRITICAL 1 > 0 tolerated");
     assert!(
         !run.stderr.contains("container \"web\": findings"),

@@ -208,13 +208,15 @@ fn emit_without_ecr_records_the_need_and_says_it_was_not_checked() {
         "--json",
     ]);
     run.code(0).stderr_has(
-        "service \"web\", container \"web\": platform linux/arm64 (the mapping's \"services.web.platform\") not checked: its platforms are read with --ecr, which was not given",
+        "service \"web\", container \"web\": platform linux/arm64 (mapping imagedef.json, key \"services.web.platform\") not checked for 111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web@",
+    ).stderr_has(
+        ": its platforms are read with --ecr, which was not given",
     );
     let report: serde_json::Value =
         serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();
     assert_eq!(
         report["services"][0]["containers"][0]["platform"],
-        serde_json::json!({"needs": "linux/arm64", "from": "the mapping's \"services.web.platform\"", "offers": null})
+        serde_json::json!({"needs": "linux/arm64", "from": "mapping imagedef.json, key \"services.web.platform\"", "offers": null})
     );
     // --platform wins over the mapping.
     env.run(&[

@@ -291,3 +291,45 @@ fn the_schema_refuses_the_bad_mapping_suite_where_it_can() {
     }
     assert!(checked >= 10, "{checked}");
 }
+
+#[test]
+fn imagedef_schema_report_prints_the_report_schema_and_it_holds_the_example_s_report() {
+    let env = Env::new();
+    let run = env.run(&["schema", "report"]);
+    run.code(0);
+    let printed: Value = serde_json::from_str(&run.stdout).expect("the schema is JSON");
+    let file: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        printed, file,
+        "imagedef schema report prints the repository's file"
+    );
+    let schema = jsonschema::draft202012::new(&printed).expect("a valid draft 2020-12 schema");
+    let examples = crate::util::examples().join("pipeline");
+    let mut args = vec![
+        "emit".to_owned(),
+        "--mapping".to_owned(),
+        examples.join("source/imagedef.json").display().to_string(),
+        "--bundle".to_owned(),
+        "--out".to_owned(),
+        "out".to_owned(),
+    ];
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        args.push(entry.unwrap().path().display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&args).code(0);
+    let report: Value = serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();
+    let errors: Vec<String> = schema.iter_errors(&report).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema refuses what a report never holds.
+    let mut broken = report.clone();
+    broken["services"][0]["containers"][0]["digest"] = Value::String("sha256:ABC".into());
+    assert!(!schema.is_valid(&broken));
+    let mut renamed = report;
+    renamed["services"][0]["task definition"] = Value::Null;
+    assert!(!schema.is_valid(&renamed));
+}

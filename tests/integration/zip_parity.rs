@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
+use imagedef::check::{Check, Recorder, bundle, zip_view};
 use imagedef::output::OutFile;
-use imagedef::verify::{Check, Recorder, bundle, zip_view};
 
 use crate::util::crafted::{self, Case};
 use crate::util::zips::{java, java_batch, sha256_hex};

@@ -1,6 +1,6 @@
-//! `--ecr`: every image seen (discovered files, bundle contents) looked up in ECR where it lives. A
-//! missing digest, or a bundle's tag that moved, fails; a lookup that could not be made is an
-//! error. [`words`] is the one wording of what ECR said, for `verify --ecr` and `emit --ecr`.
+//! `--ecr`: every image (discovered files, bundle contents, the containers `emit` writes) looked
+//! up in ECR where it lives. A missing digest, or a tag that moved, fails; a lookup that could not
+//! be made is an error. [`words`] is the one wording of what ECR said.
 
 use super::{Recorder, Seen};
 use crate::aws::Aws;
@@ -11,7 +11,8 @@ use crate::model::ecr::Repository;
 pub const NONE_IN_ECR: &str = "--ecr: no image is in an Amazon ECR private registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com), so nothing was looked up";
 
 /// Looks `images` up through the client `connect` gives, called only when an image is in ECR.
-/// Returns each lookup that was made with what ECR said, for the checks that read the manifests.
+/// Returns what ECR said of each image, in the order of `images`, for the checks that read the
+/// manifests; empty when no lookup could be made (recorded as an error).
 pub fn check<'a>(
     images: &[Seen],
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
@@ -21,23 +22,22 @@ pub fn check<'a>(
         .iter()
         .map(|s| Lookup::of(s.subject.clone(), &s.image, s.digest))
         .collect();
-    match ecr::plan(&lookups) {
+    let outcomes = match ecr::plan(&lookups) {
         Err(refused) => {
             report.error("--ecr", refused);
             return Vec::new();
         }
         Ok(batches) if batches.is_empty() => {
             tracing::warn!("{NONE_IN_ECR}");
-            return Vec::new();
+            vec![Outcome::Skipped(Skipped::NotInEcr); lookups.len()]
         }
-        Ok(_) => {}
-    }
-    let outcomes = match connect().and_then(|aws| ecr::check(aws, &lookups)) {
-        Err(e) => {
-            report.error("--ecr", format!("{e:#}"));
-            return Vec::new();
-        }
-        Ok(outcomes) => outcomes,
+        Ok(_) => match connect().and_then(|aws| ecr::check(aws, &lookups)) {
+            Err(e) => {
+                report.error("--ecr", format!("{e:#}"));
+                return Vec::new();
+            }
+            Ok(outcomes) => outcomes,
+        },
     };
     for (l, o) in lookups.iter().zip(&outcomes) {
         let said = words(l, o);

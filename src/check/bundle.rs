@@ -17,6 +17,7 @@ use crate::model::deploy::{
     IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinitions, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums,
     is_bare_name,
 };
+use crate::model::identity::RepositoryId;
 use crate::model::{Digest, ImageDetail};
 
 /// CodeDeployToECS reads artifacts of at most 3 MB; the zip, each entry and all entries together
@@ -102,13 +103,12 @@ pub fn check_bundle(zip_path: &Path, placeholder: &str, report: &mut Recorder) -
                 for problem in d.inconsistencies() {
                     report.fail(&entry, problem);
                 }
-                seen.push(Seen {
-                    subject: entry,
-                    image: d.image_uri.clone(),
-                    digest: d.digest(),
-                    service: service.clone(),
-                    container: None,
-                });
+                seen.push(Seen::new(
+                    entry,
+                    d.image_uri.clone(),
+                    d.digest(),
+                    (service.clone(), None),
+                ));
             }
         }
     }
@@ -259,12 +259,13 @@ fn image_definitions(
     parsed
         .entries
         .into_iter()
-        .map(|entry| Seen {
-            subject: format!("{subject} [{}]", entry.name),
-            digest: entry.image_uri.digest(),
-            image: entry.image_uri,
-            service: service.map(str::to_owned),
-            container: Some(entry.name.to_string()),
+        .map(|entry| {
+            Seen::new(
+                format!("{subject} [{}]", entry.name),
+                entry.image_uri.clone(),
+                entry.image_uri.digest(),
+                (service.map(str::to_owned), Some(entry.name.to_string())),
+            )
         })
         .collect()
 }
@@ -348,5 +349,51 @@ fn loose_copy(
                 file.display()
             ),
         );
+    }
+}
+
+/// Inside a build, a bundle must deploy what the build discovered: every image in a bundle whose
+/// repository (with its registry, by its [`RepositoryId`], whatever the host's spelling) was
+/// discovered must carry a digest discovered for it.
+pub fn deploys_discovered(discovered: &[Seen], bundled: &[Seen], report: &mut Recorder) {
+    let mut digests: std::collections::BTreeMap<RepositoryId, Vec<(Digest, &str)>> =
+        std::collections::BTreeMap::new();
+    for seen in discovered {
+        if let Some(d) = seen.digest {
+            digests
+                .entry(RepositoryId::of(&seen.image))
+                .or_default()
+                .push((d, &seen.subject));
+        }
+    }
+    for seen in bundled {
+        let Some(found) = digests.get(&RepositoryId::of(&seen.image)) else {
+            continue;
+        };
+        let list = found
+            .iter()
+            .map(|(d, from)| format!("{d} ({from})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match seen.digest {
+            Some(d) if found.iter().any(|(f, _)| *f == d) => report.ok(
+                seen.subject.clone(),
+                format!("deploys {d}, the digest this build discovered for {}", seen.image.name()),
+            ),
+            Some(d) => report.fail(
+                seen.subject.clone(),
+                format!(
+                    "deploys {} with digest {d}, but this build discovered {list}; the bundle is stale or was edited: write it again with imagedef emit --bundle",
+                    seen.image.name()
+                ),
+            ),
+            None => report.fail(
+                seen.subject.clone(),
+                format!(
+                    "deploys {} without a digest, but this build discovered {list}; write the bundle with a digest-pinned imageUri (imagedef emit --uri digest or tag+digest)",
+                    seen.image
+                ),
+            ),
+        }
     }
 }

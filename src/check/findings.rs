@@ -11,8 +11,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::{Recorder, Seen};
 use crate::aws::Aws;
 use crate::aws::ecr::{Lookup, Manifest, Outcome, Unproven};
@@ -78,8 +76,8 @@ pub enum Verdict {
     NotChecked,
 }
 
-/// The findings of one container as the report and the `--json` summary carry them.
-#[derive(Clone, Debug, Serialize)]
+/// The findings of one container as judged, for the report file and the `--json` summary.
+#[derive(Clone, Debug)]
 pub struct ContainerFindings {
     /// The thresholds applied, `{"CRITICAL": 0, "HIGH": 2}`.
     pub thresholds: Thresholds,
@@ -91,16 +89,14 @@ pub struct ContainerFindings {
 }
 
 /// One digest judged.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug)]
 pub struct JudgedImage {
     pub digest: Digest,
     /// For a platform manifest of an index.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
     /// ECR's scan status (`COMPLETE`, `ACTIVE`, ...), or `NOT_SCANNED` when ECR has no scan.
     pub status: String,
     /// The severity counts of a scan that is done.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub counts: Option<Counts>,
 }
 
@@ -443,56 +439,73 @@ fn not_done(scan: &Scan, start: &str, id: &str, polled: &Polled, wait: Duration)
     format!("the scan is {status}{said}, so its findings cannot be judged; {fix}")
 }
 
-/// The thresholds of `verify --findings`, where they were given, the platform the images are
-/// needed for (when known) and the longest wait for running scans.
-pub struct Gate<'a> {
-    pub thresholds: &'a Thresholds,
+/// The scan findings tolerated for an image, and where they were set (`--findings`, the
+/// mapping's `findings`).
+#[derive(Clone, Debug)]
+pub struct Gate {
+    pub thresholds: Thresholds,
     pub from: String,
-    pub needed: Option<&'a Platform>,
-    pub wait: Duration,
 }
 
-/// `verify --ecr --findings`: every image seen against the gate. `found` is what `--ecr` found for
-/// each image, in order; empty when no lookup was made (no image in ECR, or the lookups failed,
-/// which the ecr check reported).
-pub fn check_seen(
+/// Without `--ecr` nothing is looked up: thresholds given for any image are said to be not
+/// checked, never passed.
+pub fn not_checked(images: &[Seen]) {
+    if images.iter().any(|s| s.needs.findings.is_some()) {
+        tracing::warn!("{NOT_CHECKED}");
+    }
+}
+
+/// Every image with a gate against it. `found` is what `--ecr` found for each image, in order;
+/// empty when no lookup could be made, which the ecr check reported. An index is judged by its
+/// platform manifests for the platform the image's task needs (all of them when none is). A
+/// container's counts are kept in the report for the report file and `--json`.
+pub fn check<'a>(
     images: &[Seen],
     found: &[(Lookup, Outcome)],
-    gate: &Gate<'_>,
+    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
+    wait: Duration,
     report: &mut Recorder,
 ) {
-    if found.len() != images.len() {
-        tracing::warn!(
-            "no image was looked up in ECR (see the ecr check), so no scan finding was checked"
-        );
-        return;
-    }
-    let asked: Vec<Asked<'_>> = images
+    let gated: Vec<(&Seen, &Gate, &Outcome)> = images
         .iter()
         .zip(found)
-        .map(|(s, (_, outcome))| Asked {
+        .filter_map(|(s, (_, outcome))| Some((s, s.needs.findings.as_ref()?, outcome)))
+        .collect();
+    if gated.is_empty() {
+        if found.is_empty() && images.iter().any(|s| s.needs.findings.is_some()) {
+            tracing::warn!(
+                "no image was looked up in ECR (see the ecr check), so no scan finding was checked"
+            );
+        }
+        return;
+    }
+    let asked: Vec<Asked<'_>> = gated
+        .iter()
+        .map(|(s, gate, outcome)| Asked {
             subject: s.subject.clone(),
             image: &s.image,
             outcome,
-            thresholds: gate.thresholds,
+            thresholds: &gate.thresholds,
             from: gate.from.clone(),
-            needed: gate.needed,
+            needed: s.needs.platform.as_ref().map(|n| &n.platform),
         })
         .collect();
-    match judge(&asked, crate::aws::shared, gate.wait) {
-        Ok(judged) => record(&judged, report),
-        Err(e) => report.error("--findings", format!("{e:#}")),
-    }
-}
-
-/// Records each verdict under the findings check of `verify`.
-pub fn record(judged: &[Judged], report: &mut Recorder) {
-    for j in judged {
+    let judged = match judge(&asked, connect, wait) {
+        Ok(judged) => judged,
+        Err(e) => {
+            report.error("--findings", format!("{e:#}"));
+            return;
+        }
+    };
+    for ((seen, _, _), j) in gated.iter().zip(judged) {
         match j.verdict {
             Verdict::Passed => report.ok(j.subject.clone(), j.message.clone()),
             Verdict::Failed => report.fail(j.subject.clone(), j.message.clone()),
             Verdict::Error => report.error(j.subject.clone(), j.message.clone()),
             Verdict::NotChecked => tracing::warn!("{}: {}", j.subject, j.message),
+        }
+        if let Some(results) = report.container(seen) {
+            results.findings = Some(j.judged);
         }
     }
 }

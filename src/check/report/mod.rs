@@ -1,16 +1,22 @@
-//! What `verify`'s checks found: each result recorded under the [`Check`] it belongs to, through
-//! a [`Recorder`] that only [`Report::record`] hands out, so no result can land under another
-//! check. Rendered as [`text`] (stdout), [`json`] (`--json`) and [`junit`] (`--junit`).
+//! What the checks found: each result recorded under the [`Check`] it belongs to, through a
+//! [`Recorder`] that only [`Report::record`] hands out, so no result can land under another check;
+//! and, per container `emit` writes, what the checks found of it, for the report file and
+//! `--json`. The command decides its exit code once, from the worst finding ([`Report::code`]).
+//! `verify` prints it as [`text`] (stdout), [`json`] (`--json`) and [`junit`] (`--junit`); `emit`
+//! ends with its findings ([`Report::conclude`]).
 
 pub mod json;
 pub mod junit;
 pub mod text;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use super::{Seen, findings, platform};
 pub use crate::error::Severity;
+use crate::error::{CheckFailed, ExitCode};
 
 /// The checks `verify` runs. Their names are the `check` of every JSON result and the JUnit
 /// test suites, so they are part of the output contract.
@@ -20,6 +26,8 @@ pub enum Check {
     ImageDetail,
     /// `--bundle`: each zip's entries, shapes and `SHA256SUMS`.
     Bundle,
+    /// The task definition a service deploys into: readable, and holding every container written.
+    TaskDefinition,
     /// Inside a build, a bundle deploys the digests the build discovered.
     BundleDeploysDiscovered,
     /// `--task-definition-template` with `--app-spec`: the blue/green pair `CodeDeployToECS` reads.
@@ -42,9 +50,10 @@ pub enum Check {
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 11] = [
+    pub const ALL: [Check; 12] = [
         Check::ImageDetail,
         Check::Bundle,
+        Check::TaskDefinition,
         Check::BundleDeploysDiscovered,
         Check::BlueGreen,
         Check::Pins,
@@ -62,6 +71,7 @@ impl Check {
         match self {
             Check::ImageDetail => "imageDetail",
             Check::Bundle => "bundle",
+            Check::TaskDefinition => "task definition",
             Check::BundleDeploysDiscovered => "bundle deploys discovered",
             Check::BlueGreen => "blue/green",
             Check::Pins => "pins",
@@ -117,11 +127,22 @@ pub struct Pass {
     pub detail: String,
 }
 
+/// Where a container is: its service (none in single-image mode) and its name.
+pub type ContainerKey = (Option<String>, String);
+
+/// What the checks found of one container, for the report file and `--json`.
+#[derive(Clone, Debug, Default)]
+pub struct ContainerResults {
+    pub platform: Option<platform::Judged>,
+    pub findings: Option<findings::ContainerFindings>,
+}
+
 /// Everything the checks found, passed and failed, in the order recorded.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
     passes: Vec<Pass>,
     findings: Vec<Finding>,
+    containers: BTreeMap<ContainerKey, ContainerResults>,
 }
 
 impl Report {
@@ -131,7 +152,56 @@ impl Report {
         let out = run(&mut recorder);
         self.passes.append(&mut recorder.passes);
         self.findings.append(&mut recorder.findings);
+        for (key, results) in recorder.containers {
+            let kept = self.containers.entry(key).or_default();
+            kept.platform = results.platform.or(kept.platform.take());
+            kept.findings = results.findings.or(kept.findings.take());
+        }
         out
+    }
+
+    /// What the checks found of the container `container` of `service`, if any.
+    #[must_use]
+    pub fn container(&self, service: Option<&str>, container: &str) -> Option<&ContainerResults> {
+        self.containers
+            .get(&(service.map(str::to_owned), container.to_owned()))
+    }
+
+    /// True when nothing failed so far: the next stage may run.
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The exit code of the run, decided once: by the worst finding.
+    #[must_use]
+    pub fn code(&self) -> ExitCode {
+        ExitCode::worst(self.findings.iter().map(|f| f.severity))
+    }
+
+    /// A command that writes or changes something ends here when a check failed: an error naming
+    /// every finding (`subject: message`, a line each), `done` said after them (`nothing was
+    /// written`), with the exit code of the worst.
+    pub fn conclude(&self, done: &str) -> anyhow::Result<()> {
+        if self.findings.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> = self
+            .findings
+            .iter()
+            .map(|f| {
+                if f.subject.is_empty() {
+                    f.message.clone()
+                } else {
+                    format!("{}: {}", f.subject, f.message)
+                }
+            })
+            .collect();
+        let message = format!("{}; {done}", lines.join("\n"));
+        match self.code() {
+            ExitCode::CheckFailed => Err(CheckFailed(message).into()),
+            _ => Err(anyhow::anyhow!(message)),
+        }
     }
 
     #[must_use]
@@ -189,6 +259,7 @@ pub struct Recorder {
     check: Check,
     passes: Vec<Pass>,
     findings: Vec<Finding>,
+    containers: BTreeMap<ContainerKey, ContainerResults>,
 }
 
 impl Recorder {
@@ -200,7 +271,19 @@ impl Recorder {
             check,
             passes: Vec::new(),
             findings: Vec::new(),
+            containers: BTreeMap::new(),
         }
+    }
+
+    /// Where to keep what this check found of the container `seen` is: `None` for an image that
+    /// is not a container (a discovered file).
+    pub fn container(&mut self, seen: &Seen) -> Option<&mut ContainerResults> {
+        let container = seen.container.clone()?;
+        Some(
+            self.containers
+                .entry((seen.service.clone(), container))
+                .or_default(),
+        )
     }
 
     /// Records a check that failed on inputs that were read (exit 1).
@@ -263,6 +346,7 @@ mod tests {
             [
                 "\"imageDetail\"",
                 "\"bundle\"",
+                "\"task definition\"",
                 "\"bundle deploys discovered\"",
                 "\"blue/green\"",
                 "\"pins\"",

@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::{Recorder, Seen};
 use crate::aws::ecr::{Lookup, Manifest, Outcome, Unproven};
 use crate::model::ecr::Repository;
-use crate::model::platform::{self, Offered, Offers, Platform, PlatformCheck};
-use crate::model::{Digest, ImageRef};
+use crate::model::platform::{self, Offered, Offers, Platform};
+use crate::model::{Digest, ImageRef, Rule};
 
 /// A platform an image must offer, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +24,25 @@ pub struct Need {
     /// Asked for in so many words (`--platform`, the mapping's `platform`), not only implied by a
     /// task definition: not checking it is then a warning, not a note at `-v`.
     pub stated: bool,
+}
+
+impl Need {
+    /// The need a typed rule states, worded as `from` (where it was said).
+    #[must_use]
+    pub fn of(rule: &Rule<Platform>, from: String) -> Need {
+        Need {
+            platform: rule.value.clone(),
+            from,
+            stated: rule.from.is_stated(),
+        }
+    }
+}
+
+/// What the platform check found for one container, for the report and `--json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judged {
+    pub need: Need,
+    pub verdict: Verdict,
 }
 
 /// What an image offers, by digest, read so far (from layouts and from ECR).
@@ -117,37 +136,20 @@ pub fn runs(offers: &Offers, need: &Need) -> String {
     }
 }
 
-/// Records the verdict of each image.
-pub fn record(
-    subject: &str,
-    image: &ImageRef,
-    verdict: &Verdict,
-    need: &Need,
-    report: &mut Recorder,
-) {
-    match verdict {
-        Verdict::Runs(offers) => report.ok(subject.to_owned(), runs(offers, need)),
-        Verdict::Mismatch(offers) => report.fail(subject.to_owned(), mismatch(image, offers, need)),
-        Verdict::NotChecked(why) => tracing::warn!(
-            "{subject}: platform {} ({}) not checked for {image}: {why}",
-            need.platform,
-            need.from
-        ),
-    }
-}
-
 /// Fetches a config blob of a repository from its registry; an error (worded) is exit 2.
 pub type FetchBlob<'a> = dyn FnMut(&Repository, Digest) -> Result<Vec<u8>, String> + 'a;
 
-/// Adds what each image ECR returned a manifest for offers to `known`. Returns the lookups whose
-/// manifest (or config) could not be read, each with why: an error (exit 2).
-pub fn read_found(
+/// Adds what each image ECR returned a manifest for offers to `known`, for the images with a
+/// need (`found` is in the order of `images`). Returns, by position in `images`, those whose
+/// manifest (or config) could not be read, with why: an error (exit 2).
+fn read_found(
+    images: &[Seen],
     found: &[(Lookup, Outcome)],
     fetch: &mut FetchBlob<'_>,
     known: &mut Known,
-) -> Vec<(String, String)> {
-    let mut failed = Vec::new();
-    for (l, outcome) in found {
+) -> BTreeMap<usize, String> {
+    let mut failed = BTreeMap::new();
+    for (at, (seen, (l, outcome))) in images.iter().zip(found).enumerate() {
         let Outcome::Found {
             repository,
             digest: Some(digest),
@@ -157,14 +159,16 @@ pub fn read_found(
         else {
             continue;
         };
-        if known.contains_key(digest) {
+        if seen.needs.platform.is_none() || known.contains_key(digest) {
             continue;
         }
         match read_live(manifest, *digest, |config| fetch(repository, config)) {
             Ok(offers) => {
                 known.insert(*digest, offers);
             }
-            Err(e) => failed.push((l.subject.clone(), format!("{}: {e}", l.image))),
+            Err(e) => {
+                failed.insert(at, format!("{}: {e}", l.image));
+            }
         }
     }
     failed
@@ -192,41 +196,52 @@ pub fn unknown_why(
     }
 }
 
-/// `verify`'s platform check: every image against `need`, with what `--oci` layouts proved and
-/// what ECR returned; images in `failed` were already reported.
+/// The platform check: every image with a need against it, with what `known` holds (from `--oci`
+/// layouts, `layouts` when they could have proved it) and, with `ecr`, what ECR returned (`found`,
+/// in the order of `images`) and the config blobs `fetch` reads. A container's verdict is kept
+/// in the report for the report file and `--json`.
 pub fn check(
     images: &[Seen],
-    need: &Need,
-    known: &Known,
-    ecr: bool,
-    failed: &[(String, String)],
+    found: &[(Lookup, Outcome)],
+    mut known: Known,
+    fetch: &mut FetchBlob<'_>,
+    (ecr, layouts): (bool, bool),
     report: &mut Recorder,
 ) {
-    for (subject, message) in failed {
-        report.error(subject.clone(), message.clone());
-    }
-    for seen in images {
-        if failed.iter().any(|(s, _)| s == &seen.subject) {
+    let failed = read_found(images, found, fetch, &mut known);
+    for (at, seen) in images.iter().enumerate() {
+        let Some(need) = &seen.needs.platform else {
+            continue;
+        };
+        if let Some(message) = failed.get(&at) {
+            report.error(seen.subject.clone(), message.clone());
             continue;
         }
-        let why = unknown_why(&seen.image, seen.digest, ecr, true);
-        let verdict = judge(seen.digest, need, known, why);
-        record(&seen.subject, &seen.image, &verdict, need, report);
-    }
-}
-
-/// What a container's platform check found, as the report and `--json` carry it.
-#[must_use]
-pub fn checked(need: &Need, verdict: &Verdict) -> PlatformCheck {
-    PlatformCheck {
-        needs: need.platform.to_string(),
-        from: need.from.clone(),
-        offers: match verdict {
-            Verdict::Runs(o) | Verdict::Mismatch(o) => {
-                Some(o.platforms().iter().map(ToString::to_string).collect())
+        let why = unknown_why(&seen.image, seen.digest, ecr, layouts);
+        let verdict = judge(seen.digest, need, &known, why);
+        match &verdict {
+            Verdict::Runs(offers) => report.ok(seen.subject.clone(), runs(offers, need)),
+            Verdict::Mismatch(offers) => {
+                report.fail(seen.subject.clone(), mismatch(&seen.image, offers, need));
             }
-            Verdict::NotChecked(_) => None,
-        },
+            Verdict::NotChecked(why) => {
+                let line = format!(
+                    "{}: platform {} ({}) not checked for {}: {why}",
+                    seen.subject, need.platform, need.from, seen.image
+                );
+                if need.stated {
+                    tracing::warn!("{line}");
+                } else {
+                    tracing::debug!("{line}");
+                }
+            }
+        }
+        if let Some(results) = report.container(seen) {
+            results.platform = Some(Judged {
+                need: need.clone(),
+                verdict,
+            });
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use crate::cli::{
     VerifyArgs,
 };
 use crate::discover::{self, Root};
+use crate::io::logging::LogConfig;
 use crate::model::blue_green;
 use crate::model::deploy::is_bare_name;
 use crate::model::findings::Thresholds;
@@ -56,27 +57,17 @@ impl FindingsConfig {
     }
 }
 
-/// Logging: the level the flags ask for and the line format. `RUST_LOG` still overrides.
-#[derive(Clone, Copy, Debug)]
-pub struct LogConfig {
-    /// `error` (`-q`), `warn` (default), `debug` (`-v`) or `trace` (`-vv`).
-    pub level: &'static str,
-    /// One JSON object per line (for CloudWatch) instead of text.
-    pub json: bool,
-}
-
-impl LogConfig {
-    #[must_use]
-    pub fn from_args(args: &GlobalArgs) -> LogConfig {
-        LogConfig {
-            level: match (args.quiet, args.verbose) {
-                (true, _) => "error",
-                (false, 0) => "warn",
-                (false, 1) => "debug",
-                (false, _) => "trace",
-            },
-            json: args.log_format == LogFormat::Json,
-        }
+/// Logging as the global flags ask: the level and the line format. `RUST_LOG` still overrides.
+#[must_use]
+pub fn log_config(args: &GlobalArgs) -> LogConfig {
+    LogConfig {
+        level: match (args.quiet, args.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "debug",
+            (false, _) => "trace",
+        },
+        json: args.log_format == LogFormat::Json,
     }
 }
 

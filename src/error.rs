@@ -59,17 +59,6 @@ pub fn exit_code_of(err: &anyhow::Error) -> ExitCode {
     }
 }
 
-/// The severity of an error that ended a step: [`Severity::Failed`] for a [`CheckFailed`], else
-/// [`Severity::Error`].
-#[must_use]
-pub fn severity_of(err: &anyhow::Error) -> Severity {
-    if exit_code_of(err) == ExitCode::CheckFailed {
-        Severity::Failed
-    } else {
-        Severity::Error
-    }
-}
-
 /// True when the error is a closed stdout (`imagedef scan | head`), which is not a failure.
 #[must_use]
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -12,26 +12,85 @@
 //! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
 //! [`aws`] is the only module that talks to AWS.
 
-pub mod aws;
-pub mod check;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod discover;
-pub mod error;
-pub mod io;
-pub mod model;
-pub mod output;
-pub mod publish;
-pub mod resolve;
-
-pub mod write;
+mod aws;
+mod check;
+mod cli;
+mod commands;
+mod config;
+mod discover;
+mod error;
+mod io;
+mod model;
+mod output;
+mod publish;
+mod resolve;
+mod write;
 
 use cli::{Cli, Command};
-use error::ExitCode;
+use error::{ExitCode, exit_code_of, is_broken_pipe};
+use io::logging::{self, LogConfig};
 
-/// Runs one parsed command line. Errors are returned, not printed: `main` prints them once.
-pub fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+/// What the integration tests and the fuzz targets use of the library, exposed deliberately;
+/// everything else is private to the crate.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::check::bundle::{MAX_BYTES as MAX_BUNDLE_BYTES, check as check_bundle};
+    pub use crate::check::oci::{Proofs, layout as check_layout};
+    pub use crate::check::zip_view::read as read_zip;
+    pub use crate::check::{Check, Recorder, Report};
+    pub use crate::model::deploy::Sha256Sums;
+    pub use crate::model::json::{parse as parse_json, text as json_text};
+    pub use crate::model::mapping::Mapping;
+    pub use crate::model::{Digest, ImageDetail, ImageRef};
+    pub use crate::output::OutFile;
+    pub use crate::output::bundle::zip;
+}
+
+/// The whole program: parses the command line, runs the command, prints an error once (`imagedef:
+/// error: ...`), and returns the exit code. Nothing else exits the process.
+#[must_use]
+pub fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse_args() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
+    let logs = config::log_config(&cli.global);
+    logging::init(&logs);
+    match run(&cli) {
+        Ok(code) => code.into(),
+        Err(err) if is_broken_pipe(&err) => ExitCode::Success.into(),
+        Err(err) => {
+            logging::error(&logs, &format!("{err:#}"));
+            exit_code_of(&err).into()
+        }
+    }
+}
+
+/// `--help` and `--version` print and exit 0; a usage error exits 2 with clap's message, as one
+/// JSON log line when JSON logs were asked for.
+fn usage_error(e: &clap::Error) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let env = std::env::var("IMAGEDEF_LOG_FORMAT").ok();
+    let code = if e.use_stderr() {
+        ExitCode::Error
+    } else {
+        ExitCode::Success
+    };
+    if !e.use_stderr() || !Cli::asks_for_json_logs(&args, env.as_deref()) {
+        let _ = e.print();
+        return code.into();
+    }
+    let logs = LogConfig {
+        level: "error",
+        json: true,
+    };
+    logging::init(&logs);
+    logging::error(&logs, e.render().to_string().trim_end());
+    ExitCode::Error.into()
+}
+
+/// Runs one parsed command line. Errors are returned, not printed: [`main`] prints them once.
+fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args)?),
         Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args, cli)?),

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use imagedef::check::{Report, bundle};
+use imagedef::testing::{Report, check_bundle};
 use libfuzzer_sys::fuzz_target;
 
 fn scratch() -> &'static tempfile::TempDir {
@@ -15,5 +15,5 @@ fuzz_target!(|data: &[u8]| {
     let path = scratch().path().join("web.zip");
     std::fs::write(&path, data).unwrap();
     let mut report = Report::default();
-    let _ = bundle::check(&path, &mut report);
+    let _ = check_bundle(&path, &mut report);
 });

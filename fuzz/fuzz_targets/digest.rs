@@ -1,7 +1,7 @@
 //! Any string as a digest: parsed or refused; what parses prints back unchanged.
 #![no_main]
 
-use imagedef::model::Digest;
+use imagedef::testing::Digest;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|s: &str| {

@@ -1,7 +1,7 @@
 //! Any bytes given as imageDetail.json: parsed or refused, never a panic; what parses re-parses.
 #![no_main]
 
-use imagedef::model::{Digest, ImageDetail, ImageRef};
+use imagedef::testing::{Digest, ImageDetail, ImageRef};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use imagedef::model::mapping::Mapping;
+use imagedef::testing::Mapping;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,8 +4,8 @@
 
 use std::sync::OnceLock;
 
-use imagedef::model::Digest;
-use imagedef::check::{Report, oci};
+use imagedef::testing::Digest;
+use imagedef::testing::{Proofs, Report, check_layout};
 use libfuzzer_sys::fuzz_target;
 
 fn layout() -> &'static tempfile::TempDir {
@@ -26,6 +26,6 @@ fuzz_target!(|data: &[u8]| {
     let dir = layout();
     std::fs::write(dir.path().join("index.json"), data).unwrap();
     let mut report = Report::default();
-    let mut proofs = oci::Proofs::default();
-    oci::layout(dir.path(), &mut report, &mut proofs);
+    let mut proofs = Proofs::default();
+    check_layout(dir.path(), &mut report, &mut proofs);
 });

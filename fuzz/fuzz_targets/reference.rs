@@ -1,7 +1,7 @@
 //! Any string as an image reference: parsed or refused; what parses prints back unchanged.
 #![no_main]
 
-use imagedef::model::ImageRef;
+use imagedef::testing::ImageRef;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|s: &str| {

@@ -2,7 +2,7 @@
 //! back to the same sums.
 #![no_main]
 
-use imagedef::model::deploy::Sha256Sums;
+use imagedef::testing::Sha256Sums;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

@@ -5,13 +5,13 @@
 
 use std::io::Read as _;
 
-use imagedef::check::zip_view;
+use imagedef::testing::read_zip;
 use libfuzzer_sys::fuzz_target;
 
 const LIMIT: u64 = 3 * 1024 * 1024;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(entries) = zip_view::read(data, LIMIT) else {
+    let Ok(entries) = read_zip(data, LIMIT) else {
         return;
     };
     let mut archive =

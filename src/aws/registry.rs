@@ -26,7 +26,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::byte_stream::ByteStream;
 use sha2::{Digest as _, Sha256};
 
-use super::errors::{self, Call, Fault, chain};
+use super::errors::{Call, Fault, chain};
 use super::{ATTEMPT_TIMEOUT, Aws, CONNECT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
 use crate::io::escape;
 use crate::model::Digest;
@@ -355,21 +355,6 @@ impl RegistryError {
         match self {
             RegistryError::Fetch(e) => Some(&e.failure),
             _ => None,
-        }
-    }
-
-    /// A fetch that was refused or could not reach the registry or S3 (the token call
-    /// included): the IAM actions and the VPC endpoints are what a user changes.
-    #[must_use]
-    pub fn is_denied_or_unreachable(&self) -> bool {
-        match self.failure() {
-            Some(Failure::Denied { .. } | Failure::Unreachable { .. }) => true,
-            Some(Failure::Token(fault)) => match &fault.failure {
-                errors::Failure::Service { status, .. } => matches!(status, 401 | 403),
-                errors::Failure::TimedOut | errors::Failure::NotSent { .. } => true,
-                errors::Failure::NotAws { .. } | errors::Failure::Other { .. } => false,
-            },
-            _ => false,
         }
     }
 
@@ -1147,7 +1132,6 @@ mod tests {
         let (port, seen) = server(Arc::new(|_, _| ("403 Forbidden".to_owned(), Vec::new())));
         let e = fetch_from(port, &blob()).unwrap_err();
         assert_eq!(e.failure(), Some(&Failure::Denied { status: 403 }));
-        assert!(e.is_denied_or_unreachable());
         assert_eq!(seen.lock().unwrap().len(), 1, "a denial is not retried");
         let text = e.to_string();
         for part in [
@@ -1162,7 +1146,6 @@ mod tests {
         let (port, _) = server(Arc::new(|_, _| ("404 Not Found".to_owned(), Vec::new())));
         let e = fetch_from(port, &blob()).unwrap_err();
         assert_eq!(e.failure(), Some(&Failure::NotFound));
-        assert!(!e.is_denied_or_unreachable());
     }
 
     #[test]
@@ -1222,7 +1205,6 @@ mod tests {
             ),
             "{e:?}"
         );
-        assert!(e.is_denied_or_unreachable());
         assert!(e.to_string().contains("after 3 attempts"), "{e}");
     }
 }

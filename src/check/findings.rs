@@ -62,7 +62,7 @@ pub struct Judged {
     pub verdict: Verdict,
     pub message: String,
     /// Per image judged (an index's platform manifests), for the report and `--json`.
-    pub judged: ContainerFindings,
+    pub findings: ContainerFindings,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,7 +247,7 @@ pub fn verdict(
         subject: asked.subject.clone(),
         verdict,
         message,
-        judged: ContainerFindings {
+        findings: ContainerFindings {
             thresholds: asked.thresholds.clone(),
             from: asked.from.clone(),
             verdict: verdict.name(),
@@ -505,7 +505,7 @@ pub fn check<'a>(
             Verdict::NotChecked => tracing::warn!("{}: {}", j.subject, j.message),
         }
         if let Some(results) = report.container(seen) {
-            results.findings = Some(j.judged);
+            results.findings = Some(j.findings);
         }
     }
 }
@@ -714,7 +714,7 @@ mod tests {
         let not = run(Answer::NotScanned);
         assert_eq!(not.verdict, Verdict::Failed);
         assert!(not.message.contains(&format!("aws ecr start-image-scan --repository-name shop/web --image-id imageDigest={digest} --region eu-west-1 --registry-id 111122223333")), "{}", not.message);
-        assert_eq!(not.judged.images[0].status, "NOT_SCANNED");
+        assert_eq!(not.findings.images[0].status, "NOT_SCANNED");
         let archived = run(scan("IMAGE_ARCHIVED", &[], vec![]));
         assert!(
             archived.message.contains("--target-storage-class STANDARD"),

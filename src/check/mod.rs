@@ -36,7 +36,7 @@ use crate::model::platform::Needed;
 use crate::model::{Digest, ImageRef};
 use crate::resolve::ResolvedService;
 
-pub use report::{Check, ContainerResults, Finding, Recorder, Report, Severity};
+pub use report::{Check, ContainerResults, Recorder, Report};
 
 /// An image to hold against pins and proofs: from a discovered file or from inside a bundle.
 #[derive(Clone, Debug)]

@@ -13,8 +13,16 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::config::LogConfig;
 use crate::io::escape;
+
+/// Logging: the level the flags ask for and the line format. `RUST_LOG` still overrides.
+#[derive(Clone, Copy, Debug)]
+pub struct LogConfig {
+    /// `error` (`-q`), `warn` (default), `debug` (`-v`) or `trace` (`-vv`).
+    pub level: &'static str,
+    /// One JSON object per line (for CloudWatch) instead of text.
+    pub json: bool,
+}
 
 /// Sets up the global subscriber at the level `config` asks for; `RUST_LOG` overrides it.
 pub fn init(config: &LogConfig) {

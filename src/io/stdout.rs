@@ -6,7 +6,6 @@ use std::io::Write as _;
 use serde::Serialize;
 
 use crate::io::escape;
-use crate::model::json;
 
 /// Writes `text` to stdout in one go. Whatever a caller missed, no control character but the line
 /// breaks and no bidi control reaches the terminal raw ([`escape::lines`]). A closed pipe is
@@ -17,9 +16,11 @@ pub fn print(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
-/// Pretty JSON plus a newline on stdout (JSON escapes control characters itself).
+/// Pretty JSON plus a newline on stdout, as files are written (JSON escapes control characters
+/// itself).
 pub fn print_json<T: Serialize>(value: &T) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(&json::pretty(value))?;
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.write_all(b"\n")?;
     out.flush()
 }

@@ -20,15 +20,6 @@ pub struct Platform {
 }
 
 impl Platform {
-    #[must_use]
-    pub fn linux_amd64() -> Platform {
-        Platform {
-            os: "linux".to_owned(),
-            architecture: "amd64".to_owned(),
-            variant: None,
-        }
-    }
-
     /// The variant, with the ones OCI implies spelt out (`arm64` is `arm64/v8`).
     fn variant(&self) -> Option<&str> {
         match (self.architecture.as_str(), self.variant.as_deref()) {

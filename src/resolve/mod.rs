@@ -129,10 +129,7 @@ pub enum Reason<'a> {
     /// The selector matches several distinct images.
     Ambiguous(Vec<Image<'a>>),
     /// The image's files disagree with themselves (each problem names its file).
-    Inconsistent {
-        image: Image<'a>,
-        problems: Vec<String>,
-    },
+    Inconsistent { problems: Vec<String> },
     /// The image's reference cannot be written as the rules ask.
     Reference {
         image: Image<'a>,
@@ -224,7 +221,7 @@ fn resolve_container<'a>(
     };
     let problems = image.inconsistencies();
     if !problems.is_empty() {
-        return Err(Reason::Inconsistent { image, problems });
+        return Err(Reason::Inconsistent { problems });
     }
     let mode = rules.uri_mode().value;
     let tags = image.tags();

@@ -142,14 +142,14 @@ fn dry_run_bundle_writes_nothing() {
 /// imageDetail.json), read by the same readers.
 #[test]
 fn a_two_file_service_bundle_reads_the_same_everywhere() {
-    use imagedef::output::OutFile;
+    use imagedef::testing::OutFile;
     let env = Env::new();
     let uri = format!("{HOST}/shop/web@{DIGEST_WEB}");
     let defs = format!("[{{\"name\":\"app\",\"imageUri\":\"{uri}\"}}]\n").into_bytes();
     let detail = format!("{{\"ImageURI\":\"{uri}\"}}\n").into_bytes();
     let zip = OutFile::new(
         "web.zip",
-        imagedef::output::bundle::zip(&[
+        imagedef::testing::zip(&[
             OutFile::new("imagedefinitions.json", defs.clone()),
             OutFile::new("imageDetail.json", detail.clone()),
         ])

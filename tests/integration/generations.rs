@@ -515,8 +515,8 @@ fn where_the_parent_refuses_the_stage_out_is_replaced_entry_by_entry() {
 
 /// Writes `files` into `out` with a `SHA256SUMS` listing exactly them, as a crafted OUT would.
 fn craft_out(env: &Env, files: &[(&str, &str)]) {
-    use imagedef::model::Digest;
-    use imagedef::model::deploy::Sha256Sums;
+    use imagedef::testing::Digest;
+    use imagedef::testing::Sha256Sums;
     for (path, text) in files {
         env.write(&format!("out/{path}"), *text);
     }

@@ -215,8 +215,8 @@ fn sha256sums_that_do_not_list_the_zip_or_disagree_with_the_loose_file_fail() {
         "out/SHA256SUMS",
         format!(
             "{}  imagedefinitions.json\n{}  imagedefinitions.zip\n",
-            imagedef::model::Digest::of(b"other").hex(),
-            imagedef::model::Digest::of(&zip).hex()
+            imagedef::testing::Digest::of(b"other").hex(),
+            imagedef::testing::Digest::of(&zip).hex()
         ),
     );
     env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"])
@@ -236,8 +236,8 @@ fn a_missing_bundle_is_exit_2() {
 /// `SHA256SUMS` over all of them.
 #[test]
 fn per_service_bundles_are_checked_against_their_loose_files() {
-    use imagedef::model::deploy::Sha256Sums;
-    use imagedef::output::OutFile;
+    use imagedef::testing::OutFile;
+    use imagedef::testing::Sha256Sums;
     let sha256sums = |files: &[OutFile]| {
         let sums = Sha256Sums::of(files.iter().map(|f| (f.path.as_str(), f.digest())));
         OutFile::new("SHA256SUMS", sums.to_bytes())
@@ -251,7 +251,7 @@ fn per_service_bundles_are_checked_against_their_loose_files() {
             format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
         ),
     ];
-    let zip = OutFile::new("web.zip", imagedef::output::bundle::zip(&rendered).unwrap());
+    let zip = OutFile::new("web.zip", imagedef::testing::zip(&rendered).unwrap());
     let mut files: Vec<OutFile> = rendered
         .into_iter()
         .map(|f| OutFile::new(format!("web/{}", f.path), f.bytes))
@@ -328,7 +328,7 @@ fn a_bundle_inside_a_build_must_deploy_the_discovered_digest() {
 fn sha256sums_with_two_lines_for_one_file_fail() {
     let env = bundled();
     let zip = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
-    let right = imagedef::model::Digest::of(&zip).hex();
+    let right = imagedef::testing::Digest::of(&zip).hex();
     env.write(
         "out/SHA256SUMS",
         format!(
@@ -464,7 +464,7 @@ fn a_lone_edited_bundle_held_against_nothing_warns_and_fails_with_strict() {
         &defs("app", &format!("{HOST}/shop/web@{DIGEST_API}")),
     )]);
     env.write("loose/imagedefinitions.zip", &edited);
-    let digest = imagedef::model::Digest::of(&edited);
+    let digest = imagedef::testing::Digest::of(&edited);
     let run = env.run(&["verify", "--bundle", "loose/imagedefinitions.zip"]);
     run.code(0).stderr_has(
         "loose/imagedefinitions.zip: only its structure and shapes were checked: no SHA256SUMS lies beside it, and no discovered image, pin (--expect), proof (--oci, --manifest) or ECR lookup (--ecr) covered the images it deploys, so an edited digest inside it would pass; verify it beside the SHA256SUMS written with it, inside the build that wrote it, or with --expect or --ecr (--strict makes this a failure)",
@@ -489,7 +489,7 @@ fn a_fully_checked_bundle_names_what_it_was_held_against() {
     let env = bundled();
     env.write("pins.json", format!(r#"{{"shop/web": "{DIGEST_WEB}"}}"#));
     let zip = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
-    let digest = imagedef::model::Digest::of(&zip);
+    let digest = imagedef::testing::Digest::of(&zip);
     let run = env.run(&[
         "verify",
         "web",

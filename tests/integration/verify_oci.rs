@@ -285,7 +285,7 @@ fn an_index_whose_own_digest_nothing_proves_proves_nothing_it_lists() {
         layout.manifest
     );
     env.write("forged.json", &forged);
-    let forged_digest = imagedef::model::Digest::of(forged.as_bytes()).to_string();
+    let forged_digest = imagedef::testing::Digest::of(forged.as_bytes()).to_string();
     detail_naming(&env, "forged-art", &forged_digest);
     env.run(&["verify", "art", "forged-art", "--manifest", "forged.json"])
         .code(1)

@@ -63,7 +63,7 @@ fn every_check() -> (Env, Vec<(String, &'static str)>) {
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     let zip = std::fs::read(env.path("out/imagedefinitions.zip")).unwrap();
-    let zip = imagedef::model::Digest::of(&zip);
+    let zip = imagedef::testing::Digest::of(&zip);
     let names = vec![
         (layout.index.clone(), "{INDEX}"),
         (layout.manifest.clone(), "{MANIFEST}"),

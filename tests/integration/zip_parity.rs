@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use imagedef::check::{Check, Recorder, bundle, zip_view};
-use imagedef::output::OutFile;
+use imagedef::testing::OutFile;
+use imagedef::testing::{Check, MAX_BUNDLE_BYTES, Recorder, check_bundle, read_zip};
 
 use crate::util::crafted::{self, Case};
 use crate::util::zips::{java, java_batch, sha256_hex};
@@ -114,19 +114,19 @@ fn real_bundles() -> Vec<Vec<u8>> {
             format!(r#"{{"ImageURI":"{uri}"}}"#).into_bytes(),
         ),
     ];
-    let service = imagedef::output::bundle::zip(&loose).unwrap();
+    let service = imagedef::testing::zip(&loose).unwrap();
     vec![single, service]
 }
 
 /// What verify checked in a zip it passed: each entry's name and bytes; `None` when it refused.
 fn verify_in_process(path: &std::path::Path) -> Option<Vec<(String, Vec<u8>)>> {
     let mut report = Recorder::new(Check::Bundle);
-    bundle::check(path, &mut report);
+    check_bundle(path, &mut report);
     if !report.findings().is_empty() {
         return None;
     }
     let bytes = std::fs::read(path).unwrap();
-    let entries = zip_view::read(&bytes, bundle::MAX_BYTES).expect("verify passed it");
+    let entries = read_zip(&bytes, MAX_BUNDLE_BYTES).expect("verify passed it");
     Some(entries.into_iter().map(|e| (e.name, e.data)).collect())
 }
 

@@ -137,5 +137,5 @@ pub fn local_headers(bytes: &[u8]) -> Vec<LocalHeader> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    imagedef::model::Digest::of(bytes).hex()
+    imagedef::testing::Digest::of(bytes).hex()
 }

@@ -11,6 +11,7 @@ use crate::aws::Aws;
 use crate::aws::ecs::{self, EcsError};
 use crate::io::input::{self, NamedReadError};
 use crate::model::mapping::Mapping;
+use crate::model::task_definition::TaskDefinitionError;
 use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
 use crate::resolve::ResolvedService;
 use crate::resolve::changes::{self, Running};
@@ -31,12 +32,12 @@ pub enum LoadError {
     Read(NamedReadError),
     Parse {
         source: TaskDefinitionSource,
-        reason: String,
+        reason: Box<TaskDefinitionError>,
     },
     Ecs {
         cluster: String,
         service: String,
-        error: EcsError,
+        error: Box<EcsError>,
     },
 }
 
@@ -52,7 +53,7 @@ pub fn load<'a>(
                 .map_err(LoadError::Read)?;
             let task = TaskDefinition::parse(&bytes).map_err(|reason| LoadError::Parse {
                 source: source.clone(),
-                reason,
+                reason: Box::new(reason),
             })?;
             Ok(Loaded {
                 task,
@@ -67,7 +68,7 @@ pub fn load<'a>(
                 .map_err(|error| LoadError::Ecs {
                     cluster: cluster.clone(),
                     service: service.clone(),
-                    error,
+                    error: Box::new(error),
                 })?;
             Ok(Loaded {
                 task,

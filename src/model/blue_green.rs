@@ -105,25 +105,34 @@ pub fn check_pair(
     Ok((t, a))
 }
 
+/// Why an `imagePlaceholder` is refused; the caller names the key or option.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderError {
+    #[error("is empty; give the action's Image1ContainerName, e.g. {DEFAULT_PLACEHOLDER}")]
+    Empty,
+    #[error(
+        "{given}: write it without the angle brackets, as the action's Image1ContainerName ({bare})",
+        given = Value::String(.0.clone()),
+        bare = Value::String(.0.trim_matches(['<', '>']).to_owned())
+    )]
+    Brackets(String),
+    #[error(
+        "{given} holds a space or a control character; the action's Image1ContainerName is one word, e.g. {DEFAULT_PLACEHOLDER}",
+        given = Value::String(.0.clone())
+    )]
+    NotOneWord(String),
+}
+
 /// Checks an `imagePlaceholder` as written in the mapping or on the command line.
-pub fn check_placeholder(name: &str) -> Result<(), String> {
+pub fn check_placeholder(name: &str) -> Result<(), PlaceholderError> {
     if name.is_empty() {
-        return Err(format!(
-            "is empty; give the action's Image1ContainerName, e.g. {DEFAULT_PLACEHOLDER}"
-        ));
+        return Err(PlaceholderError::Empty);
     }
     if name.contains(['<', '>']) {
-        return Err(format!(
-            "{}: write it without the angle brackets, as the action's Image1ContainerName ({})",
-            Value::String(name.to_owned()),
-            Value::String(name.trim_matches(['<', '>']).to_owned())
-        ));
+        return Err(PlaceholderError::Brackets(name.to_owned()));
     }
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "{} holds a space or a control character; the action's Image1ContainerName is one word, e.g. {DEFAULT_PLACEHOLDER}",
-            Value::String(name.to_owned())
-        ));
+        return Err(PlaceholderError::NotOneWord(name.to_owned()));
     }
     Ok(())
 }
@@ -135,7 +144,7 @@ pub fn check_template(
     container: Option<&str>,
     placeholder: &str,
 ) -> Result<Template, Vec<Refusal>> {
-    let task = TaskDefinition::parse(bytes).map_err(|e| vec![Refusal::malformed(e)])?;
+    let task = TaskDefinition::parse(bytes).map_err(|e| vec![Refusal::malformed(e.to_string())])?;
     // The same shapes TaskDefinition::parse accepted, so these reads cannot fail.
     let value = json::parse(bytes).map_err(|e| vec![Refusal::malformed(e.to_string())])?;
     let (prefix, body) = match value.get("taskDefinition") {
@@ -835,16 +844,17 @@ mod tests {
             assert_eq!(check_placeholder(ok), Ok(()));
         }
         assert_eq!(
-            check_placeholder("<IMAGE1_NAME>").unwrap_err(),
+            check_placeholder("<IMAGE1_NAME>").unwrap_err().to_string(),
             "\"<IMAGE1_NAME>\": write it without the angle brackets, as the action's Image1ContainerName (\"IMAGE1_NAME\")"
         );
         assert_eq!(
-            check_placeholder("").unwrap_err(),
+            check_placeholder("").unwrap_err().to_string(),
             "is empty; give the action's Image1ContainerName, e.g. IMAGE1_NAME"
         );
         assert!(
             check_placeholder("IMAGE 1")
                 .unwrap_err()
+                .to_string()
                 .contains("one word")
         );
     }

@@ -320,16 +320,19 @@ pub enum UriMode {
     TagDigest,
 }
 
+/// A string that is not a URI mode.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a URI mode; use digest, tag or tag+digest")]
+pub struct UriModeError(String);
+
 impl FromStr for UriMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<UriMode, String> {
+    type Err = UriModeError;
+    fn from_str(s: &str) -> Result<UriMode, UriModeError> {
         match s {
             "digest" => Ok(UriMode::Digest),
             "tag" => Ok(UriMode::Tag),
             "tag+digest" => Ok(UriMode::TagDigest),
-            other => Err(format!(
-                "{other:?} is not a URI mode; use digest, tag or tag+digest"
-            )),
+            other => Err(UriModeError(other.to_owned())),
         }
     }
 }

@@ -355,9 +355,15 @@ pub fn chain(err: &dyn StdError) -> String {
     text
 }
 
-/// The message when the credential chain found nothing: where it looked, and how to give it some.
+/// The credential chain found nothing: what the SDK said, where it looked (as the environment was
+/// when it looked), and how to give it some.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoCredentials(String);
+
+/// Where the credential chain looked, when it found nothing.
 #[must_use]
-pub fn no_credentials(why: &str) -> String {
+pub fn no_credentials(why: &str) -> NoCredentials {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let home = env("HOME").unwrap_or_else(|| "~".to_owned());
     let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
@@ -370,7 +376,7 @@ pub fn no_credentials(why: &str) -> String {
     } else {
         "not reachable"
     };
-    format!(
+    NoCredentials(format!(
         "no AWS credentials found ({why}); looked in: the environment (AWS_ACCESS_KEY_ID {}, AWS_SECRET_ACCESS_KEY {}); profile {profile:?} in {config} and {credentials}; web identity (AWS_WEB_IDENTITY_TOKEN_FILE {}, AWS_ROLE_ARN {}); the container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI {}, AWS_CONTAINER_CREDENTIALS_FULL_URI {}; CodeBuild sets these for its service role); instance metadata ({imds}); fix: run in CodeBuild with a service role, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
         set_or_not("AWS_ACCESS_KEY_ID"),
         set_or_not("AWS_SECRET_ACCESS_KEY"),
@@ -378,7 +384,7 @@ pub fn no_credentials(why: &str) -> String {
         set_or_not("AWS_ROLE_ARN"),
         set_or_not("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
         set_or_not("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
-    )
+    ))
 }
 
 #[cfg(test)]

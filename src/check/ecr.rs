@@ -24,7 +24,7 @@ pub fn check<'a>(
         .collect();
     let outcomes = match ecr::plan(&lookups) {
         Err(refused) => {
-            report.error("--ecr", refused);
+            report.error("--ecr", refused.to_string());
             return Vec::new();
         }
         Ok(batches) if batches.is_empty() => {

@@ -170,17 +170,28 @@ pub fn plan(asked: &Asked<'_>) -> Plan {
 
 /// What an index ECR returned offers, once its bytes are proven to be `digest`'s; `None` for any
 /// other manifest, whose scan is its own.
-fn index_of(manifest: &Manifest, digest: Digest) -> Result<Option<Offered>, String> {
+fn index_of(manifest: &Manifest, digest: Digest) -> Result<Option<Offered>, IndexError> {
     let value = manifest.document(digest).map_err(|e| match e {
-        Unproven::Hash(actual) => format!("has sha256 {actual}, not {digest}"),
-        Unproven::Json(e) => format!("is not a manifest: {e}"),
+        Unproven::Hash(actual) => IndexError::Hash { actual, digest },
+        Unproven::Json(e) => IndexError::NotManifest(e),
     })?;
     if value.get("manifests").is_none() {
         return Ok(None);
     }
     platform::offered(&value)
         .map(Some)
-        .map_err(|e| format!("is not an image index: {e}"))
+        .map_err(IndexError::NotIndex)
+}
+
+/// Why the manifest ECR returned for an image is not trusted.
+#[derive(Debug, thiserror::Error)]
+enum IndexError {
+    #[error("has sha256 {actual}, not {digest}")]
+    Hash { actual: Digest, digest: Digest },
+    #[error("is not a manifest: {0}")]
+    NotManifest(String),
+    #[error("is not an image index: {0}")]
+    NotIndex(platform::PlatformError),
 }
 
 /// Judges every asked image: plans, asks ECR (through `connect`, only when something is to be

@@ -50,7 +50,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     if let Some(path) = &config.expect {
         report.record(Check::Pins, |r| match pins::Pins::load(path) {
             Ok(pins) => pins.check(&images, r),
-            Err(e) => r.error(path.display().to_string(), e),
+            Err(e) => r.error(path.display().to_string(), e.to_string()),
         });
     }
     let mut proofs = oci::Proofs::default();

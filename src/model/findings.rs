@@ -199,12 +199,11 @@ impl Thresholds {
         };
         let mut limits = BTreeMap::new();
         for (name, v) in object {
-            let severity =
-                Severity::of_name(name).ok_or_else(|| ThresholdsError::KeySeverity {
-                    at: at.to_owned(),
-                    name: name.clone(),
-                    unknown: Severity::unknown(name),
-                })?;
+            let severity = Severity::of_name(name).ok_or_else(|| ThresholdsError::KeySeverity {
+                at: at.to_owned(),
+                name: name.clone(),
+                unknown: Severity::unknown(name),
+            })?;
             let tolerated = v
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
@@ -249,13 +248,11 @@ impl FromStr for Thresholds {
                 text: text.to_owned(),
                 unknown: Severity::unknown(name),
             })?;
-            let tolerated = number
-                .parse::<u32>()
-                .map_err(|_| ThresholdsError::Number {
-                    text: text.to_owned(),
-                    name: name.to_owned(),
-                    number: number.to_owned(),
-                })?;
+            let tolerated = number.parse::<u32>().map_err(|_| ThresholdsError::Number {
+                text: text.to_owned(),
+                name: name.to_owned(),
+                number: number.to_owned(),
+            })?;
             if limits.insert(severity, tolerated).is_some() {
                 return Err(ThresholdsError::Twice {
                     text: text.to_owned(),

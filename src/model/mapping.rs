@@ -124,9 +124,7 @@ pub enum MappingError {
         "keys \"services.{first}\" and \"services.{name}\" differ only in letter case; their folders and zips ({first}/ and {name}/, {first}.zip and {name}.zip) would be one file on a case-insensitive file system: rename one"
     )]
     CaseCollision { first: String, name: String },
-    #[error(
-        "key {at:?}: {error} (it becomes a folder name and a buildspec artifact identifier)"
-    )]
+    #[error("key {at:?}: {error} (it becomes a folder name and a buildspec artifact identifier)")]
     ServiceName {
         at: String,
         error: super::names::NameError,
@@ -142,7 +140,11 @@ pub enum MappingError {
     #[error(
         "key \"{at}.blueGreen\" = {value}: the service has no such container (it has {has}); name one of its containers"
     )]
-    BlueGreen { at: String, value: Value, has: String },
+    BlueGreen {
+        at: String,
+        value: Value,
+        has: String,
+    },
     #[error(
         "key \"{0}.taskDefinition\" is empty; give the task definition's path relative to the mapping file or ecs://CLUSTER/SERVICE, or remove the key"
     )]
@@ -208,7 +210,11 @@ pub enum MappingError {
     #[error(
         "key \"{at}.image\" = {shown} is {len} characters before any @sha256:; ECS accepts at most {MAX_REFERENCE_LEN}"
     )]
-    ImageTooLong { at: String, shown: Value, len: usize },
+    ImageTooLong {
+        at: String,
+        shown: Value,
+        len: usize,
+    },
     #[error("key \"{prefix}uri\": {error}")]
     Uri {
         prefix: String,
@@ -612,11 +618,7 @@ fn blue_green_inputs(
     }))
 }
 
-fn parse_container(
-    service_at: &str,
-    name: &str,
-    value: Value,
-) -> Result<Container, MappingError> {
+fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Container, MappingError> {
     let at = format!("{service_at}.containers.{name}");
     let name = name
         .parse::<ContainerName>()
@@ -630,15 +632,16 @@ fn parse_container(
         &["image", "repository", "artifact", "path"],
         &[],
     )?;
-    let non_empty = |key: &'static str, v: Option<String>| -> Result<Option<String>, MappingError> {
-        match v {
-            Some(s) if s.is_empty() => Err(MappingError::EmptyValue {
-                at: at.clone(),
-                key,
-            }),
-            other => Ok(other),
-        }
-    };
+    let non_empty =
+        |key: &'static str, v: Option<String>| -> Result<Option<String>, MappingError> {
+            match v {
+                Some(s) if s.is_empty() => Err(MappingError::EmptyValue {
+                    at: at.clone(),
+                    key,
+                }),
+                other => Ok(other),
+            }
+        };
     let repository = non_empty("repository", raw.repository)?;
     let artifact = non_empty("artifact", raw.artifact)?;
     let path = non_empty("path", raw.path)?

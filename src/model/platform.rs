@@ -89,9 +89,7 @@ pub enum PlatformError {
     ManifestsNotArray,
     #[error("\"manifests[{0}].digest\" is not a sha256 digest")]
     EntryDigest(usize),
-    #[error(
-        "neither \"manifests\" (an image index) nor \"config.digest\" (an image manifest)"
-    )]
+    #[error("neither \"manifests\" (an image index) nor \"config.digest\" (an image manifest)")]
     NeitherIndexNorManifest,
     #[error("\"config.digest\": {0}")]
     ConfigDigest(super::digest::DigestError),
@@ -360,7 +358,12 @@ mod tests {
         assert_eq!(needed(json!({"requiresCompatibilities": ["EC2"]})), None);
         assert_eq!(needed(json!({"runtimePlatform": null})), None);
         let bad = json!({"runtimePlatform": {"cpuArchitecture": "AARCH64"}});
-        assert!(needed_by_task(&bad).unwrap_err().to_string().contains("\"AARCH64\""));
+        assert!(
+            needed_by_task(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("\"AARCH64\"")
+        );
     }
 
     #[test]

@@ -116,9 +116,7 @@ pub struct AccountId(String);
 
 /// A string that is not an account id.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{0:?} is not an AWS account id; give the 12 digits of the account that owns the bucket"
-)]
+#[error("{0:?} is not an AWS account id; give the 12 digits of the account that owns the bucket")]
 pub struct AccountError(String);
 
 impl FromStr for AccountId {

@@ -327,7 +327,7 @@ mod tests {
         assert_eq!(
             TaskDefinition::parse(br#"{"containerDefinitions":[{"name":"web","name":"api"}]}"#)
                 .unwrap_err()
-            .to_string(),
+                .to_string(),
             "key \"containerDefinitions[0].name\" appears more than once; keep one of them (JSON readers disagree on which copy counts)"
         );
         assert_eq!(

@@ -1,95 +1,13 @@
 //! Output generations in mapping mode: a run killed at any moment leaves OUT exactly the old or the
 //! new generation; two runs at once never interleave; what a killed run left is cleaned by the
-//! next. Also the inputs and outputs that used to hang or panic.
+//! next. Also the inputs and outputs that used to hang or panic. (Where the system refuses renames,
+//! folders or writes, under strace: `tests/external/generations.rs`.)
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::util::generations::{emit_command, emit_ok, leftovers, reference, tree, two_mappings};
 use crate::util::{BIN, DIGEST_WEB, Env, ecr_detail, web_artifact};
-
-/// A mapping of `services` services, each one container taking the `Web` artifact's image.
-fn mapping(services: usize, uri: &str) -> String {
-    let body: Vec<String> = (0..services)
-        .map(|i| {
-            format!(
-                r#""svc{i:02}": {{"containers": {{"app": {{"artifact": "Web"}}}}, "blueGreen": "app"}}"#
-            )
-        })
-        .collect();
-    format!(r#"{{"uri": "{uri}", "services": {{{}}}}}"#, body.join(", "))
-}
-
-/// The environment: the web artifact (tags `latest`, `v1`) and mappings `a.json`, `b.json`.
-fn two_mappings(a: usize, b: usize) -> Env {
-    let env = web_artifact();
-    env.write(
-        "web/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["latest", "v1"]),
-    );
-    env.write("a.json", mapping(a, "digest"));
-    env.write("b.json", mapping(b, "tag"));
-    env
-}
-
-fn emit_command(env: &Env, mapping: &str, out: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    // The root is the whole scratch folder, OUT and what runs leave beside it included: discovery
-    // must skip them (the b generation's blue/green files name the image by tag, so reading one
-    // would make the image ambiguous).
-    cmd.args([
-        "-q",
-        "emit",
-        "--mapping",
-        mapping,
-        "--bundle",
-        "--out",
-        out,
-        "Web=.",
-    ])
-    .current_dir(env.root())
-    .env_remove("CODEBUILD_SRC_DIR")
-    .env_remove("RUST_LOG")
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    cmd
-}
-
-/// Every file below `dir` with its bytes; folders too, as `None`.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .into_iter()
-        .map(|e| {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
-            let bytes = e
-                .file_type()
-                .is_file()
-                .then(|| std::fs::read(e.path()).unwrap());
-            (rel, bytes)
-        })
-        .collect()
-}
-
-/// A generation written to its own folder, for comparison.
-fn reference(env: &Env, mapping: &str, out: &str) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    let status = emit_command(env, mapping, out).status().unwrap();
-    assert!(status.success(), "{mapping}");
-    tree(&env.path(out))
-}
-
-/// Names in the environment's root other than the inputs and the given outputs.
-fn leftovers(env: &Env, outputs: &[&str]) -> Vec<String> {
-    let inputs = ["web", "a.json", "b.json"];
-    std::fs::read_dir(env.root())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| !inputs.contains(&n.as_str()) && !outputs.contains(&n.as_str()))
-        .collect()
-}
 
 /// A small deterministic generator for the moments of the kills.
 struct Lcg(u64);
@@ -366,101 +284,6 @@ fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
     );
 }
 
-/// Runs `emit --mapping b.json` into `out` under strace, failing the `renameat2` calls `when`
-/// selects (strace's `first[..last][+step]`) with `errno`: the fallbacks the exchange needs on
-/// other filesystems, driven for real.
-fn emit_with_failing_rename(env: &Env, when: &str, errno: &str) -> crate::util::Run {
-    emit_with_fault(env, "renameat2", when, errno)
-}
-
-/// Runs `emit --mapping b.json` into `out` under strace, failing the calls of `syscall` that
-/// `when` selects with `errno`.
-fn emit_with_fault(env: &Env, syscall: &str, when: &str, errno: &str) -> crate::util::Run {
-    let mut args: Vec<String> = vec!["-f".into(), "-qq".into(), "-o".into(), "/dev/null".into()];
-    args.extend([
-        "-e".into(),
-        format!("inject={syscall}:error={errno}:when={when}"),
-    ]);
-    args.extend(
-        [
-            BIN,
-            "-q",
-            "emit",
-            "--mapping",
-            "b.json",
-            "--bundle",
-            "--out",
-            "out",
-            "Web=.",
-        ]
-        .map(String::from),
-    );
-    let out = Command::new("strace")
-        .args(&args)
-        .current_dir(env.root())
-        .env_remove("CODEBUILD_SRC_DIR")
-        .output()
-        .unwrap_or_else(|e| panic!("strace ({e}); .ci/deps-verify installs it"));
-    crate::util::Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// OUT holds exactly `want`; on failure, names the paths that differ.
-#[track_caller]
-fn same_generation(env: &Env, want: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
-    let got = tree(&env.path("out"));
-    let differ: Vec<&PathBuf> = got
-        .keys()
-        .chain(want.keys())
-        .filter(|p| got.get(*p) != want.get(*p))
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "OUT is not the new generation: {differ:?}"
-    );
-}
-
-/// Emits `mapping` into `out`, which must succeed.
-fn emit_ok(env: &Env, mapping: &str) {
-    let status = emit_command(env, mapping, "out").status().unwrap();
-    assert!(status.success(), "emit --mapping {mapping}: {status}");
-}
-
-#[test]
-fn where_renames_are_refused_the_fallbacks_still_leave_one_whole_generation() {
-    let env = two_mappings(5, 5);
-    let new = reference(&env, "b.json", "ref-b");
-    // (what the previous generation is, which renameat2 calls fail, with which errno)
-    let cases = [
-        // A new OUT where RENAME_NOREPLACE is unsupported: a plain rename.
-        (None, "1", "EINVAL"),
-        // No RENAME_EXCHANGE: OUT moved aside, the new one renamed in.
-        (Some("a.json"), "1", "EINVAL"),
-        // OUT cannot be renamed (a mount point): entry by entry.
-        (Some("a.json"), "1", "EBUSY"),
-    ];
-    for (previous, when, errno) in cases {
-        if let Some(mapping) = previous {
-            emit_ok(&env, mapping);
-        }
-        emit_with_failing_rename(&env, when, errno).code(0);
-        same_generation(&env, &new);
-    }
-    // Entry by entry (the exchange refused), interrupted at the second entry: said so, and the
-    // next run completes it.
-    emit_ok(&env, "a.json");
-    emit_with_failing_rename(&env, "1..3+2", "EBUSY")
-        .code(2)
-        .stderr_has("now mixes the previous and the new output")
-        .stderr_has("run again to complete it");
-    emit_ok(&env, "b.json");
-    same_generation(&env, &new);
-    assert_eq!(leftovers(&env, &["out", "ref-b"]), Vec::<String>::new());
-}
-
 #[test]
 fn a_leftover_stage_beside_out_is_never_read_as_input() {
     let env = two_mappings(2, 2);
@@ -486,31 +309,6 @@ fn a_dry_run_refuses_what_the_real_run_refuses() {
             .code(2)
             .stderr_has("holds a path that imagedef did not write (mine.txt)");
     }
-}
-
-#[test]
-fn where_the_parent_refuses_the_stage_out_is_replaced_entry_by_entry() {
-    let env = two_mappings(3, 3);
-    let new = reference(&env, "b.json", "ref-b");
-    emit_ok(&env, "a.json");
-    // The first mkdir is the stage beside OUT: refused as a parent without write permission
-    // refuses it (as root, permissions cannot be used to say no).
-    for errno in ["EACCES", "EROFS"] {
-        emit_with_fault(&env, "mkdir", "1", errno).code(0);
-        same_generation(&env, &new);
-        assert_eq!(leftovers(&env, &["out", "ref-b"]), Vec::<String>::new());
-        emit_ok(&env, "a.json");
-    }
-    // Without a previous generation there is nothing to replace entry by entry: the refusal is
-    // the error, and nothing is left.
-    std::fs::remove_dir_all(env.path("out")).unwrap();
-    emit_with_fault(&env, "mkdir", "1", "EACCES")
-        .code(2)
-        .stderr_has("cannot create ")
-        .stderr_has(".out.imagedef-stage-")
-        .stderr_has("check that the folder is writable: Permission denied");
-    assert!(!env.path("out").exists());
-    assert_eq!(leftovers(&env, &["ref-b"]), Vec::<String>::new());
 }
 
 /// Writes `files` into `out` with a `SHA256SUMS` listing exactly them, as a crafted OUT would.
@@ -566,25 +364,6 @@ fn a_report_imagedef_did_not_write_makes_out_not_imagedefs_and_nothing_is_delete
             .code(0);
     }
     assert!(env.path("out/svc00/imagedefinitions.json").is_file());
-}
-
-#[test]
-fn a_run_out_of_space_removes_its_own_stage() {
-    let env = two_mappings(3, 3);
-    emit_ok(&env, "a.json");
-    let before = tree(&env.path("out"));
-    // The flush of the whole stage, and the second file written into it, fail for lack of space.
-    for (syscall, when, says) in [
-        ("syncfs", "1", "to disk: No space left on device"),
-        ("write", "2", "cannot write "),
-    ] {
-        emit_with_fault(&env, syscall, when, "ENOSPC")
-            .code(2)
-            .stderr_has(says)
-            .stderr_has("No space left on device");
-        assert_eq!(tree(&env.path("out")), before, "{syscall}");
-        assert_eq!(leftovers(&env, &["out"]), Vec::<String>::new(), "{syscall}");
-    }
 }
 
 #[test]

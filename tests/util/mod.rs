@@ -4,9 +4,8 @@
 pub mod aws;
 pub mod bundled;
 pub mod crafted;
-pub mod findings;
-pub mod images;
-pub mod registry;
+pub mod generations;
+pub mod snapshot;
 pub mod zips;
 
 use std::collections::BTreeMap;
@@ -24,41 +23,6 @@ pub const DIGEST_WEB: &str =
     "sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c4b3a2918070f6e5d4c";
 pub const DIGEST_API: &str =
     "sha256:c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2";
-
-/// Runs a tool that the test needs; a missing tool fails the test with what to install.
-#[track_caller]
-pub fn tool(program: &str, args: &[&std::ffi::OsStr], install: &str) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {program} ({e}); this test needs it: {install} (see .ci/deps-verify)"
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-/// Removes the fixtures `PREFIX<pid>` of earlier test runs whose process is gone.
-pub fn remove_stale_fixtures(tmp: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(tmp) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix(prefix)
-            && !Path::new("/proc").join(pid).exists()
-        {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
 
 /// The ECR source action's imageDetail.json: compact, one line, no final newline.
 pub fn ecr_detail(repository: &str, digest: &str, tags: &[&str]) -> String {

@@ -2,7 +2,7 @@
 //! two-platform index with an attestation entry, read from their OCI layouts by `verify --oci`;
 //! what a task needs from `--platform`, `--task-definition` and the mapping's `platform`.
 
-use crate::util::images::{Images, blob, images};
+use crate::tools::images::{Images, blob, images};
 use crate::util::{Env, HOST, ecr_detail};
 
 /// A test directory with the three layouts and an artifact `art` naming `digest`.

@@ -5,10 +5,10 @@ use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::util::aws::{Fault, FaultProxy, assert_no_secrets, aws_env, moto, unique};
-use crate::util::bundled::{
-    SessionCredentials, bundle, digest, emit_bundles, emit_single_bundle, emitted, emitted_in,
-};
+use crate::tools::aws::{Fault, FaultProxy, assert_no_secrets, moto, unique};
+use crate::tools::credentials::SessionCredentials;
+use crate::util::aws::aws_env;
+use crate::util::bundled::{bundle, digest, emit_bundles, emitted, emitted_in};
 use crate::util::{Env, ecr_detail};
 
 /// sha256 as S3 stores it: base64 of the raw digest.
@@ -193,7 +193,16 @@ fn single_image_bundle_is_published_under_its_key() {
         "img/imageDetail.json",
         ecr_detail("shop/web", &digest(7), &["1"]),
     );
-    emit_single_bundle(&env);
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
     env.run(&[
         "publish",
         "out",

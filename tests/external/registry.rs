@@ -4,10 +4,11 @@
 
 use std::net::TcpListener;
 
+use crate::tools::aws::{self, Fault, FaultProxy, moto, unique};
+use crate::tools::images::{self, images};
+use crate::tools::registry::{self, Proxy, RedirectProxy};
 use crate::util::Env;
-use crate::util::aws::{self, Fault, FaultProxy, aws_env, moto, unique};
-use crate::util::images::{self, images};
-use crate::util::registry::{self, Proxy, RedirectProxy};
+use crate::util::aws::aws_env;
 
 const REGION: &str = "us-west-2";
 

@@ -3,10 +3,11 @@
 //! single manifest's config blob through the registry API, with the `GetAuthorizationToken`
 //! credentials. Requests are counted at a proxy in front of moto and one in front of the registry.
 
+use crate::tools::aws::{self, ACCOUNT, Fault, FaultProxy, moto, unique};
+use crate::tools::images::images;
+use crate::tools::registry::{self, Proxy, RedirectProxy};
 use crate::util::Env;
-use crate::util::aws::{self, ACCOUNT, Fault, FaultProxy, aws_env, moto, unique};
-use crate::util::images::images;
-use crate::util::registry::{self, Proxy, RedirectProxy};
+use crate::util::aws::aws_env;
 
 const REGION: &str = "eu-west-1";
 

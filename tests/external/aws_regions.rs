@@ -2,8 +2,9 @@
 //! `AWS_REGION` that is no region of an AWS partition is exit 2 before any request. Each run goes
 //! through a recording proxy in front of moto, which must see nothing.
 
+use crate::tools::aws::{ACCOUNT, Fault, FaultProxy, detail, moto, unique};
 use crate::util::Env;
-use crate::util::aws::{ACCOUNT, Fault, FaultProxy, aws_env, detail, moto, unique};
+use crate::util::aws::aws_env;
 
 /// A proxy in front of moto that forwards everything and records every request.
 fn recorder() -> FaultProxy {

@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::tools::aws::{detail, host, moto, unique};
 use crate::util::Env;
-use crate::util::aws::{aws_env, detail, host, moto, unique};
+use crate::util::aws::aws_env;
 
 /// The images' region (no ECR call is made: `ecs://` reads ECS in `AWS_REGION`, eu-west-1).
 const REGION: &str = "us-west-2";

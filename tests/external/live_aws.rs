@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::Env;
-use crate::util::aws::{
-    self, AUTH_TOKEN, Fault, FaultProxy, assert_no_secrets, aws_env, aws_env_without_keys, detail,
-    moto, unique,
+use crate::tools::aws::{
+    self, AUTH_TOKEN, Fault, FaultProxy, assert_no_secrets, detail, moto, unique,
 };
-use crate::util::bundled::{SessionCredentials, emit_single_bundle};
+use crate::tools::credentials::SessionCredentials;
+use crate::util::Env;
+use crate::util::aws::{aws_env, aws_env_without_keys};
 
 /// A build with one ECR source artifact, `img`, for `repo` in `region` with `digest` and `tags`.
 fn artifact(env: &Env, region: &str, repo: &str, digest: &str, tags: &[&str]) {
@@ -478,7 +478,16 @@ fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
 fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
     let moto = moto();
     let (env, _repo, _digest) = pushed(&moto.endpoint());
-    emit_single_bundle(&env);
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0);
     // Away from its SHA256SUMS and outside the build: only ECR holds what it deploys.
     std::fs::create_dir_all(env.path("lone")).unwrap();
     std::fs::copy(

@@ -1,7 +1,7 @@
 //! `emit --bundle`: the zip for an S3 source action, read back by the readers that matter.
 
 use crate::tools::readers::{self, sha256_hex};
-use crate::util::{DIGEST_WEB, Env, HOST, emit_web_bundle, web_artifact};
+use crate::util::{DIGEST_WEB, Env, HOST, emit_web_bundle, web_artifact, zip_facts};
 
 #[test]
 fn every_reader_sees_imagedefinitions_json_at_the_root() {
@@ -212,5 +212,18 @@ fn mapping_mode_writes_one_bundle_per_service() {
         "out/batch.zip",
         "pipeline/WebImage",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&format!(
+        "ok      WebImage:imageDetail.json (pipeline/WebImage/imageDetail.json): {HOST}/shop/web@{DIGEST_WEB}\n\
+         ok      out/web.zip: zip of imagedefinitions.json at its root reads cleanly {}; content held against SHA256SUMS (out/SHA256SUMS), discovered images (1 of 3 images)\n\
+         ok      out/api.zip:taskdef.json: task definition template: container \"api\" takes the image as <IMAGE1_NAME>, no other placeholder is left\n\
+         ok      out/api.zip:appspec.yaml: AppSpec version 0.0 deploys <TASK_DEFINITION> with traffic to container \"api\" port 8080, which the template maps\n\
+         ok      out/api.zip: zip of appspec.yaml, imageDetail.json, imagedefinitions.json, taskdef.json at its root reads cleanly {}; content held against SHA256SUMS (out/SHA256SUMS)\n\
+         ok      out/batch.zip: zip of imagedefinitions.json at its root reads cleanly {}; content held against SHA256SUMS (out/SHA256SUMS)\n\
+         ok      out/web.zip:imagedefinitions.json [web]: deploys {DIGEST_WEB}, the digest this build discovered for {HOST}/shop/web\n\
+         7 passed, 0 failed\n",
+        zip_facts(&env, "out/web.zip"),
+        zip_facts(&env, "out/api.zip"),
+        zip_facts(&env, "out/batch.zip"),
+    ));
 }

@@ -160,11 +160,19 @@ fn a_service_s_findings_win_over_the_top_level_s_and_the_option_over_both() {
         .stderr_has("(CRITICAL=0 from mapping m.json, key \"findings\")")
         .stderr_has("CRITICAL 1 > 0 tolerated");
     assert!(
-        !run.stderr.contains("container \"web\": findings"),
+        !run.stderr().contains("container \"web\": findings"),
         "{run:#?}"
     );
     // --findings wins over both.
-    emit(&["--findings", "CRITICAL=1,HIGH=3"]).code(0);
+    let host = aws::host(REGION);
+    emit(&["--findings", "CRITICAL=1,HIGH=3"])
+        .code(0)
+        .stdout_is(&format!(
+            "web: web = {host}/{}@{}  (from web:imageDetail.json)\n\
+             api: api = {host}/{}@{}  (from api:imageDetail.json)\n\
+             wrote 4 files for 2 services to out\n",
+            web.0, web.1, api.0, api.1
+        ));
     let report: Value = serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();
     let web_row = &report["services"][0]["containers"][0]["findings"];
     assert_eq!(web_row["from"], "--findings");
@@ -487,9 +495,17 @@ fn enhanced_scanning_counts_untriaged_where_named_and_names_the_vulnerable_packa
         "imageScanFindings": {"enhancedFindings": [enhanced], "findingSeverityCounts": {"HIGH": 4, "UNTRIAGED": 2}},
     });
     moto.static_result(REGION, &result);
-    let env = build(&moto.endpoint(), &[("img", &(repo, digest))]);
+    let env = build(
+        &moto.endpoint(),
+        &[("img", &(repo.clone(), digest.clone()))],
+    );
     // HIGH is not named, so not limited; UNTRIAGED is.
-    emit_img(&env, "UNTRIAGED=2", &[]).code(0);
+    emit_img(&env, "UNTRIAGED=2", &[])
+        .code(0)
+        .stdout_is(&format!(
+            "web = {}/{repo}@{digest}  (from img:imageDetail.json)\nwrote 2 files to out\n",
+            aws::host(REGION)
+        ));
     emit_img(&env, "UNTRIAGED=1", &[])
         .code(1)
         .stderr_has("UNTRIAGED 2 > 1 tolerated (scan ACTIVE: HIGH 4, UNTRIAGED 2)")

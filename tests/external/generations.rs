@@ -7,26 +7,24 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use crate::util::generations::{emit_ok, leftovers, reference, tree, two_mappings};
-use crate::util::{BIN, Env};
+use crate::util::{BIN, Env, Run};
 
 /// Runs `emit --mapping b.json` into `out` under strace, failing the `renameat2` calls `when`
 /// selects (strace's `first[..last][+step]`) with `errno`: the fallbacks the exchange needs on
 /// other filesystems, driven for real.
-fn emit_with_failing_rename(env: &Env, when: &str, errno: &str) -> crate::util::Run {
+fn emit_with_failing_rename(env: &Env, when: &str, errno: &str) -> Run {
     emit_with_fault(env, "renameat2", when, errno)
 }
 
 /// Runs `emit --mapping b.json` into `out` under strace, failing the calls of `syscall` that
 /// `when` selects with `errno`.
-fn emit_with_fault(env: &Env, syscall: &str, when: &str, errno: &str) -> crate::util::Run {
-    let mut args: Vec<String> = vec!["-f".into(), "-qq".into(), "-o".into(), "/dev/null".into()];
-    args.extend([
-        "-e".into(),
-        format!("inject={syscall}:error={errno}:when={when}"),
-    ]);
-    args.extend(
-        [
-            BIN,
+fn emit_with_fault(env: &Env, syscall: &str, when: &str, errno: &str) -> Run {
+    let mut strace = Command::new("strace");
+    strace
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("inject={syscall}:error={errno}:when={when}"))
+        .arg(BIN)
+        .args([
             "-q",
             "emit",
             "--mapping",
@@ -35,20 +33,12 @@ fn emit_with_fault(env: &Env, syscall: &str, when: &str, errno: &str) -> crate::
             "--out",
             "out",
             "Web=.",
-        ]
-        .map(String::from),
-    );
-    let out = Command::new("strace")
-        .args(&args)
-        .current_dir(env.root())
-        .env_remove("CODEBUILD_SRC_DIR")
-        .output()
-        .unwrap_or_else(|e| panic!("strace ({e}); .ci/deps-verify installs it"));
-    crate::util::Run {
-        code: out.status.code().unwrap(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        ]);
+    env.start(
+        strace,
+        "strace (apt-get install strace; see .ci/deps-verify)",
+    )
+    .finish()
 }
 
 /// OUT holds exactly `want`; on failure, names the paths that differ.

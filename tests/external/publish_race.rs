@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::tools::aws::{Fault, FaultProxy, moto, unique};
 use crate::util::Env;
-use crate::util::bundled::emitted;
+use crate::util::bundled::{bundle, emitted};
 
 #[test]
 fn two_publishes_of_12_services_at_once_make_one_version_per_key() {
@@ -28,8 +28,8 @@ fn two_publishes_of_12_services_at_once_make_one_version_per_key() {
         .sum();
     eprintln!("two concurrent publishes of 12 services: {versions} object versions");
     assert_eq!(versions, 12, "one version per key; runs: {a:#?} {b:#?}");
-    let uploaded = |r: &crate::util::Run| r.stdout.matches("uploaded ").count();
-    let unchanged = |r: &crate::util::Run| r.stdout.matches("unchanged ").count();
+    let uploaded = |r: &crate::util::Run| r.stdout().matches("uploaded ").count();
+    let unchanged = |r: &crate::util::Run| r.stdout().matches("unchanged ").count();
     assert_eq!(uploaded(&a) + uploaded(&b), 12, "{a:#?} {b:#?}");
     assert_eq!(unchanged(&a) + unchanged(&b), 12, "{a:#?} {b:#?}");
 }
@@ -49,7 +49,7 @@ fn a_writer_of_the_same_bytes_between_head_and_put_leaves_one_version_reported_u
     let bytes = std::fs::read(env.path("out/s1.zip")).unwrap();
     assert_eq!(moto.object(&bucket, "s1.zip").0, bytes);
     assert!(
-        run.stdout.starts_with(&format!(
+        run.stdout().starts_with(&format!(
             "unchanged s3://{bucket}/s1.zip version {} sha256 ",
             versions[0]
         )),
@@ -88,7 +88,7 @@ fn a_writer_of_other_bytes_between_head_and_put_is_replaced_once_by_if_match() {
     let bytes = std::fs::read(env.path("out/s1.zip")).unwrap();
     assert_eq!(moto.object(&bucket, "s1.zip").0, bytes, "ours is current");
     assert!(
-        run.stdout.starts_with(&format!(
+        run.stdout().starts_with(&format!(
             "uploaded s3://{bucket}/s1.zip version {} sha256 ",
             versions[0]
         )),
@@ -114,14 +114,15 @@ fn a_key_that_another_writer_keeps_changing_fails_after_bounded_retries() {
     let proxy = FaultProxy::start_matching(moto.port, &put, plan, Fault::Pass);
     let env = emitted(2, &proxy.endpoint());
     let run = env.run(&["publish", "out", "--bucket", &bucket]);
-    run.code(1);
+    run.code(1)
+        .stdout_is(&moto.uploaded(&bucket, "s2.zip", &bundle(&env, 2)));
     assert_eq!(
         proxy.count_s3("PUT") - 1,
         3,
         "three tries at s1.zip, one put of s2.zip"
     );
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         format!(
             "imagedef: error: 1 of 2 uploads failed after the SDK's retries; the other 1 are published, and running the same publish again uploads only what is missing:\n  service s1: s3://{bucket}/s1.zip: another writer changed the object between each of 3 HeadObject and PutObject pairs (S3 refused each conditional put: 412 PreconditionFailed); not published: run the publish again once the other writer is done\n"
         )
@@ -172,15 +173,15 @@ fn publish_refuses_a_zip_whose_central_directory_names_another_entry_even_when_r
     let run = env.run(&["publish", "out", "--bucket", &bucket]);
     run.code(1);
     assert!(
-        run.stderr.starts_with(
+        run.stderr().starts_with(
             "imagedef: error: 1 problem(s) in the bundles of out, as imagedef verify --bundle finds them, so nothing was published:\n  out/s1.zip: "
-        ) && run.stderr.ends_with(
+        ) && run.stderr().ends_with(
             "\nfix: run imagedef emit --bundle again, and do not change OUT between emit and publish\n"
         ),
         "{run:#?}"
     );
-    assert_eq!(run.stderr.lines().count(), 3, "{run:#?}");
-    assert!(run.stdout.is_empty(), "{run:#?}");
+    assert_eq!(run.stderr().lines().count(), 3, "{run:#?}");
+    assert!(run.stdout().is_empty(), "{run:#?}");
     for n in 1..=2 {
         assert!(moto.versions(&bucket, &format!("s{n}.zip")).is_empty());
     }
@@ -198,7 +199,7 @@ fn publish_refuses_a_symlink_listed_in_sha256sums() {
     let run = env.run(&["publish", "out", "--bucket", &bucket]);
     run.code(2);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         "imagedef: error: out holds entries that are not regular files, so nothing was published:\n  out/s1.zip is a symbolic link\nfix: publish sends only the regular files emit wrote into OUT; remove these and run imagedef emit --bundle --out out again\n"
     );
     for n in 1..=2 {
@@ -213,7 +214,7 @@ fn publish_refuses_a_symlink_listed_in_sha256sums() {
     let run = env.run(&["publish", "out", "--bucket", &bucket]);
     run.code(2);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         "imagedef: error: out holds entries that are not regular files, so nothing was published:\n  out/s2 is a symbolic link\nfix: publish sends only the regular files emit wrote into OUT; remove these and run imagedef emit --bundle --out out again\n"
     );
 }

@@ -6,7 +6,9 @@ use std::io::Write as _;
 
 use crate::tools::aws::venv_python;
 use crate::tools::tool;
-use crate::util::{DIGEST_API, DIGEST_WEB, HOST, ecr_detail, emit_web_bundle, web_artifact};
+use crate::util::{
+    DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_artifact, zip_facts,
+};
 
 #[test]
 fn a_stored_entry_with_a_data_descriptor_is_flagged() {
@@ -65,7 +67,7 @@ fn the_junit_report_reads_back_in_a_junit_consumer() {
         "--junit",
         "reports/imagedef.xml",
     ]);
-    run.code(2);
+    run.code(2).stdout_is(&passed_failed_and_error(&env));
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers/junit_read.py");
     let python = venv_python();
@@ -138,4 +140,18 @@ fn the_junit_report_reads_back_in_a_junit_consumer() {
         (report["failures"].as_u64(), report["errors"].as_u64()),
         (Some(1), Some(1))
     );
+}
+
+/// The whole stdout of the run of [`the_junit_report_reads_back_in_a_junit_consumer`]: three
+/// checks passed, one failed, one in error.
+fn passed_failed_and_error(env: &Env) -> String {
+    format!(
+        "ok      web:imageDetail.json (web/imageDetail.json): {HOST}/shop/web@{DIGEST_WEB}\n\
+         ok      out/imagedefinitions.zip: zip of imagedefinitions.json at its root reads cleanly {}; content held against SHA256SUMS (out/SHA256SUMS), discovered images\n\
+         ok      out/imagedefinitions.zip:imagedefinitions.json [app]: deploys {DIGEST_WEB}, the digest this build discovered for {HOST}/shop/web\n\
+         FAILED  bad:imageDetail.json (bad/imageDetail.json): ImageURI names repository \"shop/api\" but RepositoryName is \"shop/other\"; make them name the same repository\n\
+         ERROR   missing.zip: cannot read bundle missing.zip: No such file or directory (os error 2); check the path\n\
+         3 passed, 2 failed\n",
+        zip_facts(env, "out/imagedefinitions.zip")
+    )
 }

@@ -112,7 +112,10 @@ fn the_whole_report_of_every_check_as_text_json_and_junit() {
     let (env, names) = every_check();
     let run = env.run(EVERY_CHECK);
     run.code(2);
-    same_as_expected("verify-every-check.txt", &named(run.stdout.clone(), &names));
+    same_as_expected(
+        "verify-every-check.txt",
+        &named(run.stdout().to_owned(), &names),
+    );
     same_as_expected(
         "verify-every-check.xml",
         &named(env.read("reports/imagedef.xml"), &names),
@@ -123,6 +126,6 @@ fn the_whole_report_of_every_check_as_text_json_and_junit() {
     run.code(2);
     same_as_expected(
         "verify-every-check.json",
-        &named(run.stdout.clone(), &names),
+        &named(run.stdout().to_owned(), &names),
     );
 }

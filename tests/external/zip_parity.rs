@@ -10,7 +10,9 @@ use imagedef::verify::{Check, Recorder, bundle, zip_view};
 
 use crate::tools::readers::{java, java_batch, sha256_hex};
 use crate::util::crafted;
-use crate::util::{DIGEST_WEB, Env, HOST, emit_web_bundle, web_artifact};
+use crate::util::{
+    DIGEST_WEB, Env, HOST, emit_web_bundle, structure_only, web_artifact, zip_facts,
+};
 
 /// How many random mutations of real bundles the differential test reads.
 const MUTATIONS: usize = 2400;
@@ -21,7 +23,11 @@ fn the_crafted_baseline_passes_and_java_reads_it() {
     let path = env.write("base/imagedefinitions.zip", crafted::baseline().bytes());
     env.run(&["verify", "--bundle", "base/imagedefinitions.zip"])
         .code(0)
-        .stdout_has("zip of imagedefinitions.json at its root reads cleanly");
+        .stdout_is(&format!(
+            "ok      base/imagedefinitions.zip: zip of imagedefinitions.json at its root reads cleanly {}; only its structure and shapes were checked: nothing held its content\n1 passed, 0 failed\n",
+            zip_facts(&env, "base/imagedefinitions.zip")
+        ))
+        .stderr_is(&structure_only("base/imagedefinitions.zip"));
     let entries = java(&path);
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0].name, crafted::DEFS);
@@ -174,6 +180,18 @@ fn whenever_verify_passes_a_zip_java_reads_exactly_what_verify_checked() {
         let run = env.run(&["verify", "--bundle", rel]);
         let want = i32::from(verdicts[i].is_none());
         assert_eq!(run.code, want, "{}: {run:#?}", zips[i].0);
+        if let Some(entries) = &verdicts[i] {
+            let mut names: Vec<&str> = entries.iter().map(|(name, _)| name.as_str()).collect();
+            names.sort_unstable();
+            run.stdout_is(&format!(
+                "ok      {rel}: zip of {} at its root reads cleanly {}; only its structure and shapes were checked: nothing held its content\n1 passed, 0 failed\n",
+                names.join(", "),
+                zip_facts(&env, rel)
+            ))
+            .stderr_is(&structure_only(rel));
+        } else {
+            run.stdout_has(&format!("FAILED  {rel}: "));
+        }
     }
 
     let refused = zips.len() - passed;

@@ -3,11 +3,14 @@
 //! next. Also the inputs and outputs that used to hang or panic. (Where the system refuses renames,
 //! folders or writes, under strace: `tests/external/generations.rs`.)
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rustix::fs::FlockOperation;
+
 use crate::util::generations::{emit_command, emit_ok, leftovers, reference, tree, two_mappings};
-use crate::util::{BIN, DIGEST_WEB, Env, ecr_detail, web_artifact};
+use crate::util::{BIN, DIGEST_WEB, Env, HOST, ecr_detail, web_artifact};
 
 /// A small deterministic generator for the moments of the kills.
 struct Lcg(u64);
@@ -131,29 +134,47 @@ fn two_runs_into_one_out_never_interleave() {
 #[test]
 fn a_second_run_waits_for_the_first_and_says_so() {
     let env = two_mappings(3, 3);
-    assert!(
-        emit_command(&env, "a.json", "out")
-            .status()
-            .unwrap()
-            .success()
-    );
-    // Hold the lock the way a running emit does: flock on OUT's parent.
+    emit_ok(&env, "a.json");
+    // Hold the lock the way a running emit does: flock on OUT's parent, until told to stop (cat
+    // ends at the end of its input).
     let mut holder = Command::new("flock")
-        .args([".", "sleep", "4"])
+        .args([".", "cat"])
         .current_dir(env.root())
+        .stdin(Stdio::piped())
         .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
-    let run = env.run(&["emit", "--mapping", "b.json", "--out", "out", "Web=web"]);
+        .expect("flock (util-linux)");
+    wait_for_lock(env.root());
+    let mut run = env.spawn(&["emit", "--mapping", "b.json", "--out", "out", "Web=web"]);
+    run.wait_for_stderr("waiting for it to finish");
+    assert!(run.is_running(), "it waits while the lock is held");
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    let run = run.finish();
     run.code(0)
         .stderr_has("another imagedef run is writing its output into")
-        .stderr_has("waiting for it to finish");
-    assert!(
-        started.elapsed() >= Duration::from_millis(1500),
-        "it waited"
-    );
-    holder.wait().unwrap();
+        .stdout_has("wrote");
+}
+
+/// Waits until a process holds the `flock` on `dir` (a lock this process cannot take), for at
+/// most ten seconds.
+#[track_caller]
+fn wait_for_lock(dir: &Path) {
+    let started = Instant::now();
+    loop {
+        let probe = std::fs::File::open(dir).unwrap();
+        match rustix::fs::flock(&probe, FlockOperation::NonBlockingLockExclusive) {
+            Err(rustix::io::Errno::WOULDBLOCK) => return,
+            Ok(()) => {}
+            Err(e) => panic!("flock {}: {e}", dir.display()),
+        }
+        drop(probe);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no process took the lock on {}",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[test]
@@ -186,10 +207,12 @@ fn named_inputs_that_are_fifos_are_refused_at_once() {
         let started = Instant::now();
         let run = env.run(args);
         run.code(2);
-        assert!(
-            format!("{}{}", run.stdout, run.stderr).contains("fifo is a FIFO, not a regular file"),
-            "{args:?}: {run:#?}"
-        );
+        // emit stops with the error; verify reports it among its checks.
+        if args[0] == "emit" {
+            run.stderr_has("fifo is a FIFO, not a regular file");
+        } else {
+            run.stdout_has("fifo is a FIFO, not a regular file");
+        }
         assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
     }
 }
@@ -207,7 +230,7 @@ fn a_huge_scan_table_and_a_huge_glob_do_not_panic() {
     );
     let run = env.run(&["scan", "a"]);
     run.code(0);
-    let row = run.stdout.lines().nth(1).unwrap();
+    let row = run.stdout().lines().nth(1).unwrap();
     assert!(row.contains("000tttt") && row.contains("..."), "{row}");
     assert!(row.len() < 1000, "{} characters", row.len());
     env.write(
@@ -268,7 +291,11 @@ fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
         "left",
     );
     env.write(&format!("o/.SHA256SUMS.imagedef-{gone}.old"), "left");
-    crate::util::emit_app(&env, "web", &["--out", "o"]).code(0);
+    crate::util::emit_app(&env, "web", &["--out", "o"])
+        .code(0)
+        .stdout_is(&format!(
+            "app = {HOST}/shop/web@{DIGEST_WEB}  (from web:imageDetail.json)\nwrote 2 files to o\n"
+        ));
     let mut names: Vec<String> = std::fs::read_dir(env.path("o"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -290,10 +317,18 @@ fn a_leftover_stage_beside_out_is_never_read_as_input() {
     // What a run killed while staging leaves: deploy files, no report yet.
     env.write(
         ".out.imagedef-stage-4294967295/svc00/imageDetail.json",
-        format!(r#"{{"ImageURI":"{}/shop/web:v1"}}"#, crate::util::HOST),
+        format!(r#"{{"ImageURI":"{HOST}/shop/web:v1"}}"#),
     );
     let run = env.run(&["emit", "--mapping", "a.json", "--out", "out", "Web=.", "-v"]);
+    let line = |service: &str| {
+        format!("{service}: app = {HOST}/shop/web@{DIGEST_WEB}  (from Web:web/imageDetail.json)\n")
+    };
     run.code(0)
+        .stdout_is(&format!(
+            "{}{}wrote 6 files for 2 services to out\n",
+            line("svc00"),
+            line("svc01")
+        ))
         .stderr_has("an imagedef run stages or set aside its output there");
     assert_eq!(leftovers(&env, &["out"]), Vec::<String>::new());
 }
@@ -361,7 +396,10 @@ fn a_report_imagedef_did_not_write_makes_out_not_imagedefs_and_nothing_is_delete
     std::fs::create_dir(env.path("out")).unwrap();
     for _ in 0..2 {
         env.run(&["emit", "--mapping", "a.json", "--out", "out", "Web=web"])
-            .code(0);
+            .code(0)
+            .stdout_is(&format!(
+                "svc00: app = {HOST}/shop/web@{DIGEST_WEB}  (from Web:imageDetail.json)\nwrote 4 files for 1 service to out\n"
+            ));
     }
     assert!(env.path("out/svc00/imagedefinitions.json").is_file());
 }
@@ -377,6 +415,9 @@ fn a_stage_named_by_a_live_process_of_another_program_is_left_alone() {
     env.write(&format!("{gone}/x"), "left by a killed run");
     env.run(&["emit", "--mapping", "b.json", "--out", "out", "Web=."])
         .code(0)
+        .stdout_is(&format!(
+            "svc00: app = {HOST}/shop/web:v1  (from Web:web/imageDetail.json)\nwrote 4 files for 1 service to out\n"
+        ))
         .stderr_has(&format!(
             "{name} is named like the stage of an imagedef run, but its process, pid {} (\"sleep 30\"), is running and is not imagedef; it is left alone",
             other.id()
@@ -405,7 +446,7 @@ fn a_lock_held_by_a_stopped_process_ends_the_wait_after_the_timeout_naming_it() 
         .spawn()
         .unwrap();
     let pid = holder.id().to_string();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for_lock(env.root());
     assert!(
         Command::new("kill")
             .args(["-STOP", &pid])

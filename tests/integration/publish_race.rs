@@ -19,7 +19,7 @@ fn publish_refuses_keys_with_dot_dot_or_empty_segments() {
         let run = env.run(&["publish", "out", "--bucket", "bundles", "--key", key]);
         run.code(2);
         assert_eq!(
-            run.stderr,
+            run.stderr(),
             format!("imagedef: error: --key {key:?} {why}\n")
         );
     }

@@ -348,7 +348,9 @@ const EMIT_MAPPED: &[&str] = &[
 #[test]
 fn out_holds_files_imagedef_did_not_write() {
     let env = mapped();
-    env.run(EMIT_MAPPED).code(0);
+    env.run(EMIT_MAPPED).code(0).stdout_is(&format!(
+        "web: web = {HOST}/shop/web@{DIGEST_WEB}  (from Web:imageDetail.json)\nwrote 3 files for 1 service to out\n"
+    ));
     env.write("out/notes.txt", "mine");
     check(
         "out_holds_files_imagedef_did_not_write",

@@ -17,8 +17,8 @@ fn every_crafted_zip_is_refused_naming_the_disagreement() {
         env.write(&rel, bytes);
         let run = env.run(&["verify", "--bundle", &rel]);
         if run.code != 1
-            || !run.stdout.contains(&format!("FAILED  {rel}: "))
-            || !run.stdout.contains(says)
+            || !run.stdout().contains(&format!("FAILED  {rel}: "))
+            || !run.stdout().contains(says)
         {
             wrong.push(format!("{label}: want exit 1 and {says:?}, got {run:#?}"));
         }

@@ -1,7 +1,9 @@
 //! The builds that `publish` tests start from: services emitted with `--bundle` into `out`.
 
+use std::fmt::Write as _;
+
 use super::aws::aws_env;
-use super::{Env, ecr_detail};
+use super::{Env, HOST, ecr_detail};
 
 /// `sha256:` and `n` as 64 hex digits: a distinct, well-formed digest per service.
 pub fn digest(n: u32) -> String {
@@ -45,7 +47,29 @@ pub fn emit_bundles(env: &Env, count: u32) {
     let mut args: Vec<&str> = vec!["emit"];
     args.extend(roots.iter().map(String::as_str));
     args.extend(["--mapping", "mapping.json", "--bundle", "--out", "out"]);
-    env.run(&args).code(0);
+    let mut summary = String::new();
+    for n in 1..=count {
+        let detail: serde_json::Value =
+            serde_json::from_str(&env.read(&format!("a{n}/imageDetail.json"))).unwrap();
+        let digest = detail["ImageDigest"].as_str().unwrap();
+        let _ = writeln!(
+            summary,
+            "s{n}: app = {HOST}/shop/s{n}@{digest}  (from a{n}:imageDetail.json)"
+        );
+    }
+    let services = if count == 1 { "service" } else { "services" };
+    // Each service's imagedefinitions.json and zip, the report and SHA256SUMS.
+    let files = 2 * count + 2;
+    let _ = writeln!(summary, "wrote {files} files for {count} {services} to out");
+    let run = env.run(&args);
+    run.code(0).stdout_is(&summary);
+    // Nothing to warn of, whatever the log level.
+    assert!(
+        run.stderr()
+            .lines()
+            .all(|line| line.starts_with("imagedef: debug: ")),
+        "{run:#?}"
+    );
 }
 
 /// The bytes of service sN's bundle, `out/sN.zip`.

@@ -8,10 +8,13 @@ pub mod generations;
 pub mod snapshot;
 pub mod zips;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::io::Read as _;
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The binary under test, built once by Cargo for the whole test run.
@@ -56,7 +59,8 @@ pub fn web_and_api() -> Env {
     env
 }
 
-/// `emit web --container app --bundle --json --out OUT`, which must succeed.
+/// `emit web --container app --bundle --json --out OUT`, which must succeed and write the three
+/// files of a bundle; the run, for more checks of its summary.
 pub fn emit_web_bundle(env: &Env, out: &str) -> Run {
     let run = env.run(&[
         "emit",
@@ -69,7 +73,43 @@ pub fn emit_web_bundle(env: &Env, out: &str) -> Run {
         out,
     ]);
     run.code(0);
+    let summary = run.json();
+    let files: Vec<&str> = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "imagedefinitions.json",
+            "imagedefinitions.zip",
+            "SHA256SUMS"
+        ],
+        "{run:#?}"
+    );
+    assert_eq!(summary["out"], out, "{run:#?}");
     run
+}
+
+/// How `verify` describes the zip at `rel` that it read: `(N bytes, sha256 HEX, base64 BASE64)`.
+pub fn zip_facts(env: &Env, rel: &str) -> String {
+    let bytes = std::fs::read(env.path(rel)).unwrap();
+    let digest = imagedef::model::Digest::of(&bytes);
+    format!(
+        "({} bytes, sha256 {}, base64 {})",
+        bytes.len(),
+        digest.hex(),
+        digest.base64()
+    )
+}
+
+/// The warning `verify --bundle` gives for the zip at `rel` when nothing held its content.
+pub fn structure_only(rel: &str) -> String {
+    format!(
+        "imagedef: warning: {rel}: only its structure and shapes were checked: no SHA256SUMS lies beside it, and no discovered image, pin (--expect), proof (--oci, --manifest) or ECR lookup (--ecr) covered the images it deploys, so an edited digest inside it would pass; verify it beside the SHA256SUMS written with it, inside the build that wrote it, or with --expect or --ecr (--strict makes this a failure)\n"
+    )
 }
 
 /// The checked-in example pipeline layout.
@@ -80,42 +120,6 @@ pub fn examples() -> PathBuf {
 /// How long one run may take before it counts as a hang.
 const HANG: Duration = Duration::from_mins(1);
 
-/// Runs `cmd` with its output captured, killing it (and failing the test) if it hangs.
-fn run_bounded(mut cmd: Command) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running imagedef");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        stdout.read_to_end(&mut s).map(|_| s)
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = Vec::new();
-        stderr.read_to_end(&mut s).map(|_| s)
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > HANG {
-            let _ = child.kill();
-            panic!("imagedef hung for {HANG:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Run {
-        code: status.code().expect("exited, not killed by a signal"),
-        stdout: String::from_utf8(out.join().unwrap().unwrap()).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(err.join().unwrap().unwrap()).expect("stderr is UTF-8"),
-    }
-}
-
 /// A scratch directory that the binary runs in.
 pub struct Env {
     dir: tempfile::TempDir,
@@ -123,12 +127,39 @@ pub struct Env {
 }
 
 /// What one run of the binary showed.
-#[derive(Debug)]
+///
+/// Its streams are compared whole by default: [`Run::stdout_is`] and [`Run::stderr_is`] compare the
+/// whole text, [`Run::stdout_has`] and [`Run::stderr_has`] look for a fragment (the explicit
+/// opt-in), and [`Run::stdout`], [`Run::stderr`] and [`Run::json`] hand the text to the test. A
+/// stream the test never examined in one of these ways must be empty: that is asserted when the
+/// run is dropped, so a test that ignores stderr fails when imagedef prints a warning there.
+///
+/// The comparing methods show the test's temporary folder as `[TMP]`.
 pub struct Run {
     pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+    stdout: String,
+    stderr: String,
+    /// The command line, for the messages.
+    command: String,
+    /// The scratch folder's path as given and as resolved, shown as `[TMP]`.
+    tmp: Vec<String>,
+    /// Whether the test examined stdout, stderr.
+    examined: [Cell<bool>; 2],
 }
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("command", &self.command)
+            .field("code", &self.code)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .finish_non_exhaustive()
+    }
+}
+
+const STDOUT: usize = 0;
+const STDERR: usize = 1;
 
 impl Run {
     /// Asserts the exit code, printing the whole run when it differs.
@@ -138,27 +169,198 @@ impl Run {
         self
     }
 
+    /// Asserts the whole of stdout, the temporary folder shown as `[TMP]`.
     #[track_caller]
-    pub fn stderr_has(&self, fragment: &str) -> &Self {
-        assert!(
-            self.stderr.contains(fragment),
-            "stderr lacks {fragment:?}; run was {self:#?}"
-        );
-        self
+    pub fn stdout_is(&self, want: &str) -> &Self {
+        self.is(STDOUT, want)
     }
 
+    /// Asserts the whole of stderr, the temporary folder shown as `[TMP]`.
+    #[track_caller]
+    pub fn stderr_is(&self, want: &str) -> &Self {
+        self.is(STDERR, want)
+    }
+
+    /// Asserts that stdout holds `fragment` (the temporary folder shown as `[TMP]`); the rest of
+    /// stdout is not compared.
     #[track_caller]
     pub fn stdout_has(&self, fragment: &str) -> &Self {
+        self.has(STDOUT, fragment)
+    }
+
+    /// Asserts that stderr holds `fragment` (the temporary folder shown as `[TMP]`); the rest of
+    /// stderr is not compared.
+    #[track_caller]
+    pub fn stderr_has(&self, fragment: &str) -> &Self {
+        self.has(STDERR, fragment)
+    }
+
+    /// The whole of stdout, as printed, for a test that checks it its own way.
+    pub fn stdout(&self) -> &str {
+        self.examined[STDOUT].set(true);
+        &self.stdout
+    }
+
+    /// The whole of stderr, as printed, for a test that checks it its own way.
+    pub fn stderr(&self) -> &str {
+        self.examined[STDERR].set(true);
+        &self.stderr
+    }
+
+    /// Stdout parsed as one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.stdout())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+
+    /// A stream's text with the temporary folder shown as `[TMP]`.
+    fn shown(&self, stream: usize) -> String {
+        let mut text = [&self.stdout, &self.stderr][stream].clone();
+        for tmp in &self.tmp {
+            text = text.replace(tmp.as_str(), "[TMP]");
+        }
+        text
+    }
+
+    #[track_caller]
+    fn is(&self, stream: usize, want: &str) -> &Self {
+        self.examined[stream].set(true);
+        let got = self.shown(stream);
         assert!(
-            self.stdout.contains(fragment),
-            "stdout lacks {fragment:?}; run was {self:#?}"
+            got == want,
+            "{} differs\n--- want\n{want}\n--- got\n{got}\n--- run was {self:#?}",
+            NAMES[stream]
         );
         self
     }
 
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    #[track_caller]
+    fn has(&self, stream: usize, fragment: &str) -> &Self {
+        self.examined[stream].set(true);
+        assert!(
+            self.shown(stream).contains(fragment),
+            "{} lacks {fragment:?}; run was {self:#?}",
+            NAMES[stream]
+        );
+        self
+    }
+}
+
+const NAMES: [&str; 2] = ["stdout", "stderr"];
+
+/// A run of the binary still going, its stderr read as it comes.
+pub struct Running {
+    child: Child,
+    command: String,
+    tmp: Vec<String>,
+    started: Instant,
+    stdout: JoinHandle<Vec<u8>>,
+    stderr: JoinHandle<Vec<u8>>,
+    lines: Receiver<String>,
+}
+
+impl Running {
+    /// Starts `cmd` with null stdin and its output captured; `install` says how to get its
+    /// program when it cannot be run.
+    fn start(mut cmd: Command, tmp: Vec<String>, install: &str) -> Running {
+        let command = std::iter::once(cmd.get_program())
+            .chain(cmd.get_args())
+            .map(|a| a.to_string_lossy().replace(BIN, "imagedef"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                let program = cmd.get_program().display();
+                panic!("cannot run {program} ({e}); this test needs it: {install}")
+            });
+        let mut stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        Running {
+            child,
+            command,
+            tmp,
+            started: Instant::now(),
+            stdout: std::thread::spawn(move || {
+                let mut all = Vec::new();
+                stdout.read_to_end(&mut all).expect("reading stdout");
+                all
+            }),
+            stderr: std::thread::spawn(move || {
+                let mut all = Vec::new();
+                let mut reader = BufReader::new(stderr);
+                loop {
+                    let mut line = Vec::new();
+                    if reader.read_until(b'\n', &mut line).expect("reading stderr") == 0 {
+                        break all;
+                    }
+                    let _ = send.send(String::from_utf8_lossy(&line).into_owned());
+                    all.extend(line);
+                }
+            }),
+            lines,
+        }
+    }
+
+    /// Waits until the run prints a line holding `fragment` on stderr; fails the test when it
+    /// ends first or hangs.
+    #[track_caller]
+    pub fn wait_for_stderr(&self, fragment: &str) {
+        loop {
+            let left = HANG.saturating_sub(self.started.elapsed());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(fragment) => return,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!(
+                        "no {fragment:?} on stderr within {HANG:?}: {}",
+                        self.command
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "{} closed stderr without printing {fragment:?}",
+                    self.command
+                ),
+            }
+        }
+    }
+
+    /// Whether the run has not exited yet.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits for the run to end, killing it (and failing the test) if it hangs; it must exit 0, 1
+    /// or 2 and never panic.
+    pub fn finish(mut self) -> Run {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if self.started.elapsed() > HANG {
+                let _ = self.child.kill();
+                panic!("imagedef hung for {HANG:?}: {}", self.command);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let run = Run {
+            code: status.code().expect("exited, not killed by a signal"),
+            stdout: String::from_utf8(self.stdout.join().unwrap()).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(self.stderr.join().unwrap()).expect("stderr is UTF-8"),
+            command: self.command,
+            tmp: self.tmp,
+            examined: [Cell::new(false), Cell::new(false)],
+        };
+        assert!(
+            matches!(run.code, 0..=2) && !run.stderr.contains("panicked"),
+            "imagedef must exit 0, 1 or 2 and never panic: {run:#?}"
+        );
+        run
     }
 }
 
@@ -220,9 +422,14 @@ impl Env {
     /// Runs the binary in the scratch directory, with CodeBuild's, imagedef's and every `AWS_*`
     /// variable removed unless set with [`Env::set`].
     pub fn run(&self, args: &[&str]) -> Run {
+        self.spawn(args).finish()
+    }
+
+    /// [`Env::run`], not waited for: the test reads its stderr as it comes.
+    pub fn spawn(&self, args: &[&str]) -> Running {
         let mut cmd = Command::new(BIN);
         cmd.args(args);
-        self.run_command(cmd)
+        self.start(cmd, "the binary Cargo builds for the tests")
     }
 
     /// [`Env::run`] as user and group 65534 (nobody, no supplementary groups) through `setpriv`,
@@ -240,10 +447,12 @@ impl Env {
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&bin)
             .args(args);
-        self.run_command(cmd)
+        self.start(cmd, "setpriv (util-linux)").finish()
     }
 
-    fn run_command(&self, mut cmd: Command) -> Run {
+    /// Starts `cmd` (the binary, or a program that runs it, such as `strace`) in the scratch
+    /// directory and its environment, as [`Env::run`] does; `install` says how to get its program.
+    pub fn start(&self, mut cmd: Command, install: &str) -> Running {
         cmd.current_dir(self.root());
         for (key, _) in std::env::vars() {
             if key.starts_with("CODEBUILD_")
@@ -256,12 +465,18 @@ impl Env {
             }
         }
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
-        let run = run_bounded(cmd);
-        assert!(
-            matches!(run.code, 0..=2) && !run.stderr.contains("panicked"),
-            "imagedef must exit 0, 1 or 2 and never panic: {run:#?}"
-        );
-        run
+        Running::start(cmd, self.tmp(), install)
+    }
+
+    /// The scratch folder's path as given and as resolved: what `[TMP]` stands for.
+    fn tmp(&self) -> Vec<String> {
+        let root = self.root();
+        let canonical = root.canonicalize().unwrap();
+        // The longer first, so that neither leaves a piece of the other.
+        let mut tmp = vec![canonical.display().to_string(), root.display().to_string()];
+        tmp.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        tmp.dedup();
+        tmp
     }
 
     /// Every file under `rel` with its bytes and mode, to prove a failed run changed nothing.
@@ -294,4 +509,20 @@ pub fn emit_app(env: &Env, root: &str, extra: &[&str]) -> Run {
     let mut args = vec!["emit", root, "--container", "app"];
     args.extend(extra);
     env.run(&args)
+}
+
+impl Drop for Run {
+    /// A stream the test never examined must be empty (unless the test already fails).
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        for (stream, name) in NAMES.iter().enumerate() {
+            assert!(
+                self.examined[stream].get() || [&self.stdout, &self.stderr][stream].is_empty(),
+                "the test never looked at {name}, which is not empty: say what it holds with \
+                 {name}_is (or {name}_has for a fragment); run was {self:#?}"
+            );
+        }
+    }
 }

@@ -33,8 +33,8 @@ pub fn shown(env: &Env, args: &[&str], redact: &[(&str, &str)]) -> String {
         "$ imagedef {}\nexit code: {}\n--- stderr\n{}--- stdout\n{}",
         args.join(" "),
         run.code,
-        run.stderr,
-        run.stdout
+        run.stderr(),
+        run.stdout()
     );
     let root = env.root();
     let canonical = root.canonicalize().unwrap();

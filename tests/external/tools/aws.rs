@@ -32,12 +32,12 @@ pub fn assert_no_secrets(run: &Run) {
     run.stderr_has("beginning attempt");
     for secret in [SECRET, TOKEN, AUTH_TOKEN] {
         assert!(
-            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            !run.stdout().contains(secret) && !run.stderr().contains(secret),
             "{secret} leaked: {run:#?}"
         );
     }
     assert!(
-        !run.stderr.contains("Signature="),
+        !run.stderr().contains("Signature="),
         "a signature leaked: {run:#?}"
     );
 }
@@ -312,6 +312,23 @@ impl Moto {
         );
         assert_eq!(status, 200, "HeadObject s3://{bucket}/{key}");
         headers
+    }
+
+    /// The line `publish` prints for `key` of `bucket` when it uploaded `bytes` there as the
+    /// object's newest version.
+    pub fn uploaded(&self, bucket: &str, key: &str, bytes: &[u8]) -> String {
+        let version = self
+            .versions(bucket, key)
+            .into_iter()
+            .next()
+            .expect("a version");
+        let hex = Sha256::digest(bytes)
+            .iter()
+            .fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+        format!("uploaded s3://{bucket}/{key} version {version} sha256 {hex}\n")
     }
 
     /// The version ids of `key`, newest first.

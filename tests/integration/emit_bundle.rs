@@ -2,7 +2,9 @@
 //! it back are in `tests/external/emit_bundle.rs`).
 
 use crate::util::zips;
-use crate::util::{DIGEST_WEB, ecr_detail, emit_app, emit_web_bundle, web_artifact};
+use std::time::{Duration, SystemTime};
+
+use crate::util::{emit_app, emit_web_bundle, web_artifact};
 
 #[test]
 fn no_local_header_sets_the_data_descriptor_bit() {
@@ -25,14 +27,17 @@ fn no_local_header_sets_the_data_descriptor_bit() {
 #[test]
 fn two_runs_at_different_times_give_identical_zips() {
     let env = web_artifact();
-    emit_web_bundle(&env, "one");
-    std::thread::sleep(std::time::Duration::from_millis(2100));
-    // A fresh copy of the input, with a new mtime.
-    env.write(
-        "web/imageDetail.json",
-        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
-    );
-    emit_web_bundle(&env, "two");
+    let input = env.path("web/imageDetail.json");
+    // The input as written at two moments a year apart (a zip's times count in 2 s steps).
+    for (out, written) in [("one", 1_700_000_000), ("two", 1_731_536_000)] {
+        std::fs::File::options()
+            .write(true)
+            .open(&input)
+            .unwrap()
+            .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(written))
+            .unwrap();
+        emit_web_bundle(&env, out);
+    }
     for name in [
         "imagedefinitions.zip",
         "SHA256SUMS",

@@ -436,7 +436,7 @@ fn a_stage_named_by_a_live_process_of_another_program_is_left_alone() {
 
 #[test]
 fn a_lock_held_by_a_stopped_process_ends_the_wait_after_the_timeout_naming_it() {
-    let env = two_mappings(1, 1);
+    let mut env = two_mappings(1, 1);
     emit_ok(&env, "a.json");
     let before = tree(&env.path("out"));
     // flock -o: the lock is flock's own; stopped, it never lets it go.
@@ -457,26 +457,14 @@ fn a_lock_held_by_a_stopped_process_ends_the_wait_after_the_timeout_naming_it() 
     for (args, env_timeout) in [(&["--lock-timeout", "1"][..], None), (&[][..], Some("1"))] {
         let mut run_args = vec!["emit", "--mapping", "b.json", "--out", "out", "Web=."];
         run_args.extend(args);
-        let started = Instant::now();
-        let mut cmd = Command::new(BIN);
-        cmd.args(&run_args)
-            .current_dir(env.root())
-            .env_remove("CODEBUILD_SRC_DIR")
-            .env_remove("IMAGEDEF_LOCK_TIMEOUT");
         if let Some(t) = env_timeout {
-            cmd.env("IMAGEDEF_LOCK_TIMEOUT", t);
+            env.set("IMAGEDEF_LOCK_TIMEOUT", t);
         }
-        let out = cmd.output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{stderr}");
-        let root = std::fs::canonicalize(env.root()).unwrap();
-        assert!(
-            stderr.contains(&format!(
-                "another process has held the lock on {} for 1 s (--lock-timeout), so nothing was changed: it is pid {pid} (\"flock -o . sleep 60\", stopped); let it finish or stop it, or give a longer --lock-timeout (IMAGEDEF_LOCK_TIMEOUT)",
-                root.display()
-            )),
-            "{stderr}"
-        );
+        let started = Instant::now();
+        env.run(&run_args).code(2).stderr_is(&format!(
+            "imagedef: warning: another imagedef run is writing its output into [TMP]; waiting for it to finish\n\
+             imagedef: error: another process has held the lock on [TMP] for 1 s (--lock-timeout), so nothing was changed: it is pid {pid} (\"flock -o . sleep 60\", stopped); let it finish or stop it, or give a longer --lock-timeout (IMAGEDEF_LOCK_TIMEOUT)\n"
+        ));
         let took = started.elapsed();
         assert!(
             took >= Duration::from_secs(1) && took < Duration::from_secs(20),

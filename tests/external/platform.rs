@@ -2,7 +2,7 @@
 //! two-platform index with an attestation entry, read from their OCI layouts by `verify --oci`;
 //! what a task needs from `--platform`, `--task-definition` and the mapping's `platform`.
 
-use crate::util::images::{Images, blob, images};
+use crate::tools::images::{Images, blob, images};
 use crate::util::{Env, HOST, ecr_detail};
 
 /// A test directory with the three layouts and an artifact `art` naming `digest`.
@@ -47,7 +47,7 @@ fn an_index_offers_each_platform_it_lists_but_not_its_attestation() {
         index.contains(&i.attestation_digest) && index.contains("attestation-manifest"),
         "{index}"
     );
-    assert!(!run.stdout.contains("unknown"), "{}", run.stdout);
+    assert!(!run.stdout().contains("unknown"), "{}", run.stdout());
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn a_task_definition_says_what_its_images_need() {
     run.code(0).stderr_has(
         "--task-definition ec2.json: the platform is not checked: the task definition names no runtimePlatform.cpuArchitecture and does not require FARGATE",
     );
-    assert!(!run.stdout.contains("which"), "{}", run.stdout);
+    assert!(!run.stdout().contains("which"), "{}", run.stdout());
     // --platform wins over the task definition.
     env.run(&[
         "verify",
@@ -137,7 +137,8 @@ fn a_task_definition_says_what_its_images_need() {
         "--platform",
         "linux/amd64",
     ])
-    .code(0);
+    .code(0)
+    .stdout_has("): offers linux/amd64, which --platform needs\n4 passed, 0 failed\n");
 }
 
 #[test]
@@ -146,7 +147,17 @@ fn a_platform_nothing_can_prove_is_not_checked_never_passed() {
     let run = env.run(&["verify", "art", "--platform", "linux/arm64", "--json"]);
     run.code(0)
         .stderr_has("platform linux/arm64 (--platform) not checked for");
-    assert!(!run.stdout.contains("\"platform\""), "{}", run.stdout);
+    assert!(!run.stdout().contains("\"platform\""), "{}", run.stdout());
+    let report = run.json();
+    assert_eq!(report["checked"], serde_json::json!([]), "{report}");
+    assert_eq!(report["findings"], serde_json::json!([]), "{report}");
+    let passed: Vec<&str> = report["passed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(passed, ["imageDetail"], "{report}");
     // A layout that holds other images proves nothing about this one.
     env.write(
         "other/imageDetail.json",
@@ -160,11 +171,13 @@ fn a_platform_nothing_can_prove_is_not_checked_never_passed() {
         "--platform",
         "linux/arm64",
     ]);
-    run.stderr_has("platform linux/arm64 (--platform) not checked");
+    run.code(1)
+        .stderr_has("platform linux/arm64 (--platform) not checked")
+        .stdout_has(", which --oci amd64 do not prove (they prove ");
     assert!(
-        !run.stdout.contains("which --platform needs"),
+        !run.stdout().contains("which --platform needs"),
         "{}",
-        run.stdout
+        run.stdout()
     );
 }
 
@@ -212,6 +225,25 @@ fn emit_without_ecr_records_the_need_and_says_it_was_not_checked() {
     ).stderr_has(
         ": its platforms are read with --ecr, which was not given",
     );
+    let summary = run.json();
+    assert_eq!(
+        summary["containers"][0]["image_uri"],
+        format!("{HOST}/shop/web@{}", images().arm64_digest)
+    );
+    let files: Vec<&str> = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "web/imagedefinitions.json",
+            "imagedef-report.json",
+            "SHA256SUMS"
+        ]
+    );
     let report: serde_json::Value =
         serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();
     assert_eq!(
@@ -230,5 +262,9 @@ fn emit_without_ecr_records_the_need_and_says_it_was_not_checked() {
         "linux/amd64",
     ])
     .code(0)
-    .stderr_has("platform linux/amd64 (--platform) not checked");
+    .stderr_has("platform linux/amd64 (--platform) not checked")
+    .stdout_is(&format!(
+        "web: web = {HOST}/shop/web@{}  (from art:imageDetail.json)\nwrote 3 files for 1 service to out\n",
+        images().arm64_digest
+    ));
 }

@@ -3,12 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::Env;
-use crate::util::aws::{
-    self, AUTH_TOKEN, Fault, FaultProxy, assert_no_secrets, aws_env, aws_env_without_keys, detail,
-    moto, unique,
+use crate::tools::aws::{
+    self, ACCOUNT, AUTH_TOKEN, Fault, FaultProxy, assert_no_secrets, detail, moto, unique,
 };
-use crate::util::bundled::{SessionCredentials, emit_single_bundle};
+use crate::tools::credentials::SessionCredentials;
+use crate::util::Env;
+use crate::util::aws::{aws_env, aws_env_without_keys};
 
 /// A build with one ECR source artifact, `img`, for `repo` in `region` with `digest` and `tags`.
 fn artifact(env: &Env, region: &str, repo: &str, digest: &str, tags: &[&str]) {
@@ -36,6 +36,22 @@ fn unpushed(endpoint: &str) -> Env {
 
 fn missing_digest() -> String {
     format!("sha256:{}", "ab".repeat(32))
+}
+
+/// The whole stdout of `verify img --ecr` for the image of [`pushed`]: its line, and ECR's.
+fn found_in_ecr(repo: &str, digest: &str) -> String {
+    let uri = format!("{}/{repo}@{digest}", aws::host("us-west-2"));
+    format!(
+        "ok      img:imageDetail.json (img/imageDetail.json): {uri}\n\
+         ok      img:imageDetail.json (img/imageDetail.json): {uri} in ECR (digest {digest}, repository {repo} in registry {ACCOUNT} (region us-west-2))\n\
+         2 passed, 0 failed\n"
+    )
+}
+
+/// The whole stdout of `emit img --container web` that wrote `files` files into `out`, for the
+/// image `uri` (and `then`, the lines that follow the image's).
+fn wrote_web(uri: &str, then: &str, files: u32, out: &str) -> String {
+    format!("web = {uri}  (from img:imageDetail.json)\n{then}wrote {files} files to {out}\n")
 }
 
 #[test]
@@ -133,7 +149,13 @@ fn emit_ecr_with_uri_tag_fails_when_the_tag_moved_to_another_digest() {
         "--out",
         "out",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&wrote_web(
+        &format!("{}/{repo}:v1", aws::host("us-west-2")),
+        "",
+        2,
+        "out",
+    ));
     assert!(
         env.read("out/imagedefinitions.json")
             .contains(&format!("{repo}:v1"))
@@ -167,7 +189,13 @@ fn emit_ecr_with_uri_tag_fails_when_the_tag_moved_to_another_digest() {
         "--out",
         "out3",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&wrote_web(
+        &format!("{}/{repo}@{first}", aws::host("us-west-2")),
+        "",
+        2,
+        "out3",
+    ));
 }
 
 #[test]
@@ -177,8 +205,9 @@ fn ecs_task_definition_checks_the_containers_the_service_runs_now() {
     let service = unique("web");
     // ecs:// lookups use AWS_REGION (eu-west-1 in these tests).
     moto.ecs_service("eu-west-1", &cluster, &service, &["web", "proxy"]);
-    let (env, _, _) = pushed(&moto.endpoint());
+    let (env, repo, digest) = pushed(&moto.endpoint());
     let ecs = format!("ecs://{cluster}/{service}");
+    let uri = format!("{}/{repo}@{digest}", aws::host("us-west-2"));
     env.run(&[
         "emit",
         "img",
@@ -189,7 +218,15 @@ fn ecs_task_definition_checks_the_containers_the_service_runs_now() {
         "--out",
         "out",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&wrote_web(
+        &uri,
+        &format!(
+            "  against {ecs} (runs arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/{service}:1):\n    web: nginx -> {uri} (v1)\n"
+        ),
+        2,
+        "out",
+    ));
     let run = env.run(&[
         "emit",
         "img",
@@ -261,7 +298,11 @@ fn mapping_task_definition_ecs_is_looked_up_and_ecr_checks_every_container() {
         "--out",
         "out",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&format!(
+        "web: web = {uri}  (from img:imageDetail.json)\n  against ecs://{cluster}/{service} (runs arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/{service}:1):\n    web: nginx -> {uri} (v1)\nwrote 3 files for 1 service to out\n",
+        uri = format!("{}/{repo}@{digest}", aws::host("us-west-2"))
+    ));
     assert!(env.read("out/web/imagedefinitions.json").contains(&digest));
     let report = env.read("out/imagedef-report.json");
     assert!(
@@ -291,7 +332,9 @@ fn container_credentials_are_used_with_their_authorization_token() {
     let creds = SessionCredentials::new(&moto.endpoint());
     let env = &creds.from_endpoint;
     artifact(env, "us-west-2", &repo, &digest, &["v1"]);
-    env.run(&["verify", "img", "--ecr"]).code(0);
+    env.run(&["verify", "img", "--ecr"])
+        .code(0)
+        .stdout_is(&found_in_ecr(&repo, &digest));
     let seen = creds.server.authorizations.lock().unwrap().clone();
     assert!(!seen.is_empty(), "the credentials endpoint was never asked");
     assert!(seen.iter().all(|a| a == AUTH_TOKEN), "{seen:?}");
@@ -332,9 +375,10 @@ fn throttling_and_503_answers_are_retried_and_said_at_v() {
         ],
         Fault::Pass,
     );
-    let (env, _, _) = pushed(&proxy.endpoint());
+    let (env, repo, digest) = pushed(&proxy.endpoint());
     let run = env.run(&["-v", "verify", "img", "--ecr"]);
     run.code(0)
+        .stdout_is(&found_in_ecr(&repo, &digest))
         .stderr_has("attempt failed (HTTP 400)")
         .stderr_has("attempt failed (HTTP 503)")
         .stderr_has("standard retry mode");
@@ -345,8 +389,10 @@ fn throttling_and_503_answers_are_retried_and_said_at_v() {
 fn a_dropped_connection_is_retried() {
     let moto = moto();
     let proxy = FaultProxy::start(moto.port, vec![Fault::Drop], Fault::Pass);
-    let (env, _, _) = pushed(&proxy.endpoint());
-    env.run(&["verify", "img", "--ecr"]).code(0);
+    let (env, repo, digest) = pushed(&proxy.endpoint());
+    env.run(&["verify", "img", "--ecr"])
+        .code(0)
+        .stdout_is(&found_in_ecr(&repo, &digest));
     assert_eq!(proxy.count("BatchGetImage"), 2);
 }
 
@@ -465,11 +511,16 @@ fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
             missing_digest()
         ),
     );
+    let uri = format!("registry.example.com/shop/web@{}", missing_digest());
     env.run(&["verify", "img", "--ecr"])
         .code(0)
+        .stdout_is(&format!(
+            "ok      img:imageDetail.json (img/imageDetail.json): {uri}\n1 passed, 0 failed\n"
+        ))
         .stderr_has("--ecr: no image is in an Amazon ECR private registry");
     env.run(&["emit", "img", "--container", "web", "--ecr", "--out", "out"])
         .code(0)
+        .stdout_is(&wrote_web(&uri, "", 2, "out"))
         .stderr_has("nothing was looked up");
     assert_eq!(proxy.targets.lock().unwrap().len(), 0);
 }
@@ -477,8 +528,23 @@ fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
 #[test]
 fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
     let moto = moto();
-    let (env, _repo, _digest) = pushed(&moto.endpoint());
-    emit_single_bundle(&env);
+    let (env, repo, digest) = pushed(&moto.endpoint());
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0)
+    .stdout_is(&wrote_web(
+        &format!("{}/{repo}@{digest}", aws::host("us-west-2")),
+        "",
+        3,
+        "out",
+    ));
     // Away from its SHA256SUMS and outside the build: only ECR holds what it deploys.
     std::fs::create_dir_all(env.path("lone")).unwrap();
     std::fs::copy(
@@ -489,10 +555,10 @@ fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
     let run = env.run(&["verify", "--bundle", "lone/imagedefinitions.zip", "--ecr"]);
     run.code(0);
     assert!(
-        run.stdout.lines().any(|l| l
+        run.stdout().lines().any(|l| l
             .starts_with("ok      lone/imagedefinitions.zip: zip of imagedefinitions.json")
             && l.ends_with("); content held against ECR")),
         "{run:#?}"
     );
-    assert!(!run.stderr.contains("only its structure"), "{run:#?}");
+    assert!(!run.stderr().contains("only its structure"), "{run:#?}");
 }

@@ -2,8 +2,9 @@
 //! `AWS_REGION` that is no region of an AWS partition is exit 2 before any request. Each run goes
 //! through a recording proxy in front of moto, which must see nothing.
 
+use crate::tools::aws::{ACCOUNT, Fault, FaultProxy, detail, host, moto, unique};
 use crate::util::Env;
-use crate::util::aws::{ACCOUNT, Fault, FaultProxy, aws_env, detail, moto, unique};
+use crate::util::aws::aws_env;
 
 /// A proxy in front of moto that forwards everything and records every request.
 fn recorder() -> FaultProxy {
@@ -33,7 +34,7 @@ fn emit_ecr_refuses_registry_hosts_whose_region_is_not_real_before_any_request()
         let run = env.run(&["emit", "img", "--container", "app", "--ecr", "--out", "out"]);
         run.code(2);
         assert_eq!(
-            run.stderr,
+            run.stderr(),
             format!(
                 "imagedef: error: --ecr: img:imageDetail.json: image {ACCOUNT}.dkr.ecr.{label}.amazonaws.com/shop/web@{digest}: the region of registry host {ACCOUNT}.dkr.ecr.{label}.amazonaws.com: \"{label}\" is not an AWS region: it matches the region pattern of no AWS partition ({PARTITIONS})\nno ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1); nothing was written\n"
             ),
@@ -57,7 +58,7 @@ fn a_region_of_a_partition_whose_registry_hosts_are_unconfirmed_is_refused_sayin
     let run = env.run(&["emit", "img", "--container", "app", "--ecr", "--out", "out"]);
     run.code(2);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         format!(
             "imagedef: error: --ecr: img:imageDetail.json: image {ACCOUNT}.dkr.ecr.us-iso-east-1.amazonaws.com/shop/web@{digest}: the region of registry host {ACCOUNT}.dkr.ecr.us-iso-east-1.amazonaws.com: \"us-iso-east-1\" is a region of partition aws-iso, and imagedef cannot confirm that aws-iso has ECR registry hosts under amazonaws.com, so it does not look images up there\nno ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1); nothing was written\n"
         )
@@ -94,7 +95,7 @@ fn an_aws_region_that_is_no_region_is_refused_for_ecs_and_publish_before_any_req
     ]);
     run.code(2);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         format!(
             "imagedef: error: {why}; no request was made for the ECS lookup; fix: set AWS_REGION, a region such as eu-west-1; nothing was written\n"
         )
@@ -119,12 +120,16 @@ fn an_aws_region_that_is_no_region_is_refused_for_ecs_and_publish_before_any_req
         "--out",
         "out",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&format!(
+        "app = {}/shop/web@{digest}  (from img:imageDetail.json)\nwrote 3 files to out\n",
+        host("eu-west-1")
+    ));
     env.set("AWS_REGION", bad);
     let run = env.run(&["publish", "out", "--bucket", &unique("bundles")]);
     run.code(2);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         format!(
             "imagedef: error: {why}; no request was made for publish; fix: set AWS_REGION to the bucket's region, a region such as eu-west-1\n"
         )

@@ -4,10 +4,11 @@
 
 use std::net::TcpListener;
 
+use crate::tools::aws::{self, Fault, FaultProxy, moto, unique};
+use crate::tools::images::{self, images};
+use crate::tools::registry::{self, Proxy, RedirectProxy};
 use crate::util::Env;
-use crate::util::aws::{self, Fault, FaultProxy, aws_env, moto, unique};
-use crate::util::images::{self, images};
-use crate::util::registry::{self, Proxy, RedirectProxy};
+use crate::util::aws::aws_env;
 
 const REGION: &str = "us-west-2";
 
@@ -65,7 +66,8 @@ fn a_redirect_gets_no_credentials_and_other_bytes_are_refused() {
     ));
     run.stdout_has(&format!(", not {}: refused", config_digest()));
     assert!(
-        !run.stdout.contains("which --platform needs") && !run.stdout.contains("proxy-signature"),
+        !run.stdout().contains("which --platform needs")
+            && !run.stdout().contains("proxy-signature"),
         "{run:#?}"
     );
     let seen = proxy.seen();
@@ -141,7 +143,7 @@ fn a_registry_that_drops_connections_is_tried_three_times_in_all() {
     ]);
     run.code(2);
     assert_eq!(
-        run.stdout.matches("after 3 attempts").count(),
+        run.stdout().matches("after 3 attempts").count(),
         2,
         "both images are errors: {run:#?}"
     );
@@ -179,7 +181,7 @@ fn a_denied_token_is_asked_once_and_names_the_action() {
     assert_eq!(api.count("BatchGetImage"), 2, "{:?}", api.targets);
     assert_eq!(api.count("GetAuthorizationToken"), 1, "{:?}", api.targets);
     assert_eq!(
-        run.stdout
+        run.stdout()
             .matches("failed with AccessDeniedException")
             .count(),
         2,

@@ -1,30 +1,25 @@
 //! `verify`'s report as a whole: every check in one run, its text, `--json` and `--junit` output
-//! compared byte for byte with the files in `expected/` (values that change from run to run, such
-//! as the digests of a freshly built OCI layout, are replaced by names first).
-
-use std::path::Path;
+//! compared whole with the snapshots `verify_every_check_*` in `snapshots/` (values that change
+//! from run to run, such as the digests of a freshly built OCI layout, are replaced by names
+//! first). As with `snapshots.rs`, a changed report fails the test and leaves the new text beside
+//! the old as `.snap.new` (nothing is written with `CI` set); after a deliberate change,
+//! `INSTA_UPDATE=always cargo test --test external verify_report::` rewrites them.
 
 use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_and_api};
 use crate::verify_oci::{blob, pristine, read_layout};
 
-/// Compares `actual` with `tests/integration/expected/<name>`; with `IMAGEDEF_BLESS=1` set, writes
-/// it there instead (then review the diff).
+/// Compares `actual` with `snapshots/<name>.snap`. insta disregards line breaks at either end of
+/// a snapshot, so those are checked here: none before the text, exactly one after it.
 #[track_caller]
 fn same_as_expected(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/integration/expected")
-        .join(name);
-    if std::env::var_os("IMAGEDEF_BLESS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     assert!(
-        want == actual,
-        "{name} differs from {}:\n--- expected\n{want}\n--- actual\n{actual}",
-        path.display()
+        !actual.starts_with('\n') && actual.ends_with('\n') && !actual.ends_with("\n\n"),
+        "{name} starts or ends with other line breaks than one at its end: {actual:?}"
     );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(name, actual));
 }
 
 /// A build that touches every offline check: two consistent files, one that disagrees, a bundle
@@ -112,9 +107,12 @@ fn the_whole_report_of_every_check_as_text_json_and_junit() {
     let (env, names) = every_check();
     let run = env.run(EVERY_CHECK);
     run.code(2);
-    same_as_expected("verify-every-check.txt", &named(run.stdout.clone(), &names));
     same_as_expected(
-        "verify-every-check.xml",
+        "verify_every_check_text",
+        &named(run.stdout().to_owned(), &names),
+    );
+    same_as_expected(
+        "verify_every_check_junit",
         &named(env.read("reports/imagedef.xml"), &names),
     );
     let mut args = EVERY_CHECK.to_vec();
@@ -122,7 +120,7 @@ fn the_whole_report_of_every_check_as_text_json_and_junit() {
     let run = env.run(&args);
     run.code(2);
     same_as_expected(
-        "verify-every-check.json",
-        &named(run.stdout.clone(), &names),
+        "verify_every_check_json",
+        &named(run.stdout().to_owned(), &names),
     );
 }

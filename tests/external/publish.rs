@@ -5,11 +5,11 @@ use std::fmt::Write as _;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::util::aws::{Fault, FaultProxy, assert_no_secrets, aws_env, moto, unique};
-use crate::util::bundled::{
-    SessionCredentials, bundle, digest, emit_bundles, emit_single_bundle, emitted, emitted_in,
-};
-use crate::util::{Env, ecr_detail};
+use crate::tools::aws::{Fault, FaultProxy, assert_no_secrets, moto, unique};
+use crate::tools::credentials::SessionCredentials;
+use crate::util::aws::aws_env;
+use crate::util::bundled::{bundle, digest, emit_bundles, emitted, emitted_in};
+use crate::util::{Env, HOST, ecr_detail};
 
 /// sha256 as S3 stores it: base64 of the raw digest.
 fn b64(bytes: &[u8]) -> String {
@@ -52,12 +52,12 @@ fn publish_uploads_each_bundle_once_and_then_only_the_changed_one() {
     let dry = env.run(&["publish", "out", "--bucket", &bucket, "--dry-run"]);
     dry.code(0)
         .stdout_has(&format!("would upload s3://{bucket}/s1.zip sha256 "));
-    assert_eq!(dry.stdout.lines().count(), 5, "{dry:#?}");
+    assert_eq!(dry.stdout().lines().count(), 5, "{dry:#?}");
     assert!(moto.versions(&bucket, "s1.zip").is_empty());
 
     let first = env.run(&["publish", "out", "--bucket", &bucket]);
     first.code(0);
-    assert_eq!(first.stdout.lines().count(), 5, "{first:#?}");
+    assert_eq!(first.stdout().lines().count(), 5, "{first:#?}");
     for n in 1..=5 {
         let key = format!("s{n}.zip");
         let bytes = bundle(&env, n);
@@ -102,7 +102,11 @@ fn publish_uploads_each_bundle_once_and_then_only_the_changed_one() {
     third
         .code(0)
         .stdout_has(&format!("uploaded s3://{bucket}/s3.zip"));
-    assert_eq!(third.stdout.matches("unchanged ").count(), 4, "{third:#?}");
+    assert_eq!(
+        third.stdout().matches("unchanged ").count(),
+        4,
+        "{third:#?}"
+    );
     for n in 1..=5 {
         let versions = moto.versions(&bucket, &format!("s{n}.zip"));
         assert_eq!(
@@ -132,7 +136,7 @@ fn a_tampered_bundle_uploads_nothing_at_all() {
     for n in 1..=3 {
         assert!(moto.versions(&bucket, &format!("s{n}.zip")).is_empty());
     }
-    assert!(run.stdout.is_empty(), "{run:#?}");
+    assert!(run.stdout().is_empty(), "{run:#?}");
 }
 
 #[test]
@@ -193,7 +197,20 @@ fn single_image_bundle_is_published_under_its_key() {
         "img/imageDetail.json",
         ecr_detail("shop/web", &digest(7), &["1"]),
     );
-    emit_single_bundle(&env);
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--bundle",
+        "--out",
+        "out",
+    ])
+    .code(0)
+    .stdout_is(&format!(
+        "web = {HOST}/shop/web@{}  (from img:imageDetail.json)\nwrote 3 files to out\n",
+        digest(7)
+    ));
     env.run(&[
         "publish",
         "out",
@@ -231,7 +248,12 @@ fn publish_sends_the_kms_key_and_refuses_an_unknown_acl() {
         "--expected-bucket-owner",
         "123456789012",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&format!(
+        "{}{}",
+        moto.uploaded(&bucket, "s1.zip", &bundle(&env, 1)),
+        moto.uploaded(&bucket, "s2.zip", &bundle(&env, 2))
+    ));
     let headers = moto.head(&bucket, "s1.zip");
     let header = |name: &str| {
         headers
@@ -271,7 +293,7 @@ fn slow_down_answers_and_dropped_connections_are_retried() {
     let env = emitted(3, &proxy.endpoint());
     let run = env.run(&["-v", "publish", "out", "--bucket", &bucket]);
     run.code(0).stderr_has("attempt failed");
-    assert_eq!(run.stdout.matches("uploaded ").count(), 3, "{run:#?}");
+    assert_eq!(run.stdout().matches("uploaded ").count(), 3, "{run:#?}");
     for n in 1..=3 {
         assert_eq!(
             moto.object(&bucket, &format!("s{n}.zip")).0,
@@ -311,7 +333,7 @@ fn a_key_that_keeps_failing_is_exit_1_with_the_others_published_and_a_rerun_comp
         3 + 3,
         "3 attempts for s2, 1 each for the others"
     );
-    assert_eq!(run.stdout.matches("uploaded ").count(), 3, "{run:#?}");
+    assert_eq!(run.stdout().matches("uploaded ").count(), 3, "{run:#?}");
     assert!(moto.versions(&bucket, "s2.zip").is_empty());
     for n in [1, 3, 4] {
         assert_eq!(moto.versions(&bucket, &format!("s{n}.zip")).len(), 1);
@@ -324,7 +346,11 @@ fn a_key_that_keeps_failing_is_exit_1_with_the_others_published_and_a_rerun_comp
     rerun
         .code(0)
         .stdout_has(&format!("uploaded s3://{bucket}/s2.zip"));
-    assert_eq!(rerun.stdout.matches("unchanged ").count(), 3, "{rerun:#?}");
+    assert_eq!(
+        rerun.stdout().matches("unchanged ").count(),
+        3,
+        "{rerun:#?}"
+    );
     assert_eq!(moto.object(&bucket, "s2.zip").0, bundle(&env, 2));
 }
 

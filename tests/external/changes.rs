@@ -4,8 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::tools::aws::{detail, host, moto, unique};
 use crate::util::Env;
-use crate::util::aws::{aws_env, detail, host, moto, unique};
+use crate::util::aws::aws_env;
 
 /// The images' region (no ECR call is made: `ecs://` reads ECS in `AWS_REGION`, eu-west-1).
 const REGION: &str = "us-west-2";
@@ -134,7 +135,7 @@ fn two_containers_one_changed_shows_the_running_digest_the_new_one_and_its_tag()
     let b = web_changed();
     let run = emit(&b, "out", &[]);
     run.code(0);
-    assert_eq!(run.stdout, shown(&b, &web_changed_lines(&b)) + WROTE);
+    assert_eq!(run.stdout(), shown(&b, &web_changed_lines(&b)) + WROTE);
     let report = report(&b);
     let service = &report["services"][0];
     assert_eq!(service["task_definition"], b.ecs.as_str());
@@ -198,7 +199,7 @@ fn json_summary_carries_each_containers_change_and_unchanged_per_service() {
     let run = emit(&same, "out2", &[]);
     run.code(0);
     assert_eq!(
-        run.stdout,
+        run.stdout(),
         shown(&same, "    web: unchanged\n    proxy: unchanged\n")
             + "wrote 3 files for 1 service to out2\n"
     );
@@ -218,7 +219,7 @@ fn a_running_tag_without_digest_is_unknown_and_said_so() {
         "    web: unknown (the running image is a tag without a digest): {}:v1.2 -> @{NEW} (v1.3)\n    proxy: unchanged\n",
         b.web
     );
-    assert_eq!(run.stdout, shown(&b, &lines) + WROTE);
+    assert_eq!(run.stdout(), shown(&b, &lines) + WROTE);
     let service = &report(&b)["services"][0];
     assert_eq!(
         service["containers"][0]["change"],
@@ -248,7 +249,7 @@ fn repositories_are_compared_by_identity_and_another_one_is_a_change_even_with_t
         host(REGION),
         b.proxy,
     );
-    assert_eq!(run.stdout, shown(&b, &lines) + WROTE);
+    assert_eq!(run.stdout(), shown(&b, &lines) + WROTE);
     let service = &report(&b)["services"][0];
     assert_eq!(service["containers"][1]["change"]["status"], "changed");
     assert_eq!(service["unchanged"], false);
@@ -260,7 +261,7 @@ fn dry_run_shows_the_same_and_writes_nothing() {
     let run = emit(&b, "out", &["--dry-run"]);
     run.code(0);
     let want = shown(&b, &web_changed_lines(&b)) + "would write ";
-    assert!(run.stdout.starts_with(&want), "{}", run.stdout);
+    assert!(run.stdout().starts_with(&want), "{}", run.stdout());
     assert!(!b.env.path("out").exists());
 }
 
@@ -284,7 +285,7 @@ fn single_image_mode_with_ecs_shows_the_change_after_its_line() {
     let run = single(&[]);
     run.code(0);
     assert_eq!(
-        run.stdout,
+        run.stdout(),
         format!(
             "web = {}@{NEW}  (from web:imageDetail.json)\n  against {} (runs {}):\n    web: {}@{OLD} -> @{NEW} (v1.3)\nwrote 2 files to out\n",
             b.web, b.ecs, b.arn, b.web,
@@ -311,7 +312,7 @@ fn task_definitions_from_files_carry_no_change_info() {
     b.env.write("imagedef.json", mapping);
     let run = emit(&b, "out", &[]);
     run.code(0);
-    assert_eq!(run.stdout, resolved_line(&b) + WROTE);
+    assert_eq!(run.stdout(), resolved_line(&b) + WROTE);
     let service = &report(&b)["services"][0];
     for key in ["running_task_definition", "unchanged"] {
         assert!(service.get(key).is_none(), "{key}: {service}");
@@ -335,6 +336,6 @@ fn a_container_the_running_task_definition_lacks_still_fails() {
     run.code(1)
         .stderr_has("container \"proxy\" not in task definition")
         .stderr_has("which the service runs now");
-    assert_eq!(run.stdout, "");
+    assert_eq!(run.stdout(), "");
     assert!(!b.env.path("out").exists());
 }

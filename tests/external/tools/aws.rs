@@ -1,11 +1,9 @@
-//! Live-AWS test servers, all on 127.0.0.1: one moto server per test run (a local AWS), a
-//! container-credentials endpoint, and a fault-injecting proxy in front of moto. Tests give every
-//! resource its own name, so they run in parallel against the one moto server.
+//! Live-AWS test servers, all on 127.0.0.1: one moto server per test run (a local AWS, from the
+//! venv `.ci/deps-aws` makes) and a fault-injecting proxy in front of it. Tests give every resource
+//! its own name, so they run in parallel against the one moto server.
 //!
-//! Nothing here, and no run of the binary set up by [`aws_env`], sends traffic anywhere but
-//! loopback: instance metadata is disabled, `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (a link-local
-//! address) is never set, every inherited `AWS_*` variable is removed (see `Env::run`), and the
-//! profile files point at paths that do not exist.
+//! Nothing here sends traffic anywhere but loopback; the runs of the binary are set up by
+//! [`crate::util::aws::aws_env`], which says how.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -18,11 +16,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest as _, Sha256};
 
-use super::Env;
+use crate::util::Run;
+use crate::util::aws::SECRET;
 
 /// moto's default account: the registry id of every repository it creates.
 pub const ACCOUNT: &str = "123456789012";
-pub const SECRET: &str = "imagedefTestSecretKey0123456789abcdefXYZ";
 pub const TOKEN: &str = "imagedefTestSessionToken0123456789SECRETTOKEN";
 /// The container credentials endpoint's authorization token (`AWS_CONTAINER_AUTHORIZATION_TOKEN`).
 pub const AUTH_TOKEN: &str = "imagedef-test-auth-token";
@@ -30,16 +28,16 @@ pub const AUTH_TOKEN: &str = "imagedef-test-auth-token";
 /// A run at trace level showed the SDK's own trace output, and none of the test credentials (key,
 /// session token, the container endpoint's token) nor a request signature.
 #[track_caller]
-pub fn assert_no_secrets(run: &super::Run) {
+pub fn assert_no_secrets(run: &Run) {
     run.stderr_has("beginning attempt");
     for secret in [SECRET, TOKEN, AUTH_TOKEN] {
         assert!(
-            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            !run.stdout().contains(secret) && !run.stderr().contains(secret),
             "{secret} leaked: {run:#?}"
         );
     }
     assert!(
-        !run.stderr.contains("Signature="),
+        !run.stderr().contains("Signature="),
         "a signature leaked: {run:#?}"
     );
 }
@@ -89,7 +87,7 @@ pub fn moto() -> &'static Moto {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let python = venv_python();
         let mut child = Command::new(&python)
-            .arg(root.join("tests/integration/util/moto_server.py"))
+            .arg(root.join("tests/external/tools/moto_server.py"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -253,7 +251,8 @@ impl Moto {
     }
 }
 
-/// S3 in moto, through its REST API (path-style, unsigned), in the region of [`aws_env`].
+/// S3 in moto, through its REST API (path-style, unsigned), in the region of
+/// [`crate::util::aws::aws_env`].
 impl Moto {
     fn s3(
         &self,
@@ -315,6 +314,23 @@ impl Moto {
         headers
     }
 
+    /// The line `publish` prints for `key` of `bucket` when it uploaded `bytes` there as the
+    /// object's newest version.
+    pub fn uploaded(&self, bucket: &str, key: &str, bytes: &[u8]) -> String {
+        let version = self
+            .versions(bucket, key)
+            .into_iter()
+            .next()
+            .expect("a version");
+        let hex = Sha256::digest(bytes)
+            .iter()
+            .fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+        format!("uploaded s3://{bucket}/{key} version {version} sha256 {hex}\n")
+    }
+
     /// The version ids of `key`, newest first.
     pub fn versions(&self, bucket: &str, key: &str) -> Vec<String> {
         let (status, _, body) =
@@ -349,25 +365,6 @@ pub fn detail(region: &str, repo: &str, digest: &str, tags: &[&str]) -> String {
         "ImageTags": tags,
     })
     .to_string()
-}
-
-/// Sets up `env` for runs against `endpoint` with dummy keys, nothing else: metadata off, no
-/// profile files, a region the images do not live in (their URIs must decide).
-pub fn aws_env(env: &mut Env, endpoint: &str) {
-    aws_env_without_keys(env, endpoint);
-    env.set("AWS_ACCESS_KEY_ID", "AKIDIMAGEDEFTEST")
-        .set("AWS_SECRET_ACCESS_KEY", SECRET);
-}
-
-/// [`aws_env`] without any credentials.
-pub fn aws_env_without_keys(env: &mut Env, endpoint: &str) {
-    let none = env.path("no-such-dir");
-    env.set("AWS_EC2_METADATA_DISABLED", "true")
-        .set("AWS_REGION", "eu-west-1")
-        .set("AWS_ENDPOINT_URL", endpoint)
-        .set("AWS_CONFIG_FILE", none.join("config"))
-        .set("AWS_SHARED_CREDENTIALS_FILE", none.join("credentials"))
-        .set("HOME", &none);
 }
 
 /// A minimal HTTP/1.1 exchange over one connection: returns the status and the body.
@@ -459,60 +456,6 @@ fn read_message_of(
         None => {}
     }
     Some((start.trim_end().to_owned(), headers, body))
-}
-
-/// A container-credentials endpoint (what CodeBuild and ECS run for their roles), answering
-/// every request with session credentials; it records each request's Authorization header.
-pub struct CredentialsServer {
-    pub port: u16,
-    pub authorizations: Arc<Mutex<Vec<String>>>,
-}
-
-impl CredentialsServer {
-    pub fn start() -> CredentialsServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let authorizations = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&authorizations);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let seen = Arc::clone(&seen);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    while let Some((_, headers, _)) = read_message(&mut reader, false) {
-                        let auth = headers
-                            .iter()
-                            .find(|(k, _)| k == "authorization")
-                            .map(|(_, v)| v.clone())
-                            .unwrap_or_default();
-                        seen.lock().unwrap().push(auth);
-                        let body = serde_json::json!({
-                            "AccessKeyId": "ASIAIMAGEDEFTEST",
-                            "SecretAccessKey": SECRET,
-                            "Token": TOKEN,
-                            "Expiration": "2099-01-01T00:00:00Z",
-                        })
-                        .to_string();
-                        let mut out = &stream;
-                        let _ = write!(
-                            out,
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                    }
-                });
-            }
-        });
-        CredentialsServer {
-            port,
-            authorizations,
-        }
-    }
-
-    pub fn uri(&self) -> String {
-        format!("http://127.0.0.1:{}/creds", self.port)
-    }
 }
 
 /// What the proxy does with one request.

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::util::images::Buildah;
+use crate::tools::images::Buildah;
 use crate::util::{ACCOUNT, DIGEST_WEB, Env, HOST};
 
 /// The pristine layout, built on first use.
@@ -14,7 +14,7 @@ pub(crate) fn pristine() -> &'static Path {
     static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
     LAYOUT.get_or_init(|| {
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        crate::util::remove_stale_fixtures(tmp, "oci-fixture-");
+        crate::tools::remove_stale_fixtures(tmp, "oci-fixture-");
         let base = tmp.join(format!("oci-fixture-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
         std::fs::create_dir_all(&base).unwrap();
@@ -339,7 +339,7 @@ fn a_directory_that_is_not_a_layout_is_exit_2() {
 
 /// Writes `bytes` as a blob of the layout in `env`; returns its digest and size.
 fn add_blob(env: &Env, bytes: &[u8]) -> (String, usize) {
-    let digest = format!("sha256:{}", crate::util::zips::sha256_hex(bytes));
+    let digest = format!("sha256:{}", crate::tools::readers::sha256_hex(bytes));
     std::fs::write(blob(&env.path("layout"), &digest), bytes).unwrap();
     (digest, bytes.len())
 }

@@ -3,10 +3,11 @@
 //! single manifest's config blob through the registry API, with the `GetAuthorizationToken`
 //! credentials. Requests are counted at a proxy in front of moto and one in front of the registry.
 
+use crate::tools::aws::{self, ACCOUNT, Fault, FaultProxy, moto, unique};
+use crate::tools::images::images;
+use crate::tools::registry::{self, Proxy, RedirectProxy};
 use crate::util::Env;
-use crate::util::aws::{self, ACCOUNT, Fault, FaultProxy, aws_env, moto, unique};
-use crate::util::images::images;
-use crate::util::registry::{self, Proxy, RedirectProxy};
+use crate::util::aws::aws_env;
 
 const REGION: &str = "eu-west-1";
 
@@ -98,7 +99,9 @@ fn an_arm64_single_manifest_passes_with_one_token_and_one_blob_get() {
     let (repo, uri) = live.image(&images().arm64, "img");
     live.env.write("deploy/imagedef.json", mapping(&repo));
     live.env.write("deploy/arm.json", ARM_TASK);
-    live.emit().code(0);
+    live.emit().code(0).stdout_is(&format!(
+        "web: web = {uri}  (from img:imageDetail.json)\nwrote 3 files for 1 service to out\n"
+    ));
     assert!(
         live.env
             .read("out/web/imagedefinitions.json")
@@ -135,7 +138,7 @@ fn two_single_manifests_in_one_region_share_one_token() {
             "image {arm} offers linux/arm64, but --platform needs linux/amd64"
         ));
     assert!(
-        !run.stdout.contains(&format!("image {amd} offers")),
+        !run.stdout().contains(&format!("image {amd} offers")),
         "{run:#?}"
     );
     assert_eq!(live.api.count("GetAuthorizationToken"), 1);
@@ -173,7 +176,7 @@ fn a_denied_registry_is_exit_2_naming_the_iam_actions_and_endpoints() {
         ))
         .stdout_has(&format!("com.amazonaws.{REGION}.ecr.dkr"))
         .stdout_has(&format!("S3 gateway endpoint com.amazonaws.{REGION}.s3"));
-    assert!(!run.stdout.contains("which --platform needs"), "{run:#?}");
+    assert!(!run.stdout().contains("which --platform needs"), "{run:#?}");
 }
 
 #[test]

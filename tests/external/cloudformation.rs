@@ -14,8 +14,8 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 use yaml_rust2::{Yaml, YamlLoader};
 
+use crate::tools::aws::{ACCOUNT, moto, unique, venv_python, venv_tool};
 use crate::util::Env;
-use crate::util::aws::{ACCOUNT, moto, unique, venv_python, venv_tool};
 use crate::util::examples;
 
 /// Every template of `examples/cloudformation`.

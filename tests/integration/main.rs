@@ -7,6 +7,7 @@ mod bad_image_details;
 mod bad_mappings;
 mod blue_green;
 mod buildspec;
+mod cdk;
 mod changes;
 mod cli;
 mod cloudformation;

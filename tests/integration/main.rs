@@ -32,4 +32,5 @@ mod verify_discovered;
 mod verify_oci;
 mod verify_pins;
 mod verify_report;
+mod workflows;
 mod zip_parity;

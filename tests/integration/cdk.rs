@@ -235,6 +235,7 @@ fn the_cdk_app_synthesizes_offline_for_both_deploy_choices_and_cfn_lint_and_chec
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // each stage of each choice in turn, as the CloudFormation test reads them
 fn the_cdk_pipeline_is_wired_as_the_cloudformation_example_is() {
     let (_env, templates) = synthesized();
     for (choice, (_, t)) in &templates {

@@ -94,7 +94,7 @@ fn template(name: &str) -> Value {
     cfn(&["json", template_path(name).to_str().unwrap()])
 }
 
-/// A template as CloudFormation uses it with these parameter values (defaults for the rest):
+/// A template as a stack uses it, with these parameter values (defaults for the rest):
 /// conditions decided, `Fn::If` replaced by its branch, `AWS::NoValue` gone.
 fn resolved(name: &str, params: &[String]) -> Value {
     let path = template_path(name);
@@ -539,6 +539,7 @@ fn default_of(template: &Value, value: &Value) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one pass over each choice's actions, each kind of action checked where it is met
 fn each_deploy_action_reads_files_the_buildspec_hands_its_artifact_from_what_emit_wrote() {
     let plain = template("pipeline.yaml");
     for choice in choices() {
@@ -984,6 +985,7 @@ fn cfn_lint_counts_artifacts_as_the_aws_facts_do() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // every variant's every action through the same checks, read together
 fn every_action_has_the_documented_provider_artifact_counts_and_configuration_keys() {
     // Each pipeline as CloudFormation makes it: pipeline.yaml for every source, deploy and
     // publishing choice, and the consumer's three pipelines.
@@ -1283,7 +1285,7 @@ pub(crate) fn iam_table() -> Vec<Row> {
             continue;
         }
         if !cells[0].is_empty() {
-            command = cells[0].to_owned();
+            cells[0].clone_into(&mut command);
         }
         let resource = backticked(cells[2]);
         let [resource] = resource.as_slice() else {
@@ -1442,6 +1444,7 @@ fn the_readme_iam_table_names_each_statement_once_and_confirm_is_deploy_read_onl
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one stack, each of its resources held to what the README says, in turn
 fn the_pipeline_stack_in_moto_holds_its_roles_keys_buckets_and_rules() {
     let shop = shop();
     let connection = format!("arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/0abc");
@@ -1642,6 +1645,7 @@ fn the_pipeline_stack_in_moto_holds_its_roles_keys_buckets_and_rules() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one stack with every flag, each role and its scoping in turn
 fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_source_gets_its_rule()
  {
     let shop = shop();
@@ -1701,10 +1705,10 @@ fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_
 
     // The deploy role: the `deploy` rows, scoped to the cluster, the two services and the task
     // roles.
-    let d = statements(&r["DeployRole"], "imagedef-deploy");
+    let deploy = statements(&r["DeployRole"], "imagedef-deploy");
     holds_the_table(
         "DeployRole",
-        &d,
+        &deploy,
         &[
             "ArtifactBucket",
             "ArtifactKeyDecrypt",
@@ -1722,7 +1726,7 @@ fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_
     );
     let (cluster, arn) = (&shop.cluster, format!("arn:aws:ecs:{REGION}:{ACCOUNT}"));
     assert_eq!(
-        set(&d["DeployServices"]["Resource"]),
+        set(&deploy["DeployServices"]["Resource"]),
         owned(&shop.service_arns)
     );
     for (sid, kind) in [
@@ -1730,7 +1734,7 @@ fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_
         ("DeployServiceRevisions", "service-revision"),
     ] {
         assert_eq!(
-            set(&d[sid]["Resource"]),
+            set(&deploy[sid]["Resource"]),
             ["web", "batch"]
                 .map(|s| format!("{arn}:{kind}/{cluster}/{s}/*"))
                 .into_iter()
@@ -1738,27 +1742,27 @@ fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_
         );
     }
     assert_eq!(
-        d["DeployTasks"]["Resource"],
+        deploy["DeployTasks"]["Resource"],
         format!("{arn}:task/{cluster}/*")
     );
     assert_eq!(
-        d["DeployListTasks"]["Condition"],
+        deploy["DeployListTasks"]["Condition"],
         json!({ "ArnEquals": { "ecs:cluster": format!("{arn}:cluster/{cluster}") } })
     );
     assert_eq!(
-        d["DeployTags"]["Condition"],
+        deploy["DeployTags"]["Condition"],
         json!({ "StringEquals": { "ecs:CreateAction": "RegisterTaskDefinition" } })
     );
     assert_eq!(
-        d["DeployPassRoles"]["Resource"],
+        deploy["DeployPassRoles"]["Resource"],
         json!([format!("arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole")])
     );
     assert_eq!(
-        d["DeployPassRoles"]["Condition"],
+        deploy["DeployPassRoles"]["Condition"],
         json!({ "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } })
     );
     assert_eq!(
-        d["Logs"]["Resource"],
+        deploy["Logs"]["Resource"],
         format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/codebuild/{name}-deploy:*")
     );
 
@@ -1779,11 +1783,11 @@ fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_
     );
 
     // The deploy project stops later than imagedef deploy gives up, for every timeout allowed.
-    let t = resolved(
+    let template = resolved(
         "pipeline.yaml",
         &pipeline_required(&["RollingDeploy=ImagedefDeploy"]),
     );
-    let project = &t["Resources"]["DeployProject"]["Properties"];
+    let project = &template["Resources"]["DeployProject"]["Properties"];
     assert_eq!(
         project["TimeoutInMinutes"],
         json!({ "Ref": "DeployTimeoutMinutes" })
@@ -1793,7 +1797,7 @@ fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_
     let expression = &flag
         .captures(buildspec)
         .unwrap_or_else(|| panic!("no --timeout in {buildspec}"))[1];
-    let limits = &t["Parameters"]["DeployTimeoutMinutes"];
+    let limits = &template["Parameters"]["DeployTimeoutMinutes"];
     for minutes in [
         limits["MinValue"].as_u64().unwrap(),
         limits["Default"].as_u64().unwrap(),
@@ -1812,7 +1816,7 @@ fn every_role_that_runs_imagedef_holds_the_readme_rows_its_flags_need_and_an_s3_
         );
     }
     assert_eq!(
-        t["Resources"]["DeployLogGroup"]["Properties"]["KmsKeyId"],
+        template["Resources"]["DeployLogGroup"]["Properties"]["KmsKeyId"],
         json!({ "Fn::GetAtt": ["ArtifactKey", "Arn"] })
     );
 
@@ -1855,6 +1859,7 @@ struct Step {
 
 /// The documented order (examples/cloudformation/README.md, "Deploy order"): the accounts by
 /// profile, and the steps.
+#[allow(clippy::too_many_lines)] // the parse of one block, option by option
 fn deploy_order() -> (BTreeMap<String, String>, Vec<Step>) {
     let path = examples().join("cloudformation/README.md");
     let text = read(&path);
@@ -1931,9 +1936,9 @@ fn deploy_order() -> (BTreeMap<String, String>, Vec<Step>) {
             }
             match std::mem::take(&mut flag) {
                 // Options of one value.
-                "--profile" => step.profile = word.clone(),
-                "--stack-name" => step.stack = word.clone(),
-                "--template-file" => step.template = word.clone(),
+                "--profile" => word.clone_into(&mut step.profile),
+                "--stack-name" => word.clone_into(&mut step.stack),
+                "--template-file" => word.clone_into(&mut step.template),
                 // Options of several.
                 "--capabilities" => {
                     flag = "--capabilities";
@@ -2015,6 +2020,7 @@ fn principal_parameters(node: &Value, found: &mut BTreeSet<String>) {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // step by step, each rule of the order checked where it applies
 fn the_documented_order_feeds_every_cross_stack_value_from_an_earlier_step() {
     let (accounts, steps) = deploy_order();
     assert_eq!(accounts.len(), 2, "{accounts:?}");
@@ -2145,6 +2151,7 @@ fn iam_like(pattern: &str, text: &str) -> bool {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // the stacks of the order, each held to the README in turn
 fn the_documented_order_creates_every_stack_in_moto_and_each_holds_the_readme() {
     // moto is one account: every account of the order is moto's, and the stacks get names of
     // their own (moto is shared by the tests of this run).
@@ -2310,10 +2317,9 @@ fn the_documented_order_creates_every_stack_in_moto_and_each_holds_the_readme() 
         if let Some(prefix) = condition
             .as_mut()
             .and_then(|c| c.pointer_mut("/StringLike/s3:prefix"))
+            && prefix == &json!({ "Fn::Sub": "${KeyPrefix}/*" })
         {
-            if prefix == &json!({ "Fn::Sub": "${KeyPrefix}/*" }) {
-                *prefix = json!("shop/*");
-            }
+            *prefix = json!("shop/*");
         }
         json!([s["Sid"], s["Effect"], s["Action"], condition])
     };

@@ -169,10 +169,17 @@ fn role_statements(template: &Value, role: &str) -> Vec<Value> {
         .collect()
 }
 
+/// One synthesis (tsc and two `cdk synth`, the costly part) for both tests of the templates.
 #[test]
-fn the_cdk_app_synthesizes_offline_for_both_deploy_choices_and_cfn_lint_and_checkov_pass() {
+fn the_cdk_app_synthesizes_offline_for_both_choices_each_linted_and_wired_as_the_example_is() {
     let (_env, templates) = synthesized();
-    for (choice, (path, template)) in &templates {
+    scanners_pass(&templates);
+    wired_as_the_cloudformation_example(&templates);
+}
+
+/// cfn-lint and checkov pass each template.
+fn scanners_pass(templates: &BTreeMap<&'static str, (PathBuf, Value)>) {
+    for (choice, (path, template)) in templates {
         // cfn-lint: nothing to say.
         let lint = venv_tool("cfn-lint");
         let out = Command::new(&lint).arg(path).output().unwrap_or_else(|e| {
@@ -234,11 +241,10 @@ fn the_cdk_app_synthesizes_offline_for_both_deploy_choices_and_cfn_lint_and_chec
     }
 }
 
-#[test]
+/// The pipeline of each template is wired as `examples/cloudformation/pipeline.yaml` is.
 #[allow(clippy::too_many_lines)] // each stage of each choice in turn, as the CloudFormation test reads them
-fn the_cdk_pipeline_is_wired_as_the_cloudformation_example_is() {
-    let (_env, templates) = synthesized();
-    for (choice, (_, t)) in &templates {
+fn wired_as_the_cloudformation_example(templates: &BTreeMap<&'static str, (PathBuf, Value)>) {
+    for (choice, (_, t)) in templates {
         let pipeline = resource(t, "AWS::CodePipeline::Pipeline", "Pipeline");
         let props = &pipeline["Properties"];
         assert_eq!(props["PipelineType"], "V2", "{choice}");

@@ -13,6 +13,7 @@ mod util;
 mod tools;
 
 mod aws_regions;
+mod cdk;
 mod changes;
 mod cloudformation;
 mod emit_bundle;
@@ -28,4 +29,5 @@ mod snapshots;
 mod verify_bundle;
 mod verify_oci;
 mod verify_report;
+mod workflows;
 mod zip_parity;

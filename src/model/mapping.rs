@@ -15,9 +15,8 @@ use serde_json::{Map, Value};
 use super::blue_green;
 use super::findings::Thresholds;
 use super::json::{self, JsonError, kind as json_kind};
-use super::platform::Platform;
-use super::reference::{MAX_REFERENCE_LEN, UriMode};
-use super::rules::{Origin, Rule, Rules, TagPattern, TagPatternError};
+use super::reference::MAX_REFERENCE_LEN;
+use super::rules::{Origin, Rule, Rules, TagPatternError};
 use super::task_definition::SourceError;
 use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, TaskDefinitionSource};
 
@@ -697,50 +696,30 @@ struct Raw<'a> {
 
 /// The rules of one level; `prefix` is the level's key path with a final dot.
 fn rules(raw: Raw<'_>, prefix: &str, origin: &Origin) -> Result<Rules, MappingError> {
-    let uri = raw
-        .uri
-        .map(|v| {
-            v.parse::<UriMode>()
-                .map(|mode| Rule::new(mode, origin.clone()))
-                .map_err(|error| MappingError::Uri {
-                    prefix: prefix.to_owned(),
-                    error,
-                })
-        })
-        .transpose()?;
-    let tag_pattern = raw
-        .tag_pattern
-        .map(|p| {
-            p.parse::<TagPattern>()
-                .map(|pattern| Rule::new(pattern, origin.clone()))
-                .map_err(|error| match error {
-                    TagPatternError::TooLong { .. } => MappingError::PatternTooLong {
-                        prefix: prefix.to_owned(),
-                        error,
-                    },
-                    TagPatternError::Invalid(_) => MappingError::Pattern {
-                        prefix: prefix.to_owned(),
-                        value: Value::String(p.to_owned()),
-                        error,
-                    },
-                })
-        })
-        .transpose()?;
-    let platform = raw
-        .platform
-        .map(|v| {
-            v.parse::<Platform>()
-                .map(|p| Rule::new(p, origin.clone()))
-                .map_err(|error| MappingError::Platform {
-                    prefix: prefix.to_owned(),
-                    error,
-                })
-        })
-        .transpose()?;
+    let prefix = || prefix.to_owned();
+    let uri = rule(raw.uri, origin, |error| MappingError::Uri {
+        prefix: prefix(),
+        error,
+    })?;
+    let tag_pattern = rule(raw.tag_pattern, origin, |error| match error {
+        TagPatternError::TooLong { .. } => MappingError::PatternTooLong {
+            prefix: prefix(),
+            error,
+        },
+        TagPatternError::Invalid(_) => MappingError::Pattern {
+            prefix: prefix(),
+            value: Value::String(raw.tag_pattern.unwrap_or_default().to_owned()),
+            error,
+        },
+    })?;
+    let platform = rule(raw.platform, origin, |error| MappingError::Platform {
+        prefix: prefix(),
+        error,
+    })?;
     let findings = raw
         .findings
         .map(|v| {
-            Thresholds::from_json(v, &format!("{prefix}findings"))
+            Thresholds::from_json(v, &format!("{}findings", prefix()))
                 .map(|t| Rule::new(t, origin.clone()))
         })
         .transpose()?;
@@ -750,6 +729,21 @@ fn rules(raw: Raw<'_>, prefix: &str, origin: &Origin) -> Result<Rules, MappingEr
         platform,
         findings,
     })
+}
+
+/// One rule as written at `origin`, parsed; `refused` words why it is not one.
+fn rule<T: std::str::FromStr>(
+    value: Option<&str>,
+    origin: &Origin,
+    refused: impl FnOnce(T::Err) -> MappingError,
+) -> Result<Option<Rule<T>>, MappingError> {
+    value
+        .map(|v| {
+            v.parse::<T>()
+                .map(|t| Rule::new(t, origin.clone()))
+                .map_err(refused)
+        })
+        .transpose()
 }
 
 /// The keys whose values are objects keyed by name, with how one is written.
@@ -820,6 +814,7 @@ fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::UriMode;
 
     fn parse(text: &str) -> Result<Mapping, MappingError> {
         Mapping::parse(text.as_bytes(), Path::new("src"))

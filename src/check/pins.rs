@@ -262,6 +262,7 @@ pub enum PinProblem {
     #[error("{0}; {fix}", fix = match .0 {
         JsonError::DuplicateKey(_) => "keep one pin per key (a JSON reader would silently keep the last)",
         JsonError::NotUtf8 { .. } => "save it as UTF-8",
+        JsonError::TooDeep(_) => "no expect file nests that deep: is it the right file?",
         JsonError::Syntax(_) => "fix the JSON at that line and column",
     })]
     Json(JsonError),

@@ -107,6 +107,7 @@ pub enum GlobError {
 pub enum MappingError {
     #[error("{0}; {fix}", fix = match .0 {
         JsonError::NotUtf8 { .. } => "save it as UTF-8",
+        JsonError::TooDeep(_) => "no mapping nests that deep: is it the right file?",
         JsonError::Syntax(_) => "correct the JSON at that line and column",
         JsonError::DuplicateKey(_) => "keep one (a JSON reader would silently drop the other)",
     })]

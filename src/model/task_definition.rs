@@ -57,6 +57,7 @@ pub enum TaskDefinitionError {
     #[error("{0}; {fix}", fix = match .0 {
         JsonError::NotUtf8 { .. } => "save it as UTF-8",
         JsonError::DuplicateKey(_) => "keep one of them (JSON readers disagree on which copy counts)",
+        JsonError::TooDeep(_) => "no task definition nests that deep: is it the right file?",
         JsonError::Syntax(_) => "correct the JSON at that line and column",
     })]
     Json(JsonError),

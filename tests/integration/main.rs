@@ -14,6 +14,7 @@ mod discover;
 mod emit_bundle;
 mod emit_mapping;
 mod emit_single;
+mod fail_closed;
 mod findings;
 mod generations;
 mod publish_race;

@@ -92,6 +92,33 @@ impl Cli {
             || (env == Some("json") && !args.iter().any(|a| a.starts_with("--log-format")))
     }
 
+    /// For a refused value that no argument gave: the environment variable that set it (clap names
+    /// only the option).
+    #[must_use]
+    pub fn env_behind(error: &clap::Error, args: &[String]) -> Option<String> {
+        use clap::error::{ContextKind, ContextValue};
+        let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+            return None;
+        };
+        let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+        let on_the_line = args.iter().any(|a| {
+            a.strip_prefix("--")
+                .is_some_and(|a| a == long || a.starts_with(&format!("{long}=")))
+        });
+        if on_the_line {
+            return None;
+        }
+        let command = Cli::command();
+        command
+            .get_subcommands()
+            .chain(std::iter::once(&command))
+            .flat_map(clap::Command::get_arguments)
+            .find(|a| a.get_long() == Some(long))
+            .and_then(clap::Arg::get_env)
+            .map(|var| var.to_string_lossy().into_owned())
+            .filter(|var| std::env::var_os(var).is_some())
+    }
+
     /// The environment variable that set option `id`, when it was set that way.
     #[must_use]
     pub fn env_of(&self, id: &str) -> Option<&str> {
@@ -201,15 +228,21 @@ pub struct FindingsArgs {
     #[arg(long, value_name = "SEVERITY=N,...", env = "IMAGEDEF_FINDINGS")]
     pub findings: Option<String>,
     /// With findings thresholds: how long to wait in all for scans that are IN_PROGRESS or PENDING
-    /// (asked again after 2, 4, 8, ... up to 20 seconds) before failing; 0 asks once.
+    /// (asked again after 2, 4, 8, ... up to 20 seconds) before failing; 0 asks once; at most
+    /// 129600 (36 hours, the longest CodeBuild build).
     #[arg(
         long,
         value_name = "SECONDS",
         env = "IMAGEDEF_SCAN_WAIT",
-        default_value_t = DEFAULT_SCAN_WAIT
+        default_value_t = DEFAULT_SCAN_WAIT,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS)
     )]
     pub scan_wait: u64,
 }
+
+/// The longest wait any option takes, in seconds: 36 hours, the longest a CodeBuild build runs, so
+/// that no wait outlives the build that asked for it (and no deadline overflows the clock).
+pub const MAX_SECONDS: u64 = 36 * 60 * 60;
 
 /// `--scan-wait`'s default: five minutes, time for a scan on push started by the same pipeline to
 /// finish.
@@ -304,12 +337,13 @@ pub struct EmitArgs {
     #[arg(long)]
     pub json: bool,
     /// With --mapping: how long to wait for another process's lock on OUT before giving up (exit
-    /// 2, naming the process).
+    /// 2, naming the process); at most 129600 (36 hours).
     #[arg(
         long,
         value_name = "SECONDS",
         env = "IMAGEDEF_LOCK_TIMEOUT",
-        default_value_t = 600
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS)
     )]
     pub lock_timeout: u64,
 }

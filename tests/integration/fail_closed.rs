@@ -158,3 +158,59 @@ fn a_leading_bom_and_a_two_mib_appspec_are_read_as_before() {
         .stdout_has("ok      p/source/deploy/appspec.yaml: AppSpec version 0.0 deploys <TASK_DEFINITION> with traffic to container \"api\" port 8080, which the template maps\n")
         .stdout_has("2 passed, 0 failed\n");
 }
+
+/// Every option that takes a number, with its variable and the largest value it accepts.
+const NUMERIC: [(&str, &str, u64); 2] = [
+    ("--scan-wait", "IMAGEDEF_SCAN_WAIT", 129_600),
+    ("--lock-timeout", "IMAGEDEF_LOCK_TIMEOUT", 129_600),
+];
+
+#[test]
+fn no_numeric_flag_or_variable_panics_at_zero_its_maximum_or_past_it() {
+    let mut env = crate::util::web_artifact();
+    for (flag, var, max) in NUMERIC {
+        for ok in [0, max] {
+            let value = ok.to_string();
+            env.run(&[
+                "emit",
+                "web",
+                "--container",
+                "app",
+                "--out",
+                "o",
+                flag,
+                &value,
+            ])
+            .code(0)
+            .stdout_has("wrote 2 files to o\n");
+        }
+        for bad in [
+            (max + 1).to_string(),
+            i64::MAX.to_string(),
+            u64::MAX.to_string(),
+        ] {
+            let run = env.run(&[
+                "emit",
+                "web",
+                "--container",
+                "app",
+                "--out",
+                "o",
+                flag,
+                &bad,
+            ]);
+            run.code(2).stderr_is(&format!(
+                "error: invalid value '{bad}' for '{flag} <SECONDS>': {bad} is not in 0..={max}\n\nFor more information, try '--help'.\n"
+            ));
+        }
+        env.set(var, u64::MAX.to_string());
+        env.run(&["emit", "web", "--container", "app", "--out", "o"])
+            .code(2)
+            .stderr_is(&format!(
+                "error: invalid value '{}' for '{flag} <SECONDS>': {} is not in 0..={max}\n\nFor more information, try '--help'.\nimagedef: the value is ${var}'s, set in the environment: unset it, or give a value in range\n",
+                u64::MAX,
+                u64::MAX
+            ));
+        env.set(var, "600");
+    }
+}

@@ -3,12 +3,14 @@
 //! above all the IAM action the build role lacks. [`is_transient`] tells a failure another run may
 //! get past (throttling, 5xx, connections) from one it will not.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use super::MAX_ATTEMPTS;
+use crate::io::escape;
 
 /// One AWS call, as messages name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,10 +201,10 @@ impl fmt::Display for Fault {
                 message,
             } => {
                 let named = code.as_deref();
-                let code = named.unwrap_or("an unnamed error");
+                let code = named.map_or(Cow::Borrowed("an unnamed error"), escape::value);
                 let message = message
                     .as_deref()
-                    .map(|m| format!(": {m}"))
+                    .map(|m| format!(": {}", escape::value(m)))
                     .unwrap_or_default();
                 let fix = fix_for(call, named.unwrap_or_default(), *status);
                 write!(
@@ -223,16 +225,19 @@ impl fmt::Display for Fault {
                 };
                 write!(
                     f,
-                    "{what} {kind} after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode): {chain}; {}",
+                    "{what} {kind} after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode): {}; {}",
+                    escape::value(chain),
                     reach_hint(call)
                 )
             }
             Failure::NotAws { chain } => write!(
                 f,
-                "{what} got an answer that is not an AWS response ({chain}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_{} is set, check that it points at the {} API",
-                call.service, call.service
+                "{what} got an answer that is not an AWS response ({}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_{} is set, check that it points at the {} API",
+                escape::value(chain),
+                call.service,
+                call.service
             ),
-            Failure::Other { chain } => write!(f, "{what} failed: {chain}"),
+            Failure::Other { chain } => write!(f, "{what} failed: {}", escape::value(chain)),
         }
     }
 }

@@ -69,7 +69,8 @@ impl Status {
             "FINDINGS_UNAVAILABLE" => Status::FindingsUnavailable,
             "LIMIT_EXCEEDED" => Status::LimitExceeded,
             "IMAGE_ARCHIVED" => Status::ImageArchived,
-            other => Status::Other(other.to_owned()),
+            // Kept escaped: it is only ever shown.
+            other => Status::Other(crate::io::escape::value(other).into_owned()),
         }
     }
 

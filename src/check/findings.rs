@@ -15,6 +15,7 @@ use super::{Recorder, Seen};
 use crate::aws::Aws;
 use crate::aws::ecr::{Lookup, Manifest, Outcome, Unproven};
 use crate::aws::scan::{self, Answer, Finding, Polled, Scan, Status, Target};
+use crate::io::escape;
 use crate::model::ecr::Repository;
 use crate::model::findings::{Counts, Thresholds};
 use crate::model::platform::{self, Offered, Platform};
@@ -413,9 +414,9 @@ fn worst_text(worst: &[Finding]) -> String {
         .iter()
         .map(|f| {
             let mut parts = vec![f.severity.to_string()];
-            parts.extend(f.package.clone());
-            parts.extend(f.uri.clone());
-            format!("{} ({})", f.name, parts.join(", "))
+            parts.extend(f.package.as_deref().map(|p| escape::value(p).into_owned()));
+            parts.extend(f.uri.as_deref().map(|u| escape::value(u).into_owned()));
+            format!("{} ({})", escape::value(&f.name), parts.join(", "))
         })
         .collect();
     format!("; worst: {}", items.join(", "))
@@ -428,7 +429,7 @@ fn not_done(scan: &Scan, start: &str, id: &str, polled: &Polled, wait: Duration)
         .description
         .as_deref()
         .filter(|d| !d.is_empty())
-        .map(|d| format!(" ({d})"))
+        .map(|d| format!(" ({})", escape::value(d)))
         .unwrap_or_default();
     let fix = match &scan.status {
         Status::InProgress | Status::Pending => {

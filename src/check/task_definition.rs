@@ -9,6 +9,7 @@ use std::fmt;
 use super::Recorder;
 use crate::aws::Aws;
 use crate::aws::ecs::{self, EcsError};
+use crate::io::escape;
 use crate::io::input::{self, NamedReadError};
 use crate::model::mapping::Mapping;
 use crate::model::task_definition::TaskDefinitionError;
@@ -112,7 +113,7 @@ fn ecs_error(
             if reasons.is_empty() {
                 String::new()
             } else {
-                format!(", ECS says {}", reasons.join(", "))
+                format!(", ECS says {}", escape::value(&reasons.join(", ")))
             }
         ),
         EcsError::Inactive { region } => write!(

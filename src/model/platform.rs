@@ -38,20 +38,39 @@ impl Platform {
     }
 
     /// From the `os`, `architecture` and `variant` of an index entry's `platform` or of an image
-    /// config. `None` when `os` or `architecture` is missing or empty.
-    fn of_json(value: &Value) -> Option<Platform> {
-        let text = |key: &str| {
-            value
+    /// config (`at`: where, for the message). `Ok(None)` when `os` or `architecture` is missing or
+    /// empty; an error for a value that is not a word as OCI names platforms (`amd64`, `v8`),
+    /// which could otherwise carry anything into a message.
+    fn of_json(value: &Value, at: &str) -> Result<Option<Platform>, PlatformError> {
+        let text = |key: &'static str| -> Result<Option<String>, PlatformError> {
+            let Some(text) = value
                 .get(key)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
-                .map(str::to_ascii_lowercase)
+            else {
+                return Ok(None);
+            };
+            let lower = text.to_ascii_lowercase();
+            if lower.len() > 32
+                || !lower
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(PlatformError::Field {
+                    at: format!("{at}{key}"),
+                    value: text.to_owned(),
+                });
+            }
+            Ok(Some(lower))
         };
-        Some(Platform {
-            os: text("os")?,
-            architecture: text("architecture")?,
-            variant: text("variant"),
-        })
+        let (Some(os), Some(architecture)) = (text("os")?, text("architecture")?) else {
+            return Ok(None);
+        };
+        Ok(Some(Platform {
+            os,
+            architecture,
+            variant: text("variant")?,
+        }))
     }
 }
 
@@ -97,6 +116,11 @@ pub enum PlatformError {
         "the image config names no \"os\" and \"architecture\"; rebuild the image with a builder that records them"
     )]
     ConfigNamesNone,
+    #[error(
+        "{at:?} is {shown}, not a platform word as OCI names them (amd64, arm64, v8); the document is not trusted",
+        shown = crate::io::escape::value(value)
+    )]
+    Field { at: String, value: String },
 }
 
 impl FromStr for Platform {
@@ -284,7 +308,10 @@ pub fn offered(document: &Value) -> Result<Offered, PlatformError> {
                 .pointer("/annotations/vnd.docker.reference.type")
                 .and_then(Value::as_str)
                 == Some("attestation-manifest");
-            let platform = m.get("platform").and_then(Platform::of_json);
+            let platform = match m.get("platform") {
+                Some(p) => Platform::of_json(p, &format!("manifests[{i}].platform."))?,
+                None => None,
+            };
             let Some(platform) = platform.filter(|p| !attestation && p.os != "unknown") else {
                 continue;
             };
@@ -309,7 +336,7 @@ pub fn offered(document: &Value) -> Result<Offered, PlatformError> {
 
 /// The platform an image config blob names (`os`, `architecture`, `variant`).
 pub fn of_config(config: &Value) -> Result<Platform, PlatformError> {
-    Platform::of_json(config).ok_or(PlatformError::ConfigNamesNone)
+    Platform::of_json(config, "")?.ok_or(PlatformError::ConfigNamesNone)
 }
 
 #[cfg(test)]

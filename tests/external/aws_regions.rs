@@ -36,7 +36,7 @@ fn emit_ecr_refuses_registry_hosts_whose_region_is_not_real_before_any_request()
         assert_eq!(
             run.stderr(),
             format!(
-                "imagedef: error: --ecr: img:imageDetail.json: image {ACCOUNT}.dkr.ecr.{label}.amazonaws.com/shop/web@{digest}: the region of registry host {ACCOUNT}.dkr.ecr.{label}.amazonaws.com: \"{label}\" is not an AWS region: it matches the region pattern of no AWS partition ({PARTITIONS})\nno ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1); nothing was written\n"
+                "imagedef: error: --ecr: img:imageDetail.json: image {ACCOUNT}.dkr.ecr.{label}.amazonaws.com/shop/web@{digest}: the region of registry host {ACCOUNT}.dkr.ecr.{label}.amazonaws.com: \"{label}\" is not an AWS region: it matches the region pattern of no AWS partition ({PARTITIONS})\n  no ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1); nothing was written\n"
             ),
             "{label}"
         );
@@ -60,7 +60,7 @@ fn a_region_of_a_partition_whose_registry_hosts_are_unconfirmed_is_refused_sayin
     assert_eq!(
         run.stderr(),
         format!(
-            "imagedef: error: --ecr: img:imageDetail.json: image {ACCOUNT}.dkr.ecr.us-iso-east-1.amazonaws.com/shop/web@{digest}: the region of registry host {ACCOUNT}.dkr.ecr.us-iso-east-1.amazonaws.com: \"us-iso-east-1\" is a region of partition aws-iso, and imagedef cannot confirm that aws-iso has ECR registry hosts under amazonaws.com, so it does not look images up there\nno ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1); nothing was written\n"
+            "imagedef: error: --ecr: img:imageDetail.json: image {ACCOUNT}.dkr.ecr.us-iso-east-1.amazonaws.com/shop/web@{digest}: the region of registry host {ACCOUNT}.dkr.ecr.us-iso-east-1.amazonaws.com: \"us-iso-east-1\" is a region of partition aws-iso, and imagedef cannot confirm that aws-iso has ECR registry hosts under amazonaws.com, so it does not look images up there\n  no ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1); nothing was written\n"
         )
     );
     nothing_reached(&proxy);

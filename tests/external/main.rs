@@ -18,6 +18,7 @@ mod changes;
 mod cloudformation;
 mod emit_bundle;
 mod findings;
+mod forged_lines;
 mod generations;
 mod live_aws;
 mod platform;

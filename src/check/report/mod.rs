@@ -180,8 +180,9 @@ impl Report {
     }
 
     /// A command that writes or changes something ends here when a check failed: an error naming
-    /// every finding (`subject: message`, a line each), `done` said after them (`nothing was
-    /// written`), with the exit code of the worst.
+    /// every finding (`subject: message`, a line each, a message of several lines going on in
+    /// indented lines), `done` said after them (`nothing was written`), with the exit code of the
+    /// worst.
     pub fn conclude(&self, done: &str) -> anyhow::Result<()> {
         if self.findings.is_empty() {
             return Ok(());
@@ -190,10 +191,11 @@ impl Report {
             .findings
             .iter()
             .map(|f| {
+                let message = f.message.replace('\n', "\n  ");
                 if f.subject.is_empty() {
-                    f.message.clone()
+                    message
                 } else {
-                    format!("{}: {}", f.subject, f.message)
+                    format!("{}: {message}", f.subject)
                 }
             })
             .collect();

@@ -467,6 +467,8 @@ pub enum Fault {
     Drop,
     /// Answer with this status and AWS JSON error code (`__type`).
     Answer(u16, &'static str),
+    /// As `Answer`, with this message (anything a service could write in one).
+    AnswerWith(u16, &'static str, &'static str),
     /// Another writer first: PUT these bytes at the request's path (query dropped) straight to
     /// moto, then forward the request.
     PutFirst(Arc<Vec<u8>>),
@@ -586,6 +588,13 @@ fn serve(
                 status,
                 vec![("x-amzn-errortype".to_owned(), code.to_owned())],
                 serde_json::json!({ "__type": code, "message": format!("injected {code}") })
+                    .to_string()
+                    .into_bytes(),
+            ),
+            Fault::AnswerWith(status, code, message) => (
+                status,
+                vec![("x-amzn-errortype".to_owned(), code.to_owned())],
+                serde_json::json!({ "__type": code, "message": message })
                     .to_string()
                     .into_bytes(),
             ),

@@ -145,7 +145,8 @@ impl Serialize for Severity {
 }
 
 /// `CRITICAL, HIGH, ...`.
-fn names() -> String {
+#[must_use]
+pub fn names() -> String {
     Severity::ALL
         .iter()
         .map(|s| s.name())

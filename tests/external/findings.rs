@@ -608,3 +608,95 @@ fn an_index_is_judged_only_by_the_platform_manifest_the_task_needs() {
         .code(1)
         .stdout_has("CRITICAL 1 > 0 tolerated");
 }
+
+#[test]
+fn the_gate_judges_the_larger_of_the_counts_and_the_listed_findings() {
+    let critical = [finding("CVE-2024-0001", "CRITICAL", "openssl")];
+    for (what, counts) in [
+        ("counts missing", json!({})),
+        ("counts say 0", json!({"CRITICAL": 0})),
+    ] {
+        let web = scanned("COMPLETE", &counts, &critical);
+        let env = build(&moto().endpoint(), &[("img", &web)]);
+        let run = emit_img(&env, "CRITICAL=0", &[]);
+        run.code(1).stderr_is(&format!(
+            "imagedef: error: img:imageDetail.json: 123456789012.dkr.ecr.{REGION}.amazonaws.com/{}@{} (CRITICAL=0 from --findings): {}: over the findings thresholds: CRITICAL 1 > 0 tolerated (scan COMPLETE: CRITICAL 1); worst: CVE-2024-0001 (CRITICAL, openssl 1.2.3, https://nvd.nist.gov/vuln/detail/CVE-2024-0001); fix: rebuild the image on patched packages or a patched base image, or raise the threshold (--findings); nothing was written\n",
+            web.0, web.1, web.1
+        ));
+        assert!(!env.path("out").exists(), "{what}");
+    }
+}
+
+#[test]
+fn a_scan_that_cannot_be_judged_fails_closed_saying_what_was_wrong() {
+    // A severity ECR does not spell so: no threshold names it.
+    let web = scanned("COMPLETE", &json!({"critical": 1}), &[]);
+    let env = build(&moto().endpoint(), &[("img", &web)]);
+    emit_img(&env, "CRITICAL=0", &[]).code(1).stderr_is(&format!(
+        "imagedef: error: img:imageDetail.json: 123456789012.dkr.ecr.{REGION}.amazonaws.com/{}@{} (CRITICAL=0 from --findings): {}: the scan COMPLETE cannot be judged: findingSeverityCounts names severity \"critical\", which is none of CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED; the image is not passed; scan it again: aws ecr start-image-scan --repository-name {} --image-id imageDigest={} --region {REGION} --registry-id 123456789012; nothing was written\n",
+        web.0, web.1, web.1, web.0, web.1
+    ));
+    // A count no reader of the answer can hold.
+    let web = scanned("COMPLETE", &json!({"CRITICAL": 1_099_511_627_776_u64}), &[]);
+    let env = build(&moto().endpoint(), &[("img", &web)]);
+    let run = emit_img(&env, "CRITICAL=0", &[]);
+    run.code(1)
+        .stderr_has(&format!(
+            "{}: ECR's answer could not be read (",
+            web.1
+        ))
+        .stderr_has("), so its findings cannot be judged and the image is not passed; run again, and if it persists scan the image again: aws ecr start-image-scan");
+    assert!(!env.path("out").exists());
+}
+
+#[test]
+fn an_index_of_two_thousand_platforms_makes_no_scan_call_and_says_why() {
+    let moto = moto();
+    let manifests: Vec<Value> = (0..2000)
+        .map(|i| {
+            json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": format!("sha256:{i:064x}"),
+                "size": 100,
+                "platform": {"os": "linux", "architecture": format!("arch{i}")},
+            })
+        })
+        .collect();
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    })
+    .to_string();
+    let repo = unique("shop/wide");
+    let digest = moto.put_manifest(
+        REGION,
+        &repo,
+        index.as_bytes(),
+        "application/vnd.oci.image.index.v1+json",
+        Some("v1"),
+    );
+    let proxy = FaultProxy::start(moto.port, Vec::new(), Fault::Pass);
+    let env = build(
+        &proxy.endpoint(),
+        &[("img", &(repo.clone(), digest.clone()))],
+    );
+    emit_img(&env, "CRITICAL=0", &[]).code(1).stderr_is(&format!(
+        "imagedef: error: img:imageDetail.json: 123456789012.dkr.ecr.{REGION}.amazonaws.com/{repo}@{digest} is an image index of 2000 platform manifests, and judging each takes a DescribeImageScanFindings call, of which imagedef makes at most 20 for one image; name the platform the task needs (--platform, the mapping's platform, or the task definition's runtimePlatform) so that only its manifests are judged; nothing was written\n"
+    ));
+    assert_eq!(proxy.count("DescribeImageScanFindings"), 0);
+    // The platform check alone still reads the index as it is.
+    env.run(&[
+        "emit",
+        "img",
+        "--container",
+        "web",
+        "--ecr",
+        "--platform",
+        "linux/arch7",
+        "--out",
+        "out",
+    ])
+    .code(0)
+    .stdout_has("wrote 2 files to out\n");
+}

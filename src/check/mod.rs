@@ -92,7 +92,7 @@ pub fn containers(services: &[ResolvedService<'_>], mapping: &Mapping) -> Vec<Se
         let name = s.service.name.as_ref();
         let platform = s.platform();
         if let (None, Some(task)) = (&platform, &s.task)
-            && let Needed::Unknown(why) = &task.platform
+            && let Needed::Unknown(why) = &task.definition.platform
         {
             tracing::debug!(
                 "{}: the platform is not checked: {why}",

@@ -7,6 +7,7 @@ use crate::check::{self, Check, Needs, Recorder, Report, oci, pins, task_definit
 use crate::config::VerifyConfig;
 use crate::discover;
 use crate::error::ExitCode;
+use crate::model::TaskDefinitionSource;
 use crate::model::blue_green::Which;
 use crate::model::platform::Needed;
 
@@ -112,30 +113,45 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// The platform every image must offer: `--platform`, else the one `--task-definition` needs.
-/// `None` when neither says (an EC2 task definition without runtimePlatform, said at -v) or the
-/// task definition cannot be read (an error).
+/// The platform every image must offer: `--platform`, else the one `--task-definition` needs,
+/// else the one `--task-definition-template` needs (a template is a task definition). `None` when
+/// none says (an EC2 task definition without runtimePlatform, said at -v) or the task definition
+/// cannot be read (an error; a template's own errors are the blue/green check's).
 fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
     if let Some(rule) = &config.platform {
         return Some(Need::of(rule, rule.from.words(None, "platform")));
     }
-    let source = config.task_definition.as_ref()?;
-    match task_definition::load(source, aws::shared) {
+    let (source, named, option) = match (&config.task_definition, &config.blue_green) {
+        (Some(source), _) => (
+            source.clone(),
+            format!("task definition {source}"),
+            format!("--task-definition {source}"),
+        ),
+        (None, Some(inputs)) => (
+            TaskDefinitionSource::File(inputs.template.clone()),
+            format!("task definition template {}", inputs.template.display()),
+            format!("--task-definition-template {}", inputs.template.display()),
+        ),
+        (None, None) => return None,
+    };
+    let task = match task_definition::load(&source, aws::shared) {
+        Ok(loaded) => loaded.task,
+        Err(_) if config.task_definition.is_none() => return None,
         Err(e) => {
-            report.error(format!("--task-definition {source}"), e.to_string());
+            report.error(option, e.to_string());
+            return None;
+        }
+    };
+    match task.platform {
+        Needed::Platform { platform, from } => Some(Need {
+            platform,
+            from: format!("{named} ({from})"),
+            stated: true,
+        }),
+        Needed::Unknown(why) => {
+            tracing::info!("{option}: the platform is not checked: {why}");
             None
         }
-        Ok(loaded) => match loaded.task.platform {
-            Needed::Platform { platform, from } => Some(Need {
-                platform,
-                from: format!("task definition {source} ({from})"),
-                stated: true,
-            }),
-            Needed::Unknown(why) => {
-                tracing::info!("--task-definition {source}: the platform is not checked: {why}");
-                None
-            }
-        },
     }
 }
 

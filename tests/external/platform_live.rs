@@ -193,3 +193,45 @@ fn an_http_registry_url_off_loopback_is_refused() {
     assert_eq!(live.blob_gets(), 0);
     assert_eq!(live.api.count("GetAuthorizationToken"), 0);
 }
+
+/// A blue/green task definition template on Fargate: linux/amd64, said by no runtimePlatform.
+const FARGATE_TEMPLATE: &str = r#"{"family":"web","requiresCompatibilities":["FARGATE"],"containerDefinitions":[{"name":"web","image":"<IMAGE1_NAME>","portMappings":[{"containerPort":8080}]}]}"#;
+const APPSPEC: &str = "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\n";
+
+#[test]
+fn a_blue_green_template_without_a_task_definition_still_holds_the_platform() {
+    let live = Live::new(Proxy::Redirect);
+    let (repo, uri) = live.image(&images().arm64, "img");
+    live.env.write(
+        "deploy/imagedef.json",
+        serde_json::json!({
+            "services": { "web": {
+                "containers": { "web": { "repository": repo } },
+                "blueGreen": "web",
+                "taskDefinitionTemplate": "taskdef.json",
+                "appSpec": "appspec.yaml"
+            } }
+        })
+        .to_string(),
+    );
+    live.env.write("deploy/taskdef.json", FARGATE_TEMPLATE);
+    live.env.write("deploy/appspec.yaml", APPSPEC);
+    let run = live.emit();
+    run.code(1).stderr_is(&format!(
+        "imagedef: error: service \"web\", container \"web\": image {uri} offers linux/arm64, but task definition template deploy/taskdef.json (FARGATE without runtimePlatform.cpuArchitecture: amd64) needs linux/amd64: the task would not start (exec format error, or no manifest for linux/amd64); fix: build the image for linux/amd64 (e.g. docker buildx build --platform linux/amd64), or set the task definition's runtimePlatform to what the image is; nothing was written\n"
+    ));
+    assert!(!live.env.path("out").exists());
+    // verify holds the images it checks to the template it is given, as to a task definition.
+    let run = live.env.run(&[
+        "verify",
+        "img",
+        "--ecr",
+        "--task-definition-template",
+        "deploy/taskdef.json",
+        "--app-spec",
+        "deploy/appspec.yaml",
+    ]);
+    run.code(1).stdout_has(&format!(
+        "FAILED  img:imageDetail.json (img/imageDetail.json): image {uri} offers linux/arm64, but task definition template deploy/taskdef.json (FARGATE without runtimePlatform.cpuArchitecture: amd64) needs linux/amd64: the task would not start"
+    ));
+}

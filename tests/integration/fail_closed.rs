@@ -214,3 +214,29 @@ fn no_numeric_flag_or_variable_panics_at_zero_its_maximum_or_past_it() {
         env.set(var, "600");
     }
 }
+
+#[test]
+fn verify_says_an_image_with_a_tag_and_no_digest_is_not_pinned_and_strict_fails_it() {
+    let env = Env::new();
+    let uri = format!("{}/shop/web:v1", crate::util::HOST);
+    env.write(
+        "art/imageDetail.json",
+        format!("{{\"ImageURI\": \"{uri}\"}}"),
+    );
+    let unpinned = format!(
+        "ImageURI {uri} carries a tag and no digest (no @sha256: and no ImageDigest), so ECS resolves the tag when it deploys and what deploys is not proven to be what was checked; use the ECR source action's imageDetail.json, which pins the digest"
+    );
+    env.run(&["verify", "art"])
+        .code(0)
+        .stdout_is(&format!(
+            "ok      art:imageDetail.json (art/imageDetail.json): {uri}\n1 passed, 0 failed\n"
+        ))
+        .stderr_is(&format!(
+            "imagedef: warning: art:imageDetail.json (art/imageDetail.json): {unpinned} (--strict makes this a failure)\n"
+        ));
+    env.run(&["verify", "art", "--strict"])
+        .code(1)
+        .stdout_is(&format!(
+            "FAILED  art:imageDetail.json (art/imageDetail.json): {unpinned}\n0 passed, 1 failed\n"
+        ));
+}

@@ -193,10 +193,12 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
   top level   services (required): service name -> service, in file order; the name (1-100 of
               letters, digits, _ and -; not SHA256SUMS) is the folder under OUT
               uri, tagPattern: as --uri and --tag-pattern, for every service
+              platform: as --platform, for every service (os/architecture, e.g. linux/arm64)
               findings: as --findings, for every service
+              strict: true makes every check that cannot run a failure, as --strict
   service     containers (required): container name -> image, in the order written
-              uri, tagPattern: for this service (they win over the top level's; the options win
-              over both)
+              uri, tagPattern, platform: for this service (they win over the top level's; the
+              options win over both; platform also over the task definition's runtimePlatform)
               taskDefinition: a task definition JSON, relative to the mapping file, or
               ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region
               from AWS_REGION); every container must exist in it
@@ -333,6 +335,12 @@ pub struct EmitArgs {
     /// Resolve and verify everything, print what would be written, write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Every check that could not run for a service fails (exit 1) rather than being said "not
+    /// checked": a service without a task definition, platforms or findings not read (they need
+    /// --ecr), an image not looked up in ECR, a blue/green service without its templates.
+    /// [default: the mapping's "strict"]
+    #[arg(long, env = "IMAGEDEF_STRICT")]
+    pub strict: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,

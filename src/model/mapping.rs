@@ -31,6 +31,8 @@ pub struct Mapping {
     pub path: Option<PathBuf>,
     /// The top-level `uri`, `tagPattern`, `platform` and `findings`.
     pub rules: Rules,
+    /// `strict`: every check that cannot run for a service is a failure, as with `--strict`.
+    pub strict: bool,
     /// In file order.
     pub services: Vec<Service>,
 }
@@ -329,6 +331,7 @@ struct RawMapping {
     tag_pattern: Option<String>,
     platform: Option<String>,
     findings: Option<Value>,
+    strict: Option<bool>,
     services: Option<Map<String, Value>>,
 }
 
@@ -363,7 +366,7 @@ struct RawContainer {
 }
 
 /// What a mapping's keys are for, said in every "unknown key" error.
-const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
+const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\", \"strict\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
     /// Single-image mode as a mapping: one service without a name, whose one container takes the
@@ -376,6 +379,7 @@ impl Mapping {
         Mapping {
             path: None,
             rules: Rules::default(),
+            strict: false,
             services: vec![Service {
                 name: None,
                 containers: vec![Container {
@@ -463,6 +467,7 @@ impl Mapping {
         }
         Ok(Mapping {
             path: None,
+            strict: raw.strict.unwrap_or(false),
             rules: rules(
                 Raw {
                     uri: raw.uri.as_deref(),
@@ -884,7 +889,7 @@ mod tests {
             ("[]".into(), &["not a JSON object"]),
             ("{}".into(), &["\"services\" is missing or empty"]),
             (r#"{"services": {}}"#.into(), &["\"services\" is missing or empty"]),
-            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `platform`, `findings`, `services`", "fix the spelling"]),
+            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `platform`, `findings`, `strict`, `services`", "fix the spelling"]),
             (svc(r#"{"containers": {}}"#), &["\"services.web.containers\" is missing or empty"]),
             (svc(r#"{"container": {}}"#), &["key \"services.web\": unknown field `container`"]),
             (svc("3"), &["key \"services.web\" is a number, not an object"]),

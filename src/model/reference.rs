@@ -69,6 +69,15 @@ impl ImageRef {
         self.ecs_length() <= MAX_REFERENCE_LEN
     }
 
+    /// The reference as text that is read shows it: its digest shortened ([`Digest::short`]).
+    #[must_use]
+    pub fn short(&self) -> String {
+        match self.digest {
+            Some(d) => format!("{}@{}", self.with(self.tag(), None), d.short()),
+            None => self.to_string(),
+        }
+    }
+
     /// The same image name with the given tag and digest.
     #[must_use]
     pub fn with(&self, tag: Option<&str>, digest: Option<Digest>) -> ImageRef {

@@ -87,11 +87,20 @@ fn emit(b: &Build, out: &str, extra: &[&str]) -> crate::util::Run {
     b.env.run(&args)
 }
 
-/// The summary's first line: the service and where each image came from.
+/// A digest as the summary shows it: `sha256:` and 12 hex characters.
+fn short(digest: &str) -> &str {
+    &digest[..19]
+}
+
+/// The summary's first lines: the service with the checks that ran, and where each image came
+/// from.
 fn resolved_line(b: &Build) -> String {
     format!(
-        "shop: web = {}@{NEW}  (from web:imageDetail.json); proxy = {}@{PROXY}  (from proxy:imageDetail.json)\n",
-        b.web, b.proxy
+        "shop: task definition ok, templates off, ECR off, platform not checked, findings off\n  web = {}@{}  (from web:imageDetail.json)\n  proxy = {}@{}  (from proxy:imageDetail.json)\n",
+        b.web,
+        short(NEW),
+        b.proxy,
+        short(PROXY)
     )
 }
 
@@ -119,8 +128,10 @@ fn shown(b: &Build, lines: &str) -> String {
 /// The changes of [`web_changed`].
 fn web_changed_lines(b: &Build) -> String {
     format!(
-        "    web: {}@{OLD} -> @{NEW} (v1.3)\n    proxy: unchanged\n",
-        b.web
+        "    web: {}@{} -> @{} (v1.3)\n    proxy: unchanged\n",
+        b.web,
+        short(OLD),
+        short(NEW)
     )
 }
 
@@ -216,8 +227,9 @@ fn a_running_tag_without_digest_is_unknown_and_said_so() {
     let run = emit(&b, "out", &[]);
     run.code(0);
     let lines = format!(
-        "    web: unknown (the running image is a tag without a digest): {}:v1.2 -> @{NEW} (v1.3)\n    proxy: unchanged\n",
-        b.web
+        "    web: unknown (the running image is a tag without a digest): {}:v1.2 -> @{} (v1.3)\n    proxy: unchanged\n",
+        b.web,
+        short(NEW)
     );
     assert_eq!(run.stdout(), shown(&b, &lines) + WROTE);
     let service = &report(&b)["services"][0];
@@ -245,9 +257,11 @@ fn repositories_are_compared_by_identity_and_another_one_is_a_change_even_with_t
     let run = emit(&b, "out", &[]);
     run.code(0);
     let lines = format!(
-        "    web: unchanged\n    proxy: {}/shop/envoy@{PROXY} -> {}@{PROXY} (p7)\n",
+        "    web: unchanged\n    proxy: {}/shop/envoy@{} -> {}@{} (p7)\n",
         host(REGION),
+        short(PROXY),
         b.proxy,
+        short(PROXY),
     );
     assert_eq!(run.stdout(), shown(&b, &lines) + WROTE);
     let service = &report(&b)["services"][0];
@@ -287,8 +301,14 @@ fn single_image_mode_with_ecs_shows_the_change_after_its_line() {
     assert_eq!(
         run.stdout(),
         format!(
-            "web = {}@{NEW}  (from web:imageDetail.json)\n  against {} (runs {}):\n    web: {}@{OLD} -> @{NEW} (v1.3)\nwrote 2 files to out\n",
-            b.web, b.ecs, b.arn, b.web,
+            "web = {}@{}  (from web:imageDetail.json)\n  checks: task definition ok, templates off, ECR off, platform not checked, findings off\n  against {} (runs {}):\n    web: {}@{} -> @{} (v1.3)\nwrote 2 files to out\n",
+            b.web,
+            short(NEW),
+            b.ecs,
+            b.arn,
+            b.web,
+            short(OLD),
+            short(NEW),
         )
     );
     let summary = single(&["--json"]).code(0).json();

@@ -10,6 +10,7 @@ use crate::tools::aws::{self, Fault, FaultProxy, detail, moto, unique};
 use crate::tools::findings::{finding, two_platform_index};
 use crate::util::Env;
 use crate::util::aws::aws_env;
+use crate::util::short_digests;
 
 const REGION: &str = "us-west-2";
 
@@ -173,12 +174,14 @@ fn a_service_s_findings_win_over_the_top_level_s_and_the_option_over_both() {
     let host = aws::host(REGION);
     emit(&["--findings", "CRITICAL=1,HIGH=3"])
         .code(0)
-        .stdout_is(&format!(
-            "web: web = {host}/{}@{}  (from web:imageDetail.json)\n\
-             api: api = {host}/{}@{}  (from api:imageDetail.json)\n\
+        .stdout_is(&short_digests(&format!(
+            "web: task definition not checked, templates off, ECR ok, platform not checked, findings ok\n  \
+             web = {host}/{}@{}  (from web:imageDetail.json)\n\
+             api: task definition not checked, templates off, ECR ok, platform not checked, findings ok\n  \
+             api = {host}/{}@{}  (from api:imageDetail.json)\n\
              wrote 4 files for 2 services to out\n",
             web.0, web.1, api.0, api.1
-        ));
+        )));
     let report: Value = serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();
     let web_row = &report["services"][0]["containers"][0]["findings"];
     assert_eq!(web_row["from"], "--findings");
@@ -508,10 +511,12 @@ fn enhanced_scanning_counts_untriaged_where_named_and_names_the_vulnerable_packa
     // HIGH is not named, so not limited; UNTRIAGED is.
     emit_img(&env, "UNTRIAGED=2", &[])
         .code(0)
-        .stdout_is(&format!(
-            "web = {}/{repo}@{digest}  (from img:imageDetail.json)\nwrote 2 files to out\n",
+        .stdout_is(&short_digests(&format!(
+            "web = {}/{repo}@{digest}  (from img:imageDetail.json)\n  \
+             checks: task definition not checked, templates off, ECR ok, platform not checked, findings ok\n\
+             wrote 2 files to out\n",
             aws::host(REGION)
-        ));
+        )));
     emit_img(&env, "UNTRIAGED=1", &[])
         .code(1)
         .stderr_has("UNTRIAGED 2 > 1 tolerated (scan ACTIVE: HIGH 4, UNTRIAGED 2)")

@@ -9,6 +9,7 @@ use crate::tools::aws::{
 use crate::tools::credentials::SessionCredentials;
 use crate::util::Env;
 use crate::util::aws::{aws_env, aws_env_without_keys};
+use crate::util::short_digests;
 
 /// A build with one ECR source artifact, `img`, for `repo` in `region` with `digest` and `tags`.
 fn artifact(env: &Env, region: &str, repo: &str, digest: &str, tags: &[&str]) {
@@ -48,10 +49,20 @@ fn found_in_ecr(repo: &str, digest: &str) -> String {
     )
 }
 
+/// What the summary says ran when ECR was (`ecr`) or was not asked for, and nothing else was.
+fn checks(ecr: &str) -> String {
+    format!(
+        "task definition not checked, templates off, ECR {ecr}, platform not checked, findings off"
+    )
+}
+
 /// The whole stdout of `emit img --container web` that wrote `files` files into `out`, for the
-/// image `uri` (and `then`, the lines that follow the image's).
-fn wrote_web(uri: &str, then: &str, files: u32, out: &str) -> String {
-    format!("web = {uri}  (from img:imageDetail.json)\n{then}wrote {files} files to {out}\n")
+/// image `uri` whose checks were `checks` (and `then`, the lines that follow), digests shortened
+/// as the summary shows them.
+fn wrote_web(uri: &str, checks: &str, then: &str, files: u32, out: &str) -> String {
+    short_digests(&format!(
+        "web = {uri}  (from img:imageDetail.json)\n  checks: {checks}\n{then}wrote {files} files to {out}\n"
+    ))
 }
 
 #[test]
@@ -152,6 +163,7 @@ fn emit_ecr_with_uri_tag_fails_when_the_tag_moved_to_another_digest() {
     .code(0)
     .stdout_is(&wrote_web(
         &format!("{}/{repo}:v1", aws::host("us-west-2")),
+        &checks("ok"),
         "",
         2,
         "out",
@@ -192,6 +204,7 @@ fn emit_ecr_with_uri_tag_fails_when_the_tag_moved_to_another_digest() {
     .code(0)
     .stdout_is(&wrote_web(
         &format!("{}/{repo}@{first}", aws::host("us-west-2")),
+        &checks("ok"),
         "",
         2,
         "out3",
@@ -221,6 +234,7 @@ fn ecs_task_definition_checks_the_containers_the_service_runs_now() {
     .code(0)
     .stdout_is(&wrote_web(
         &uri,
+        "task definition ok, templates off, ECR off, platform not checked, findings off",
         &format!(
             "  against {ecs} (runs arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/{service}:1):\n    web: nginx -> {uri} (v1)\n"
         ),
@@ -299,10 +313,14 @@ fn mapping_task_definition_ecs_is_looked_up_and_ecr_checks_every_container() {
         "out",
     ])
     .code(0)
-    .stdout_is(&format!(
-        "web: web = {uri}  (from img:imageDetail.json)\n  against ecs://{cluster}/{service} (runs arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/{service}:1):\n    web: nginx -> {uri} (v1)\nwrote 3 files for 1 service to out\n",
+    .stdout_is(&short_digests(&format!(
+        "web: task definition ok, templates off, ECR ok, platform not checked, findings off\n  \
+         web = {uri}  (from img:imageDetail.json)\n  \
+         against ecs://{cluster}/{service} (runs arn:aws:ecs:eu-west-1:{ACCOUNT}:task-definition/{service}:1):\n    \
+         web: nginx -> {uri} (v1)\n\
+         wrote 3 files for 1 service to out\n",
         uri = format!("{}/{repo}@{digest}", aws::host("us-west-2"))
-    ));
+    )));
     assert!(env.read("out/web/imagedefinitions.json").contains(&digest));
     let report = env.read("out/imagedef-report.json");
     assert!(
@@ -520,7 +538,7 @@ fn ecr_with_no_ecr_image_warns_and_calls_nothing() {
         .stderr_has("--ecr: no image is in an Amazon ECR private registry");
     env.run(&["emit", "img", "--container", "web", "--ecr", "--out", "out"])
         .code(0)
-        .stdout_is(&wrote_web(&uri, "", 2, "out"))
+        .stdout_is(&wrote_web(&uri, &checks("not checked"), "", 2, "out"))
         .stderr_has("nothing was looked up");
     assert_eq!(proxy.targets.lock().unwrap().len(), 0);
 }
@@ -541,6 +559,7 @@ fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
     .code(0)
     .stdout_is(&wrote_web(
         &format!("{}/{repo}@{digest}", aws::host("us-west-2")),
+        &checks("off"),
         "",
         3,
         "out",

@@ -8,6 +8,7 @@ use crate::tools::images::images;
 use crate::tools::registry::{self, Proxy, RedirectProxy};
 use crate::util::Env;
 use crate::util::aws::aws_env;
+use crate::util::short_digests;
 
 const REGION: &str = "eu-west-1";
 
@@ -99,9 +100,11 @@ fn an_arm64_single_manifest_passes_with_one_token_and_one_blob_get() {
     let (repo, uri) = live.image(&images().arm64, "img");
     live.env.write("deploy/imagedef.json", mapping(&repo));
     live.env.write("deploy/arm.json", ARM_TASK);
-    live.emit().code(0).stdout_is(&format!(
-        "web: web = {uri}  (from img:imageDetail.json)\nwrote 3 files for 1 service to out\n"
-    ));
+    live.emit().code(0).stdout_is(&short_digests(&format!(
+        "web: task definition ok, templates off, ECR ok, platform ok, findings off\n  \
+         web = {uri}  (from img:imageDetail.json)\n\
+         wrote 3 files for 1 service to out\n"
+    )));
     assert!(
         live.env
             .read("out/web/imagedefinitions.json")
@@ -122,6 +125,20 @@ fn an_arm64_single_manifest_passes_with_one_token_and_one_blob_get() {
     assert_eq!(seen[0].authorization, Some(format!("Basic {token}")));
     assert!(seen[1].path.starts_with("/s3/"), "{seen:?}");
     assert_eq!(seen[1].authorization, None);
+    // Every check that applies ran, so --strict has nothing to fail.
+    live.env
+        .run(&[
+            "emit",
+            "img",
+            "--mapping",
+            "deploy/imagedef.json",
+            "--ecr",
+            "--strict",
+            "--out",
+            "strict",
+        ])
+        .code(0)
+        .stdout_has("web: task definition ok, templates off, ECR ok, platform ok, findings off\n");
 }
 
 #[test]

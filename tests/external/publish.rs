@@ -9,6 +9,7 @@ use crate::tools::aws::{Fault, FaultProxy, assert_no_secrets, moto, unique};
 use crate::tools::credentials::SessionCredentials;
 use crate::util::aws::aws_env;
 use crate::util::bundled::{bundle, digest, emit_bundles, emitted, emitted_in};
+use crate::util::short_digests;
 use crate::util::{Env, HOST, ecr_detail};
 
 /// sha256 as S3 stores it: base64 of the raw digest.
@@ -207,10 +208,12 @@ fn single_image_bundle_is_published_under_its_key() {
         "out",
     ])
     .code(0)
-    .stdout_is(&format!(
-        "web = {HOST}/shop/web@{}  (from img:imageDetail.json)\nwrote 3 files to out\n",
+    .stdout_is(&short_digests(&format!(
+        "web = {HOST}/shop/web@{}  (from img:imageDetail.json)\n  \
+         checks: task definition not checked, templates off, ECR off, platform not checked, findings off\n\
+         wrote 3 files to out\n",
         digest(7)
-    ));
+    )));
     env.run(&[
         "publish",
         "out",

@@ -2,7 +2,7 @@
 //! code and a message naming the file, the key, the value and the fix, never a panic or a hang,
 //! and the output directory is left exactly as it was.
 
-use crate::util::{DIGEST_WEB, Env, HOST, ecr_detail, emit_app};
+use crate::util::{DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail, emit_app, short_digests};
 
 /// (file bytes, fragments the error must contain)
 fn refusals() -> Vec<(Vec<u8>, Vec<&'static str>)> {
@@ -114,9 +114,10 @@ fn crlf_and_bom_are_accepted() {
     env.write("a/imageDetail.json", text);
     emit_app(&env, "a", &["--uri", "tag", "--out", "o"])
         .code(0)
-        .stdout_is(&format!(
-            "app = {HOST}/web:v2  (from a:imageDetail.json)\nwrote 2 files to o\n"
-        ));
+        .stdout_is(&short_digests(&format!(
+
+            "app = {HOST}/web:v2  (from a:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to o\n"
+        )));
     assert!(
         env.read("o/imagedefinitions.json")
             .contains(&format!("{HOST}/web:v2"))
@@ -347,9 +348,10 @@ fn accepted_oddities_still_work() {
         env.write("art/imageDetail.json", bytes);
         let run = env.run(&["emit", "art", "--out", "out", "--container", "app"]);
         assert_eq!(run.code, 0, "{name}: {run:#?}");
-        run.stdout_is(&format!(
-            "app = {HOST}/shop/web@{DIGEST_WEB}  (from art:imageDetail.json)\nwrote 2 files to out\n"
-        ));
+        run.stdout_is(&short_digests(&format!(
+
+            "app = {HOST}/shop/web@{DIGEST_WEB}  (from art:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to out\n"
+        )));
         assert!(
             env.read("out/imagedefinitions.json").contains(DIGEST_WEB),
             "{name}"

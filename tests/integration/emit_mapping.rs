@@ -7,7 +7,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, examples};
+use crate::util::{
+    DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, examples, short_digests as short,
+};
 
 const DIGEST_PROXY: &str =
     "sha256:31e35cdeb43f3836faf1c2a32267b75f40e8dc9432e33dc1f8524cae67e2a024";
@@ -33,13 +35,33 @@ pub const ROOTS: [&str; 5] = [
 
 /// What an emit of the example pipeline prints for each service, in order: web, api, batch.
 fn example_lines() -> [String; 3] {
+    let checks = |templates: &str| {
+        format!(
+            "task definition ok, templates {templates}, ECR off, platform not checked, findings off"
+        )
+    };
     [
         format!(
-            "web: web = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json); proxy = {HOST}/shop/proxy@{DIGEST_PROXY}  (from ProxyImage:imageDetail.json); xray = public.ecr.aws/xray/aws-xray-daemon:3.3.12  (fixed image)\n"
+            "web: {}\n  \
+             web = {HOST}/shop/web@{}  (from WebImage:imageDetail.json)\n  \
+             proxy = {HOST}/shop/proxy@{}  (from ProxyImage:imageDetail.json)\n  \
+             xray = public.ecr.aws/xray/aws-xray-daemon:3.3.12  (fixed image)\n",
+            checks("off"),
+            short(DIGEST_WEB),
+            short(DIGEST_PROXY)
         ),
-        format!("api: api = {HOST}/shop/api@{DIGEST_API}  (from ApiImage:imageDetail.json)\n"),
         format!(
-            "batch: worker = {HOST}/shop/batch@{DIGEST_WORKER}  (from BatchImages:worker/imageDetail.json); scheduler = {HOST}/shop/batch@{DIGEST_SCHEDULER}  (from BatchImages:scheduler/imageDetail.json)\n"
+            "api: {}\n  api = {HOST}/shop/api@{}  (from ApiImage:imageDetail.json)\n",
+            checks("ok"),
+            short(DIGEST_API)
+        ),
+        format!(
+            "batch: {}\n  \
+             worker = {HOST}/shop/batch@{}  (from BatchImages:worker/imageDetail.json)\n  \
+             scheduler = {HOST}/shop/batch@{}  (from BatchImages:scheduler/imageDetail.json)\n",
+            checks("off"),
+            short(DIGEST_WORKER),
+            short(DIGEST_SCHEDULER)
         ),
     ]
 }
@@ -616,7 +638,10 @@ fn roots_no_selector_names_are_not_searched() {
         "Src=monorepo",
     ]);
     let summary = format!(
-        "web: web = {HOST}/shop/web@{DIGEST_WEB}  (from Web:imageDetail.json)\nwrote 3 files for 1 service to o\n"
+        "web: task definition not checked, templates off, ECR off, platform not checked, findings off\n  \
+         web = {HOST}/shop/web@{}  (from Web:imageDetail.json)\n\
+         wrote 3 files for 1 service to o\n",
+        short(DIGEST_WEB)
     );
     // The template under Src is not even read: nothing is said of it.
     run.code(0).stdout_is(&summary).stderr_is("");
@@ -675,7 +700,7 @@ fn an_artifact_no_root_is_named_after_is_pointed_out() {
 /// `-q` printed a line per container and per file written; a large fan-out printed tens of
 /// thousands of lines.
 #[test]
-fn quiet_prints_nothing_and_a_fan_out_prints_a_line_per_service() {
+fn quiet_prints_nothing_and_a_fan_out_prints_each_service_in_lines_of_120_columns() {
     let env = Env::new();
     env.write(
         "web/imageDetail.json",
@@ -699,15 +724,21 @@ fn quiet_prints_nothing_and_a_fan_out_prints_a_line_per_service() {
     ];
     let run = env.run(&args);
     run.code(0);
-    let lines: Vec<&str> = run.stdout().lines().collect();
-    assert_eq!(lines.len(), 201, "one line per service and the count");
-    assert!(lines[0].starts_with("s0: a = "), "{}", lines[0]);
-    assert!(
-        lines[0].ends_with("; b = nginx:1  (fixed image)"),
-        "{}",
-        lines[0]
-    );
-    assert_eq!(lines[200], "wrote 402 files for 200 services to out");
+    // Per service: its checks, then a line per container, each within 120 columns.
+    let web = format!("{HOST}/shop/web@{}", short(DIGEST_WEB));
+    let expected: String = (0..200)
+        .map(|i| {
+            format!(
+                "s{i}: task definition not checked, templates off, ECR off, platform not checked, findings off\n  \
+                 a = {web}  (from Web:imageDetail.json)\n  \
+                 b = nginx:1  (fixed image)\n"
+            )
+        })
+        .chain(["wrote 402 files for 200 services to out\n".to_owned()])
+        .collect();
+    run.stdout_is(&expected);
+    let widest = run.stdout().lines().map(str::len).max().unwrap();
+    assert!(widest <= 120, "a line of {widest} columns");
     let quiet = env.run(&[&["-q"][..], &args].concat());
     quiet.code(0);
     assert_eq!((quiet.stdout(), quiet.stderr()), ("", ""));

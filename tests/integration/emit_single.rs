@@ -1,6 +1,8 @@
 //! `emit` without a mapping: the one image found, under one container name.
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_app};
+use crate::util::{
+    DIGEST_API, DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail, emit_app, short_digests,
+};
 
 fn one_artifact() -> Env {
     let mut env = Env::new();
@@ -28,10 +30,20 @@ fn outside_source(out: &str) -> String {
     )
 }
 
+/// The whole stdout of a single-image emit into `out`: the image's `line`, the `checks` that ran,
+/// and the count, digests shortened as the summary shows them.
+fn wrote(line: &str, checks: &str, out: &str) -> String {
+    short_digests(&format!(
+        "{line}\n  checks: {checks}\nwrote 2 files to {out}\n"
+    ))
+}
+
 /// What a run in [`one_artifact`] prints on stdout for container `app` written into `out`.
-fn wrote_app(out: &str) -> String {
-    format!(
-        "app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json)\nwrote 2 files to {out}\n"
+fn wrote_app(out: &str, checks: &str) -> String {
+    wrote(
+        &format!("app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json)"),
+        checks,
+        out,
     )
 }
 
@@ -43,8 +55,12 @@ fn writes_the_digest_pinned_image_uri_under_container_name() {
     run.code(0).stderr_is(&outside_source("out"));
     assert_eq!(
         run.stdout(),
-        format!(
-            "app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json); container name from $CONTAINER_NAME\nwrote 2 files to out\n"
+        wrote(
+            &format!(
+                "app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json); container name from $CONTAINER_NAME"
+            ),
+            INPUTS_ONLY,
+            "out"
         )
     );
     let written: serde_json::Value =
@@ -99,8 +115,10 @@ fn tag_pattern_chooses_among_several_tags() {
         &["--uri", "tag", "--tag-pattern", r"^v\d", "--out", "o"],
     )
     .code(0)
-    .stdout_is(&format!(
-        "app = {HOST}/shop/web:v1.4.2  (from a:imageDetail.json)\nwrote 2 files to o\n"
+    .stdout_is(&wrote(
+        &format!("app = {HOST}/shop/web:v1.4.2  (from a:imageDetail.json)"),
+        INPUTS_ONLY,
+        "o",
     ));
     assert!(
         env.read("o/imagedefinitions.json")
@@ -184,9 +202,7 @@ fn a_template_beside_the_real_file_is_a_warning_only() {
     );
     env.run(&["emit", "src", "img", "--container", "app", "--out", "o"])
         .code(0)
-        .stdout_is(&format!(
-            "app = {HOST}/shop/web@{DIGEST_WEB}  (from img:imageDetail.json)\nwrote 2 files to o\n"
-        ))
+        .stdout_is(&wrote(&format!("app = {HOST}/shop/web@{DIGEST_WEB}  (from img:imageDetail.json)"), INPUTS_ONLY, "o"))
         .stderr_has("imagedef: warning: ")
         .stderr_has("templates/imageDetail.json: refused: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder");
 }
@@ -230,7 +246,10 @@ fn task_definition_must_have_the_container() {
         "o",
     ])
     .code(0)
-    .stdout_is(&wrote_app("o"))
+    .stdout_is(&wrote_app(
+        "o",
+        "task definition ok, templates off, ECR off, platform not checked, findings off",
+    ))
     .stderr_is(&outside_source("o"));
     env.write("broken.json", "{");
     env.run(&[
@@ -250,7 +269,7 @@ fn two_runs_write_the_same_bytes() {
     for out in ["one", "two"] {
         env.run(&["emit", "--container", "app", "--out", out])
             .code(0)
-            .stdout_is(&wrote_app(out))
+            .stdout_is(&wrote_app(out, INPUTS_ONLY))
             .stderr_is(&outside_source(out));
     }
     assert_eq!(
@@ -292,7 +311,7 @@ fn a_failure_leaves_an_existing_output_untouched() {
     assert_eq!(env.snapshot("o"), before);
     env.run(&["emit", "--container", "app", "--out", "o"])
         .code(0)
-        .stdout_is(&wrote_app("o"))
+        .stdout_is(&wrote_app("o", INPUTS_ONLY))
         .stderr_is(&outside_source("o"));
     assert_eq!(env.read("o/unrelated.txt"), "keep");
     assert!(env.read("o/imagedefinitions.json").contains("\"app\""));
@@ -337,8 +356,10 @@ fn a_uri_only_file_works_in_tag_mode_and_refuses_digest_mode() {
         .stderr_has("carries no digest");
     emit_app(&env, "a", &["--uri", "tag", "--out", "o"])
         .code(0)
-        .stdout_is(&format!(
-            "app = {HOST}/shop/web:v7  (from a:imageDetail.json)\nwrote 2 files to o\n"
+        .stdout_is(&wrote(
+            &format!("app = {HOST}/shop/web:v7  (from a:imageDetail.json)"),
+            INPUTS_ONLY,
+            "o",
         ));
     assert!(
         env.read("o/imagedefinitions.json")
@@ -378,8 +399,10 @@ fn the_bundled_example_emits_the_web_image() {
         "o",
     ])
     .code(0)
-    .stdout_is(&format!(
-        "web = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json)\nwrote 2 files to o\n"
+    .stdout_is(&wrote(
+        &format!("web = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json)"),
+        "task definition ok, templates off, ECR off, platform not checked, findings off",
+        "o",
     ));
     assert!(
         env.read("o/imagedefinitions.json")
@@ -410,8 +433,10 @@ fn tag_mode_never_writes_latest_without_a_pattern() {
         &["--uri", "tag", "--tag-pattern", "^latest$", "--out", "o"],
     )
     .code(0)
-    .stdout_is(&format!(
-        "app = {HOST}/shop/web:latest  (from a:imageDetail.json)\nwrote 2 files to o\n"
+    .stdout_is(&wrote(
+        &format!("app = {HOST}/shop/web:latest  (from a:imageDetail.json)"),
+        INPUTS_ONLY,
+        "o",
     ));
     assert!(
         env.read("o/imagedefinitions.json")
@@ -419,8 +444,10 @@ fn tag_mode_never_writes_latest_without_a_pattern() {
     );
     emit_app(&env, "a", &["--uri", "tag+digest", "--out", "o2"])
         .code(0)
-        .stdout_is(&format!(
-            "app = {HOST}/shop/web:latest@{DIGEST_WEB}  (from a:imageDetail.json)\nwrote 2 files to o2\n"
+        .stdout_is(&wrote(
+            &format!("app = {HOST}/shop/web:latest@{DIGEST_WEB}  (from a:imageDetail.json)"),
+            INPUTS_ONLY,
+            "o2",
         ));
     assert!(
         env.read("o2/imagedefinitions.json")

@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 use rustix::fs::FlockOperation;
 
 use crate::util::generations::{emit_command, emit_ok, leftovers, reference, tree, two_mappings};
-use crate::util::{BIN, DIGEST_WEB, Env, HOST, ecr_detail, web_artifact};
+use crate::util::{
+    BIN, BLUE_GREEN_INPUTS_ONLY, DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail, short_digests,
+    web_artifact,
+};
 
 /// A small deterministic generator for the moments of the kills.
 struct Lcg(u64);
@@ -293,9 +296,10 @@ fn single_image_mode_keeps_user_files_and_cleans_only_its_own_leftovers() {
     env.write(&format!("o/.SHA256SUMS.imagedef-{gone}.old"), "left");
     crate::util::emit_app(&env, "web", &["--out", "o"])
         .code(0)
-        .stdout_is(&format!(
-            "app = {HOST}/shop/web@{DIGEST_WEB}  (from web:imageDetail.json)\nwrote 2 files to o\n"
-        ));
+        .stdout_is(&short_digests(&format!(
+
+            "app = {HOST}/shop/web@{DIGEST_WEB}  (from web:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to o\n"
+        )));
     let mut names: Vec<String> = std::fs::read_dir(env.path("o"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -321,7 +325,10 @@ fn a_leftover_stage_beside_out_is_never_read_as_input() {
     );
     let run = env.run(&["emit", "--mapping", "a.json", "--out", "out", "Web=.", "-v"]);
     let line = |service: &str| {
-        format!("{service}: app = {HOST}/shop/web@{DIGEST_WEB}  (from Web:web/imageDetail.json)\n")
+        format!(
+            "{service}: {BLUE_GREEN_INPUTS_ONLY}\n  app = {HOST}/shop/web@{}  (from Web:web/imageDetail.json)\n",
+            short_digests(DIGEST_WEB)
+        )
     };
     run.code(0)
         .stdout_is(&format!(
@@ -397,9 +404,10 @@ fn a_report_imagedef_did_not_write_makes_out_not_imagedefs_and_nothing_is_delete
     for _ in 0..2 {
         env.run(&["emit", "--mapping", "a.json", "--out", "out", "Web=web"])
             .code(0)
-            .stdout_is(&format!(
-                "svc00: app = {HOST}/shop/web@{DIGEST_WEB}  (from Web:imageDetail.json)\nwrote 4 files for 1 service to out\n"
-            ));
+            .stdout_is(&short_digests(&format!(
+
+                "svc00: {BLUE_GREEN_INPUTS_ONLY}\n  app = {HOST}/shop/web@{DIGEST_WEB}  (from Web:imageDetail.json)\nwrote 4 files for 1 service to out\n"
+            )));
     }
     assert!(env.path("out/svc00/imagedefinitions.json").is_file());
 }
@@ -415,9 +423,10 @@ fn a_stage_named_by_a_live_process_of_another_program_is_left_alone() {
     env.write(&format!("{gone}/x"), "left by a killed run");
     env.run(&["emit", "--mapping", "b.json", "--out", "out", "Web=."])
         .code(0)
-        .stdout_is(&format!(
-            "svc00: app = {HOST}/shop/web:v1  (from Web:web/imageDetail.json)\nwrote 4 files for 1 service to out\n"
-        ))
+        .stdout_is(&short_digests(&format!(
+
+            "svc00: {BLUE_GREEN_INPUTS_ONLY}\n  app = {HOST}/shop/web:v1  (from Web:web/imageDetail.json)\nwrote 4 files for 1 service to out\n"
+        )))
         .stderr_has(&format!(
             "{name} is named like the stage of an imagedef run, but its process, pid {} (\"sleep 30\"), is running and is not imagedef; it is left alone",
             other.id()

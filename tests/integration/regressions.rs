@@ -1,6 +1,9 @@
 //! Regression tests, each named after the bug it pins.
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail};
+use crate::util::{
+    BLUE_GREEN_INPUTS_ONLY, DIGEST_API, DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail,
+    short_digests,
+};
 
 /// A second `emit --mapping` with `--out` inside `$CODEBUILD_SRC_DIR` found the blue/green
 /// `imageDetail.json` the first run wrote, and its report changed (or, with `--uri tag`, failed).
@@ -26,9 +29,9 @@ fn emit_run_twice_does_not_read_its_own_output() {
             uri,
         ])
     };
-    let summary = format!(
-        "api: api = {HOST}/shop/api@{DIGEST_API}  (from ApiImage:imageDetail.json)\nwrote 4 files for 1 service to s3/00/imagedef-out\n"
-    );
+    let summary = short_digests(&format!(
+        "api: {BLUE_GREEN_INPUTS_ONLY}\n  api = {HOST}/shop/api@{DIGEST_API}  (from ApiImage:imageDetail.json)\nwrote 4 files for 1 service to s3/00/imagedef-out\n"
+    ));
     emit("digest").code(0).stdout_is(&summary);
     let first = env.snapshot("s3/00/imagedef-out");
     emit("digest").code(0).stdout_is(&summary);
@@ -95,18 +98,20 @@ fn a_stale_bundle_is_caught_after_a_run_without_bundle() {
         "out",
     ])
     .code(0)
-    .stdout_is(&format!(
-        "web = {HOST}/shop/web@{DIGEST_WEB}  (from in:imageDetail.json)\nwrote 3 files to out\n"
-    ));
+    .stdout_is(&short_digests(&format!(
+
+        "web = {HOST}/shop/web@{DIGEST_WEB}  (from in:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 3 files to out\n"
+    )));
     env.write(
         "in/imageDetail.json",
         ecr_detail("shop/web", DIGEST_API, &["2"]),
     );
     env.run(&["emit", "in", "--container", "web", "--out", "out"])
         .code(0)
-        .stdout_is(&format!(
-            "web = {HOST}/shop/web@{DIGEST_API}  (from in:imageDetail.json)\nwrote 2 files to out\n"
-        ));
+        .stdout_is(&short_digests(&format!(
+
+            "web = {HOST}/shop/web@{DIGEST_API}  (from in:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to out\n"
+        )));
     let check = std::process::Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(env.path("out"))
@@ -301,9 +306,9 @@ fn a_second_run_does_not_read_the_first_runs_output() {
         ])
     };
     let summary = |out: &str| {
-        format!(
-            "api: api = {HOST}/shop/api:598  (from Api:imageDetail.json)\nwrote 4 files for 1 service to {out}\n"
-        )
+        short_digests(&format!(
+            "api: {BLUE_GREEN_INPUTS_ONLY}\n  api = {HOST}/shop/api:598  (from Api:imageDetail.json)\nwrote 4 files for 1 service to {out}\n"
+        ))
     };
     emit("src/imagedef-out")
         .code(0)

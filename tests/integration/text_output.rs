@@ -63,9 +63,9 @@ fn a_crafted_path_is_escaped_in_the_emit_summary() {
     run.code(0);
     assert_eq!(
         run.stdout(),
-        format!(
-            "app = {HOST}/shop/web@{DIGEST_WEB}  (from r:{SHOWN}/imageDetail.json)\nwrote 2 files to o\n"
-        )
+        short_digests(&format!(
+            "app = {HOST}/shop/web@{DIGEST_WEB}  (from r:{SHOWN}/imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to o\n"
+        ))
     );
 }
 
@@ -96,9 +96,10 @@ fn a_crafted_path_is_escaped_in_a_warning() {
         r#"{"ImageURI":"<IMAGE_URI>"}"#,
     );
     let run = env.run(&["emit", "bad", "r", "--container", "app", "--out", "o"]);
-    run.code(0).stdout_is(&format!(
-        "app = {HOST}/shop/web@{DIGEST_WEB}  (from r:{SHOWN}/imageDetail.json)\nwrote 2 files to o\n"
-    ));
+    run.code(0).stdout_is(&short_digests(&format!(
+
+        "app = {HOST}/shop/web@{DIGEST_WEB}  (from r:{SHOWN}/imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to o\n"
+    )));
     assert_eq!(
         run.stderr(),
         format!("imagedef: warning: bad/{SHOWN}/imageDetail.json: {REFUSED}\n")

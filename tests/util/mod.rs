@@ -560,3 +560,28 @@ impl Drop for Run {
         }
     }
 }
+
+/// What a summary says ran for a service when only its inputs were checked: no task definition,
+/// no `--ecr`.
+pub const INPUTS_ONLY: &str =
+    "task definition not checked, templates off, ECR off, platform not checked, findings off";
+
+/// [`INPUTS_ONLY`] for a blue/green service without its templates.
+pub const BLUE_GREEN_INPUTS_ONLY: &str = "task definition not checked, templates not checked, ECR off, platform not checked, findings off";
+
+/// `text` with every `sha256:` digest in it shortened to 12 hex characters, as the summaries that
+/// are read rather than copied show digests.
+pub fn short_digests(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let (before, from) = rest.split_at(at + "sha256:".len());
+        out.push_str(before);
+        let hex = from.bytes().take_while(u8::is_ascii_hexdigit).count();
+        let keep = if hex == 64 { 12 } else { hex };
+        out.push_str(&from[..keep]);
+        rest = &from[hex..];
+    }
+    out.push_str(rest);
+    out
+}

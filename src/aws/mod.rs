@@ -7,6 +7,7 @@
 //! line for each failed attempt.
 //!
 //! - [`ecr`]: `BatchGetImage`, grouped per registry/region/repository (`--ecr`);
+//! - [`image_status`]: `DescribeImages`, whether those images can be pulled now (not archived);
 //! - [`ecs`]: `DescribeServices` + `DescribeTaskDefinition` (`ecs://CLUSTER/SERVICE`);
 //! - [`s3`]: `HeadObject` + `PutObject`, bounded in parallel (`publish`);
 //! - [`registry`]: one blob through the registry HTTP API v2 (`GetAuthorizationToken` credentials,
@@ -20,6 +21,7 @@
 pub mod ecr;
 pub mod ecs;
 pub mod errors;
+pub mod image_status;
 pub mod registry;
 pub mod s3;
 pub mod scan;

@@ -136,3 +136,30 @@ pub fn containers(services: &[ResolvedService<'_>], mapping: &Mapping) -> Vec<Se
     }
     images
 }
+
+/// The images the ECS services run now (`ecs://`): every container of each running task
+/// definition, written or not (a rollback or a scale-out of that revision pulls them all).
+#[must_use]
+pub fn running(services: &[ResolvedService<'_>]) -> Vec<ecr::Running> {
+    let mut images = Vec::new();
+    for s in services {
+        let (Some(running), Some(task)) = (&s.running, &s.task) else {
+            continue;
+        };
+        for (container, image) in &task.definition.images {
+            let Ok(image) = image.parse::<ImageRef>() else {
+                continue;
+            };
+            let subject = match &s.service.name {
+                Some(name) => format!("service {:?}, container {container:?}", name.as_str()),
+                None => format!("container {container:?}"),
+            };
+            images.push(ecr::Running {
+                subject,
+                service: running.service.clone(),
+                image,
+            });
+        }
+    }
+    images
+}

@@ -45,20 +45,21 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             return Err(super::explain::failure(&f, config, &found));
         }
     };
+    // What asked for --strict's failures, if anything did.
+    let strict = if config.strict {
+        Some("--strict".to_owned())
+    } else {
+        plan.strict.then(|| plan.key(None, "strict"))
+    };
     let mut report = Report::default();
-    let blue_green = check(&mut services, &plan, config, &mut report);
+    let blue_green = check(&mut services, &plan, config, strict.as_deref(), &mut report);
     let coverage: Vec<Coverage> = services
         .iter()
         .map(|s| coverage::of(s, &report, config.ecr))
         .collect();
-    if report.is_clean() && (config.strict || plan.strict) {
-        let by = if config.strict {
-            "--strict".to_owned()
-        } else {
-            plan.key(None, "strict")
-        };
+    if let (true, Some(by)) = (report.is_clean(), &strict) {
         report.record(Check::Strict, |r| {
-            coverage::strict(&services, &coverage, &by, r);
+            coverage::strict(&services, &coverage, by, r);
         });
     }
     report.conclude("nothing was written")?;
@@ -99,6 +100,7 @@ fn check(
     services: &mut [ResolvedService<'_>],
     plan: &Mapping,
     config: &EmitConfig,
+    strict: Option<&str>,
     report: &mut Report,
 ) -> blue_green::Files {
     report.record(Check::TaskDefinition, |r| {
@@ -119,7 +121,10 @@ fn check(
         findings::not_checked(&images);
         return files;
     }
-    let found = report.record(Check::Ecr, |r| ecr::check(&images, aws::shared, r));
+    let running = check::running(services);
+    let found = report.record(Check::Ecr, |r| {
+        ecr::check(&images, &running, aws::shared, strict, r)
+    });
     if found.is_empty() {
         return files;
     }

@@ -1,6 +1,7 @@
 //! `imagedef verify`: run every check, report every finding, then exit by the worst.
 
 use crate::aws::{self, registry};
+use crate::check::ecr::Running;
 use crate::check::findings::Gate;
 use crate::check::platform::{self, Need};
 use crate::check::{self, Check, Needs, Recorder, Report, oci, pins, task_definition};
@@ -70,7 +71,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             oci::check_proven(&images, &mut proofs, r);
         });
     }
-    let need = report.record(Check::TaskDefinition, |r| need(config, r));
+    let (need, running) = report.record(Check::TaskDefinition, |r| need(config, r));
     let gate = config.findings.thresholds.as_ref().map(|rule| Gate {
         thresholds: rule.value.clone(),
         from: rule.from.words(None, "findings"),
@@ -82,7 +83,10 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         };
     }
     let found = if config.ecr {
-        report.record(Check::Ecr, |r| check::ecr::check(&images, aws::shared, r))
+        let strict = config.strict.then_some("--strict");
+        report.record(Check::Ecr, |r| {
+            check::ecr::check(&images, &running, aws::shared, strict, r)
+        })
     } else {
         Vec::new()
     };
@@ -101,25 +105,43 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         check::findings::not_checked(&images);
     }
     check::held::say(&bundles, config.strict, &mut report);
-    let code = ExitCode::worst(report.findings().iter().map(|f| f.severity));
+    said(config, &report)
+}
+
+/// Writes what `report` found: the JUnit file if asked for, then text or JSON on stdout; the exit
+/// code of its worst finding.
+fn said(config: &VerifyConfig, report: &Report) -> anyhow::Result<ExitCode> {
     if let Some(path) = &config.junit {
-        write_junit(path, &report)?;
+        write_junit(path, report)?;
     }
     if config.json {
-        crate::io::stdout::print_json(&check::report::json::document(&report))?;
+        crate::io::stdout::print_json(&check::report::json::document(report))?;
     } else {
-        crate::io::stdout::print(&check::report::text::render(&report))?;
+        crate::io::stdout::print(&check::report::text::render(report))?;
     }
-    Ok(code)
+    Ok(ExitCode::worst(
+        report.findings().iter().map(|f| f.severity),
+    ))
 }
 
 /// The platform every image must offer: `--platform`, else the one `--task-definition` needs,
 /// else the one `--task-definition-template` needs (a template is a task definition). `None` when
 /// none says (an EC2 task definition without runtimePlatform, said at -v) or the task definition
-/// cannot be read (an error; a template's own errors are the blue/green check's).
-fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
-    if let Some(rule) = &config.platform {
-        return Some(Need::of(rule, rule.from.words(None, "platform")));
+/// cannot be read (an error; a template's own errors are the blue/green check's). With
+/// `--task-definition ecs://`, also the images that service runs now.
+fn need(config: &VerifyConfig, report: &mut Recorder) -> (Option<Need>, Vec<Running>) {
+    let given = config
+        .platform
+        .as_ref()
+        .map(|rule| Need::of(rule, rule.from.words(None, "platform")));
+    // With --ecr, the images an ecs:// service runs now are asked about too.
+    let runs_now = config.ecr
+        && matches!(
+            config.task_definition,
+            Some(TaskDefinitionSource::Ecs { .. })
+        );
+    if given.is_some() && !runs_now {
+        return (given, Vec::new());
     }
     let (source, named, option) = match (&config.task_definition, &config.blue_green) {
         (Some(source), _) => (
@@ -132,17 +154,35 @@ fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
             format!("task definition template {}", inputs.template.display()),
             format!("--task-definition-template {}", inputs.template.display()),
         ),
-        (None, None) => return None,
+        (None, None) => return (given, Vec::new()),
     };
-    let task = match task_definition::load(&source, aws::shared) {
-        Ok(loaded) => loaded.task,
-        Err(_) if config.task_definition.is_none() => return None,
+    let loaded = match task_definition::load(&source, aws::shared) {
+        Ok(loaded) => loaded,
+        Err(_) if config.task_definition.is_none() => return (given, Vec::new()),
         Err(e) => {
             report.error(option, e.to_string());
-            return None;
+            return (given, Vec::new());
         }
     };
-    match task.platform {
+    let running = match &source {
+        TaskDefinitionSource::Ecs { .. } => loaded
+            .task
+            .images
+            .iter()
+            .filter_map(|(container, image)| {
+                Some(Running {
+                    subject: format!("{option}, container {container:?}"),
+                    service: source.to_string(),
+                    image: image.parse().ok()?,
+                })
+            })
+            .collect(),
+        TaskDefinitionSource::File(_) => Vec::new(),
+    };
+    if given.is_some() {
+        return (given, running);
+    }
+    let need = match loaded.task.platform {
         Needed::Platform { platform, from } => Some(Need {
             platform,
             from: format!("{named} ({from})"),
@@ -152,7 +192,8 @@ fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
             tracing::info!("{option}: the platform is not checked: {why}");
             None
         }
-    }
+    };
+    (need, running)
 }
 
 /// Writes the report as JUnit XML to `path`, atomically.

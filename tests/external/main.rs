@@ -12,6 +12,7 @@ mod util;
 
 mod tools;
 
+mod archived;
 mod aws_regions;
 mod cdk;
 mod changes;

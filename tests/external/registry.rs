@@ -153,14 +153,11 @@ fn a_registry_that_drops_connections_is_tried_three_times_in_all() {
 
 #[test]
 fn a_denied_token_is_asked_once_and_names_the_action() {
-    // Two BatchGetImage calls (one per repository) pass; GetAuthorizationToken is denied.
-    let api = FaultProxy::start(
+    // Every other call passes; GetAuthorizationToken is denied.
+    let api = FaultProxy::start_matching(
         moto().port,
-        vec![
-            Fault::Pass,
-            Fault::Pass,
-            Fault::Answer(400, "AccessDeniedException"),
-        ],
+        "GetAuthorizationToken",
+        vec![Fault::Answer(400, "AccessDeniedException")],
         Fault::Pass,
     );
     let (mut env, _) = env_for(&registry::registry().url());

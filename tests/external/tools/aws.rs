@@ -475,6 +475,19 @@ pub enum Fault {
     /// Another writer of the same bytes first: send this request, without its `If-Match` and
     /// `If-None-Match`, straight to moto, then forward it.
     ReplayFirst,
+    /// Forward it to moto and change moto's JSON answer before it is returned: a service that
+    /// answers with what moto does not model.
+    Edited(Edit),
+}
+
+/// A change to a JSON answer, for [`Fault::Edited`].
+#[derive(Clone)]
+pub struct Edit(pub Arc<dyn Fn(&mut serde_json::Value) + Send + Sync>);
+
+impl std::fmt::Debug for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Edit(..)")
+    }
 }
 
 /// A proxy in front of moto that answers the first requests with the planned faults, then
@@ -491,7 +504,8 @@ impl FaultProxy {
     }
 
     /// [`FaultProxy::start`] whose faults apply only to the requests whose start line (`PUT
-    /// /bucket/key?x-id=PutObject HTTP/1.1`) contains `matching`; the others pass.
+    /// /bucket/key?x-id=PutObject HTTP/1.1`) contains `matching`, or whose operation
+    /// (`X-Amz-Target` `...DescribeImages`) is `matching`; the others pass.
     pub fn start_matching(
         upstream: u16,
         matching: &str,
@@ -559,12 +573,16 @@ fn serve(
             .find(|(k, _)| k == "x-amz-target")
             .map(|(_, v)| v.clone());
         let s3 = target.is_none();
+        let applies = start.contains(matching)
+            || target
+                .as_deref()
+                .is_some_and(|t| t.ends_with(&format!(".{matching}")));
         let method = start.split(' ').next().unwrap_or_default().to_owned();
         let path = start.split(' ').nth(1).unwrap_or_default();
         seen.lock()
             .unwrap()
             .push(target.unwrap_or_else(|| format!("S3 {method} {path}")));
-        let fault = if start.contains(matching) {
+        let fault = if applies {
             plan.lock().unwrap().pop_front().unwrap_or(after.clone())
         } else {
             Fault::Pass
@@ -598,30 +616,22 @@ fn serve(
                     .to_string()
                     .into_bytes(),
             ),
-            Fault::Pass => {
-                let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-                let mut request = format!("{start}\r\n");
-                for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
-                    let _ = write!(request, "{k}: {v}\r\n");
-                }
-                request.push_str("connection: close\r\n\r\n");
-                up.write_all(request.as_bytes()).unwrap();
-                up.write_all(&body).unwrap();
-                let mut up_reader = BufReader::new(up);
-                let Some((status, up_headers, up_body)) =
-                    read_message_of(&mut up_reader, true, method == "HEAD")
+            Fault::Edited(edit) => {
+                let Some((status, headers, body)) =
+                    forward(upstream, &start, &headers, &body, &method)
                 else {
                     return;
                 };
-                let code = status.split(' ').nth(1).unwrap().parse().unwrap();
-                let keep = up_headers
-                    .into_iter()
-                    .filter(|(k, _)| {
-                        !matches!(k.as_str(), "connection" | "transfer-encoding")
-                            && (k != "content-length" || method == "HEAD")
-                    })
-                    .collect();
-                (code, keep, up_body)
+                let mut answer: serde_json::Value =
+                    serde_json::from_slice(&body).expect("moto answered JSON");
+                (edit.0)(&mut answer);
+                (status, headers, answer.to_string().into_bytes())
+            }
+            Fault::Pass => {
+                let Some(answer) = forward(upstream, &start, &headers, &body, &method) else {
+                    return;
+                };
+                answer
             }
             Fault::PutFirst(_) | Fault::ReplayFirst => unreachable!("replaced by Pass above"),
         };
@@ -644,6 +654,39 @@ fn serve(
 
 /// Does what a [`Fault::PutFirst`] or [`Fault::ReplayFirst`] plans before the request it applies
 /// to is forwarded; the request then passes.
+/// An HTTP answer: status, headers, body.
+type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// Sends one request to moto as it came; moto's status, headers (those that still hold once the
+/// body is re-framed) and body, or `None` when moto did not answer.
+fn forward(
+    upstream: u16,
+    start: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    method: &str,
+) -> Option<Answer> {
+    let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+    let mut request = format!("{start}\r\n");
+    for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
+        let _ = write!(request, "{k}: {v}\r\n");
+    }
+    request.push_str("connection: close\r\n\r\n");
+    up.write_all(request.as_bytes()).unwrap();
+    up.write_all(body).unwrap();
+    let mut up_reader = BufReader::new(up);
+    let (status, up_headers, up_body) = read_message_of(&mut up_reader, true, method == "HEAD")?;
+    let code = status.split(' ').nth(1).unwrap().parse().unwrap();
+    let keep = up_headers
+        .into_iter()
+        .filter(|(k, _)| {
+            !matches!(k.as_str(), "connection" | "transfer-encoding")
+                && (k != "content-length" || method == "HEAD")
+        })
+        .collect();
+    Some((code, keep, up_body))
+}
+
 fn other_writer_first(
     fault: Fault,
     upstream: u16,

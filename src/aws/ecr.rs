@@ -62,6 +62,19 @@ pub enum Id {
     Tag(String),
 }
 
+impl Id {
+    /// The id as ECR's calls take it.
+    #[must_use]
+    pub fn identifier(&self) -> ImageIdentifier {
+        match self {
+            Id::Digest(d) => ImageIdentifier::builder()
+                .image_digest(d.to_string())
+                .build(),
+            Id::Tag(t) => ImageIdentifier::builder().image_tag(t).build(),
+        }
+    }
+}
+
 /// One `BatchGetImage` call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Batch {
@@ -336,15 +349,7 @@ async fn send(
     repo: &Repository,
     ids: &[Id],
 ) -> Result<aws_sdk_ecr::operation::batch_get_image::BatchGetImageOutput, CallFailed> {
-    let ids: Vec<ImageIdentifier> = ids
-        .iter()
-        .map(|id| match id {
-            Id::Digest(d) => ImageIdentifier::builder()
-                .image_digest(d.to_string())
-                .build(),
-            Id::Tag(t) => ImageIdentifier::builder().image_tag(t).build(),
-        })
-        .collect();
+    let ids: Vec<ImageIdentifier> = ids.iter().map(Id::identifier).collect();
     let result = client
         .batch_get_image()
         .registry_id(&repo.registry.account)

@@ -126,15 +126,7 @@ async fn send(
     repository: &Repository,
     ids: &[Id],
 ) -> Result<DescribeImagesOutput, Failed> {
-    let ids: Vec<ImageIdentifier> = ids
-        .iter()
-        .map(|id| match id {
-            Id::Digest(d) => ImageIdentifier::builder()
-                .image_digest(d.to_string())
-                .build(),
-            Id::Tag(t) => ImageIdentifier::builder().image_tag(t).build(),
-        })
-        .collect();
+    let ids: Vec<ImageIdentifier> = ids.iter().map(Id::identifier).collect();
     client
         .describe_images()
         .registry_id(&repository.registry.account)

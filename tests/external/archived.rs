@@ -26,6 +26,17 @@ fn describe_says(status: &'static str, digest: &str) -> Fault {
     })))
 }
 
+/// ECR in front of `upstream` (moto, or another proxy) whose `DescribeImages` says `status` of
+/// the image `digest`.
+fn describing(upstream: u16, status: &'static str, digest: &str) -> FaultProxy {
+    FaultProxy::start_matching(
+        upstream,
+        "DescribeImages",
+        vec![],
+        describe_says(status, digest),
+    )
+}
+
 /// ECR answering `BatchGetImage` for an archived image: not returned, named as a failure.
 fn batch_get_finds_nothing() -> Fault {
     Fault::Edited(Edit(Arc::new(|answer: &mut Value| {
@@ -85,12 +96,7 @@ fn restore(repo: &str, digest: &str) -> String {
 fn an_archived_image_fails_naming_the_restore_command_and_nothing_is_written() {
     let moto = moto();
     let (env, repo, digest) = build();
-    let proxy = FaultProxy::start_matching(
-        moto.port,
-        "DescribeImages",
-        vec![],
-        describe_says("ARCHIVED", &digest),
-    );
+    let proxy = describing(moto.port, "ARCHIVED", &digest);
     let env = through(env, &proxy);
     let uri = format!("{}/{repo}@{digest}", aws::host(REGION));
     env.run(&EMIT).code(1).stderr_is(&format!(
@@ -110,12 +116,7 @@ fn an_archived_image_fails_naming_the_restore_command_and_nothing_is_written() {
 fn an_image_being_restored_fails_until_it_is_active() {
     let moto = moto();
     let (env, repo, digest) = build();
-    let proxy = FaultProxy::start_matching(
-        moto.port,
-        "DescribeImages",
-        vec![],
-        describe_says("ACTIVATING", &digest),
-    );
+    let proxy = describing(moto.port, "ACTIVATING", &digest);
     let env = through(env, &proxy);
     let uri = format!("{}/{repo}@{digest}", aws::host(REGION));
     env.run(&EMIT).code(1).stderr_is(&format!(
@@ -128,12 +129,7 @@ fn an_image_being_restored_fails_until_it_is_active() {
 fn an_archived_image_batch_get_image_does_not_return_is_said_archived_not_missing() {
     let moto = moto();
     let (env, repo, digest) = build();
-    let describe = FaultProxy::start_matching(
-        moto.port,
-        "DescribeImages",
-        vec![],
-        describe_says("ARCHIVED", &digest),
-    );
+    let describe = describing(moto.port, "ARCHIVED", &digest);
     let proxy = FaultProxy::start_matching(
         describe.port,
         "BatchGetImage",
@@ -195,12 +191,7 @@ fn an_archived_image_the_service_runs_now_is_a_warning_and_a_failure_under_stric
     // ecs:// lookups use AWS_REGION (eu-west-1 in these tests).
     moto.ecs_service_running("eu-west-1", &cluster, &service, &[("web", &running)]);
     let ecs = format!("ecs://{cluster}/{service}");
-    let proxy = FaultProxy::start_matching(
-        moto.port,
-        "DescribeImages",
-        vec![],
-        describe_says("ARCHIVED", &old),
-    );
+    let proxy = describing(moto.port, "ARCHIVED", &old);
     let env = through(env, &proxy);
     let emit = |extra: &[&str]| {
         let args = [

@@ -314,10 +314,16 @@ pub struct EmitArgs {
     #[arg(long, value_name = "FILE|ecs://CLUSTER/SERVICE")]
     pub task_definition: Option<PathBuf>,
     /// Look every ECR image up in ECR (BatchGetImage, in the registry and region of its URI)
-    /// before writing: a missing digest, or with --uri tag/tag+digest a tag that moved, writes
-    /// nothing (exit 1). Needs ecr:BatchGetImage.
+    /// before writing: a missing digest, an archived image (DescribeImages), or with --uri
+    /// tag/tag+digest a tag that moved, writes nothing (exit 1). Needs ecr:BatchGetImage and
+    /// ecr:DescribeImages.
     #[arg(long)]
     pub ecr: bool,
+    /// An imageDetail.json whose ImageURI has a tag and no digest (refused by default: "carries
+    /// no digest") is written with the digest ECR holds for that tag now, and the summary says
+    /// so. Only for images in ECR; needs --ecr.
+    #[arg(long, requires = "ecr")]
+    pub resolve_tags: bool,
     /// The platform every image must offer, os/architecture[/variant] (linux/amd64, linux/arm64):
     /// checked with --ecr (the index's platforms, or a single manifest's config from the
     /// registry). Wins over the mapping's "platform" and the task definition's runtimePlatform.
@@ -465,8 +471,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Also look every ECR image up in ECR (BatchGetImage, in the registry and region of its URI):
-    /// a missing digest, or a tag in a bundle's imageUri that no longer points at its digest,
-    /// fails (exit 1). Needs ecr:BatchGetImage.
+    /// a missing digest, an archived image (DescribeImages), or a tag in a bundle's imageUri that
+    /// no longer points at its digest, fails (exit 1). Needs ecr:BatchGetImage and
+    /// ecr:DescribeImages.
     #[arg(long)]
     pub ecr: bool,
     /// The platform every image must offer, os/architecture[/variant] (linux/amd64, linux/arm64):

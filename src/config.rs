@@ -256,6 +256,8 @@ pub struct EmitConfig {
     pub dry_run: bool,
     /// `--strict`: every check that cannot run is a failure (the mapping's `strict` too).
     pub strict: bool,
+    /// `--resolve-tags`: a tag-only image in ECR is written with the digest its tag points at.
+    pub resolve_tags: bool,
     pub summary: Summary,
     /// `--lock-timeout`: the longest wait for another run's lock on OUT (mapping mode).
     pub lock_timeout: std::time::Duration,
@@ -367,6 +369,7 @@ impl EmitConfig {
             bundle: args.bundle,
             dry_run: args.dry_run,
             strict: args.strict,
+            resolve_tags: args.resolve_tags,
             summary: match (args.json, cli.global.quiet) {
                 (true, _) => Summary::Json,
                 (false, true) => Summary::Quiet,

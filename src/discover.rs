@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use crate::io::input::{self, ReadError};
 use crate::model::deploy::{REPORT, is_staging_folder};
 use crate::model::mapping::Mapping;
-use crate::model::{ImageDetail, Malformed};
+use crate::model::{Digest, ImageDetail, ImageRef, Malformed};
 
 /// Files larger than this are refused unread; real ones are under 1 KiB.
 pub const MAX_FILE_SIZE: u64 = 1024 * 1024;
@@ -235,6 +235,22 @@ impl Discovery {
         self.candidates
             .iter()
             .filter_map(|c| c.detail.as_ref().ok().map(|d| (c, d)))
+    }
+
+    /// Gives each image that names a tag without a digest, and whose reference is in `pinned`,
+    /// the digest `pinned` holds for it (`--resolve-tags`), as if its file had an `ImageDigest`.
+    pub fn pin(&mut self, pinned: &[(ImageRef, Digest)]) {
+        for candidate in &mut self.candidates {
+            let Ok(detail) = &mut candidate.detail else {
+                continue;
+            };
+            if detail.digest().is_some() {
+                continue;
+            }
+            if let Some((_, digest)) = pinned.iter().find(|(image, _)| *image == detail.image_uri) {
+                detail.image_digest = Some(*digest);
+            }
+        }
     }
 
     /// True when something was found but none of it is usable: every file was refused or

@@ -150,6 +150,8 @@ pub enum Outcome {
         repository: Repository,
         digest: Option<Digest>,
         tag: Option<String>,
+        /// The digest the tag points at now, when a tag was looked up.
+        tagged: Option<Digest>,
         manifest: Option<Manifest>,
     },
     /// Not looked up.
@@ -494,6 +496,7 @@ fn outcome(l: &Lookup, answer: Option<(Repository, &Answers)>) -> Outcome {
         repository,
         digest: l.digest,
         tag: l.tag.clone(),
+        tagged: l.tag.as_ref().and_then(|t| a.tags.get(t).copied()),
         manifest: l.digest.and_then(|d| a.digests.get(&d).cloned().flatten()),
     }
 }
@@ -641,6 +644,7 @@ mod tests {
                 repository: repo,
                 digest: Some(digest(1)),
                 tag: Some("v1".into()),
+                tagged: Some(digest(1)),
                 manifest: None,
             }
         );

@@ -12,6 +12,7 @@ use super::{Recorder, Seen};
 use crate::aws::Aws;
 use crate::aws::ecr::{self, Id, IdFailure, Lookup, LookupError, Missing, Outcome, Skipped};
 use crate::aws::image_status::{self, Described, Status};
+use crate::discover::Discovery;
 use crate::model::ecr::Repository;
 use crate::model::{Digest, ImageRef};
 
@@ -83,6 +84,62 @@ pub fn check<'a>(
     }
     say_running(running, &statuses, strict, report);
     lookups.into_iter().zip(outcomes).collect()
+}
+
+/// `--resolve-tags`: the digest each tag-only image in ECR that `found` names (an
+/// `imageDetail.json` whose `ImageURI` has a tag and no digest) points at now, looked up through
+/// the client `connect` gives. Each is said; a tag ECR does not have fails, a lookup that could
+/// not be made is an error.
+pub fn tag_digests<'a>(
+    found: &Discovery,
+    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
+    report: &mut Recorder,
+) -> Vec<(ImageRef, Digest)> {
+    let mut lookups: Vec<Lookup> = Vec::new();
+    for (candidate, detail) in found.images() {
+        let image = &detail.image_uri;
+        let tag_only = detail.digest().is_none() && image.tag().is_some();
+        if tag_only && image.ecr().is_some() && !lookups.iter().any(|l| l.image == *image) {
+            lookups.push(Lookup::of(candidate.label(), image, None));
+        }
+    }
+    if lookups.is_empty() {
+        return Vec::new();
+    }
+    let outcomes = match connect().and_then(|aws| ecr::check(aws, &lookups)) {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            report.error("--resolve-tags", format!("{e:#}"));
+            return Vec::new();
+        }
+    };
+    let mut pinned = Vec::new();
+    for (l, o) in lookups.iter().zip(&outcomes) {
+        match o {
+            Outcome::Found {
+                tagged: Some(digest),
+                repository,
+                ..
+            } => {
+                report.ok(
+                    l.subject.clone(),
+                    format!(
+                        "{} resolved to {digest}, the digest its tag points at now in {} (--resolve-tags)",
+                        l.image,
+                        at(repository)
+                    ),
+                );
+                pinned.push((l.image.clone(), *digest));
+            }
+            Outcome::Missing(_) | Outcome::Found { .. } => {
+                report.fail(l.subject.clone(), words(l, o));
+            }
+            Outcome::Error(_) | Outcome::Skipped(_) => {
+                report.error(l.subject.clone(), words(l, o));
+            }
+        }
+    }
+    pinned
 }
 
 /// Records what ECR said of the written image of `l`: `said` ([`words`]), unless it cannot be

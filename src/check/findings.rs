@@ -581,6 +581,7 @@ mod tests {
             repository: repo(),
             digest: Some(digest),
             tag: None,
+            tagged: None,
             manifest: Some(Manifest {
                 media_type: None,
                 bytes: bytes.to_vec(),
@@ -723,6 +724,7 @@ mod tests {
             repository: repo(),
             digest: Some(digest),
             tag: None,
+            tagged: None,
             manifest: None,
         };
         let t: Thresholds = "CRITICAL=0,HIGH=2".parse().unwrap();

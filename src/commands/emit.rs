@@ -28,11 +28,20 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         EmitMode::Mapping { path } => Mapping::load(path)?,
     };
     let roots = discover::roots_needed(&plan, &config.discover.roots);
-    let found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
+    let mut found = discover::discover(&roots, &config.discover.file_name, Some(&config.out));
     if let Err(e) = super::refuse_unreadable(&found) {
         super::warn_unusable(&found, Listed::Unreadable);
         return Err(e);
     }
+    let pinned = if config.resolve_tags {
+        let mut report = Report::default();
+        let pinned = report.record(Check::Ecr, |r| ecr::tag_digests(&found, aws::shared, r));
+        report.conclude("nothing was written")?;
+        found.pin(&pinned);
+        pinned
+    } else {
+        Vec::new()
+    };
     let mut services = match resolve::resolve(&plan, &found, &config.rules) {
         Ok(services) => {
             super::warn_unusable(&found, Listed::Nothing);
@@ -45,6 +54,12 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             return Err(super::explain::failure(&f, config, &found));
         }
     };
+    for c in services.iter_mut().flat_map(|s| s.containers.iter_mut()) {
+        c.resolved_tag = pinned
+            .iter()
+            .find(|(image, digest)| Some(*digest) == c.digest && image.name() == c.image_uri.name())
+            .and_then(|(image, _)| image.tag().map(str::to_owned));
+    }
     // What asked for --strict's failures, if anything did.
     let strict = if config.strict {
         Some("--strict".to_owned())

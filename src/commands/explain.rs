@@ -203,11 +203,17 @@ impl Words<'_> {
             }
             RefProblem::Unpinned => {
                 let image = match &u.reason {
-                    Reason::Reference { image, .. } => image.detail.image_uri.to_string(),
-                    _ => String::new(),
+                    Reason::Reference { image, .. } => Some(&image.detail.image_uri),
+                    _ => None,
+                };
+                let resolve = if image.is_some_and(|i| i.ecr().is_some() && i.tag().is_some()) {
+                    ", or add --ecr --resolve-tags to write the digest its tag points at in ECR now"
+                } else {
+                    ""
                 };
                 format!(
-                    "{image} carries no digest (ImageURI has no @sha256: and there is no ImageDigest); {}, or use the ECR source action's imageDetail.json",
+                    "{} carries no digest (ImageURI has no @sha256: and there is no ImageDigest); {}, or use the ECR source action's imageDetail.json{resolve}",
+                    image.map(ToString::to_string).unwrap_or_default(),
                     self.set_uri(&uri, UriMode::Tag)
                 )
             }

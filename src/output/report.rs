@@ -92,6 +92,9 @@ pub struct ContainerRecord<'a> {
     /// The mapping's selector, when the image was discovered through one.
     selector: Option<&'a Selector>,
     digest: Option<Digest>,
+    /// With `--resolve-tags`: the tag whose digest ECR gave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_tag: Option<&'a str>,
     tags: &'a [String],
     /// Every file that named the image; none for a fixed image.
     sources: &'a [SourceFile],
@@ -113,6 +116,7 @@ impl<'a> ContainerRecord<'a> {
             fixed: c.fixed.as_ref().map(ToString::to_string),
             selector: c.selector,
             digest: c.digest,
+            resolved_tag: c.resolved_tag.as_deref(),
             tags: &c.tags,
             sources: &c.sources,
             platform: checks

@@ -128,6 +128,9 @@ struct SummaryRow<'a> {
     container: &'a str,
     image_uri: String,
     digest: Option<String>,
+    /// With `--resolve-tags`: the tag whose digest ECR gave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_tag: Option<&'a str>,
     tags: &'a [String],
     sources: Vec<String>,
     /// Against the image the running task definition names (`ecs://` only).
@@ -149,6 +152,7 @@ impl<'a> SummaryRow<'a> {
             container: c.name.as_str(),
             image_uri: c.image_uri.to_string(),
             digest: c.digest.map(|d| d.to_string()),
+            resolved_tag: c.resolved_tag.as_deref(),
             tags: &c.tags,
             sources: labels(c),
             change: c.change.as_ref(),
@@ -173,6 +177,10 @@ pub fn text(
                 "fixed image".to_owned()
             } else {
                 format!("from {}", shown_labels(c).join(", "))
+            };
+            let from = match &c.resolved_tag {
+                Some(tag) => format!("{from}; digest of tag {} from ECR", escape::value(tag)),
+                None => from,
             };
             format!(
                 "{} = {}  ({from})",

@@ -48,6 +48,8 @@ pub struct ResolvedContainer<'a> {
     /// Against the image the service's running task definition names (`ecs://`), once
     /// [`changes::hold_against`] has held it there.
     pub change: Option<changes::Change>,
+    /// With `--resolve-tags`: the tag whose digest ECR gave, the file naming none.
+    pub resolved_tag: Option<String>,
 }
 
 /// One service with its containers, in mapping order.
@@ -207,6 +209,7 @@ fn resolve_container<'a>(
                 tags: reference.tag().map(str::to_owned).into_iter().collect(),
                 sources: Vec::new(),
                 change: None,
+                resolved_tag: None,
             });
         }
         Source::Select(selector) => Some(selector),
@@ -250,6 +253,7 @@ fn resolve_container<'a>(
             })
             .collect(),
         change: None,
+        resolved_tag: None,
     })
 }
 

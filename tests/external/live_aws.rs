@@ -581,3 +581,63 @@ fn verify_ecr_holds_a_lone_bundle_and_its_ok_line_says_so() {
     );
     assert!(!run.stderr().contains("only its structure"), "{run:#?}");
 }
+
+#[test]
+fn resolve_tags_writes_the_digest_ecr_holds_for_a_tag_only_image_and_says_so() {
+    let moto = moto();
+    let repo = unique("shop/web");
+    let digest = moto.push("us-west-2", &repo, &["v1"]);
+    let mut env = Env::new();
+    aws_env(&mut env, &moto.endpoint());
+    let host = aws::host("us-west-2");
+    env.write(
+        "img/imageDetail.json",
+        format!(r#"{{"ImageURI":"{host}/{repo}:v1"}}"#),
+    );
+    let emit = |extra: &[&str]| {
+        env.run(
+            &[
+                &["emit", "img", "--container", "web", "--out", "out"][..],
+                extra,
+            ]
+            .concat(),
+        )
+    };
+    // By default a tag without a digest is refused, naming the way out.
+    emit(&["--ecr"]).code(1).stderr_has(
+        "carries no digest (ImageURI has no @sha256: and there is no ImageDigest); use --uri tag, or use the ECR source action's imageDetail.json, or add --ecr --resolve-tags to write the digest its tag points at in ECR now",
+    );
+    emit(&["--resolve-tags"])
+        .code(2)
+        .stderr_has("the following required arguments were not provided:\n  --ecr");
+    emit(&["--ecr", "--resolve-tags"]).code(0).stdout_is(
+        &wrote_web(
+            &format!("{host}/{repo}@{digest}"),
+            &checks("ok"),
+            "",
+            2,
+            "out",
+        )
+        .replace(
+            "(from img:imageDetail.json)",
+            "(from img:imageDetail.json; digest of tag v1 from ECR)",
+        ),
+    );
+    assert!(
+        env.read("out/imagedefinitions.json")
+            .contains(&format!("{host}/{repo}@{digest}"))
+    );
+    let json = emit(&["--ecr", "--resolve-tags", "--json"]);
+    json.code(0);
+    assert_eq!(json.json()["containers"][0]["resolved_tag"], "v1");
+    // A tag ECR does not have: nothing is written.
+    env.write(
+        "img/imageDetail.json",
+        format!(r#"{{"ImageURI":"{host}/{repo}:v9"}}"#),
+    );
+    std::fs::remove_dir_all(env.path("out")).unwrap();
+    emit(&["--ecr", "--resolve-tags"]).code(1).stderr_is(&format!(
+        "imagedef: error: img:imageDetail.json: tag \"v9\" of {host}/{repo} no longer exists in repository {repo} in registry {ACCOUNT} (region us-west-2); ECS could not pull {host}/{repo}:v9; emit again from the current imageDetail.json, or use --uri digest; nothing was written\n"
+    ));
+    assert!(!env.path("out").exists());
+}

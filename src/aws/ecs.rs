@@ -13,6 +13,8 @@ pub enum EcsError {
     Connection(anyhow::Error),
     /// A call failed.
     Call(Box<Fault>),
+    /// No such cluster in the region asked (`ClusterNotFoundException`): often a wrong region.
+    ClusterNotFound { region: String },
     /// No such service; the reasons ECS gave, if any.
     NotFound {
         region: String,
@@ -58,6 +60,13 @@ pub fn running_task_definition(
             .send()
             .await
             .map_err(|e| {
+                if e.as_service_error().is_some_and(
+                    aws_sdk_ecs::operation::describe_services::DescribeServicesError::is_cluster_not_found_exception,
+                ) {
+                    return EcsError::ClusterNotFound {
+                        region: region.clone(),
+                    };
+                }
                 EcsError::Call(Box::new(Fault::of(
                     &call(
                         "DescribeServices",

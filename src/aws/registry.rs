@@ -508,8 +508,13 @@ impl fmt::Display for FetchError {
             ),
             Failure::TooBig { length } => write!(
                 f,
-                "GET {url} answered {} bytes, more than the {MAX_BLOB} bytes an image config may have: refused; check that the manifest's config digest names the image config{hint}",
-                length.map_or_else(|| "more than that".to_owned(), |n| n.to_string())
+                "GET {url} answered {}more than the {MAX_BLOB} bytes an image config may have{}: refused; check that the manifest's config digest names the image config{hint}",
+                length.map_or_else(String::new, |n| format!("{n} bytes, ")),
+                if length.is_none() {
+                    " (the read stopped there)"
+                } else {
+                    ""
+                }
             ),
             Failure::DigestMismatch { got } => write!(
                 f,
@@ -857,6 +862,25 @@ mod tests {
 
     use super::*;
     use crate::model::ImageRef;
+
+    #[test]
+    fn a_body_too_big_says_how_big_when_it_was_announced() {
+        let image: ImageRef = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/web@sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c4b3a2918070f6e5d4c".parse().unwrap();
+        let blob = Blob {
+            repository: Repository::of(&image).unwrap().unwrap(),
+            digest: image.digest().unwrap(),
+        };
+        let said = |length| {
+            FetchError {
+                blob: blob.clone(),
+                url: Some("https://r.example/v2/web/blobs/x".into()),
+                failure: Failure::TooBig { length },
+            }
+            .to_string()
+        };
+        assert!(said(Some(5_000_000)).contains("GET https://r.example/v2/web/blobs/x answered 5000000 bytes, more than the 4194304 bytes an image config may have: refused"), "{}", said(Some(5_000_000)));
+        assert!(said(None).contains("GET https://r.example/v2/web/blobs/x answered more than the 4194304 bytes an image config may have (the read stopped there): refused"), "{}", said(None));
+    }
 
     #[test]
     fn the_override_is_scheme_host_and_port_only() {

@@ -107,6 +107,10 @@ fn ecs_error(
     match e {
         EcsError::Connection(e) => write!(f, "{e:#}"),
         EcsError::Call(fault) => write!(f, "{fault}"),
+        EcsError::ClusterNotFound { region } => write!(
+            f,
+            "ECS has no cluster {cluster:?} in region {region} (ClusterNotFoundException); the region is AWS_REGION's (or the profile's): set AWS_REGION to the region the cluster is in, or correct the cluster in ecs://CLUSTER/SERVICE"
+        ),
         EcsError::NotFound { region, reasons } => write!(
             f,
             "ECS service {service:?} not found in cluster {cluster:?} (region {region}{}); check the ecs://CLUSTER/SERVICE value and AWS_REGION",

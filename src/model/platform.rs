@@ -284,10 +284,29 @@ impl Offers {
         self.platforms().iter().any(|p| p.runs_as(needed))
     }
 
-    /// The platforms as one would list them: `linux/amd64, linux/arm64` (index) or `linux/amd64`.
+    /// The platforms as one would list them: `index of linux/amd64, linux/arm64` or
+    /// `linux/amd64`; each once, in the order first listed, with its count when an index lists it
+    /// more than once (`linux/amd64 (3 entries)`).
     #[must_use]
     pub fn list(&self) -> String {
-        let names: Vec<String> = self.platforms().iter().map(ToString::to_string).collect();
+        let mut counted: Vec<(String, usize)> = Vec::new();
+        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for p in self.platforms() {
+            let name = p.to_string();
+            if let Some(&i) = at.get(&name) {
+                counted[i].1 += 1;
+            } else {
+                at.insert(name.clone(), counted.len());
+                counted.push((name, 1));
+            }
+        }
+        let names: Vec<String> = counted
+            .into_iter()
+            .map(|(name, count)| match count {
+                1 => name,
+                n => format!("{name} ({n} entries)"),
+            })
+            .collect();
         match (self, names.is_empty()) {
             (Offers::Index(_), true) => "an index that lists no platform".to_owned(),
             (Offers::Index(_), false) => format!("index of {}", names.join(", ")),

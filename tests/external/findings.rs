@@ -705,3 +705,43 @@ fn an_index_of_two_thousand_platforms_makes_no_scan_call_and_says_why() {
     .code(0)
     .stdout_has("wrote 2 files to out\n");
 }
+
+/// The platform check's ok line names each platform of an index once, with its count: a
+/// 10,000-entry index printed linux/amd64 9,999 times on one line.
+#[test]
+fn an_index_of_ten_thousand_entries_is_said_once_per_platform() {
+    let moto = moto();
+    let manifests: Vec<Value> = (0..10_000)
+        .map(|i| {
+            let architecture = if i == 9_999 { "arm64" } else { "amd64" };
+            json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": format!("sha256:{i:064x}"),
+                "size": 100,
+                "platform": {"os": "linux", "architecture": architecture},
+            })
+        })
+        .collect();
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    })
+    .to_string();
+    let repo = unique("shop/many");
+    let digest = moto.put_manifest(
+        REGION,
+        &repo,
+        index.as_bytes(),
+        "application/vnd.oci.image.index.v1+json",
+        Some("v1"),
+    );
+    let env = build(
+        &moto.endpoint(),
+        &[("img", &(repo.clone(), digest.clone()))],
+    );
+    let run = env.run(&["verify", "img", "--ecr", "--platform", "linux/amd64"]);
+    run.code(0).stdout_has(
+        "ok      img:imageDetail.json (img/imageDetail.json): offers linux/amd64 in its index of linux/amd64 (9999 entries), linux/arm64, which --platform needs\n",
+    );
+}

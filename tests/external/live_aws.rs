@@ -270,6 +270,17 @@ fn ecs_task_definition_checks_the_containers_the_service_runs_now() {
     .code(2)
     .stderr_has("ECS service \"no-such-service\" not found")
     .stderr_has(&cluster);
+    // The cluster is in eu-west-1; a build in another region is told so, not sent to IAM.
+    let mut elsewhere = Env::new();
+    aws_env(&mut elsewhere, &moto.endpoint());
+    elsewhere.set("AWS_REGION", "us-east-2");
+    elsewhere.copy_dir(&env.path("img"), "img");
+    elsewhere
+        .run(&["emit", "img", "--container", "web", "--task-definition", &ecs])
+        .code(2)
+        .stderr_is(&format!(
+            "imagedef: error: ECS has no cluster \"{cluster}\" in region us-east-2 (ClusterNotFoundException); the region is AWS_REGION's (or the profile's): set AWS_REGION to the region the cluster is in, or correct the cluster in ecs://CLUSTER/SERVICE; nothing was written\n"
+        ));
     env.run(&[
         "emit",
         "img",

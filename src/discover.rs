@@ -427,6 +427,7 @@ fn read_candidate(path: &Path) -> std::io::Result<Result<Vec<u8>, Malformed>> {
                 "is {len} bytes, more than the {MAX_FILE_SIZE} bytes an imageDetail.json can sensibly be (real ones are under 1 KiB)"
             ),
             fix: "this is not an imageDetail.json: rename it, or point imagedef at the ECR source artifact".to_owned(),
+            unrendered: false,
         })),
         Err(ReadError::Io(e)) => Err(e),
         Err(other @ ReadError::NotAFile(_)) => Err(std::io::Error::other(other.to_string())),

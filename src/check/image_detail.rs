@@ -1,7 +1,7 @@
 //! Each discovered imageDetail.json's fields agree with themselves: its digest grammar, the
 //! `ImageURI` digest against `ImageDigest`, the registry host against `RegistryId` and
-//! `RepositoryName`. Unreadable paths are errors; malformed files are warnings, or errors when
-//! strict; an image with a tag and no digest is a warning, or a failure when strict.
+//! `RepositoryName`. Unreadable paths and malformed files are errors; an unrendered template is a
+//! warning, or an error when strict; an image with a tag and no digest is a warning, or a failure when strict.
 
 use super::{Recorder, Seen};
 use crate::discover::Discovery;
@@ -14,7 +14,9 @@ pub fn check_discovered(found: &Discovery, strict: bool, report: &mut Recorder) 
     for c in &found.candidates {
         let subject = format!("{} ({})", c.label(), c.path.display());
         match &c.detail {
-            Err(e) if strict => report.error(subject, e.to_string()),
+            // A wrong value is malformed input; an unrendered template beside the real files
+            // is what a source artifact may hold.
+            Err(e) if strict || !e.unrendered => report.error(subject, e.to_string()),
             Err(e) => tracing::warn!("{subject}: not used: {e} (--strict makes this an error)"),
             Ok(d) => {
                 let problems = d.inconsistencies();

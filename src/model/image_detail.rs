@@ -45,6 +45,10 @@ pub struct Malformed {
     pub value: Option<String>,
     pub problem: String,
     pub fix: String,
+    /// The file is a template whose values are not rendered yet (a placeholder, a template
+    /// expression, a shell variable, an empty value): a source artifact may well hold one beside
+    /// the real files, unlike a wrong value.
+    pub unrendered: bool,
 }
 
 impl fmt::Display for Malformed {
@@ -72,6 +76,7 @@ fn malformed(
         value: value.map(show_value),
         problem: problem.into(),
         fix: fix.into(),
+        unrendered: false,
     }
 }
 
@@ -334,12 +339,15 @@ fn wrong_array(items: &[Value]) -> Malformed {
 fn check_rendered(key: &str, s: &str) -> Result<(), Malformed> {
     let value = Value::String(s.to_owned());
     let refuse = |problem: &str| {
-        Err(malformed(
-            Some(key),
-            Some(&value),
-            problem,
-            "render the template before this step (the value must be the real one, as the ECR source action writes it)",
-        ))
+        Err(Malformed {
+            unrendered: true,
+            ..malformed(
+                Some(key),
+                Some(&value),
+                problem,
+                "render the template before this step (the value must be the real one, as the ECR source action writes it)",
+            )
+        })
     };
     if s.is_empty() {
         return refuse("is empty");

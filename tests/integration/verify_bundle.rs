@@ -261,19 +261,46 @@ fn artifact_flags_alone_check_only_the_artifacts() {
 }
 
 #[test]
-fn unusable_discovered_files_are_warnings_unless_strict() {
+fn unrendered_templates_are_warnings_unless_strict_and_malformed_files_errors() {
     let env = bundled();
-    env.write("web/template/imageDetail.json", "[]");
+    env.write(
+        "web/template/imageDetail.json",
+        r#"{"ImageURI": "<IMAGE1_NAME>"}"#,
+    );
     let run = env.run(&["verify", "web"]);
     run.code(0)
         .stdout_is(&format!(
             "ok      web:imageDetail.json (web/imageDetail.json): {HOST}/shop/web@{DIGEST_WEB}\n1 passed, 0 failed\n"
         ))
-        .stderr_has("web:template/imageDetail.json")
-        .stderr_has("--strict makes this an error");
+        .stderr_is("imagedef: warning: web:template/imageDetail.json (web/template/imageDetail.json): not used: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder; fix: render the template before this step (the value must be the real one, as the ECR source action writes it) (--strict makes this an error)\n");
     env.run(&["verify", "web", "--strict"])
         .code(2)
         .stdout_has("ERROR   web:template/imageDetail.json");
+    // A file that is no imageDetail.json at all, or whose digest is upper-case hex, is
+    // malformed input (exit 2), beside a good file too.
+    let upper = DIGEST_WEB.replace("sha256:", "").to_uppercase();
+    let upper_uri = format!("{HOST}/shop/web@sha256:{upper}");
+    // Values are shown as JSON, cut to 117 characters.
+    let shown: String = format!("{upper_uri:?}").chars().take(117).collect();
+    for (bytes, says) in [
+        (
+            "[]".to_owned(),
+            "is a JSON array; fix: an imageDetail.json is one object such as {\"ImageURI\": \"...\"}".to_owned(),
+        ),
+        (
+            format!(r#"{{"ImageURI": "{upper_uri}"}}"#),
+            format!(
+                "key \"ImageURI\" = {shown}...: has a digest that uses uppercase hex; OCI requires lowercase, so write it in lowercase; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>"
+            ),
+        ),
+    ] {
+        env.write("web/template/imageDetail.json", bytes);
+        env.run(&["verify", "web"]).code(2).stdout_is(&format!(
+            "ok      web:imageDetail.json (web/imageDetail.json): {HOST}/shop/web@{DIGEST_WEB}\n\
+             ERROR   web:template/imageDetail.json (web/template/imageDetail.json): {says}\n\
+             1 passed, 1 failed\n"
+        ));
+    }
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //!
 //! - [`ecr`]: `BatchGetImage`, grouped per registry/region/repository (`--ecr`);
 //! - [`ecs`]: `DescribeServices` + `DescribeTaskDefinition` (`ecs://CLUSTER/SERVICE`);
+//! - [`ecs_deploy`]: what `deploy` and `confirm` call: the service, its next revision, the
+//!   update, the deployment and its tasks;
 //! - [`s3`]: `HeadObject` + `PutObject`, bounded in parallel (`publish`);
 //! - [`registry`]: one blob through the registry HTTP API v2 (`GetAuthorizationToken` credentials,
 //!   the S3 redirect followed without them), on the same HTTPS client;
@@ -19,6 +21,7 @@
 
 pub mod ecr;
 pub mod ecs;
+pub mod ecs_deploy;
 pub mod errors;
 pub mod registry;
 pub mod s3;

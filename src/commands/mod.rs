@@ -1,6 +1,8 @@
 //! One driver per subcommand: each reads its config, calls the pipeline steps, prints the result.
 //! [`explain`] words what `resolve` could not do.
 
+pub mod confirm;
+pub mod deploy;
 pub mod emit;
 pub mod explain;
 pub mod publish;

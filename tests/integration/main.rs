@@ -10,6 +10,7 @@ mod buildspec;
 mod changes;
 mod cli;
 mod cloudformation;
+mod deploy;
 mod discover;
 mod emit_bundle;
 mod emit_mapping;

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod bundled;
 pub mod crafted;
+pub mod ecs_standin;
 pub mod findings;
 pub mod images;
 pub mod registry;

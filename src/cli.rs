@@ -192,6 +192,8 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
               taskDefinition: a task definition JSON, relative to the mapping file, or
               ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region
               from AWS_REGION); every container must exist in it
+              roleArn: beside taskDefinition ecs://CLUSTER/SERVICE, the IAM role assumed (STS)
+              to reach that service in another account, for the lookup and for deploy --out
               blueGreen: the container whose image goes into the service's imageDetail.json
               taskDefinitionTemplate, appSpec: with blueGreen, the taskdef.json and AppSpec of
               CodeDeployToECS (relative to the mapping file), checked and written beside the

@@ -624,6 +624,37 @@ fn role_arn_deploys_a_service_in_another_account_through_sts() {
             .contains(":222222222222:task-definition/"),
         "{updates:?}"
     );
+
+    // The mapping's roleArn: emit reads the service as the role, the report keeps it, and
+    // deploy --out assumes it.
+    let role = "arn:aws:iam::222222222222:role/deploy";
+    env.write(
+        "img/imageDetail.json",
+        aws::detail(REGION, "shop/web", &digest(), &["2"]),
+    );
+    env.write(
+        "imagedef.json",
+        json!({"services": {"web": {
+            "taskDefinition": format!("ecs://{cluster}/{name}"),
+            "roleArn": role,
+            "containers": {"app": {"artifact": "img"}}
+        }}})
+        .to_string(),
+    );
+    env.run(&["emit", "img", "--mapping", "imagedef.json", "--out", "out"])
+        .code(0);
+    let report: Value = serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();
+    assert_eq!(report["services"][0]["role_arn"], json!(role));
+    assert!(
+        report["services"][0]["running_task_definition"]
+            .as_str()
+            .unwrap()
+            .contains(":222222222222:"),
+        "{report}"
+    );
+    env.run(&["deploy", "--out", "out", "--poll-interval", "0.02"])
+        .code(0)
+        .stdout_has(&format!("registered {name}:3"));
 }
 
 #[test]

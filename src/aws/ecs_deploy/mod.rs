@@ -126,6 +126,11 @@ impl<'a> Ecs<'a> {
 }
 
 impl Ecs<'_> {
+    /// The client and its region, for the lookups of [`super::ecs`].
+    pub(super) fn into_parts(self) -> (aws_sdk_ecs::Client, aws_config::Region) {
+        (self.client, aws_config::Region::new(self.region))
+    }
+
     /// `arn:PARTITION:ecs:REGION:*:what`, as IAM policies name ECS resources.
     fn arn(&self, what: &str) -> String {
         let partition = partition::of_region(&self.region).map_or("aws", |p| p.id);

@@ -723,3 +723,195 @@ fn numbers_out_of_range_are_usage_errors_naming_the_largest_value() {
         .stderr_has("IMAGEDEF_TIMEOUT");
     assert_eq!(c.standin.operations().len(), 0);
 }
+
+#[test]
+fn a_bundle_zip_or_a_folder_is_deployed_after_the_checks_of_verify_bundle() {
+    let c = case(Script::rolling_success());
+    c.env.write(
+        "img/imageDetail.json",
+        aws::detail(REGION, "shop/web", &c.digest, &["1"]),
+    );
+    c.env
+        .run(&[
+            "emit",
+            "img",
+            "--container",
+            "app",
+            "--bundle",
+            "--out",
+            "out",
+        ])
+        .code(0);
+    let target = format!("ecs://{}/{}", c.cluster, c.name);
+    c.env
+        .run(&[
+            "deploy",
+            &target,
+            "--file",
+            "out/imagedefinitions.zip",
+            "--poll-interval",
+            "0.02",
+        ])
+        .code(0)
+        .stdout_has("deployed: deployment ecs-svc/1000000000000000002");
+    // The folder: its imagedefinitions.json, the same digests, now running: unchanged.
+    c.env
+        .run(&[
+            "deploy",
+            &target,
+            "--file",
+            "out",
+            "--poll-interval",
+            "0.02",
+        ])
+        .code(0)
+        .stdout_has("unchanged: it runs");
+    let mut zip = std::fs::read(c.env.path("out/imagedefinitions.zip")).unwrap();
+    zip.push(0);
+    c.env.write("out/imagedefinitions.zip", zip);
+    let before = c.standin.operations().len();
+    c.env
+        .run(&["deploy", &target, "--file", "out/imagedefinitions.zip"])
+        .code(1)
+        .stderr_has("out/imagedefinitions.zip: has sha256")
+        .stderr_has("nothing was changed");
+    assert_eq!(c.standin.operations().len(), before, "no AWS call");
+}
+
+#[test]
+fn a_service_with_the_external_controller_is_refused() {
+    let cluster = unique("prod");
+    let name = unique("web");
+    service_as(
+        "AKIDIMAGEDEFTEST",
+        &cluster,
+        &name,
+        &[("app", "nginx")],
+        &json!({}),
+        &json!({"deploymentController": {"type": "EXTERNAL"}}),
+    );
+    let standin = Standin::start(moto().port, vec![]);
+    let env = build(&standin, &[("app", &image(&digest()))]);
+    deploy(&env, &cluster, &name, &[])
+        .code(2)
+        .stderr_has("uses the EXTERNAL deployment controller: its task definition changes through task sets (CreateTaskSet)");
+}
+
+#[test]
+fn deploy_out_plans_against_the_revision_the_service_runs_now_saying_emit_saw_another() {
+    let cluster = unique("prod");
+    let name = unique("web");
+    service(&cluster, &name, &[("app", "nginx:1.27")]);
+    let standin = Standin::start(moto().port, vec![(name.clone(), Script::rolling_success())]);
+    let mut env = Env::new();
+    aws_env(&mut env, &standin.endpoint());
+    let d = digest();
+    env.write(
+        "img/imageDetail.json",
+        aws::detail(REGION, "shop/web", &d, &["1"]),
+    );
+    env.write(
+        "imagedef.json",
+        json!({"services": {"web": {"taskDefinition": format!("ecs://{cluster}/{name}"), "containers": {"app": {"artifact": "img"}}}}}).to_string(),
+    );
+    env.run(&["emit", "img", "--mapping", "imagedef.json", "--out", "out"])
+        .code(0);
+    // Another tool deploys a second revision before imagedef deploy runs.
+    let second = ecs_as(
+        "AKIDIMAGEDEFTEST",
+        "RegisterTaskDefinition",
+        &json!({"family": name, "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "1024",
+                "containerDefinitions": [{"name": "app", "image": "nginx:1.28", "essential": true}]}),
+    )["taskDefinition"]["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ecs_as(
+        "AKIDIMAGEDEFTEST",
+        "UpdateService",
+        &json!({"cluster": cluster, "service": name, "taskDefinition": second}),
+    );
+    env.run(&["deploy", "--out", "out", "--poll-interval", "0.02"])
+        .code(0)
+        .stdout_has(&format!("now runs task definition {name}:2, not {name}:1 that emit saw; planned against the one it runs now"))
+        .stdout_has(&format!("registered {name}:3 (a copy of {name}:2 with the image of app replaced)"));
+    assert_eq!(
+        standin.bodies("RegisterTaskDefinition")[0]["memory"],
+        json!("1024"),
+        "copied from the revision running now"
+    );
+}
+
+#[test]
+fn a_service_that_changed_between_the_plan_and_the_update_is_not_updated() {
+    let c = case(Script {
+        race_at_poll: Some(2),
+        ..Script::rolling_success()
+    });
+    deploy(&c.env, &c.cluster, &c.name, &[])
+        .code(2)
+        .stderr_has(&format!("ecs://{}/{} changed since the plan (another pipeline deploying?): its deployments are now [ecs-svc/1000000000000000001 ({n}:1), ecs-svc/1000000000000000002 ({n}:1)], were [ecs-svc/1000000000000000001 ({n}:1)]", c.cluster, c.name, n = c.name))
+        .stderr_has(&format!("nothing was updated (registered and unused: {}:2)", c.name));
+    assert_eq!(c.standin.count("UpdateService"), 0);
+}
+
+#[test]
+fn sigterm_ends_the_follow_saying_the_deployment_goes_on_in_ecs() {
+    use std::io::BufRead as _;
+    let c = case(Script {
+        steps: vec![Step::Going],
+        ..Script::rolling_success()
+    });
+    let target = format!("ecs://{}/{}", c.cluster, c.name);
+    let mut cmd = std::process::Command::new(crate::util::BIN);
+    cmd.args([
+        "deploy",
+        &target,
+        "--file",
+        "imagedefinitions.json",
+        "--poll-interval",
+        "0.05",
+    ])
+    .current_dir(c.env.root())
+    .env_clear()
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_REGION", REGION)
+    .env("AWS_ENDPOINT_URL", c.standin.endpoint())
+    .env("AWS_ACCESS_KEY_ID", "AKIDIMAGEDEFTEST")
+    .env("AWS_SECRET_ACCESS_KEY", aws::SECRET)
+    .env("AWS_CONFIG_FILE", c.env.path("none/config"))
+    .env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        c.env.path("none/credentials"),
+    )
+    .env("HOME", c.env.path("none"))
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    // Once the deployment is being followed, CodeBuild stops the build.
+    while !seen.contains("IN_PROGRESS") {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}{rest}");
+    assert!(
+        rest.contains("STOPPED by SIGTERM (CodeBuild stopping the build): deployment ecs-svc/1000000000000000002 was deployment ecs-svc/1000000000000000002 IN_PROGRESS")
+            && rest.contains("it goes on in ECS"),
+        "{seen}{rest}"
+    );
+}

@@ -59,6 +59,9 @@ pub struct Script {
     pub unknown_field: Option<(&'static str, Value)>,
     /// Tasks run.
     pub tasks: usize,
+    /// At this poll (before any `UpdateService`), another pipeline starts a deployment (a forced
+    /// new deployment of the running revision).
+    pub race_at_poll: Option<usize>,
 }
 
 impl Script {
@@ -72,6 +75,7 @@ impl Script {
             stopped_reason: String::new(),
             unknown_field: None,
             tasks: 2,
+            race_at_poll: None,
         }
     }
 
@@ -349,6 +353,7 @@ fn patch(operation: &str, request: &Value, body: &[u8], world: &Mutex<World>) ->
                     let Some(svc) = world.service(&name, s) else {
                         continue;
                     };
+                    svc.resync(s["taskDefinition"].as_str().unwrap_or_default());
                     svc.poll();
                     svc.render(s);
                 }
@@ -518,11 +523,38 @@ impl Svc {
         ));
     }
 
+    /// The service was deployed outside the stand-in (straight to moto, `td`): that deployment
+    /// completed.
+    fn resync(&mut self, td: &str) {
+        if self.polls_since_update.is_none()
+            && self.deployments.len() == 1
+            && self.deployments[0].task_definition != td
+        {
+            let (id, sd_id) = self.new_id();
+            let d = &mut self.deployments[0];
+            td.clone_into(&mut d.task_definition);
+            d.reason = format!("ECS deployment {id} completed.");
+            d.id = id;
+            d.sd_id = sd_id;
+        }
+    }
+
     /// One poll: the script moves on.
     // A step per arm: the script's behaviours side by side.
     #[allow(clippy::too_many_lines)]
     fn poll(&mut self) {
         self.polls += 1;
+        if self.polls_since_update.is_none() && self.script.race_at_poll == Some(self.polls) {
+            let (id, sd_id) = self.new_id();
+            let mut other = self.deployments[0].clone();
+            self.deployments[0].status = "ACTIVE";
+            other.id.clone_from(&id);
+            other.sd_id = sd_id;
+            other.rollout = "IN_PROGRESS";
+            other.sd_status = "IN_PROGRESS";
+            other.reason = format!("ECS deployment {id} in progress.");
+            self.deployments.insert(0, other);
+        }
         if self.polls_since_update.is_none() {
             if self.script.in_flight_polls > 0 && self.polls > self.script.in_flight_polls {
                 let d = &mut self.deployments[0];

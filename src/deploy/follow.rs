@@ -385,10 +385,17 @@ fn poll(clients: &[Ecs<'_>], states: &mut [State], now: Instant, say: &mut dyn F
             }
         }
     }
-    // The service deployments: found once, then described, twenty a call per client.
+    // The service deployments: found once, then described, twenty a call per client. An
+    // endpoint that does not answer these calls is not asked again for any service.
+    let mut gone: BTreeSet<usize> = BTreeSet::new();
     for s in states.iter_mut().filter(|s| s.verdict.is_none()) {
-        if s.sd_arn.is_none() && matches!(s.api, Api::Unknown(_)) {
-            resolve(&clients[s.f.client], s, say);
+        if gone.contains(&s.f.client) {
+            s.api = Api::Unavailable;
+        } else if s.sd_arn.is_none()
+            && matches!(s.api, Api::Unknown(_))
+            && resolve(&clients[s.f.client], s, say)
+        {
+            gone.insert(s.f.client);
         }
     }
     let mut by_client: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -417,7 +424,7 @@ fn poll(clients: &[Ecs<'_>], states: &mut [State], now: Instant, say: &mut dyn F
             }
             Err(fault) => {
                 for i in members {
-                    api_unavailable(&mut states[i], &fault, say);
+                    let _ = api_unavailable(&mut states[i], &fault, say);
                 }
             }
         }
@@ -501,8 +508,9 @@ fn poll_failed(s: &mut State, fault: &Fault, say: &mut dyn FnMut(Line)) {
 
 /// The service deployment calls do not answer for this service: followed through
 /// `DescribeServices` from now on; a denial is said (with the actions to grant), anything else
-/// only at `-v`.
-fn api_unavailable(s: &mut State, fault: &Fault, say: &mut dyn FnMut(Line)) {
+/// only at `-v`. True when the endpoint itself does not answer them (not a denial, which a
+/// policy may make for some services only).
+fn api_unavailable(s: &mut State, fault: &Fault, say: &mut dyn FnMut(Line)) -> bool {
     s.api = Api::Unavailable;
     let denied = fault
         .code()
@@ -518,15 +526,19 @@ fn api_unavailable(s: &mut State, fault: &Fault, say: &mut dyn FnMut(Line)) {
     } else {
         tracing::debug!("{text}");
     }
+    !denied
 }
 
 /// Finds the service deployment of the followed task definition: the service's
 /// `currentServiceDeployment` when its target revision runs that task definition (for `confirm`,
 /// whatever it runs), else the newest one `ListServiceDeployments` gives whose revision does.
-fn resolve(ecs: &Ecs<'_>, s: &mut State, say: &mut dyn FnMut(Line)) {
-    let Api::Unknown(tries) = s.api else { return };
+/// True when the endpoint does not answer these calls at all.
+fn resolve(ecs: &Ecs<'_>, s: &mut State, say: &mut dyn FnMut(Line)) -> bool {
+    let Api::Unknown(tries) = s.api else {
+        return false;
+    };
     let Some(service) = s.service.clone() else {
-        return;
+        return false;
     };
     let candidate = service.current_service_deployment().map(str::to_owned);
     let result: Result<Option<(String, ServiceRevision)>, Box<Fault>> = (|| {
@@ -590,8 +602,9 @@ fn resolve(ecs: &Ecs<'_>, s: &mut State, say: &mut dyn FnMut(Line)) {
             s.api = Api::Unavailable;
         }
         Ok(None) => s.api = Api::Unknown(tries + 1),
-        Err(fault) => api_unavailable(s, &fault, say),
+        Err(fault) => return api_unavailable(s, &fault, say),
     }
+    false
 }
 
 /// What ECS says of the deployment of `task_definition`: from its service deployment `sd` when

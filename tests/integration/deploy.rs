@@ -207,6 +207,39 @@ fn deploy_registers_the_running_revision_with_only_the_new_image_updates_only_th
         [json!({"cluster": c.cluster, "service": c.name, "taskDefinition": new})],
         "UpdateService carries only the cluster, the service and the task definition"
     );
+    // README.md's policy for deploy allows every call it made.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let policy = readme
+        .split("The IAM policy `deploy` needs")
+        .nth(1)
+        .unwrap();
+    let policy: Value = serde_json::from_str(
+        policy
+            .split("```json\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let allowed: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| match &s["Action"] {
+            Value::String(a) => vec![a.clone()],
+            Value::Array(a) => a.iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    for op in c.standin.operations() {
+        assert!(
+            allowed.contains(&format!("ecs:{op}")),
+            "README's policy lacks ecs:{op}: {allowed:?}"
+        );
+    }
 }
 
 #[test]

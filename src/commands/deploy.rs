@@ -42,7 +42,28 @@ pub fn run(config: &DeployConfig) -> anyhow::Result<ExitCode> {
         output: config.output,
     };
     let command = if config.confirm { "confirm" } else { "deploy" };
-    let mut prepared = prepare(config, printer)?;
+    let mut prepared = match prepare(config, printer) {
+        Ok(prepared) => prepared,
+        Err(Stopped::Said(e)) => return Err(e),
+        Err(Stopped::Before(e)) => {
+            // --junit is written whatever the outcome: one case for what could not be read.
+            if let Some(path) = &config.junit {
+                let what = match &config.inputs {
+                    crate::config::deploy::Inputs::Service {
+                        cluster, service, ..
+                    } => format!("ecs://{cluster}/{service}"),
+                    crate::config::deploy::Inputs::Out(_) => "--out".to_owned(),
+                };
+                let kind = if crate::error::exit_code_of(&e) == ExitCode::CheckFailed {
+                    Kind::Failed
+                } else {
+                    Kind::Refused
+                };
+                write_junit(path, command, &[Row::bare(what, kind, format!("{e:#}"))])?;
+            }
+            return Err(e);
+        }
+    };
     let rows = if config.confirm {
         super::confirm::follow(config, printer, &mut prepared)
     } else if config.dry_run {
@@ -55,12 +76,32 @@ pub fn run(config: &DeployConfig) -> anyhow::Result<ExitCode> {
     finish(config, printer, command, &all)
 }
 
+/// Why a run ended before any change.
+enum Stopped {
+    /// Before any service was planned: the error alone.
+    Before(anyhow::Error),
+    /// Refusals, already written as JSON and JUnit per service.
+    Said(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Stopped {
+    fn from(e: anyhow::Error) -> Stopped {
+        Stopped::Before(e)
+    }
+}
+
+impl From<std::io::Error> for Stopped {
+    fn from(e: std::io::Error) -> Stopped {
+        Stopped::Before(e.into())
+    }
+}
+
 /// Everything before any change: the inputs, the clients, the plan of every service (after the
 /// deployments in flight were waited for), `--ecr`. Any refusal ends the run here, naming every
 /// one.
 // One step after another, before any change.
 #[allow(clippy::too_many_lines)]
-fn prepare<'a>(config: &DeployConfig, printer: Printer) -> anyhow::Result<Prepared<'a>> {
+fn prepare<'a>(config: &DeployConfig, printer: Printer) -> Result<Prepared<'a>, Stopped> {
     let command = if config.confirm { "confirm" } else { "deploy" };
     let mut report = Report::default();
     let read = inputs::read(config, &mut report)?;
@@ -156,7 +197,9 @@ fn prepare<'a>(config: &DeployConfig, printer: Printer) -> anyhow::Result<Prepar
             }
         }
         if !gave_up.is_empty() {
-            return Err(CheckFailed(format!("{}\nnothing was changed", gave_up.join("\n"))).into());
+            return Err(Stopped::Before(
+                CheckFailed(format!("{}\nnothing was changed", gave_up.join("\n"))).into(),
+            ));
         }
         plannings = plan::plan_all(&clients, &targets, settings);
     }
@@ -216,7 +259,9 @@ fn prepare<'a>(config: &DeployConfig, printer: Printer) -> anyhow::Result<Prepar
         })?;
     }
     if !refusals.is_empty() {
-        return Err(refused(command, &refusals, config, printer, &plans));
+        return Err(Stopped::Said(refused(
+            command, &refusals, config, printer, &plans,
+        )));
     }
     Ok(Prepared {
         clients,

@@ -713,11 +713,16 @@ fn out_whose_files_do_not_match_sha256sums_is_refused_before_any_call() {
         "out/web/imagedefinitions.json",
         json!([{"name": "app", "imageUri": image(&digest())}]).to_string(),
     );
-    env.run(&["deploy", "--out", "out"])
+    env.run(&["deploy", "--out", "out", "--junit", "deploy.xml"])
         .code(1)
         .stderr_has("1 file(s) of out do not match out/SHA256SUMS, so nothing was changed")
         .stderr_has("web/imagedefinitions.json: sha256 is");
     assert_eq!(standin.operations().len(), before, "no AWS call");
+    let xml = env.read("deploy.xml");
+    assert!(
+        xml.contains("tests=\"1\" failures=\"1\" errors=\"0\"") && xml.contains("name=\"--out\""),
+        "{xml}"
+    );
 }
 
 #[test]

@@ -953,3 +953,51 @@ fn sigterm_ends_the_follow_saying_the_deployment_goes_on_in_ecs() {
         "{seen}{rest}"
     );
 }
+
+#[test]
+fn a_bake_time_longer_than_the_timeout_is_said_before_the_change_and_fails_with_strict() {
+    let c = case(Script {
+        strategy: "BLUE_GREEN",
+        bake_minutes: 120,
+        ..Script::rolling_success()
+    });
+    deploy(&c.env, &c.cluster, &c.name, &["--strict"])
+        .code(1)
+        .stderr_has(&format!("ecs://{}/{}: its deployment configuration takes at least 120 min (bake time 120 min), longer than --timeout 3000 s", c.cluster, c.name))
+        .stderr_has("nothing was changed");
+    assert_eq!(c.standin.count("RegisterTaskDefinition"), 0);
+    deploy(&c.env, &c.cluster, &c.name, &[])
+        .code(0)
+        .stdout_has("warning: its deployment configuration takes at least 120 min")
+        .stdout_has("deployed: ");
+}
+
+#[test]
+fn ecr_checks_every_image_before_any_change() {
+    let cluster = unique("prod");
+    let name = unique("web");
+    // An EC2 task without runtimePlatform: no platform to check, only the lookup.
+    service_as(
+        "AKIDIMAGEDEFTEST",
+        &cluster,
+        &name,
+        &[("app", "nginx")],
+        &json!({"requiresCompatibilities": ["EC2"], "networkMode": "bridge"}),
+        &json!({}),
+    );
+    let standin = Standin::start(moto().port, vec![(name.clone(), Script::rolling_success())]);
+    let repo = unique("shop/web");
+    let pushed = moto().push(REGION, &repo, &["v1", "v2"]);
+    let uri = |d: &str| format!("{}/{repo}@{d}", aws::host(REGION));
+    let env = build(&standin, &[("app", &uri(&digest()))]);
+    deploy(&env, &cluster, &name, &["--ecr"])
+        .code(1)
+        .stderr_has(&format!("ecs://{cluster}/{name}, container \"app\""))
+        .stderr_has("is not in ECR")
+        .stderr_has("nothing was changed");
+    assert_eq!(standin.count("RegisterTaskDefinition"), 0);
+    let env = build(&standin, &[("app", &uri(&pushed))]);
+    deploy(&env, &cluster, &name, &["--ecr"])
+        .code(0)
+        .stdout_has("deployed: ");
+}

@@ -53,6 +53,8 @@ pub struct Script {
     pub in_flight_polls: usize,
     /// `deploymentConfiguration.strategy`.
     pub strategy: &'static str,
+    /// `deploymentConfiguration.bakeTimeInMinutes`.
+    pub bake_minutes: u32,
     /// The stopped task's `stoppedReason` and its container's `reason` (circuit breaker).
     pub stopped_reason: String,
     /// Add this key to the task definition `DescribeTaskDefinition` returns.
@@ -72,6 +74,7 @@ impl Script {
             service_deployments: true,
             in_flight_polls: 0,
             strategy: "ROLLING",
+            bake_minutes: 0,
             stopped_reason: String::new(),
             unknown_field: None,
             tasks: 2,
@@ -751,7 +754,7 @@ impl Svc {
             "maximumPercent": 200,
             "minimumHealthyPercent": 100,
             "strategy": self.script.strategy,
-            "bakeTimeInMinutes": 0
+            "bakeTimeInMinutes": self.script.bake_minutes
         });
         if self.script.service_deployments {
             let current = self.deployments.iter().find(|d| d.ours).unwrap_or(primary);

@@ -224,7 +224,7 @@ struct State {
 impl State {
     fn new(f: Follow) -> State {
         State {
-            sd_arn: f.service_deployment.clone(),
+            sd_arn: None,
             f,
             ecs_id: None,
             api: Api::Unknown(0),
@@ -387,7 +387,7 @@ fn poll(clients: &[Ecs<'_>], states: &mut [State], now: Instant, say: &mut dyn F
     }
     // The service deployments: found once, then described, twenty a call per client. An
     // endpoint that does not answer these calls is not asked again for any service.
-    let mut gone: BTreeSet<usize> = BTreeSet::new();
+    let mut gone = resolve_current(clients, states, say);
     for s in states.iter_mut().filter(|s| s.verdict.is_none()) {
         if gone.contains(&s.f.client) {
             s.api = Api::Unavailable;
@@ -529,35 +529,92 @@ fn api_unavailable(s: &mut State, fault: &Fault, say: &mut dyn FnMut(Line)) -> b
     !denied
 }
 
-/// Finds the service deployment of the followed task definition: the service's
-/// `currentServiceDeployment` when its target revision runs that task definition (for `confirm`,
-/// whatever it runs), else the newest one `ListServiceDeployments` gives whose revision does.
-/// True when the endpoint does not answer these calls at all.
+/// The service deployment of each followed task definition that is not found yet, where it is
+/// the service's current one (`UpdateService`'s answer names it, or `DescribeServices` does): the
+/// candidates of all services of a client described at once, their target revisions too, and
+/// each taken when its revision runs the followed task definition (for `confirm`, whatever it
+/// runs). The clients whose endpoint does not answer these calls.
+fn resolve_current(
+    clients: &[Ecs<'_>],
+    states: &mut [State],
+    say: &mut dyn FnMut(Line),
+) -> BTreeSet<usize> {
+    let mut gone = BTreeSet::new();
+    let mut by_client: BTreeMap<usize, Vec<(usize, String)>> = BTreeMap::new();
+    for (i, s) in states.iter().enumerate() {
+        if s.verdict.is_some() || s.sd_arn.is_some() || s.api != Api::Unknown(0) {
+            continue;
+        }
+        let candidate = s.f.service_deployment.clone().or_else(|| {
+            s.service
+                .as_ref()
+                .and_then(|svc| svc.current_service_deployment().map(str::to_owned))
+        });
+        if let Some(arn) = candidate {
+            by_client.entry(s.f.client).or_default().push((i, arn));
+        }
+    }
+    for (client, candidates) in by_client {
+        let ecs = &clients[client];
+        let arns: Vec<String> = candidates.iter().map(|(_, a)| a.clone()).collect();
+        let found = ecs.describe_service_deployments(&arns).and_then(|sds| {
+            let revisions: Vec<String> = sds
+                .iter()
+                .filter_map(|d| {
+                    d.target_service_revision()
+                        .and_then(|r| r.arn())
+                        .map(str::to_owned)
+                })
+                .collect();
+            let revs = if revisions.is_empty() {
+                Vec::new()
+            } else {
+                ecs.describe_service_revisions(&revisions)?
+            };
+            Ok((sds, revs))
+        });
+        let (sds, revs) = match found {
+            Ok(found) => found,
+            Err(fault) => {
+                for (i, _) in &candidates {
+                    if api_unavailable(&mut states[*i], &fault, say) {
+                        gone.insert(client);
+                    }
+                }
+                continue;
+            }
+        };
+        for (i, arn) in candidates {
+            let s = &mut states[i];
+            let revision = sds
+                .iter()
+                .find(|d| d.service_deployment_arn() == Some(arn.as_str()))
+                .and_then(|d| d.target_service_revision())
+                .and_then(|r| r.arn())
+                .and_then(|rev| revs.iter().find(|r| r.service_revision_arn() == Some(rev)));
+            if let Some(r) = revision
+                && (s.f.mode == Mode::Confirm
+                    || r.task_definition() == Some(s.f.task_definition.as_str()))
+            {
+                s.sd_arn = Some(arn);
+                s.revision = Some(r.clone());
+            }
+        }
+    }
+    gone
+}
+
+/// Finds the service deployment of the followed task definition when it is not the service's
+/// current one: the newest one `ListServiceDeployments` gives whose target revision runs it (for
+/// `confirm`, the newest). True when the endpoint does not answer these calls at all.
 fn resolve(ecs: &Ecs<'_>, s: &mut State, say: &mut dyn FnMut(Line)) -> bool {
     let Api::Unknown(tries) = s.api else {
         return false;
     };
-    let Some(service) = s.service.clone() else {
+    if s.service.is_none() {
         return false;
-    };
-    let candidate = service.current_service_deployment().map(str::to_owned);
+    }
     let result: Result<Option<(String, ServiceRevision)>, Box<Fault>> = (|| {
-        if let Some(arn) = &candidate {
-            let sds = ecs.describe_service_deployments(std::slice::from_ref(arn))?;
-            if let Some(rev) = sds
-                .first()
-                .and_then(|d| d.target_service_revision())
-                .and_then(|r| r.arn())
-            {
-                let revs = ecs.describe_service_revisions(&[rev.to_owned()])?;
-                if let Some(r) = revs.into_iter().next()
-                    && (s.f.mode == Mode::Confirm
-                        || r.task_definition() == Some(s.f.task_definition.as_str()))
-                {
-                    return Ok(Some((arn.clone(), r)));
-                }
-            }
-        }
         let after =
             s.f.since
                 .map(|t| DateTime::from_secs(t.secs().saturating_sub(300)));

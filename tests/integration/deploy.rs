@@ -255,6 +255,10 @@ fn deploy_of_the_digests_the_service_already_runs_is_unchanged_and_changes_nothi
         .stdout_has(&format!("ecs://{cluster}/{name}: unchanged: it runs {name}:1 with these digests (app {}), its deployment ended successfully and 2 tasks run them; nothing was registered or updated", short(&d)));
     assert_eq!(standin.count("RegisterTaskDefinition"), 0);
     assert_eq!(standin.count("UpdateService"), 0);
+    // -q: only problems; there are none.
+    let quiet = deploy(&env, &cluster, &name, &["-q"]);
+    quiet.code(0);
+    assert_eq!((quiet.stdout.as_str(), quiet.stderr.as_str()), ("", ""));
 }
 
 #[test]

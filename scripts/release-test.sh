@@ -9,18 +9,21 @@
 #   --allow-dirty      passed to release.sh (a trial from uncommitted changes)
 #   --keep             keep both release directories and print where they are
 # Needs what release.sh needs, plus skopeo, file and qemu-user-static (.ci/deps-image, .ci/deps-verify).
+# With the default dist profile it also holds the image's size to README.md's bounds
+# (scripts/size-bounds.sh): the release workflow (.github/workflows/release.yml) runs it first.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 args=()
 keep=0
+profile=dist
 while [ $# -gt 0 ]; do
     case "$1" in
-        --profile) args+=(--profile "${2:?--profile needs a Cargo profile name}"); shift 2 ;;
+        --profile) profile=${2:?--profile needs a Cargo profile name}; args+=(--profile "$profile"); shift 2 ;;
         --allow-dirty) args+=(--allow-dirty); shift ;;
         --keep) keep=1; shift ;;
-        -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "release-test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -187,8 +190,39 @@ EOF
     done
     if [ "$arch" = amd64 ]; then sh_version=$("$rootfs/bin/busybox" sh -c 'echo ok'); else sh_version=$("$qemu" "$rootfs/bin/busybox" sh -c 'echo ok'); fi
     [ "$sh_version" = ok ] || fail "$arch image: its /bin/sh does not run"
-    pass "$arch image: $word imagedef (the tarball's) and $word busybox /bin/sh, CA bundle, README and licenses in /usr/share/doc/imagedef"
+    # CodeBuild's Lambda compute, which takes these single-architecture tags, requires curl or
+    # wget in the image: busybox's wget, linked as /usr/bin/wget, run under that name.
+    [ "$(readlink "$rootfs/usr/bin/wget")" = /bin/busybox ] || fail "$arch image: /usr/bin/wget is not a link to /bin/busybox"
+    mkdir -p "$work/applets-$arch"
+    ln -sf "$rootfs/bin/busybox" "$work/applets-$arch/wget"
+    if [ "$arch" = amd64 ]; then run=(); else run=("$qemu"); fi
+    "${run[@]}" "$work/applets-$arch/wget" --help >"$work/wget-$arch.txt" 2>&1 || fail "$arch image: wget --help failed: $(cat "$work/wget-$arch.txt")"
+    grep -q "Usage: wget" "$work/wget-$arch.txt" || fail "$arch image: /usr/bin/wget does not run busybox's wget"
+    pass "$arch image: $word imagedef (the tarball's) and $word busybox /bin/sh and /usr/bin/wget, CA bundle, README and licenses in /usr/share/doc/imagedef"
 done
+
+# What each image adds to its base (its imagedef layer, as pulled and unpacked) is within the
+# bounds README.md states, and arm64's is the smaller, as it says.
+sizes=$(python3 - "$layout" "$version" <<'EOF'
+import gzip, json, os, sys
+root, version = sys.argv[1:]
+blob = lambda d: open(os.path.join(root, "blobs", *d.split(":")), "rb").read()
+refs = {m["annotations"]["org.opencontainers.image.ref.name"]: m for m in json.load(open(os.path.join(root, "index.json")))["manifests"]}
+for arch in ["amd64", "arm64"]:
+    layers = json.loads(blob(refs[f"{version}-{arch}"]["digest"]))["layers"]
+    assert len(layers) == 2, f"{arch}: {len(layers)} layers, not the base and imagedef's"
+    data = blob(layers[1]["digest"])
+    print(len(gzip.decompress(data)), len(data), end=" ")
+EOF
+) || fail "cannot read the layers' sizes"
+read -r amd64_unpacked amd64_compressed arm64_unpacked _ <<<"$sizes"
+if [ "$profile" = dist ]; then
+    within=$(bash scripts/size-bounds.sh README.md "$amd64_unpacked" "$amd64_compressed") || fail "the amd64 image is over README.md's size bounds"
+    [ "$arm64_unpacked" -le "$amd64_unpacked" ] || fail "the arm64 image adds $arm64_unpacked bytes, more than amd64's $amd64_unpacked: README.md says it is smaller"
+    pass "the amd64 image adds $within, within README.md's bounds; arm64's adds less ($arm64_unpacked bytes unpacked)"
+else
+    echo "  skip README.md's size bounds (they hold for the shipped profile, dist; this is $profile)"
+fi
 
 # imagedef's own check: each tag's digest, as an ECR source artifact would name it, proven by the
 # layout with its platforms.

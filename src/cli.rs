@@ -94,6 +94,33 @@ impl Cli {
             || (env == Some("json") && !args.iter().any(|a| a.starts_with("--log-format")))
     }
 
+    /// For a refused value that no argument gave: the environment variable that set it (clap names
+    /// only the option).
+    #[must_use]
+    pub fn env_behind(error: &clap::Error, args: &[String]) -> Option<String> {
+        use clap::error::{ContextKind, ContextValue};
+        let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+            return None;
+        };
+        let long = arg.split_whitespace().next()?.strip_prefix("--")?;
+        let on_the_line = args.iter().any(|a| {
+            a.strip_prefix("--")
+                .is_some_and(|a| a == long || a.starts_with(&format!("{long}=")))
+        });
+        if on_the_line {
+            return None;
+        }
+        let command = Cli::command();
+        command
+            .get_subcommands()
+            .chain(std::iter::once(&command))
+            .flat_map(clap::Command::get_arguments)
+            .find(|a| a.get_long() == Some(long))
+            .and_then(clap::Arg::get_env)
+            .map(|var| var.to_string_lossy().into_owned())
+            .filter(|var| std::env::var_os(var).is_some())
+    }
+
     /// The environment variable that set option `id`, when it was set that way.
     #[must_use]
     pub fn env_of(&self, id: &str) -> Option<&str> {
@@ -185,10 +212,12 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
   top level   services (required): service name -> service, in file order; the name (1-100 of
               letters, digits, _ and -; not SHA256SUMS) is the folder under OUT
               uri, tagPattern: as --uri and --tag-pattern, for every service
+              platform: as --platform, for every service (os/architecture, e.g. linux/arm64)
               findings: as --findings, for every service
+              strict: true makes every check that cannot run a failure, as --strict
   service     containers (required): container name -> image, in the order written
-              uri, tagPattern: for this service (they win over the top level's; the options win
-              over both)
+              uri, tagPattern, platform: for this service (they win over the top level's; the
+              options win over both; platform also over the task definition's runtimePlatform)
               taskDefinition: a task definition JSON, relative to the mapping file, or
               ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region
               from AWS_REGION); every container must exist in it
@@ -222,15 +251,21 @@ pub struct FindingsArgs {
     #[arg(long, value_name = "SEVERITY=N,...", env = "IMAGEDEF_FINDINGS")]
     pub findings: Option<String>,
     /// With findings thresholds: how long to wait in all for scans that are IN_PROGRESS or PENDING
-    /// (asked again after 2, 4, 8, ... up to 20 seconds) before failing; 0 asks once.
+    /// (asked again after 2, 4, 8, ... up to 20 seconds) before failing; 0 asks once; at most
+    /// 129600 (36 hours, the longest CodeBuild build).
     #[arg(
         long,
         value_name = "SECONDS",
         env = "IMAGEDEF_SCAN_WAIT",
-        default_value_t = DEFAULT_SCAN_WAIT
+        default_value_t = DEFAULT_SCAN_WAIT,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS)
     )]
     pub scan_wait: u64,
 }
+
+/// The longest wait any option takes, in seconds: 36 hours, the longest a CodeBuild build runs, so
+/// that no wait outlives the build that asked for it (and no deadline overflows the clock).
+pub const MAX_SECONDS: u64 = 36 * 60 * 60;
 
 /// `--scan-wait`'s default: five minutes, time for a scan on push started by the same pipeline to
 /// finish.
@@ -321,16 +356,23 @@ pub struct EmitArgs {
     /// Resolve and verify everything, print what would be written, write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Every check that could not run for a service fails (exit 1) rather than being said "not
+    /// checked": a service without a task definition, platforms or findings not read (they need
+    /// --ecr), an image not looked up in ECR, a blue/green service without its templates.
+    /// [default: the mapping's "strict"]
+    #[arg(long, env = "IMAGEDEF_STRICT")]
+    pub strict: bool,
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
     /// With --mapping: how long to wait for another process's lock on OUT before giving up (exit
-    /// 2, naming the process).
+    /// 2, naming the process); at most 129600 (36 hours).
     #[arg(
         long,
         value_name = "SECONDS",
         env = "IMAGEDEF_LOCK_TIMEOUT",
-        default_value_t = 600
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS)
     )]
     pub lock_timeout: u64,
 }

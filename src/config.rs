@@ -237,6 +237,8 @@ pub enum EmitMode {
     Mapping { path: PathBuf },
 }
 
+// Independent switches (--ecr, --bundle, --dry-run, --strict), not states of one thing.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Clone, Debug)]
 pub struct EmitConfig {
     pub discover: DiscoverConfig,
@@ -254,6 +256,8 @@ pub struct EmitConfig {
     /// Also write the zip bundle(s) for an S3 source action.
     pub bundle: bool,
     pub dry_run: bool,
+    /// `--strict`: every check that cannot run is a failure (the mapping's `strict` too).
+    pub strict: bool,
     pub summary: Summary,
     /// `--lock-timeout`: the longest wait for another run's lock on OUT (mapping mode).
     pub lock_timeout: std::time::Duration,
@@ -364,6 +368,7 @@ impl EmitConfig {
                 .map(PathBuf::from),
             bundle: args.bundle,
             dry_run: args.dry_run,
+            strict: args.strict,
             summary: match (args.json, cli.global.quiet) {
                 (true, _) => Summary::Json,
                 (false, true) => Summary::Quiet,

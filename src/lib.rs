@@ -78,8 +78,14 @@ fn usage_error(e: &clap::Error) -> std::process::ExitCode {
     } else {
         ExitCode::Success
     };
+    let from_env = Cli::env_behind(e, &args).map(|var| {
+        format!("the value is ${var}'s, set in the environment: unset it, or give a value in range")
+    });
     if !e.use_stderr() || !Cli::asks_for_json_logs(&args, env.as_deref()) {
         let _ = e.print();
+        if let Some(note) = from_env {
+            eprintln!("imagedef: {note}");
+        }
         return code.into();
     }
     let logs = LogConfig {
@@ -87,7 +93,12 @@ fn usage_error(e: &clap::Error) -> std::process::ExitCode {
         json: true,
     };
     logging::init(&logs);
-    logging::error(&logs, e.render().to_string().trim_end());
+    let rendered = e.render().to_string();
+    let message = match from_env {
+        Some(note) => format!("{}; {note}", rendered.trim_end()),
+        None => rendered.trim_end().to_owned(),
+    };
+    logging::error(&logs, &message);
     ExitCode::Error.into()
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use imagedef::testing::{Report, check_bundle};
+use imagedef::testing::{Check, Recorder, check_bundle};
 use libfuzzer_sys::fuzz_target;
 
 fn scratch() -> &'static tempfile::TempDir {
@@ -14,6 +14,6 @@ fn scratch() -> &'static tempfile::TempDir {
 fuzz_target!(|data: &[u8]| {
     let path = scratch().path().join("web.zip");
     std::fs::write(&path, data).unwrap();
-    let mut report = Report::default();
-    let _ = check_bundle(&path, &mut report);
+    let mut recorder = Recorder::new(Check::Bundle);
+    let _ = check_bundle(&path, &mut recorder);
 });

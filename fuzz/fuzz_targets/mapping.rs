@@ -11,6 +11,6 @@ fuzz_target!(|data: &[u8]| {
         Ok(mapping) => {
             let _ = mapping.artifacts_needed();
         }
-        Err(message) => assert!(!message.is_empty()),
+        Err(error) => assert!(!error.to_string().is_empty()),
     }
 });

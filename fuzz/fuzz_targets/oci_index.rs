@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use imagedef::testing::Digest;
-use imagedef::testing::{Proofs, Report, check_layout};
+use imagedef::testing::{Check, Proofs, Recorder, check_layout};
 use libfuzzer_sys::fuzz_target;
 
 fn layout() -> &'static tempfile::TempDir {
@@ -25,7 +25,7 @@ fn layout() -> &'static tempfile::TempDir {
 fuzz_target!(|data: &[u8]| {
     let dir = layout();
     std::fs::write(dir.path().join("index.json"), data).unwrap();
-    let mut report = Report::default();
+    let mut recorder = Recorder::new(Check::OciLayout);
     let mut proofs = Proofs::default();
-    check_layout(dir.path(), &mut report, &mut proofs);
+    check_layout(dir.path(), &mut recorder, &mut proofs);
 });

@@ -13,6 +13,7 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use super::Aws;
 use super::errors::{Call, Fault};
 use crate::model::ecr::Repository;
+use crate::model::partition::RegionError;
 use crate::model::{Digest, ImageRef};
 
 /// `BatchGetImage` takes at most this many image ids per call.
@@ -69,23 +70,40 @@ pub struct Batch {
     pub ids: Vec<Id>,
 }
 
+/// The images whose registry host names a region that is not real (or not confirmed for its
+/// domain): no lookup is made at all.
+#[derive(Clone, Debug)]
+pub struct PlanError(pub Vec<(Lookup, RegionError)>);
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (l, region) in &self.0 {
+            writeln!(
+                f,
+                "{}: image {}: the region of registry host {}: {region}",
+                l.subject,
+                l.image,
+                l.image.host().unwrap_or_default()
+            )?;
+        }
+        f.write_str("no ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1)")
+    }
+}
+
+impl std::error::Error for PlanError {}
+
 /// The calls that check `lookups`: one per repository (per [`MAX_IDS`] ids), each id once.
 /// Images outside ECR, and images with neither digest nor tag, need no call. Refused, naming
 /// every such image, when a registry host names a region that is not real: no call is then made.
-pub fn plan(lookups: &[Lookup]) -> Result<Vec<Batch>, String> {
+pub fn plan(lookups: &[Lookup]) -> Result<Vec<Batch>, PlanError> {
     let mut ids: BTreeMap<Repository, Vec<Id>> = BTreeMap::new();
     let mut refused = Vec::new();
     for l in lookups {
         let repository = match Repository::of(&l.image) {
             None => continue,
             Some(Ok(repository)) => repository,
-            Some(Err(e)) => {
-                refused.push(format!(
-                    "{}: image {}: the region of registry host {}: {e}",
-                    l.subject,
-                    l.image,
-                    l.image.host().unwrap_or_default()
-                ));
+            Some(Err(region)) => {
+                refused.push((l.clone(), region));
                 continue;
             }
         };
@@ -94,10 +112,7 @@ pub fn plan(lookups: &[Lookup]) -> Result<Vec<Batch>, String> {
         entry.extend(l.tag.clone().map(Id::Tag));
     }
     if !refused.is_empty() {
-        return Err(format!(
-            "{}\nno ECR lookup was made; fix: correct the region in the image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com, e.g. eu-west-1)",
-            refused.join("\n")
-        ));
+        return Err(PlanError(refused));
     }
     let mut batches = Vec::new();
     for (repository, mut ids) in ids {

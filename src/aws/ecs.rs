@@ -25,7 +25,10 @@ pub enum EcsError {
     /// `DescribeTaskDefinition` of `arn` returned none.
     Empty { arn: String },
     /// The task definition of `arn` names a platform imagedef does not know.
-    Malformed { arn: String, reason: String },
+    Malformed {
+        arn: String,
+        reason: crate::model::platform::PlatformError,
+    },
 }
 
 /// The task definition `service` in `cluster` runs now, and its ARN; read with the credentials of

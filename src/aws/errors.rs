@@ -3,12 +3,14 @@
 //! above all the IAM action the build role lacks. [`is_transient`] tells a failure another run may
 //! get past (throttling, 5xx, connections) from one it will not.
 
+use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 
 use super::MAX_ATTEMPTS;
+use crate::io::escape;
 
 /// One AWS call, as messages name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -199,10 +201,10 @@ impl fmt::Display for Fault {
                 message,
             } => {
                 let named = code.as_deref();
-                let code = named.unwrap_or("an unnamed error");
+                let code = named.map_or(Cow::Borrowed("an unnamed error"), escape::value);
                 let message = message
                     .as_deref()
-                    .map(|m| format!(": {m}"))
+                    .map(|m| format!(": {}", escape::value(m)))
                     .unwrap_or_default();
                 let fix = fix_for(call, named.unwrap_or_default(), *status);
                 write!(
@@ -223,16 +225,19 @@ impl fmt::Display for Fault {
                 };
                 write!(
                     f,
-                    "{what} {kind} after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode): {chain}; {}",
+                    "{what} {kind} after {MAX_ATTEMPTS} attempts (the SDK's standard retry mode): {}; {}",
+                    escape::value(chain),
                     reach_hint(call)
                 )
             }
             Failure::NotAws { chain } => write!(
                 f,
-                "{what} got an answer that is not an AWS response ({chain}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_{} is set, check that it points at the {} API",
-                call.service, call.service
+                "{what} got an answer that is not an AWS response ({}); if AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_{} is set, check that it points at the {} API",
+                escape::value(chain),
+                call.service,
+                call.service
             ),
-            Failure::Other { chain } => write!(f, "{what} failed: {chain}"),
+            Failure::Other { chain } => write!(f, "{what} failed: {}", escape::value(chain)),
         }
     }
 }
@@ -355,9 +360,15 @@ pub fn chain(err: &dyn StdError) -> String {
     text
 }
 
-/// The message when the credential chain found nothing: where it looked, and how to give it some.
+/// The credential chain found nothing: what the SDK said, where it looked (as the environment was
+/// when it looked), and how to give it some.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoCredentials(String);
+
+/// Where the credential chain looked, when it found nothing.
 #[must_use]
-pub fn no_credentials(why: &str) -> String {
+pub fn no_credentials(why: &str) -> NoCredentials {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let home = env("HOME").unwrap_or_else(|| "~".to_owned());
     let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_owned());
@@ -370,7 +381,7 @@ pub fn no_credentials(why: &str) -> String {
     } else {
         "not reachable"
     };
-    format!(
+    NoCredentials(format!(
         "no AWS credentials found ({why}); looked in: the environment (AWS_ACCESS_KEY_ID {}, AWS_SECRET_ACCESS_KEY {}); profile {profile:?} in {config} and {credentials}; web identity (AWS_WEB_IDENTITY_TOKEN_FILE {}, AWS_ROLE_ARN {}); the container endpoint (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI {}, AWS_CONTAINER_CREDENTIALS_FULL_URI {}; CodeBuild sets these for its service role); instance metadata ({imds}); fix: run in CodeBuild with a service role, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
         set_or_not("AWS_ACCESS_KEY_ID"),
         set_or_not("AWS_SECRET_ACCESS_KEY"),
@@ -378,7 +389,7 @@ pub fn no_credentials(why: &str) -> String {
         set_or_not("AWS_ROLE_ARN"),
         set_or_not("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
         set_or_not("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
-    )
+    ))
 }
 
 #[cfg(test)]

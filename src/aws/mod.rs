@@ -62,7 +62,7 @@ pub struct Aws {
     runtime: tokio::runtime::Runtime,
     config: SdkConfig,
     /// The credentials check, done once before the first call.
-    credentials: OnceLock<Result<(), String>>,
+    credentials: OnceLock<Result<(), errors::NoCredentials>>,
     /// The registry API's connector and tokens ([`registry`]).
     registry: registry::State,
 }
@@ -70,11 +70,11 @@ pub struct Aws {
 impl Aws {
     /// Loads the SDK's configuration the way every AWS SDK does (environment, profile files, web
     /// identity, container endpoint, instance metadata), without calling AWS yet.
-    pub fn connect() -> anyhow::Result<Aws> {
+    pub fn connect() -> Result<Aws, ConnectError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| anyhow!("cannot start the AWS client's runtime: {e}"))?;
+            .map_err(|e| ConnectError(e.to_string()))?;
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
                 aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
@@ -125,7 +125,7 @@ impl Aws {
                 Err(e) => Err(errors::no_credentials(&errors::chain(&e))),
             }
         });
-        result.clone().map_err(anyhow::Error::msg)
+        result.clone().map_err(anyhow::Error::new)
     }
 
     /// The SDK's own region (`AWS_REGION`, the profile's `region`), for `purpose` (`which`: the
@@ -199,11 +199,16 @@ impl Aws {
 
 /// The process's one connection, made on first use: `--ecr` and `ecs://` may both need it.
 pub fn shared() -> anyhow::Result<&'static Aws> {
-    static AWS: OnceLock<Result<Aws, String>> = OnceLock::new();
-    AWS.get_or_init(|| Aws::connect().map_err(|e| format!("{e:#}")))
+    static AWS: OnceLock<Result<Aws, ConnectError>> = OnceLock::new();
+    AWS.get_or_init(Aws::connect)
         .as_ref()
-        .map_err(|e| anyhow!("{e}"))
+        .map_err(|e| anyhow::Error::new(e.clone()))
 }
+
+/// The AWS client could not be set up (its runtime did not start).
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("cannot start the AWS client's runtime: {0}")]
+pub struct ConnectError(String);
 
 /// Logs each failed attempt at debug level (`-v`), so a user sees the SDK retrying.
 #[derive(Debug)]

@@ -50,7 +50,7 @@ pub struct State {
     connector: OnceLock<Connector>,
     /// Region (with its FIPS / dual-stack endpoint choice) -> `Basic <token>`, or why there is
     /// none (the `GetAuthorizationToken` failure).
-    tokens: Mutex<BTreeMap<Endpoint, Result<String, Failure>>>,
+    tokens: Mutex<BTreeMap<Endpoint, Result<String, RegistryError>>>,
     /// Registry origin -> the URL that could not be reached from it, and how.
     unreachable: Mutex<BTreeMap<String, (Option<String>, Failure)>>,
 }
@@ -98,25 +98,23 @@ impl Origin {
     }
 
     /// Parses `scheme://host[:port]` (the rest of a URL after its authority is the caller's).
-    fn parse_authority(scheme: &str, authority: &str) -> Result<Origin, String> {
+    fn parse_authority(scheme: &str, authority: &str) -> Result<Origin, UrlError> {
         let https = match scheme.to_ascii_lowercase().as_str() {
             "https" => true,
             "http" => false,
-            _ => return Err(format!("the scheme {scheme:?} is neither https nor http")),
+            _ => return Err(UrlError::Scheme(scheme.to_owned())),
         };
         if authority.contains('@') {
-            return Err("it carries user information (user@host)".to_owned());
+            return Err(UrlError::UserInformation);
         }
         let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-            let (v6, after) = rest
-                .split_once(']')
-                .ok_or_else(|| "its IPv6 address has no closing ]".to_owned())?;
+            let (v6, after) = rest.split_once(']').ok_or(UrlError::Unclosed)?;
             v6.parse::<Ipv6Addr>()
-                .map_err(|_| format!("[{v6}] is not an IPv6 address"))?;
+                .map_err(|_| UrlError::Ipv6(v6.to_owned()))?;
             let port = match after.strip_prefix(':') {
                 Some(port) => Some(port),
                 None if after.is_empty() => None,
-                None => return Err(format!("{after:?} follows the IPv6 address")),
+                None => return Err(UrlError::AfterIpv6(after.to_owned())),
             };
             (format!("[{v6}]"), port)
         } else {
@@ -131,12 +129,12 @@ impl Origin {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')));
         if !valid_name {
-            return Err(format!("{host:?} is not a host name or address"));
+            return Err(UrlError::Host(host));
         }
         let port = port
             .map(|p| match p.parse::<u16>() {
                 Ok(n) if n > 0 && p.chars().all(|c| c.is_ascii_digit()) => Ok(n),
-                _ => Err(format!("the port {p:?} is not a number from 1 to 65535")),
+                _ => Err(UrlError::Port(p.to_owned())),
             })
             .transpose()?;
         Ok(Origin {
@@ -148,20 +146,15 @@ impl Origin {
 
     /// `IMAGEDEF_REGISTRY_URL`'s value, refused unless it is `scheme://host[:port]` (a final `/`
     /// allowed) and https, or http to a loopback address.
-    pub fn parse_override(value: &str) -> Result<Origin, String> {
-        let (scheme, rest) = value
-            .split_once("://")
-            .ok_or_else(|| "it is not a URL (scheme://host[:port])".to_owned())?;
+    pub fn parse_override(value: &str) -> Result<Origin, UrlError> {
+        let (scheme, rest) = value.split_once("://").ok_or(UrlError::NotUrl)?;
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#']) {
-            return Err("it has a path, query or fragment; only scheme://host[:port] is taken (requests go to /v2/... on it)".to_owned());
+            return Err(UrlError::Path);
         }
         let origin = Origin::parse_authority(scheme, authority)?;
         if !origin.https && !origin.is_loopback() {
-            return Err(format!(
-                "it is http to {}, which is not a loopback address: the registry credentials must not cross a network unencrypted",
-                origin.host
-            ));
+            return Err(UrlError::PlainToNetwork(origin.host));
         }
         Ok(origin)
     }
@@ -173,6 +166,41 @@ impl Origin {
             None => format!("{scheme}://{}{path_and_query}", self.host),
         }
     }
+}
+
+/// Why a URL is not one registry requests (or their credentials) may go to.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("the scheme {0:?} is neither https nor http")]
+    Scheme(String),
+    #[error("it carries user information (user@host)")]
+    UserInformation,
+    #[error("its IPv6 address has no closing ]")]
+    Unclosed,
+    #[error("[{0}] is not an IPv6 address")]
+    Ipv6(String),
+    #[error("{0:?} follows the IPv6 address")]
+    AfterIpv6(String),
+    #[error("{0:?} is not a host name or address")]
+    Host(String),
+    #[error("the port {0:?} is not a number from 1 to 65535")]
+    Port(String),
+    #[error("it is not a URL (scheme://host[:port])")]
+    NotUrl,
+    #[error(
+        "it has a path, query or fragment; only scheme://host[:port] is taken (requests go to /v2/... on it)"
+    )]
+    Path,
+    #[error(
+        "it is http to {0}, which is not a loopback address: the registry credentials must not cross a network unencrypted"
+    )]
+    PlainToNetwork(String),
+    #[error("a scheme-relative location is not followed")]
+    SchemeRelative,
+    #[error("the location is neither a URL nor an absolute path")]
+    NotLocation,
+    #[error("it goes to http://{0}, which is neither https nor a loopback address")]
+    PlainRedirect(String),
 }
 
 /// `IMAGEDEF_REGISTRY_URL` as set: `None` when unset or empty.
@@ -211,10 +239,10 @@ impl Url {
 
     /// Where a redirect from this URL goes: an absolute URL, or a path on the same origin.
     /// Refused unless it is https, or http to a loopback address.
-    pub fn redirect(&self, location: &str) -> Result<Url, String> {
+    pub fn redirect(&self, location: &str) -> Result<Url, UrlError> {
         let location = location.trim();
         if location.starts_with("//") {
-            return Err("a scheme-relative location is not followed".to_owned());
+            return Err(UrlError::SchemeRelative);
         }
         if location.starts_with('/') {
             return Ok(Url {
@@ -222,17 +250,12 @@ impl Url {
                 path_and_query: location.to_owned(),
             });
         }
-        let (scheme, rest) = location
-            .split_once("://")
-            .ok_or_else(|| "the location is neither a URL nor an absolute path".to_owned())?;
+        let (scheme, rest) = location.split_once("://").ok_or(UrlError::NotLocation)?;
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
         let origin = Origin::parse_authority(scheme, authority)?;
         if !origin.https && !origin.is_loopback() {
-            return Err(format!(
-                "it goes to http://{}, which is neither https nor a loopback address",
-                origin.host
-            ));
+            return Err(UrlError::PlainRedirect(origin.host));
         }
         let tail = tail.split('#').next().unwrap_or_default();
         let path_and_query = if tail.starts_with('/') {
@@ -249,18 +272,42 @@ impl Url {
 
 /// The `Authorization` header value of a `GetAuthorizationToken` token: base64 of `user:password`
 /// (ECR's user is `AWS`), sent as HTTP Basic credentials.
-pub fn basic_credentials(token: &str) -> Result<String, String> {
+pub fn basic_credentials(token: &str) -> Result<String, TokenError> {
     let token = token.trim();
-    let decoded = aws_smithy_types::base64::decode(token)
-        .map_err(|_| "the authorization token is not base64".to_owned())?;
-    let text = String::from_utf8(decoded)
-        .map_err(|_| "the decoded authorization token is not text".to_owned())?;
+    let decoded = aws_smithy_types::base64::decode(token).map_err(|_| TokenError::NotBase64)?;
+    let text = String::from_utf8(decoded).map_err(|_| TokenError::NotText)?;
     match text.split_once(':') {
         Some((user, password)) if !user.is_empty() && !password.is_empty() => {
             Ok(format!("Basic {token}"))
         }
-        _ => Err("the decoded authorization token is not user:password".to_owned()),
+        _ => Err(TokenError::NotUserPassword),
     }
+}
+
+/// Why `GetAuthorizationToken` answered no usable token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("no authorizationData")]
+    Missing,
+    #[error("the authorization token is not base64")]
+    NotBase64,
+    #[error("the decoded authorization token is not text")]
+    NotText,
+    #[error("the decoded authorization token is not user:password")]
+    NotUserPassword,
+}
+
+/// Why a redirect is not followed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectError {
+    #[error("not a URL a request can go to: {0}")]
+    NotSendable(String),
+    #[error("HTTP {0} without a Location header")]
+    NoLocation(u16),
+    #[error(transparent)]
+    Refused(UrlError),
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooMany,
 }
 
 /// What one answer of the registry (or of the redirect's target) means.
@@ -298,7 +345,7 @@ pub enum Unreachable {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RegistryError {
     /// `IMAGEDEF_REGISTRY_URL` is not a URL registry credentials may be sent to.
-    Override { value: String, why: String },
+    Override { value: String, why: UrlError },
     /// The SDK found no credentials to ask for a token with (`why` says where it looked).
     NoCredentials { why: String },
     /// The fetch of one blob failed.
@@ -320,7 +367,7 @@ pub enum Failure {
     /// `GetAuthorizationToken` failed.
     Token(Fault),
     /// `GetAuthorizationToken` answered no usable token.
-    BadToken(String),
+    BadToken(TokenError),
     /// HTTP 401 or 403, from the registry or from the redirect's target.
     Denied { status: u16 },
     /// HTTP 404: the registry has no such blob.
@@ -330,7 +377,7 @@ pub enum Failure {
     /// A redirect without a location, to a refused URL, or one too many.
     BadRedirect {
         location: Option<String>,
-        why: String,
+        why: RedirectError,
     },
     /// The body is larger than [`MAX_BLOB`] (`length`: as announced, when it was).
     TooBig { length: Option<u64> },
@@ -519,16 +566,15 @@ impl Aws {
             repo.registry.fips,
             repo.registry.dual_stack(),
         );
+        let again = |e: &RegistryError| match e {
+            RegistryError::Fetch(e) => RegistryError::fetch(blob, None, e.failure.clone()),
+            other => other.clone(),
+        };
         if let Some(cached) = self.registry.tokens.lock().expect("not poisoned").get(&key) {
-            return cached
-                .clone()
-                .map_err(|failure| RegistryError::fetch(blob, None, failure));
+            return cached.clone().map_err(|e| again(&e));
         }
         let result = self.new_registry_credentials(blob).await;
-        let kept = result.clone().map_err(|e| match e {
-            RegistryError::Fetch(e) => e.failure,
-            other => Failure::BadToken(other.to_string()),
-        });
+        let kept = result.clone();
         self.registry
             .tokens
             .lock()
@@ -566,11 +612,7 @@ impl Aws {
             .iter()
             .find_map(|d| d.authorization_token())
             .ok_or_else(|| {
-                RegistryError::fetch(
-                    blob,
-                    None,
-                    Failure::BadToken("no authorizationData".to_owned()),
-                )
+                RegistryError::fetch(blob, None, Failure::BadToken(TokenError::Missing))
             })?;
         basic_credentials(token)
             .map_err(|why| RegistryError::fetch(blob, None, Failure::BadToken(why)))
@@ -578,9 +620,11 @@ impl Aws {
 }
 
 /// The config blob `digest` of `repository`, through the process's AWS connection: the fetch the
-/// platform check makes for a single manifest (an error, worded, is exit 2).
-pub fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, String> {
-    let aws = super::shared().map_err(|e| format!("{e:#}"))?;
+/// platform check makes for a single manifest (an error is exit 2).
+pub fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, RegistryError> {
+    let aws = super::shared().map_err(|e| RegistryError::NoCredentials {
+        why: format!("{e:#}"),
+    })?;
     fetch(
         aws,
         &Blob {
@@ -588,7 +632,6 @@ pub fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, S
             digest,
         },
     )
-    .map_err(|e| e.to_string())
 }
 
 /// Fetches `blob` through the registry API of its image's registry (or `IMAGEDEF_REGISTRY_URL`):
@@ -696,7 +739,7 @@ async fn get_once(
                 &url,
                 Failure::BadRedirect {
                     location: None,
-                    why: format!("not a URL a request can go to: {e}"),
+                    why: RedirectError::NotSendable(e.to_string()),
                 },
             )
         })?;
@@ -722,7 +765,7 @@ async fn get_once(
                         &url,
                         Failure::BadRedirect {
                             location: None,
-                            why: format!("HTTP {status} without a Location header"),
+                            why: RedirectError::NoLocation(status),
                         },
                     ));
                 };
@@ -731,7 +774,7 @@ async fn get_once(
                         &url,
                         Failure::BadRedirect {
                             location: Some(location.clone()),
-                            why,
+                            why: RedirectError::Refused(why),
                         },
                     )
                 })?;
@@ -748,7 +791,7 @@ async fn get_once(
         Some(&url),
         Failure::BadRedirect {
             location: None,
-            why: format!("more than {MAX_REDIRECTS} redirects"),
+            why: RedirectError::TooMany,
         },
     ))
 }
@@ -839,7 +882,7 @@ mod tests {
         assert!(ok("http://localhost:5000").is_loopback());
         assert!(ok("http://127.8.9.10").is_loopback());
         let refused = |v: &str, why: &str| {
-            let e = Origin::parse_override(v).expect_err(v);
+            let e = Origin::parse_override(v).expect_err(v).to_string();
             assert!(e.contains(why), "{v}: {e}");
         };
         refused("http://example.com", "not a loopback address");
@@ -905,6 +948,7 @@ mod tests {
         assert!(
             from.redirect("http://bucket.s3.amazonaws.com/x")
                 .unwrap_err()
+                .to_string()
                 .contains("neither https nor a loopback")
         );
         assert!(from.redirect("//evil.example/x").is_err());
@@ -944,7 +988,7 @@ mod tests {
                 "not text",
             ),
         ] {
-            let e = basic_credentials(bad).expect_err(bad);
+            let e = basic_credentials(bad).expect_err(bad).to_string();
             assert!(e.contains(why), "{bad}: {e}");
         }
     }
@@ -1161,7 +1205,10 @@ mod tests {
             panic!("{e:?}")
         };
         assert_eq!(location.as_deref(), Some("http://example.com/blob"));
-        assert!(why.contains("neither https nor a loopback"), "{why}");
+        assert!(
+            why.to_string().contains("neither https nor a loopback"),
+            "{why}"
+        );
         let (port, seen) = server(Arc::new(|path, _| {
             (
                 format!("307 Temporary Redirect\r\nLocation: {path}x"),

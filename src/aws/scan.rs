@@ -15,6 +15,7 @@ use aws_sdk_ecr::types::{EnhancedImageScanFinding, ImageIdentifier, ImageScanFin
 
 use super::Aws;
 use super::errors::{Call, Fault};
+use crate::io::escape;
 use crate::model::Digest;
 use crate::model::ecr::Repository;
 use crate::model::findings::{Counts, Severity};
@@ -69,7 +70,8 @@ impl Status {
             "FINDINGS_UNAVAILABLE" => Status::FindingsUnavailable,
             "LIMIT_EXCEEDED" => Status::LimitExceeded,
             "IMAGE_ARCHIVED" => Status::ImageArchived,
-            other => Status::Other(other.to_owned()),
+            // Kept escaped: it is only ever shown.
+            other => Status::Other(crate::io::escape::value(other).into_owned()),
         }
     }
 
@@ -122,24 +124,36 @@ pub struct Scan {
     pub status: Status,
     /// `imageScanStatus.description`.
     pub description: Option<String>,
+    /// Per severity, the larger of what `findingSeverityCounts` says and how many findings the
+    /// answer lists: a count that is missing or lower than the list never lets a finding pass.
     pub counts: Counts,
     /// At most [`WORST`], worst first.
     pub worst: Vec<Finding>,
+    /// What in the answer cannot be judged (a severity no threshold names, a negative count): a
+    /// scan with any is refused, never passed.
+    pub unjudgeable: Vec<String>,
 }
 
 /// What ECR answered for one image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
     Scan(Scan),
+    /// No scan to judge, and why.
+    NoScan(NoScan),
+}
+
+/// Why ECR answered no scan for an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoScan {
     /// `ScanNotFoundException`: the image was never scanned.
     NotScanned,
     /// The image or its repository is not there (`ImageNotFoundException`,
     /// `RepositoryNotFoundException`).
-    NoImage {
-        code: String,
-    },
+    NoImage { code: String },
     /// The call failed (after the SDK's retries).
     Fault(Fault),
+    /// ECR answered (HTTP 200), but the answer could not be read (a count out of range): why.
+    Unreadable(String),
 }
 
 impl Answer {
@@ -265,15 +279,26 @@ async fn describe(client: &aws_sdk_ecr::Client, target: &Target) -> Answer {
         .await;
     match result {
         Ok(out) => Answer::Scan(scan_of(&out)),
+        // A call that came back 200 but could not be read: the answer holds what the model
+        // cannot (a count beyond its integers).
+        Err(err)
+            if err
+                .raw_response()
+                .is_some_and(|r| r.status().as_u16() == 200) =>
+        {
+            Answer::NoScan(NoScan::Unreadable(
+                escape::value(&super::errors::chain(&err)).into_owned(),
+            ))
+        }
         Err(err) => {
             if let Some(e) = err.as_service_error() {
                 if e.is_scan_not_found_exception() {
-                    return Answer::NotScanned;
+                    return Answer::NoScan(NoScan::NotScanned);
                 }
                 if let Some(code) = no_image(e) {
-                    return Answer::NoImage {
+                    return Answer::NoScan(NoScan::NoImage {
                         code: code.to_owned(),
-                    };
+                    });
                 }
             }
             let call = Call {
@@ -288,7 +313,7 @@ async fn describe(client: &aws_sdk_ecr::Client, target: &Target) -> Answer {
                 region: repo.registry.region.clone(),
                 bucket: None,
             };
-            Answer::Fault(Fault::of(&call, &err))
+            Answer::NoScan(NoScan::Fault(Fault::of(&call, &err)))
         }
     }
 }
@@ -303,52 +328,79 @@ fn no_image(e: &DescribeImageScanFindingsError) -> Option<&'static str> {
     }
 }
 
-/// The scan in an answer: status, counts and the worst findings.
+/// The scan in an answer: status, counts and the worst findings, and what cannot be judged.
 fn scan_of(out: &DescribeImageScanFindingsOutput) -> Scan {
     let status = out.image_scan_status();
     let findings = out.image_scan_findings();
-    let counts = findings
+    let mut unjudgeable = Vec::new();
+    let mut counts = Counts::default();
+    for (s, n) in findings
         .and_then(|f| f.finding_severity_counts())
-        .map(|counts| {
-            Counts(
-                counts
-                    .iter()
-                    .filter_map(|(s, n)| {
-                        let severity = Severity::of_name(s.as_str());
-                        if severity.is_none() {
-                            tracing::debug!(
-                                "ECR reports findings of severity {:?}, which no threshold can name; not counted",
-                                s.as_str()
-                            );
-                        }
-                        Some((severity?, u64::try_from(*n).unwrap_or(0)))
-                    })
-                    .collect(),
-            )
-        })
-        .unwrap_or_default();
-    let mut all: Vec<Finding> = findings
-        .map(|f| {
-            f.findings()
-                .iter()
-                .filter_map(basic)
-                .chain(f.enhanced_findings().iter().filter_map(enhanced))
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .flatten()
+    {
+        let name = escape::value(s.as_str()).into_owned();
+        match (Severity::of_name(s.as_str()), u64::try_from(*n)) {
+            (Some(severity), Ok(n)) => {
+                counts.0.insert(severity, n);
+            }
+            (None, _) => unjudgeable.push(format!(
+                "findingSeverityCounts names severity {name:?}, which is none of {}",
+                crate::model::findings::names()
+            )),
+            (Some(_), Err(_)) => {
+                unjudgeable.push(format!("findingSeverityCounts gives {name} the count {n}"));
+            }
+        }
+    }
+    let mut all: Vec<Finding> = Vec::new();
+    if let Some(f) = findings {
+        for finding in f.findings() {
+            match basic(finding) {
+                Ok(found) => all.extend(found),
+                Err(severity) => unjudgeable.push(severity),
+            }
+        }
+        for finding in f.enhanced_findings() {
+            match enhanced(finding) {
+                Ok(found) => all.extend(found),
+                Err(severity) => unjudgeable.push(severity),
+            }
+        }
+    }
+    for finding in &all {
+        let listed = all
+            .iter()
+            .filter(|f| f.severity == finding.severity)
+            .count() as u64;
+        let counted = counts.0.entry(finding.severity).or_insert(0);
+        *counted = (*counted).max(listed);
+    }
     all.sort_by(|a, b| a.severity.cmp(&b.severity).then(a.name.cmp(&b.name)));
     all.dedup();
     all.truncate(WORST);
+    unjudgeable.dedup();
     Scan {
         status: Status::of(status.and_then(|s| s.status()).map_or("", |s| s.as_str())),
         description: status.and_then(|s| s.description()).map(str::to_owned),
         counts,
         worst: all,
+        unjudgeable,
     }
 }
 
+/// Why a listed finding cannot be judged: its severity is none a threshold names.
+fn unknown_severity(severity: &str) -> String {
+    format!(
+        "a finding has severity {:?}, which is none of {}",
+        escape::value(severity),
+        crate::model::findings::names()
+    )
+}
+
 /// A basic scan's finding: its package from the `package_name` and `package_version` attributes.
-fn basic(f: &ImageScanFinding) -> Option<Finding> {
+/// `Ok(None)` for one without a name or severity; an error for a severity no threshold names.
+fn basic(f: &ImageScanFinding) -> Result<Option<Finding>, String> {
     let attribute = |key: &str| {
         f.attributes()
             .iter()
@@ -359,16 +411,21 @@ fn basic(f: &ImageScanFinding) -> Option<Finding> {
         Some(v) => format!("{name} {v}"),
         None => name.to_owned(),
     });
-    Some(Finding {
-        name: f.name()?.to_owned(),
-        severity: Severity::of_name(f.severity()?.as_str())?,
+    let (Some(name), Some(severity)) = (f.name(), f.severity()) else {
+        return Ok(None);
+    };
+    let severity =
+        Severity::of_name(severity.as_str()).ok_or_else(|| unknown_severity(severity.as_str()))?;
+    Ok(Some(Finding {
+        name: name.to_owned(),
+        severity,
         package,
         uri: f.uri().map(str::to_owned),
-    })
+    }))
 }
 
 /// An enhanced (Amazon Inspector) finding: the vulnerability id, the first vulnerable package.
-fn enhanced(f: &EnhancedImageScanFinding) -> Option<Finding> {
+fn enhanced(f: &EnhancedImageScanFinding) -> Result<Option<Finding>, String> {
     let details = f.package_vulnerability_details();
     let package = details
         .and_then(|d| d.vulnerable_packages().first())
@@ -379,12 +436,16 @@ fn enhanced(f: &EnhancedImageScanFinding) -> Option<Finding> {
                 None => name.to_owned(),
             })
         });
-    Some(Finding {
-        name: details
-            .and_then(|d| d.vulnerability_id())
-            .or(f.title())?
-            .to_owned(),
-        severity: Severity::of_name(f.severity()?)?,
+    let (Some(name), Some(severity)) = (
+        details.and_then(|d| d.vulnerability_id()).or(f.title()),
+        f.severity(),
+    ) else {
+        return Ok(None);
+    };
+    let severity = Severity::of_name(severity).ok_or_else(|| unknown_severity(severity))?;
+    Ok(Some(Finding {
+        name: name.to_owned(),
+        severity,
         package,
         uri: details
             .and_then(|d| {
@@ -392,7 +453,7 @@ fn enhanced(f: &EnhancedImageScanFinding) -> Option<Finding> {
                     .or(d.reference_urls().first().map(String::as_str))
             })
             .map(str::to_owned),
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -434,6 +495,7 @@ mod tests {
             description: None,
             counts: Counts([(Severity::High, high)].into_iter().collect()),
             worst: Vec::new(),
+            unjudgeable: Vec::new(),
         })
     }
 
@@ -493,14 +555,14 @@ mod tests {
         let polled = poll_all(&clock, Duration::from_secs(10), 3, |i| {
             calls[i] += 1;
             match i {
-                0 => Answer::NotScanned,
+                0 => Answer::NoScan(NoScan::NotScanned),
                 1 => scan(Status::Failed, 0),
                 _ => scan(Status::Active, 0),
             }
         });
         assert_eq!(calls, [1, 1, 1]);
         assert!(clock.pauses.borrow().is_empty());
-        assert_eq!(polled[0].answer, Answer::NotScanned);
+        assert_eq!(polled[0].answer, Answer::NoScan(NoScan::NotScanned));
     }
 
     #[test]

@@ -249,7 +249,7 @@ fn image_definitions(
     let parsed = match ImageDefinitions::parse(data) {
         Ok(parsed) => parsed,
         Err(e) => {
-            report.fail(&subject, e);
+            report.fail(&subject, e.to_string());
             return Vec::new();
         }
     };

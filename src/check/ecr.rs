@@ -2,6 +2,7 @@
 //! up in ECR where it lives. A missing digest, or a tag that moved, fails; a lookup that could not
 //! be made is an error. [`words`] is the one wording of what ECR said.
 
+use super::report::Looked;
 use super::{Recorder, Seen};
 use crate::aws::Aws;
 use crate::aws::ecr::{self, IdFailure, Lookup, LookupError, Missing, Outcome, Skipped};
@@ -24,7 +25,7 @@ pub fn check<'a>(
         .collect();
     let outcomes = match ecr::plan(&lookups) {
         Err(refused) => {
-            report.error("--ecr", refused);
+            report.error("--ecr", refused.to_string());
             return Vec::new();
         }
         Ok(batches) if batches.is_empty() => {
@@ -39,13 +40,21 @@ pub fn check<'a>(
             Ok(outcomes) => outcomes,
         },
     };
-    for (l, o) in lookups.iter().zip(&outcomes) {
+    for ((l, o), seen) in lookups.iter().zip(&outcomes).zip(images) {
         let said = words(l, o);
+        let looked = if matches!(o, Outcome::Skipped(_)) {
+            Looked::Not(said.clone())
+        } else {
+            Looked::Up
+        };
         match o {
             Outcome::Found { .. } => report.ok(l.subject.clone(), said),
             Outcome::Skipped(_) => tracing::debug!("{}: {}: {said}", l.subject, l.image),
             Outcome::Missing(_) => report.fail(l.subject.clone(), said),
             Outcome::Error(_) => report.error(l.subject.clone(), said),
+        }
+        if let Some(results) = report.container(seen) {
+            results.ecr = Some(looked);
         }
     }
     lookups.into_iter().zip(outcomes).collect()

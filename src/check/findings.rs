@@ -14,7 +14,8 @@ use std::time::Duration;
 use super::{Recorder, Seen};
 use crate::aws::Aws;
 use crate::aws::ecr::{Lookup, Manifest, Outcome, Unproven};
-use crate::aws::scan::{self, Answer, Finding, Polled, Scan, Status, Target};
+use crate::aws::scan::{self, Answer, Finding, NoScan, Polled, Scan, Status, Target};
+use crate::io::escape;
 use crate::model::ecr::Repository;
 use crate::model::findings::{Counts, Thresholds};
 use crate::model::platform::{self, Offered, Platform};
@@ -22,6 +23,10 @@ use crate::model::{Digest, ImageRef};
 
 /// Said when thresholds are given without `--ecr`.
 pub const NOT_CHECKED: &str = "findings thresholds were given, but without --ecr no image was looked up in ECR, so no scan finding was checked (not passed); add --ecr";
+
+/// The most platform manifests of one index judged (a scan call each): an index that needs more
+/// is refused, never half judged.
+const MAX_PLATFORM_SCANS: usize = 20;
 
 /// One image to judge.
 #[derive(Clone, Debug)]
@@ -157,6 +162,17 @@ pub fn plan(asked: &Asked<'_>) -> Plan {
                         .map_or_else(|| "the task's platform".to_owned(), ToString::to_string)
                 ));
             }
+            if entries.len() > MAX_PLATFORM_SCANS {
+                return Plan::Failed(format!(
+                    "{} is an image index of {} platform manifests{}, and judging each takes a DescribeImageScanFindings call, of which imagedef makes at most {MAX_PLATFORM_SCANS} for one image; name the platform the task needs (--platform, the mapping's platform, or the task definition's runtimePlatform) so that only its manifests are judged",
+                    asked.image,
+                    entries.len(),
+                    asked
+                        .needed
+                        .map(|p| format!(" that run as {p}"))
+                        .unwrap_or_default(),
+                ));
+            }
             Plan::Judge {
                 repository: repository.clone(),
                 images: entries
@@ -170,17 +186,28 @@ pub fn plan(asked: &Asked<'_>) -> Plan {
 
 /// What an index ECR returned offers, once its bytes are proven to be `digest`'s; `None` for any
 /// other manifest, whose scan is its own.
-fn index_of(manifest: &Manifest, digest: Digest) -> Result<Option<Offered>, String> {
+fn index_of(manifest: &Manifest, digest: Digest) -> Result<Option<Offered>, IndexError> {
     let value = manifest.document(digest).map_err(|e| match e {
-        Unproven::Hash(actual) => format!("has sha256 {actual}, not {digest}"),
-        Unproven::Json(e) => format!("is not a manifest: {e}"),
+        Unproven::Hash(actual) => IndexError::Hash { actual, digest },
+        Unproven::Json(e) => IndexError::NotManifest(e),
     })?;
     if value.get("manifests").is_none() {
         return Ok(None);
     }
     platform::offered(&value)
         .map(Some)
-        .map_err(|e| format!("is not an image index: {e}"))
+        .map_err(IndexError::NotIndex)
+}
+
+/// Why the manifest ECR returned for an image is not trusted.
+#[derive(Debug, thiserror::Error)]
+enum IndexError {
+    #[error("has sha256 {actual}, not {digest}")]
+    Hash { actual: Digest, digest: Digest },
+    #[error("is not a manifest: {0}")]
+    NotManifest(String),
+    #[error("is not an image index: {0}")]
+    NotIndex(platform::PlatformError),
 }
 
 /// Judges every asked image: plans, asks ECR (through `connect`, only when something is to be
@@ -296,14 +323,17 @@ pub fn verdict(
     judged(worst, message, images)
 }
 
-/// The verdict on one digest: the verdict, its words, the status and the counts judged.
+/// What one digest was judged: the verdict, its words, the status and the counts judged.
+type OneVerdict = (Verdict, String, String, Option<Counts>);
+
+/// The verdict on one digest.
 fn one(
     asked: &Asked<'_>,
     repo: &Repository,
     digest: Digest,
     polled: &Polled,
     wait: Duration,
-) -> (Verdict, String, String, Option<Counts>) {
+) -> OneVerdict {
     let id = format!(
         "--repository-name {} --image-id imageDigest={digest} --region {}{}",
         repo.name,
@@ -312,45 +342,21 @@ fn one(
     );
     let start = format!("aws ecr start-image-scan {id}");
     let scan = match &polled.answer {
-        Answer::Fault(fault) => {
-            let enhanced = if fault.code().is_some_and(|c| c.contains("AccessDenied")) {
-                "; with enhanced scanning (Amazon Inspector) it also needs inspector2:ListFindings"
-            } else {
-                ""
-            };
-            return (
-                Verdict::Error,
-                format!("{fault}{enhanced}"),
-                "ERROR".to_owned(),
-                None,
-            );
-        }
-        Answer::NoImage { code } => {
-            return (
-                Verdict::Failed,
-                format!(
-                    "ECR has no such image ({code}) in repository {} in registry {} (region {}); push it, or fix the image URI",
-                    repo.name, repo.registry.account, repo.registry.region
-                ),
-                "NO_IMAGE".to_owned(),
-                None,
-            );
-        }
-        Answer::NotScanned => {
-            return (
-                Verdict::Failed,
-                format!(
-                    "not scanned (ECR answers ScanNotFoundException), so its findings cannot be judged; scan it: {start}, and turn on scan on push (aws ecr put-image-scanning-configuration --repository-name {} --image-scanning-configuration scanOnPush=true --region {}{}) or enhanced scanning for the registry",
-                    repo.name,
-                    repo.registry.region,
-                    registry(repo)
-                ),
-                "NOT_SCANNED".to_owned(),
-                None,
-            );
-        }
         Answer::Scan(scan) => scan,
+        Answer::NoScan(why) => return no_scan(why, repo, &start),
     };
+    if !scan.unjudgeable.is_empty() {
+        return (
+            Verdict::Failed,
+            format!(
+                "the scan {} cannot be judged: {}; the image is not passed; scan it again: {start}",
+                scan.status.name(),
+                scan.unjudgeable.join("; ")
+            ),
+            scan.status.name().to_owned(),
+            None,
+        );
+    }
     let status = scan.status.name().to_owned();
     if scan.status.is_done() {
         let over = asked.thresholds.over(&scan.counts);
@@ -387,6 +393,54 @@ fn one(
     )
 }
 
+/// The verdict on a digest ECR answered no scan for: the call failed, the image is not there, it
+/// was never scanned, or the answer could not be read.
+fn no_scan(answer: &NoScan, repo: &Repository, start: &str) -> OneVerdict {
+    match answer {
+        NoScan::Fault(fault) => {
+            let enhanced = if fault.code().is_some_and(|c| c.contains("AccessDenied")) {
+                "; with enhanced scanning (Amazon Inspector) it also needs inspector2:ListFindings"
+            } else {
+                ""
+            };
+            (
+                Verdict::Error,
+                format!("{fault}{enhanced}"),
+                "ERROR".to_owned(),
+                None,
+            )
+        }
+        NoScan::NoImage { code } => (
+            Verdict::Failed,
+            format!(
+                "ECR has no such image ({code}) in repository {} in registry {} (region {}); push it, or fix the image URI",
+                repo.name, repo.registry.account, repo.registry.region
+            ),
+            "NO_IMAGE".to_owned(),
+            None,
+        ),
+        NoScan::NotScanned => (
+            Verdict::Failed,
+            format!(
+                "not scanned (ECR answers ScanNotFoundException), so its findings cannot be judged; scan it: {start}, and turn on scan on push (aws ecr put-image-scanning-configuration --repository-name {} --image-scanning-configuration scanOnPush=true --region {}{}) or enhanced scanning for the registry",
+                repo.name,
+                repo.registry.region,
+                registry(repo)
+            ),
+            "NOT_SCANNED".to_owned(),
+            None,
+        ),
+        NoScan::Unreadable(why) => (
+            Verdict::Failed,
+            format!(
+                "ECR's answer could not be read ({why}), so its findings cannot be judged and the image is not passed; run again, and if it persists scan the image again: {start}"
+            ),
+            "UNREADABLE".to_owned(),
+            None,
+        ),
+    }
+}
+
 /// ` --registry-id ACCOUNT`: the CLI's default registry is the caller's own account, which may not
 /// be the image's.
 fn registry(repo: &Repository) -> String {
@@ -402,9 +456,9 @@ fn worst_text(worst: &[Finding]) -> String {
         .iter()
         .map(|f| {
             let mut parts = vec![f.severity.to_string()];
-            parts.extend(f.package.clone());
-            parts.extend(f.uri.clone());
-            format!("{} ({})", f.name, parts.join(", "))
+            parts.extend(f.package.as_deref().map(|p| escape::value(p).into_owned()));
+            parts.extend(f.uri.as_deref().map(|u| escape::value(u).into_owned()));
+            format!("{} ({})", escape::value(&f.name), parts.join(", "))
         })
         .collect();
     format!("; worst: {}", items.join(", "))
@@ -417,7 +471,7 @@ fn not_done(scan: &Scan, start: &str, id: &str, polled: &Polled, wait: Duration)
         .description
         .as_deref()
         .filter(|d| !d.is_empty())
-        .map(|d| format!(" ({d})"))
+        .map(|d| format!(" ({})", escape::value(d)))
         .unwrap_or_default();
     let fix = match &scan.status {
         Status::InProgress | Status::Pending => {
@@ -655,6 +709,7 @@ mod tests {
             description: None,
             counts: Counts(counts.iter().copied().collect()),
             worst,
+            unjudgeable: Vec::new(),
         })
     }
 
@@ -711,7 +766,7 @@ mod tests {
                 over.message
             );
         }
-        let not = run(Answer::NotScanned);
+        let not = run(Answer::NoScan(NoScan::NotScanned));
         assert_eq!(not.verdict, Verdict::Failed);
         assert!(not.message.contains(&format!("aws ecr start-image-scan --repository-name shop/web --image-id imageDigest={digest} --region eu-west-1 --registry-id 111122223333")), "{}", not.message);
         assert_eq!(not.findings.images[0].status, "NOT_SCANNED");

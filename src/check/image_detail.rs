@@ -1,7 +1,7 @@
 //! Each discovered imageDetail.json's fields agree with themselves: its digest grammar, the
 //! `ImageURI` digest against `ImageDigest`, the registry host against `RegistryId` and
 //! `RepositoryName`. Unreadable paths are errors; malformed files are warnings, or errors when
-//! strict.
+//! strict; an image with a tag and no digest is a warning, or a failure when strict.
 
 use super::{Recorder, Seen};
 use crate::discover::Discovery;
@@ -18,7 +18,16 @@ pub fn check_discovered(found: &Discovery, strict: bool, report: &mut Recorder) 
             Err(e) => tracing::warn!("{subject}: not used: {e} (--strict makes this an error)"),
             Ok(d) => {
                 let problems = d.inconsistencies();
-                if problems.is_empty() {
+                let unpinned = format!(
+                    "ImageURI {} carries a tag and no digest (no @sha256: and no ImageDigest), so ECS resolves the tag when it deploys and what deploys is not proven to be what was checked; use the ECR source action's imageDetail.json, which pins the digest",
+                    d.image_uri
+                );
+                if d.digest().is_none() && strict {
+                    report.fail(subject.clone(), unpinned);
+                } else if problems.is_empty() {
+                    if d.digest().is_none() {
+                        tracing::warn!("{subject}: {unpinned} (--strict makes this a failure)");
+                    }
                     report.image(subject.clone(), d.image_uri.to_string());
                 } else {
                     for message in problems {

@@ -16,10 +16,12 @@
 //! - [`platform`]: every image offers the platform its task needs;
 //! - [`findings`]: findings thresholds with `--ecr`, each image's scan findings;
 //! - [`held`]: what each bundle's content was held against, on its ok line;
+//! - [`coverage`]: which checks ran for each service, and `--strict`;
 //! - [`report`]: the results by check, as text, JSON and JUnit XML.
 
 pub mod blue_green;
 pub mod bundle;
+pub mod coverage;
 pub mod ecr;
 pub mod findings;
 pub mod held;
@@ -92,7 +94,7 @@ pub fn containers(services: &[ResolvedService<'_>], mapping: &Mapping) -> Vec<Se
         let name = s.service.name.as_ref();
         let platform = s.platform();
         if let (None, Some(task)) = (&platform, &s.task)
-            && let Needed::Unknown(why) = &task.platform
+            && let Needed::Unknown(why) = &task.definition.platform
         {
             tracing::debug!(
                 "{}: the platform is not checked: {why}",

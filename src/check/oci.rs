@@ -17,6 +17,7 @@
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::Path;
+use std::rc::Rc;
 
 use serde_json::Value;
 use sha2::Digest as _;
@@ -24,6 +25,7 @@ use sha2::Digest as _;
 use super::{Recorder, Seen};
 use crate::io::input::MAX_JSON;
 use crate::model::Digest;
+use crate::model::json::JsonError;
 use crate::model::platform::{self, Offered, Offers};
 
 /// The read buffer for hashing blobs: large, so that hashing, not system calls, sets the pace.
@@ -60,7 +62,7 @@ struct ManifestFile {
     path: String,
     digest: Digest,
     /// `Ok`: the digests it lists as an image index by its own bytes; `Err`: why it is none.
-    listed: Result<Vec<Digest>, String>,
+    listed: Result<Vec<Digest>, NotIndex>,
     /// It has a `manifests` key, whatever it is.
     has_manifests: bool,
 }
@@ -100,7 +102,7 @@ pub fn layout(dir: &Path, report: &mut Recorder, proofs: &mut Proofs) {
     }
     let index_path = dir.join("index.json");
     let index = match crate::io::input::read_named(&index_path, MAX_JSON, "OCI index")
-        .map_err(String::from)
+        .map_err(|e| e.to_string())
         .and_then(|bytes| json(&bytes).map_err(|e| format!("{}: {e}", index_path.display())))
     {
         Ok(index) => index,
@@ -450,7 +452,7 @@ impl Kind {
 
 /// What a document is by its own bytes: its `mediaType` (when it has one) and its shape must
 /// agree (an index has a `manifests` array; a manifest a `config` object and a `layers` array).
-fn kind_of(doc: &Value) -> Result<Kind, String> {
+fn kind_of(doc: &Value) -> Result<Kind, DocumentError> {
     let has = |key: &str| doc.get(key).is_some();
     let index_shape =
         doc.get("manifests").is_some_and(Value::is_array) && !has("config") && !has("layers");
@@ -463,12 +465,31 @@ fn kind_of(doc: &Value) -> Result<Kind, String> {
     match (declared, index_shape, manifest_shape) {
         (Some(Some(Kind::Index)) | None, true, false) => Ok(Kind::Index),
         (Some(Some(Kind::Manifest)) | None, false, true) => Ok(Kind::Manifest),
-        _ => Err(format!(
-            "is neither an image index nor an image manifest by its own bytes (\"mediaType\" {}; an index has a \"manifests\" array, a manifest a \"config\" object and a \"layers\" array, never both)",
-            doc.get("mediaType")
-                .map_or_else(|| "absent".to_owned(), ToString::to_string)
-        )),
+        _ => Err(DocumentError::Kind(doc.get("mediaType").cloned())),
     }
+}
+
+/// Why a `--manifest` file is not an image index whose listing could count.
+#[derive(Clone, Debug, thiserror::Error)]
+enum NotIndex {
+    #[error("it is an {0} by its own bytes")]
+    Other(&'static str),
+    #[error("it {0}")]
+    Document(Rc<DocumentError>),
+}
+
+/// Why bytes are not a document that proves anything.
+#[derive(Debug, thiserror::Error)]
+enum DocumentError {
+    #[error("is not UTF-8 (invalid byte at offset {0}); a manifest, index or config is UTF-8 JSON")]
+    NotUtf8(usize),
+    #[error("{0}{fix}", fix = if matches!(.0, JsonError::DuplicateKey(_)) { ": readers of the document disagree on which copy counts, so it proves nothing; refused" } else { "" })]
+    Json(JsonError),
+    #[error(
+        "is neither an image index nor an image manifest by its own bytes (\"mediaType\" {shown}; an index has a \"manifests\" array, a manifest a \"config\" object and a \"layers\" array, never both)",
+        shown = .0.as_ref().map_or_else(|| "absent".to_owned(), ToString::to_string)
+    )]
+    Kind(Option<Value>),
 }
 
 /// The sha256 of a file, read in large blocks and never held whole.
@@ -497,19 +518,9 @@ fn items<'a>(doc: &'a Value, key: &str) -> &'a [Value] {
 /// A hashed JSON document, read as strictly as every other JSON imagedef reads: a key twice in
 /// one object is refused (readers disagree on which copy counts), and nothing comes before the
 /// JSON (no byte-order mark: the registry serves these bytes as they are).
-fn json(bytes: &[u8]) -> Result<Value, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        format!(
-            "is not UTF-8 (invalid byte at offset {}); a manifest, index or config is UTF-8 JSON",
-            e.valid_up_to()
-        )
-    })?;
-    crate::model::json::parse_text(text).map_err(|e| match e {
-        crate::model::json::JsonError::DuplicateKey(_) => format!(
-            "{e}: readers of the document disagree on which copy counts, so it proves nothing; refused"
-        ),
-        other => other.to_string(),
-    })
+fn json(bytes: &[u8]) -> Result<Value, DocumentError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| DocumentError::NotUtf8(e.valid_up_to()))?;
+    crate::model::json::parse_text(text).map_err(DocumentError::Json)
 }
 
 /// `--manifest FILE`: the sha256 of the file's exact bytes is proven; what it lists waits for
@@ -553,8 +564,8 @@ pub fn manifest(path: &Path, report: &mut Recorder, proofs: &mut Proofs) {
             }
             Ok(listed)
         }
-        Ok(kind) => Err(format!("it is an {} by its own bytes", kind.name())),
-        Err(e) => Err(format!("it {e}")),
+        Ok(kind) => Err(NotIndex::Other(kind.name())),
+        Err(e) => Err(NotIndex::Document(Rc::new(e))),
     };
     proofs.files.push(ManifestFile {
         subject,

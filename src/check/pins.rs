@@ -44,24 +44,18 @@ pub struct Pins {
 
 impl Pins {
     /// Reads and parses an expect file; the error names the file, the key, the value and the fix.
-    pub fn load(path: &Path) -> Result<Pins, String> {
+    pub fn load(path: &Path) -> Result<Pins, PinsError> {
         let bytes = crate::io::input::read_named(path, LIMIT, "expect file")?;
-        Pins::parse(path, &bytes).map_err(|e| format!("expect file {}: {e}", path.display()))
+        Pins::parse(path, &bytes).map_err(|problem| PinsError::Malformed {
+            path: path.to_path_buf(),
+            problem,
+        })
     }
 
-    fn parse(path: &Path, bytes: &[u8]) -> Result<Pins, String> {
-        let value = json::parse(bytes).map_err(|e| match e {
-            JsonError::DuplicateKey(_) => {
-                format!("{e}; keep one pin per key (a JSON reader would silently keep the last)")
-            }
-            JsonError::NotUtf8 { .. } => format!("{e}; save it as UTF-8"),
-            JsonError::Syntax(_) => format!("{e}; fix the JSON at that line and column"),
-        })?;
+    fn parse(path: &Path, bytes: &[u8]) -> Result<Pins, PinProblem> {
+        let value = json::parse(bytes).map_err(PinProblem::Json)?;
         let Value::Object(top) = value else {
-            return Err(format!(
-                "is {}, not a JSON object; write {{\"<repository>\": \"sha256:<64 hex>\"}}",
-                json_kind(&value)
-            ));
+            return Err(PinProblem::NotObject(json_kind(&value)));
         };
         let mut pins = Pins {
             file: path.to_path_buf(),
@@ -90,17 +84,16 @@ impl Pins {
     }
 
     /// Adds the repository pin `key` (written at `at`); a second key for one repository is refused.
-    fn repository(&mut self, key: &str, at: &str, digest: Digest) -> Result<(), String> {
-        let reference = key.parse::<ImageRef>().map_err(|e| {
-            format!(
-                "key {at:?} {e}; a repository key is a repository (shop/web) or one with its registry host (111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web)"
-            )
+    fn repository(&mut self, key: &str, at: &str, digest: Digest) -> Result<(), PinProblem> {
+        let reference = key.parse::<ImageRef>().map_err(|error| PinProblem::Key {
+            at: at.to_owned(),
+            error,
         })?;
         if reference.tag().is_some() || reference.digest().is_some() {
-            return Err(format!(
-                "key {at:?} has a tag or digest; a repository key names the repository only: write {:?}",
-                reference.name()
-            ));
+            return Err(PinProblem::Tagged {
+                at: at.to_owned(),
+                name: reference.name(),
+            });
         }
         let pin = Pin {
             key: key.to_owned(),
@@ -108,10 +101,11 @@ impl Pins {
             digest,
         };
         let twice = |first: &Pin, same: String| {
-            Err(format!(
-                "keys {:?} and {at:?} both pin {same}; keep one of them",
-                first.at
-            ))
+            Err(PinProblem::Twice {
+                first: first.at.clone(),
+                at: at.to_owned(),
+                same,
+            })
         };
         if reference.host().is_some() {
             let id = RepositoryId::of(&reference);
@@ -239,16 +233,71 @@ impl Pins {
     }
 }
 
-fn digest(key: &str, value: &Value) -> Result<Digest, String> {
+fn digest(key: &str, value: &Value) -> Result<Digest, PinProblem> {
     let Value::String(s) = value else {
-        return Err(format!(
-            "key {key:?} = {value}: is {}, not a digest string; write \"sha256:<64 lowercase hex>\"",
-            json_kind(value)
-        ));
+        return Err(PinProblem::NotString {
+            key: key.to_owned(),
+            value: value.clone(),
+        });
     };
-    s.parse::<Digest>().map_err(|e| {
-        format!("key {key:?} = {s:?}: {e}; write the digest the push printed (sha256:<64 lowercase hex>)")
+    s.parse::<Digest>().map_err(|error| PinProblem::Digest {
+        key: key.to_owned(),
+        value: s.clone(),
+        error,
     })
+}
+
+/// Why an expect file gives no pins.
+#[derive(Debug, thiserror::Error)]
+pub enum PinsError {
+    #[error(transparent)]
+    Unread(#[from] crate::io::input::NamedReadError),
+    #[error("expect file {}: {problem}", path.display())]
+    Malformed { path: PathBuf, problem: PinProblem },
+}
+
+/// What is wrong inside an expect file: the key, the value and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum PinProblem {
+    #[error("{0}; {fix}", fix = match .0 {
+        JsonError::DuplicateKey(_) => "keep one pin per key (a JSON reader would silently keep the last)",
+        JsonError::NotUtf8 { .. } => "save it as UTF-8",
+        JsonError::TooDeep(_) => "no expect file nests that deep: is it the right file?",
+        JsonError::Syntax(_) => "fix the JSON at that line and column",
+    })]
+    Json(JsonError),
+    #[error("is {0}, not a JSON object; write {{\"<repository>\": \"sha256:<64 hex>\"}}")]
+    NotObject(&'static str),
+    #[error(
+        "key {at:?} {error}; a repository key is a repository (shop/web) or one with its registry host (111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web)"
+    )]
+    Key {
+        at: String,
+        error: crate::model::reference::RefError,
+    },
+    #[error(
+        "key {at:?} has a tag or digest; a repository key names the repository only: write {name:?}"
+    )]
+    Tagged { at: String, name: String },
+    #[error("keys {first:?} and {at:?} both pin {same}; keep one of them")]
+    Twice {
+        first: String,
+        at: String,
+        same: String,
+    },
+    #[error(
+        "key {key:?} = {value}: is {kind}, not a digest string; write \"sha256:<64 lowercase hex>\"",
+        kind = json_kind(value)
+    )]
+    NotString { key: String, value: Value },
+    #[error(
+        "key {key:?} = {value:?}: {error}; write the digest the push printed (sha256:<64 lowercase hex>)"
+    )]
+    Digest {
+        key: String,
+        value: String,
+        error: crate::model::digest::DigestError,
+    },
 }
 
 #[cfg(test)]
@@ -257,7 +306,7 @@ mod tests {
 
     const D: &str = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
-    fn parse(text: &str) -> Result<Pins, String> {
+    fn parse(text: &str) -> Result<Pins, PinProblem> {
         Pins::parse(Path::new("pins.json"), text.as_bytes())
     }
 
@@ -294,7 +343,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let err = parse(text).unwrap_err();
+            let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
     }

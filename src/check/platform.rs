@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
-
 use super::{Recorder, Seen};
 use crate::aws::ecr::{Lookup, Manifest, Outcome, Unproven};
+use crate::aws::registry::RegistryError;
 use crate::model::ecr::Repository;
+use crate::model::json::JsonError;
 use crate::model::platform::{self, Offered, Offers, Platform};
 use crate::model::{Digest, ImageRef, Rule};
 
@@ -48,21 +48,57 @@ pub struct Judged {
 /// What an image offers, by digest, read so far (from layouts and from ECR).
 pub type Known = BTreeMap<Digest, Offers>;
 
+/// Why what an image offers could not be read from what ECR and its registry returned (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "ECR returned a manifest for {digest} whose bytes hash to {actual}, so nothing it says is proven; push the image again"
+    )]
+    Unproven { digest: Digest, actual: Digest },
+    #[error("the manifest of {digest}: {reason}")]
+    Manifest { digest: Digest, reason: String },
+    #[error("the manifest of {digest}: {error}")]
+    Offered {
+        digest: Digest,
+        error: Box<platform::PlatformError>,
+    },
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(
+        "the registry returned a config blob for {config} whose bytes hash to {actual}; it was refused"
+    )]
+    ConfigHash { config: Digest, actual: Digest },
+    #[error("the config {config} of {digest}: {error}")]
+    ConfigJson {
+        config: Digest,
+        digest: Digest,
+        error: JsonError,
+    },
+    #[error("the config {config} of {digest}: {error}")]
+    Config {
+        config: Digest,
+        digest: Digest,
+        error: Box<platform::PlatformError>,
+    },
+}
+
 /// Reads what a manifest `BatchGetImage` returned for `digest` offers. Its bytes must hash to
 /// `digest`; a single manifest's config comes from `config` (the registry), whose bytes must
-/// hash to the config's digest. An error says why nothing could be read.
+/// hash to the config's digest.
 pub fn read_live(
     manifest: &Manifest,
     digest: Digest,
-    config: impl FnOnce(Digest) -> Result<Vec<u8>, String>,
-) -> Result<Offers, String> {
+    config: impl FnOnce(Digest) -> Result<Vec<u8>, RegistryError>,
+) -> Result<Offers, ReadError> {
     let document = manifest.document(digest).map_err(|e| match e {
-        Unproven::Hash(actual) => format!(
-            "ECR returned a manifest for {digest} whose bytes hash to {actual}, so nothing it says is proven; push the image again"
-        ),
-        Unproven::Json(e) => format!("the manifest of {digest}: {e}"),
+        Unproven::Hash(actual) => ReadError::Unproven { digest, actual },
+        Unproven::Json(reason) => ReadError::Manifest { digest, reason },
     })?;
-    match platform::offered(&document).map_err(|e| format!("the manifest of {digest}: {e}"))? {
+    let offered = platform::offered(&document).map_err(|error| ReadError::Offered {
+        digest,
+        error: Box::new(error),
+    })?;
+    match offered {
         Offered::Index(entries) => Ok(Offers::Index(entries)),
         Offered::Manifest {
             config: config_digest,
@@ -70,21 +106,26 @@ pub fn read_live(
             let bytes = config(config_digest)?;
             let actual = Digest::of(&bytes);
             if actual != config_digest {
-                return Err(format!(
-                    "the registry returned a config blob for {config_digest} whose bytes hash to {actual}; it was refused"
-                ));
+                return Err(ReadError::ConfigHash {
+                    config: config_digest,
+                    actual,
+                });
             }
             let config =
-                json(&bytes).map_err(|e| format!("the config {config_digest} of {digest}: {e}"))?;
+                crate::model::json::parse(&bytes).map_err(|error| ReadError::ConfigJson {
+                    config: config_digest,
+                    digest,
+                    error,
+                })?;
             platform::of_config(&config)
                 .map(Offers::Single)
-                .map_err(|e| format!("the config {config_digest} of {digest}: {e}"))
+                .map_err(|error| ReadError::Config {
+                    config: config_digest,
+                    digest,
+                    error: Box::new(error),
+                })
         }
     }
-}
-
-fn json(bytes: &[u8]) -> Result<Value, String> {
-    crate::model::json::parse(bytes).map_err(|e| e.to_string())
 }
 
 /// What the check found for one image.
@@ -137,7 +178,7 @@ pub fn runs(offers: &Offers, need: &Need) -> String {
 }
 
 /// Fetches a config blob of a repository from its registry; an error (worded) is exit 2.
-pub type FetchBlob<'a> = dyn FnMut(&Repository, Digest) -> Result<Vec<u8>, String> + 'a;
+pub type FetchBlob<'a> = dyn FnMut(&Repository, Digest) -> Result<Vec<u8>, RegistryError> + 'a;
 
 /// Adds what each image ECR returned a manifest for offers to `known`, for the images with a
 /// need (`found` is in the order of `images`). Returns, by position in `images`, those whose
@@ -282,11 +323,13 @@ mod tests {
         assert!(
             read_live(&m, other, |_| Ok(config.clone()))
                 .unwrap_err()
+                .to_string()
                 .contains("hash to")
         );
         assert!(
             read_live(&m, digest, |_| Ok(b"{}".to_vec()))
                 .unwrap_err()
+                .to_string()
                 .contains("refused")
         );
         let mut known = Known::new();

@@ -9,11 +9,13 @@ use std::fmt;
 use super::Recorder;
 use crate::aws::Aws;
 use crate::aws::ecs::{self, EcsError};
+use crate::io::escape;
 use crate::io::input::{self, NamedReadError};
 use crate::model::mapping::Mapping;
+use crate::model::task_definition::TaskDefinitionError;
 use crate::model::{MissingContainers, TaskDefinition, TaskDefinitionSource};
-use crate::resolve::ResolvedService;
 use crate::resolve::changes::{self, Running};
+use crate::resolve::{ResolvedService, ServiceTask};
 
 /// A task definition as read, with how messages name it.
 #[derive(Clone, Debug)]
@@ -31,12 +33,12 @@ pub enum LoadError {
     Read(NamedReadError),
     Parse {
         source: TaskDefinitionSource,
-        reason: String,
+        reason: Box<TaskDefinitionError>,
     },
     Ecs {
         cluster: String,
         service: String,
-        error: EcsError,
+        error: Box<EcsError>,
     },
 }
 
@@ -61,7 +63,7 @@ pub fn load_as<'a>(
                 .map_err(LoadError::Read)?;
             let task = TaskDefinition::parse(&bytes).map_err(|reason| LoadError::Parse {
                 source: source.clone(),
-                reason,
+                reason: Box::new(reason),
             })?;
             Ok(Loaded {
                 task,
@@ -76,7 +78,7 @@ pub fn load_as<'a>(
                 .map_err(|error| LoadError::Ecs {
                     cluster: cluster.clone(),
                     service: service.clone(),
-                    error,
+                    error: Box::new(error),
                 })?;
             Ok(Loaded {
                 task,
@@ -120,7 +122,7 @@ fn ecs_error(
             if reasons.is_empty() {
                 String::new()
             } else {
-                format!(", ECS says {}", reasons.join(", "))
+                format!(", ECS says {}", escape::value(&reasons.join(", ")))
             }
         ),
         EcsError::Inactive { region } => write!(
@@ -170,7 +172,9 @@ pub fn lacks(m: &MissingContainers, shown: &str) -> String {
 
 /// `emit`: every service's containers must exist in its task definition; every failing service
 /// is recorded, not only the first. Each service keeps its task definition (for the platform it
-/// implies); one its ECS service runs is held against the images written (what changes).
+/// implies); one its ECS service runs is held against the images written (what changes). A
+/// blue/green service without a task definition is held to its task definition template, which is
+/// one (what its template says wrong is the blue/green check's to say).
 pub fn services<'a>(
     services: &mut [ResolvedService<'_>],
     mapping: &Mapping,
@@ -178,16 +182,30 @@ pub fn services<'a>(
     report: &mut Recorder,
 ) {
     for s in services {
-        let Some(source) = s.service.task_definition_source.as_ref() else {
-            continue;
+        let name = s.service.name.as_ref();
+        let (source, key, named, quiet) = match (
+            &s.service.task_definition_source,
+            &s.service.blue_green_inputs,
+        ) {
+            (Some(source), _) => (
+                source.clone(),
+                "taskDefinition",
+                format!("task definition {source}"),
+                false,
+            ),
+            (None, Some(inputs)) => (
+                TaskDefinitionSource::File(inputs.template.clone()),
+                "taskDefinitionTemplate",
+                format!("task definition template {}", inputs.template.display()),
+                true,
+            ),
+            (None, None) => continue,
         };
-        let subject = match &s.service.name {
-            Some(name) => mapping.key(Some(name), "taskDefinition"),
-            None => String::new(),
-        };
+        let subject = name.map_or_else(String::new, |n| mapping.key(Some(n), key));
         let role = s.service.role_arn.as_ref().map(ToString::to_string);
-        let loaded = match load_as(source, role.as_deref(), &connect) {
+        let loaded = match load_as(&source, role.as_deref(), &connect) {
             Ok(loaded) => loaded,
+            Err(_) if quiet => continue,
             Err(e) => {
                 report.error(subject, e.to_string());
                 continue;
@@ -201,6 +219,9 @@ pub fn services<'a>(
         if let Some(running) = loaded.running {
             changes::hold_against(s, &loaded.task, running);
         }
-        s.task = Some(loaded.task);
+        s.task = Some(ServiceTask {
+            definition: loaded.task,
+            named,
+        });
     }
 }

@@ -313,7 +313,7 @@ pub fn read(bytes: &[u8], limit: u64) -> Result<Vec<Entry>, Refusal> {
     };
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| zip_error(e.to_string()))?;
-    let central = Central::read(&archive, bytes).map_err(zip_error)?;
+    let central = Central::read(&archive, bytes).map_err(|e| zip_error(e.to_string()))?;
     let whole = |problem| Refusal {
         entry: None,
         offset: 0,
@@ -387,6 +387,20 @@ impl CentralEntry {
     }
 }
 
+/// Why the central directory cannot be read as it is written.
+#[derive(Debug, thiserror::Error)]
+enum CentralError {
+    /// What the zip crate said.
+    #[error("{0}")]
+    Zip(String),
+    #[error("a central directory record at offset {0}, past what this machine can address")]
+    Offset(u64),
+    #[error("no central directory record at offset {0}")]
+    NoRecord(usize),
+    #[error("the central directory record at offset {0} is cut short")]
+    CutShort(usize),
+}
+
 struct Central {
     entries: Vec<CentralEntry>,
     /// Where the central directory starts.
@@ -394,22 +408,28 @@ struct Central {
 }
 
 impl Central {
-    fn read(archive: &zip::ZipArchive<Cursor<&[u8]>>, bytes: &[u8]) -> Result<Central, String> {
+    fn read(
+        archive: &zip::ZipArchive<Cursor<&[u8]>>,
+        bytes: &[u8],
+    ) -> Result<Central, CentralError> {
         let metadata = archive.metadata();
         let mut entries = Vec::with_capacity(metadata.len());
         for index in 0..metadata.len() {
-            let e = metadata.entry(index).map_err(|e| e.to_string())?;
-            let at = usize::try_from(e.central_header_start()).map_err(|e| e.to_string())?;
+            let e = metadata
+                .entry(index)
+                .map_err(|e| CentralError::Zip(e.to_string()))?;
+            let at = usize::try_from(e.central_header_start())
+                .map_err(|_| CentralError::Offset(e.central_header_start()))?;
             let record = bytes
                 .get(at..at.saturating_add(CENTRAL_LEN))
                 .filter(|r| u32_at(r, 0) == Some(CENTRAL))
-                .ok_or_else(|| format!("no central directory record at offset {at}"))?;
+                .ok_or(CentralError::NoRecord(at))?;
             let name_len = usize::from(u16_at(record, 28));
             let extra_len = usize::from(u16_at(record, 30));
             let extra_at = at + CENTRAL_LEN + name_len;
-            let extra = bytes.get(extra_at..extra_at + extra_len).ok_or_else(|| {
-                format!("the central directory record at offset {at} is cut short")
-            })?;
+            let extra = bytes
+                .get(extra_at..extra_at + extra_len)
+                .ok_or(CentralError::CutShort(at))?;
             let name = bytes
                 .get(at + CENTRAL_LEN..extra_at)
                 .expect("the extra field that follows it was read");

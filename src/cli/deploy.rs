@@ -4,18 +4,43 @@
 #![allow(clippy::doc_markdown)]
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
-use super::FindingsArgs;
+use super::{FindingsArgs, MAX_SECONDS};
 
 /// `--timeout`'s default, in seconds: 50 minutes. CodeBuild's default build timeout is 60
 /// minutes; this leaves 10 for the rest of the build (and for saying why the deployment did not
 /// end) before CodeBuild stops it.
-pub const DEFAULT_TIMEOUT: &str = "3000";
+pub const DEFAULT_TIMEOUT: u64 = 3000;
 
 /// `--poll-interval`'s default, in seconds.
 pub const DEFAULT_POLL_INTERVAL: &str = "15";
+
+/// `--poll-interval`'s largest value: a failure is said within 15 seconds of ECS marking it.
+pub const MAX_POLL_SECS: f64 = 15.0;
+/// `--poll-interval`'s smallest value (for tests against a local stand-in).
+pub const MIN_POLL_SECS: f64 = 0.01;
+
+/// `--poll-interval`: seconds, decimals allowed, [`MIN_POLL_SECS`] to [`MAX_POLL_SECS`]; a
+/// refusal is a usage error naming the range, as clap words its own ranges.
+fn poll_interval(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite())
+        .ok_or_else(|| {
+            format!("{text} is not a number of seconds in {MIN_POLL_SECS}..={MAX_POLL_SECS}")
+        })?;
+    if !(MIN_POLL_SECS..=MAX_POLL_SECS).contains(&secs) {
+        return Err(format!(
+            "{text} is not in {MIN_POLL_SECS}..={MAX_POLL_SECS}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
 
 pub const DEPLOY_EXAMPLES: &str = "\
 Examples:
@@ -106,17 +131,24 @@ pub struct TargetArgs {
     /// build). Then exit 1 saying where the deployment stood; it goes on in ECS. The default, 50
     /// minutes, leaves 10 minutes of CodeBuild's default 60-minute build timeout; the CodeBuild
     /// project's timeout must be longer than this.
-    #[arg(long, value_name = "SECONDS", env = "IMAGEDEF_TIMEOUT", default_value = DEFAULT_TIMEOUT)]
-    pub timeout: String,
-    /// Seconds between two looks at a deployment, at most 15 (decimals allowed, e.g. 0.5): a
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "IMAGEDEF_TIMEOUT",
+        default_value_t = DEFAULT_TIMEOUT,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS)
+    )]
+    pub timeout: u64,
+    /// Seconds between two looks at a deployment, 0.01 to 15 (decimals allowed, e.g. 0.5): a
     /// failure is reported within one interval of ECS marking it.
     #[arg(
         long,
         value_name = "SECONDS",
         env = "IMAGEDEF_POLL_INTERVAL",
-        default_value = DEFAULT_POLL_INTERVAL
+        default_value = DEFAULT_POLL_INTERVAL,
+        value_parser = poll_interval
     )]
-    pub poll_interval: String,
+    pub poll_interval: Duration,
     /// Print the outcome as JSON on stdout (progress lines go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -148,4 +180,22 @@ pub struct DeployArgs {
 pub struct ConfirmArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_intervals_are_bounded_and_say_the_range() {
+        assert_eq!(poll_interval("0.05").unwrap(), Duration::from_millis(50));
+        assert_eq!(poll_interval("0.01").unwrap(), Duration::from_millis(10));
+        assert_eq!(poll_interval("15").unwrap(), Duration::from_secs(15));
+        for bad in [
+            "16", "15.001", "0", "0.009", "1e300", "inf", "NaN", "-1", "", "x",
+        ] {
+            let e = poll_interval(bad).unwrap_err();
+            assert!(e.starts_with(bad) && e.ends_with("0.01..=15"), "{bad}: {e}");
+        }
+    }
 }

@@ -351,7 +351,9 @@ fn ecr_checks(config: &DeployConfig, plans: &[Planned], report: &mut Report) {
                 None
             }
             Err(e) => {
-                report.record(Check::TaskDefinition, |r| r.error(shown.clone(), e));
+                report.record(Check::TaskDefinition, |r| {
+                    r.error(shown.clone(), e.to_string());
+                });
                 None
             }
         };
@@ -821,20 +823,5 @@ fn finish(
 
 /// Writes the outcome as JUnit XML to `path`, atomically.
 fn write_junit(path: &std::path::Path, command: &str, rows: &[Row]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| anyhow!("--junit {} is not a file name", path.display()))?;
-    let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let xml = crate::deploy::outcome::junit(command, rows);
-    let file = crate::write::File {
-        path: &name,
-        bytes: xml.as_bytes(),
-    };
-    crate::write::commit(dir, &[file]).map_err(|e| {
-        e.context(format!(
-            "cannot write the JUnit report --junit {}",
-            path.display()
-        ))
-    })
+    super::write_junit(path, &crate::deploy::outcome::junit(command, rows))
 }

@@ -7,6 +7,7 @@
 
 use super::Listed;
 use crate::aws::{self, registry};
+use crate::check::coverage::{self, Coverage};
 use crate::check::platform::{self, Known};
 use crate::check::{self, Check, Report, blue_green, ecr, findings, task_definition};
 use crate::config::{EmitConfig, EmitMode};
@@ -46,8 +47,26 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     };
     let mut report = Report::default();
     let blue_green = check(&mut services, &plan, config, &mut report);
+    let coverage: Vec<Coverage> = services
+        .iter()
+        .map(|s| coverage::of(s, &report, config.ecr))
+        .collect();
+    if report.is_clean() && (config.strict || plan.strict) {
+        let by = if config.strict {
+            "--strict".to_owned()
+        } else {
+            plan.key(None, "strict")
+        };
+        report.record(Check::Strict, |r| {
+            coverage::strict(&services, &coverage, &by, r);
+        });
+    }
     report.conclude("nothing was written")?;
-    let files = output::lay_out(&services, &plan, config.bundle, &blue_green, &report)?;
+    let checked = output::Checked {
+        report: &report,
+        coverage: &coverage,
+    };
+    let files = output::lay_out(&services, &plan, config.bundle, &blue_green, &checked)?;
     let note = match &config.mode {
         EmitMode::Single {
             container_given: Given::Env(var),
@@ -67,7 +86,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         },
         &files,
         &services,
-        &report,
+        &checked,
     )?;
     Ok(report.code())
 }

@@ -7,6 +7,7 @@ use crate::check::{self, Check, Needs, Recorder, Report, oci, pins, task_definit
 use crate::config::VerifyConfig;
 use crate::discover;
 use crate::error::ExitCode;
+use crate::model::TaskDefinitionSource;
 use crate::model::blue_green::Which;
 use crate::model::platform::Needed;
 
@@ -50,7 +51,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     if let Some(path) = &config.expect {
         report.record(Check::Pins, |r| match pins::Pins::load(path) {
             Ok(pins) => pins.check(&images, r),
-            Err(e) => r.error(path.display().to_string(), e),
+            Err(e) => r.error(path.display().to_string(), e.to_string()),
         });
     }
     let mut proofs = oci::Proofs::default();
@@ -112,51 +113,51 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// The platform every image must offer: `--platform`, else the one `--task-definition` needs.
-/// `None` when neither says (an EC2 task definition without runtimePlatform, said at -v) or the
-/// task definition cannot be read (an error).
+/// The platform every image must offer: `--platform`, else the one `--task-definition` needs,
+/// else the one `--task-definition-template` needs (a template is a task definition). `None` when
+/// none says (an EC2 task definition without runtimePlatform, said at -v) or the task definition
+/// cannot be read (an error; a template's own errors are the blue/green check's).
 fn need(config: &VerifyConfig, report: &mut Recorder) -> Option<Need> {
     if let Some(rule) = &config.platform {
         return Some(Need::of(rule, rule.from.words(None, "platform")));
     }
-    let source = config.task_definition.as_ref()?;
-    match task_definition::load(source, aws::shared) {
+    let (source, named, option) = match (&config.task_definition, &config.blue_green) {
+        (Some(source), _) => (
+            source.clone(),
+            format!("task definition {source}"),
+            format!("--task-definition {source}"),
+        ),
+        (None, Some(inputs)) => (
+            TaskDefinitionSource::File(inputs.template.clone()),
+            format!("task definition template {}", inputs.template.display()),
+            format!("--task-definition-template {}", inputs.template.display()),
+        ),
+        (None, None) => return None,
+    };
+    let task = match task_definition::load(&source, aws::shared) {
+        Ok(loaded) => loaded.task,
+        Err(_) if config.task_definition.is_none() => return None,
         Err(e) => {
-            report.error(format!("--task-definition {source}"), e.to_string());
+            report.error(option, e.to_string());
+            return None;
+        }
+    };
+    match task.platform {
+        Needed::Platform { platform, from } => Some(Need {
+            platform,
+            from: format!("{named} ({from})"),
+            stated: true,
+        }),
+        Needed::Unknown(why) => {
+            tracing::info!("{option}: the platform is not checked: {why}");
             None
         }
-        Ok(loaded) => match loaded.task.platform {
-            Needed::Platform { platform, from } => Some(Need {
-                platform,
-                from: format!("task definition {source} ({from})"),
-                stated: true,
-            }),
-            Needed::Unknown(why) => {
-                tracing::info!("--task-definition {source}: the platform is not checked: {why}");
-                None
-            }
-        },
     }
 }
 
 /// Writes the report as JUnit XML to `path`, atomically.
 fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
-    let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let xml = check::report::junit::xml(report);
-    let file = crate::write::File {
-        path: &name,
-        bytes: xml.as_bytes(),
-    };
-    crate::write::commit(dir, &[file]).map_err(|e| {
-        e.context(format!(
-            "cannot write the JUnit report --junit {}",
-            path.display()
-        ))
-    })
+    super::write_junit(path, &check::report::junit::xml(report))
 }
 
 /// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when

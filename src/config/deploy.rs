@@ -1,5 +1,6 @@
-//! `deploy` and `confirm`: which services from which files, and how long to follow them. Every
-//! number is bounded here, so no later sum of an instant and a duration can overflow.
+//! `deploy` and `confirm`: which services from which files, and how long to follow them. The
+//! numbers come bounded from the command line (`cli::deploy`), so no later sum of an instant and a
+//! duration can overflow.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,13 +12,6 @@ use crate::cli::Cli;
 use crate::cli::deploy::{ConfirmArgs, DeployArgs, TargetArgs};
 use crate::model::TaskDefinitionSource;
 use crate::model::role::RoleArn;
-
-/// `--timeout`'s largest value: 36 hours, the longest a `CodeBuild` build may run.
-pub const MAX_TIMEOUT_SECS: u64 = 36 * 60 * 60;
-/// `--poll-interval`'s largest value: a failure is said within 15 seconds of ECS marking it.
-pub const MAX_POLL_SECS: f64 = 15.0;
-/// `--poll-interval`'s smallest value (for tests against a local stand-in).
-pub const MIN_POLL_SECS: f64 = 0.01;
 
 /// Which services, from which files.
 #[derive(Clone, Debug)]
@@ -132,14 +126,8 @@ impl DeployConfig {
             role,
             ecr: args.ecr,
             findings: FindingsConfig::from_args(&args.findings, cli)?,
-            timeout: timeout(
-                &args.timeout,
-                &given(cli, "timeout", "--timeout").to_string(),
-            )?,
-            poll: poll_interval(
-                &args.poll_interval,
-                &given(cli, "poll_interval", "--poll-interval").to_string(),
-            )?,
+            timeout: Duration::from_secs(args.timeout),
+            poll: args.poll_interval,
             wait_for_in_flight: false,
             dry_run: false,
             confirm: false,
@@ -150,61 +138,5 @@ impl DeployConfig {
             junit: args.junit.clone(),
             strict: args.strict,
         })
-    }
-}
-
-/// `--timeout`: whole seconds, 1 to [`MAX_TIMEOUT_SECS`].
-fn timeout(text: &str, given: &str) -> anyhow::Result<Duration> {
-    let secs: u64 = text.trim().parse().map_err(|_| {
-        anyhow!("{given} {text:?} is not a whole number of seconds; give 1 to {MAX_TIMEOUT_SECS}")
-    })?;
-    if secs == 0 || secs > MAX_TIMEOUT_SECS {
-        bail!(
-            "{given} {secs} is out of range: give 1 to {MAX_TIMEOUT_SECS} seconds (36 hours, the longest a CodeBuild build runs)"
-        );
-    }
-    Ok(Duration::from_secs(secs))
-}
-
-/// `--poll-interval`: seconds, decimals allowed, [`MIN_POLL_SECS`] to [`MAX_POLL_SECS`].
-fn poll_interval(text: &str, given: &str) -> anyhow::Result<Duration> {
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .ok()
-        .filter(|s: &f64| s.is_finite())
-        .ok_or_else(|| anyhow!("{given} {text:?} is not a number of seconds; give 0.01 to 15"))?;
-    if !(MIN_POLL_SECS..=MAX_POLL_SECS).contains(&secs) {
-        bail!(
-            "{given} {text} is out of range: give 0.01 to 15 seconds (at most 15, so that a failed deployment is reported within 15 seconds)"
-        );
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_bounded_and_say_the_largest_value() {
-        assert_eq!(
-            timeout("3000", "--timeout").unwrap(),
-            Duration::from_mins(50)
-        );
-        for bad in ["0", "129601", "18446744073709551616", "-1", "1.5", "x"] {
-            let e = timeout(bad, "--timeout").unwrap_err().to_string();
-            assert!(e.contains("129600"), "{bad}: {e}");
-        }
-        assert_eq!(
-            poll_interval("0.05", "--poll-interval").unwrap(),
-            Duration::from_millis(50)
-        );
-        for bad in ["16", "0", "1e300", "inf", "NaN", "-1", ""] {
-            let e = poll_interval(bad, "--poll-interval")
-                .unwrap_err()
-                .to_string();
-            assert!(e.contains("15"), "{bad}: {e}");
-        }
     }
 }

@@ -155,11 +155,14 @@ fn out_targets(out: &Path, config: &DeployConfig, report: &mut Report) -> anyhow
         other => anyhow!("{other}"),
     })?;
     let report_bytes = check_sums(out, &sums)?;
-    let parsed: EmitReport = serde_json::from_slice(&report_bytes).map_err(|e| {
+    let not_a_report = |e: &dyn std::fmt::Display| {
         anyhow!(
             "{shown}/{REPORT} is not a report imagedef emit writes ({e}); run imagedef emit --mapping again"
         )
-    })?;
+    };
+    let parsed: EmitReport = crate::model::json::parse(&report_bytes)
+        .map_err(|e| not_a_report(&e))
+        .and_then(|v| serde_json::from_value(v).map_err(|e| not_a_report(&e)))?;
     let mut read = Read::default();
     for s in parsed.services {
         let ecs = s

@@ -11,11 +11,11 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Map, Number, Value};
-use yaml_rust2::{Yaml, YamlLoader};
+use serde_json::{Map, Value};
 
 use super::TaskDefinition;
 use super::json::{self, JsonError};
+use super::yaml;
 use crate::error::Severity;
 
 /// The template's file name in the service's folder and bundle: the action's default
@@ -105,25 +105,34 @@ pub fn check_pair(
     Ok((t, a))
 }
 
+/// Why an `imagePlaceholder` is refused; the caller names the key or option.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceholderError {
+    #[error("is empty; give the action's Image1ContainerName, e.g. {DEFAULT_PLACEHOLDER}")]
+    Empty,
+    #[error(
+        "{given}: write it without the angle brackets, as the action's Image1ContainerName ({bare})",
+        given = Value::String(.0.clone()),
+        bare = Value::String(.0.trim_matches(['<', '>']).to_owned())
+    )]
+    Brackets(String),
+    #[error(
+        "{given} holds a space or a control character; the action's Image1ContainerName is one word, e.g. {DEFAULT_PLACEHOLDER}",
+        given = Value::String(.0.clone())
+    )]
+    NotOneWord(String),
+}
+
 /// Checks an `imagePlaceholder` as written in the mapping or on the command line.
-pub fn check_placeholder(name: &str) -> Result<(), String> {
+pub fn check_placeholder(name: &str) -> Result<(), PlaceholderError> {
     if name.is_empty() {
-        return Err(format!(
-            "is empty; give the action's Image1ContainerName, e.g. {DEFAULT_PLACEHOLDER}"
-        ));
+        return Err(PlaceholderError::Empty);
     }
     if name.contains(['<', '>']) {
-        return Err(format!(
-            "{}: write it without the angle brackets, as the action's Image1ContainerName ({})",
-            Value::String(name.to_owned()),
-            Value::String(name.trim_matches(['<', '>']).to_owned())
-        ));
+        return Err(PlaceholderError::Brackets(name.to_owned()));
     }
     if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "{} holds a space or a control character; the action's Image1ContainerName is one word, e.g. {DEFAULT_PLACEHOLDER}",
-            Value::String(name.to_owned())
-        ));
+        return Err(PlaceholderError::NotOneWord(name.to_owned()));
     }
     Ok(())
 }
@@ -135,7 +144,7 @@ pub fn check_template(
     container: Option<&str>,
     placeholder: &str,
 ) -> Result<Template, Vec<Refusal>> {
-    let task = TaskDefinition::parse(bytes).map_err(|e| vec![Refusal::malformed(e)])?;
+    let task = TaskDefinition::parse(bytes).map_err(|e| vec![Refusal::malformed(e.to_string())])?;
     // The same shapes TaskDefinition::parse accepted, so these reads cannot fail.
     let value = json::parse(bytes).map_err(|e| vec![Refusal::malformed(e.to_string())])?;
     let (prefix, body) = match value.get("taskDefinition") {
@@ -262,7 +271,7 @@ fn wrong_placeholder(at: &str, container: &str, image: &Value, placeholder: &str
 
 /// Checks an `AppSpec` (YAML or JSON) against the template it deploys.
 pub fn check_app_spec(bytes: &[u8], template: &Template) -> Result<AppSpec, Vec<Refusal>> {
-    let value = read_app_spec(bytes).map_err(|e| vec![Refusal::malformed(e)])?;
+    let value = read_app_spec(bytes).map_err(|e| vec![Refusal::malformed(e.to_string())])?;
     let Value::Object(top) = &value else {
         return Err(vec![Refusal::malformed(format!(
             "is {}, not a mapping; an ECS AppSpec starts with version: 0.0 and Resources:",
@@ -284,7 +293,7 @@ pub fn check_app_spec(bytes: &[u8], template: &Template) -> Result<AppSpec, Vec<
         ),
     }
     let target = target_service(top).map_err(|m| {
-        fail(&mut problems, m);
+        fail(&mut problems, m.to_string());
     });
     let Ok((at, properties)) = target else {
         return Err(problems);
@@ -400,17 +409,36 @@ fn traffic(
     })
 }
 
+/// How an `AppSpec` lists its ECS service, for the messages that ask for it.
+const TARGET_EXAMPLE: &str = "Resources: [{TargetService: {Type: AWS::ECS::Service, Properties: {TaskDefinition: <TASK_DEFINITION>, LoadBalancerInfo: {ContainerName: ..., ContainerPort: ...}}}}]";
+
+/// Why `Resources` does not hold the one ECS service a deployment updates.
+#[derive(Debug, thiserror::Error)]
+enum TargetError {
+    #[error("key \"Resources\" {0}; list the ECS service: {TARGET_EXAMPLE}")]
+    NoList(String),
+    #[error(
+        "key \"{at}.Properties\" {shown}; give the service's Properties: TaskDefinition, LoadBalancerInfo"
+    )]
+    NoProperties { at: String, shown: String },
+    #[error(
+        "key \"Resources\" has no resource of Type AWS::ECS::Service ({has}); list the ECS service: {TARGET_EXAMPLE}",
+        has = if .0.is_empty() { "it is empty".to_owned() } else { format!("it has {}", .0.join(", ")) }
+    )]
+    None(Vec<String>),
+    #[error(
+        "key \"Resources\" has {count} resources of Type AWS::ECS::Service ({list}); a deployment of CodeDeployToECS updates one service: keep one",
+        count = .0.len(),
+        list = .0.join(", ")
+    )]
+    Many(Vec<String>),
+}
+
 /// The one `AWS::ECS::Service` of `Resources`: its key path and its `Properties`.
-fn target_service(top: &Map<String, Value>) -> Result<(String, &Map<String, Value>), String> {
-    const EXAMPLE: &str = "Resources: [{TargetService: {Type: AWS::ECS::Service, Properties: {TaskDefinition: <TASK_DEFINITION>, LoadBalancerInfo: {ContainerName: ..., ContainerPort: ...}}}}]";
+fn target_service(top: &Map<String, Value>) -> Result<(String, &Map<String, Value>), TargetError> {
     let resources = match top.get("Resources") {
         Some(Value::Array(items)) => items,
-        other => {
-            return Err(format!(
-                "key \"Resources\" {}; list the ECS service: {EXAMPLE}",
-                shown_kind(other, "a list")
-            ));
-        }
+        other => return Err(TargetError::NoList(shown_kind(other, "a list"))),
     };
     let mut targets = Vec::new();
     let mut types = Vec::new();
@@ -427,114 +455,47 @@ fn target_service(top: &Map<String, Value>) -> Result<(String, &Map<String, Valu
     match targets.as_slice() {
         [(at, resource)] => match resource.get("Properties") {
             Some(Value::Object(p)) => Ok((at.clone(), p)),
-            other => Err(format!(
-                "key \"{at}.Properties\" {}; give the service's Properties: TaskDefinition, LoadBalancerInfo",
-                shown_kind(other, "a mapping")
-            )),
+            other => Err(TargetError::NoProperties {
+                at: at.clone(),
+                shown: shown_kind(other, "a mapping"),
+            }),
         },
-        [] => Err(format!(
-            "key \"Resources\" has no resource of Type AWS::ECS::Service ({}); list the ECS service: {EXAMPLE}",
-            if types.is_empty() {
-                "it is empty".to_owned()
-            } else {
-                format!("it has {}", types.join(", "))
-            }
-        )),
-        many => Err(format!(
-            "key \"Resources\" has {} resources of Type AWS::ECS::Service ({}); a deployment of CodeDeployToECS updates one service: keep one",
-            many.len(),
-            many.iter()
-                .map(|(at, _)| at.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+        [] => Err(TargetError::None(types)),
+        many => Err(TargetError::Many(
+            many.iter().map(|(at, _)| at.clone()).collect(),
         )),
     }
 }
 
+/// Why an `AppSpec` could not be read as JSON or YAML.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("{0}; save it as UTF-8")]
+    Text(JsonError),
+    #[error("{0}; keep one")]
+    Duplicate(JsonError),
+    #[error("{0}; an AppSpec nests a few levels: is it the right file?")]
+    Deep(JsonError),
+    #[error("{0}; correct the JSON at that line and column")]
+    Json(JsonError),
+    #[error(transparent)]
+    Yaml(#[from] yaml::YamlError),
+}
+
 /// The `AppSpec` as JSON values: JSON when it starts with `{`, else YAML (one document).
-fn read_app_spec(bytes: &[u8]) -> Result<Value, String> {
-    let text = json::text(bytes).map_err(|e| format!("{e}; save it as UTF-8"))?;
+fn read_app_spec(bytes: &[u8]) -> Result<Value, ReadError> {
+    let text = json::text(bytes).map_err(ReadError::Text)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('{') {
         return match json::parse_text(text) {
             Ok(value) => Ok(value),
-            Err(e @ JsonError::DuplicateKey(_)) => Err(format!("{e}; keep one")),
+            Err(e @ JsonError::DuplicateKey(_)) => Err(ReadError::Duplicate(e)),
+            Err(e @ JsonError::TooDeep(_)) => Err(ReadError::Deep(e)),
             // Not JSON: a YAML flow mapping ({version: 0.0, ...}) is an AppSpec too.
-            Err(e) => read_yaml(text)
-                .map_err(|_| format!("{e}; correct the JSON at that line and column")),
+            Err(e) => yaml::parse(text).map_err(|_| ReadError::Json(e)),
         };
     }
-    read_yaml(text)
-}
-
-/// One YAML document as JSON values.
-fn read_yaml(text: &str) -> Result<Value, String> {
-    let docs = YamlLoader::load_from_str(text).map_err(|e| {
-        let m = e.marker();
-        // The parser names a duplicated key by its node, as `String("version")`.
-        let duplicated = e
-            .info()
-            .strip_suffix(": duplicated key in mapping")
-            .map(|k| k.strip_prefix("String(").and_then(|k| k.strip_suffix(')')).unwrap_or(k));
-        match duplicated {
-            Some(key) => format!(
-                "key {key} appears more than once (line {}); keep one (a YAML reader would silently drop the other)",
-                m.line()
-            ),
-            None => format!(
-                "is not valid YAML: {} at line {} column {}; correct it there",
-                e.info(),
-                m.line(),
-                m.col() + 1
-            ),
-        }
-    })?;
-    match docs.as_slice() {
-        [one] => from_yaml(one),
-        [] => Err("is empty; an ECS AppSpec starts with version: 0.0 and Resources:".to_owned()),
-        many => Err(format!(
-            "holds {} YAML documents (separated by ---); CodeDeploy reads one AppSpec: keep one",
-            many.len()
-        )),
-    }
-}
-
-/// A YAML node as a JSON value; keys become strings. The loader has already resolved aliases; one
-/// it could not resolve is refused.
-fn from_yaml(node: &Yaml) -> Result<Value, String> {
-    Ok(match node {
-        Yaml::Real(text) => text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map_or_else(|| Value::String(text.clone()), Value::Number),
-        Yaml::Integer(i) => Value::Number((*i).into()),
-        Yaml::String(s) => Value::String(s.clone()),
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Null => Value::Null,
-        Yaml::Array(items) => Value::Array(items.iter().map(from_yaml).collect::<Result<_, _>>()?),
-        Yaml::Hash(hash) => {
-            let mut map = Map::new();
-            for (k, v) in hash {
-                let key = match k {
-                    Yaml::String(s) | Yaml::Real(s) => s.clone(),
-                    Yaml::Integer(i) => i.to_string(),
-                    Yaml::Boolean(b) => b.to_string(),
-                    _ => {
-                        return Err(
-                            "has a key that is not a plain scalar; write every key as a word"
-                                .to_owned(),
-                        );
-                    }
-                };
-                map.insert(key, from_yaml(v)?);
-            }
-            Value::Object(map)
-        }
-        Yaml::Alias(_) | Yaml::BadValue => {
-            return Err("uses a YAML alias (*name); write the value out in full".to_owned());
-        }
-    })
+    Ok(yaml::parse(text)?)
 }
 
 /// `= <value>` or `is missing`, for a key that must have one exact value.
@@ -835,16 +796,17 @@ mod tests {
             assert_eq!(check_placeholder(ok), Ok(()));
         }
         assert_eq!(
-            check_placeholder("<IMAGE1_NAME>").unwrap_err(),
+            check_placeholder("<IMAGE1_NAME>").unwrap_err().to_string(),
             "\"<IMAGE1_NAME>\": write it without the angle brackets, as the action's Image1ContainerName (\"IMAGE1_NAME\")"
         );
         assert_eq!(
-            check_placeholder("").unwrap_err(),
+            check_placeholder("").unwrap_err().to_string(),
             "is empty; give the action's Image1ContainerName, e.g. IMAGE1_NAME"
         );
         assert!(
             check_placeholder("IMAGE 1")
                 .unwrap_err()
+                .to_string()
                 .contains("one word")
         );
     }

@@ -153,6 +153,17 @@ pub struct ParsedDefinitions {
     pub problems: Vec<String>,
 }
 
+/// Why an `imagedefinitions.json` is unusable as a whole; the caller names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DefinitionsError {
+    #[error("{0}{hint}", hint = if matches!(.0, json::JsonError::NotUtf8 { .. }) { "; the ECS deploy action requires UTF-8" } else { "" })]
+    Json(json::JsonError),
+    #[error(
+        "is not a JSON array; write [{{\"name\": \"<container>\", \"imageUri\": \"<image>\"}}]"
+    )]
+    NotArray,
+}
+
 impl ImageDefinitions {
     /// Pretty JSON with a final newline, within the 100 KB the deploy action reads.
     pub fn to_bytes(&self) -> Result<Vec<u8>, TooLarge> {
@@ -166,7 +177,7 @@ impl ImageDefinitions {
     /// Reads the file as the deploy action must find it: UTF-8 JSON, an array of objects with the
     /// string keys `name` (a valid container name, each once) and `imageUri` (a valid reference),
     /// at most 100 KB. `Err` when the file as a whole is unusable; otherwise every item's problem.
-    pub fn parse(bytes: &[u8]) -> Result<ParsedDefinitions, String> {
+    pub fn parse(bytes: &[u8]) -> Result<ParsedDefinitions, DefinitionsError> {
         let mut parsed = ParsedDefinitions::default();
         if bytes.len() > MAX_IMAGE_DEFINITIONS {
             parsed.problems.push(format!(
@@ -174,17 +185,9 @@ impl ImageDefinitions {
                 bytes.len()
             ));
         }
-        let value = json::parse(bytes).map_err(|e| match e {
-            json::JsonError::NotUtf8 { .. } => {
-                format!("{e}; the ECS deploy action requires UTF-8")
-            }
-            other => other.to_string(),
-        })?;
+        let value = json::parse(bytes).map_err(DefinitionsError::Json)?;
         let Value::Array(items) = value else {
-            return Err(
-                "is not a JSON array; write [{\"name\": \"<container>\", \"imageUri\": \"<image>\"}]"
-                    .to_owned(),
-            );
+            return Err(DefinitionsError::NotArray);
         };
         if items.is_empty() {
             parsed

@@ -61,6 +61,19 @@ impl Digest {
     }
 }
 
+impl Digest {
+    /// How text that is read, not copied, shows a digest: `sha256:` and its first 12 hex
+    /// characters (JSON and the files keep it whole).
+    #[must_use]
+    pub fn short(&self) -> String {
+        format!("sha256:{}", &self.hex()[..SHORT_HEX])
+    }
+}
+
+/// How many hex characters a shortened digest keeps: enough that no two images of a repository
+/// share them in practice.
+pub const SHORT_HEX: usize = 12;
+
 impl fmt::Display for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sha256:{}", self.hex())

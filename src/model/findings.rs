@@ -58,14 +58,78 @@ impl Severity {
     }
 
     /// Why `name` is no severity, with the fix.
-    fn unknown(name: &str) -> String {
-        let upper = name.trim().to_ascii_uppercase();
-        let hint = match Severity::of_name(&upper) {
-            Some(s) if upper != name => format!("write it as ECR does: {}", s.name()),
-            _ => format!("use one of {}", names()),
-        };
-        format!("{name:?} is not a severity of a scan finding; {hint}")
+    fn unknown(name: &str) -> UnknownSeverity {
+        UnknownSeverity(name.to_owned())
     }
+}
+
+/// A name that is not a severity of a scan finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownSeverity(String);
+
+impl fmt::Display for UnknownSeverity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = &self.0;
+        let upper = name.trim().to_ascii_uppercase();
+        match Severity::of_name(&upper) {
+            Some(s) if upper != *name => write!(
+                f,
+                "{name:?} is not a severity of a scan finding; write it as ECR does: {}",
+                s.name()
+            ),
+            _ => write!(
+                f,
+                "{name:?} is not a severity of a scan finding; use one of {}",
+                names()
+            ),
+        }
+    }
+}
+
+/// Why thresholds are refused: the key (mapping) or the text (`--findings`), and the fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ThresholdsError {
+    #[error(
+        "key {at:?} is {value}, not an object of severity -> findings tolerated; write {JSON_EXAMPLE}"
+    )]
+    NotObject { at: String, value: Value },
+    #[error("key \"{at}.{name}\": {unknown}")]
+    KeySeverity {
+        at: String,
+        name: String,
+        unknown: UnknownSeverity,
+    },
+    #[error(
+        "key \"{at}.{name}\" = {value} is not a whole number of findings from 0 to {max}; write e.g. \"{name}\": 0",
+        max = u32::MAX
+    )]
+    KeyNumber {
+        at: String,
+        name: String,
+        value: Value,
+    },
+    #[error("key {0:?} names no severity; write {JSON_EXAMPLE}, or remove the key")]
+    KeyEmpty(String),
+    #[error("{0:?} names no severity; write SEVERITY=N pairs, {EXAMPLE}")]
+    Empty(String),
+    #[error("{text:?}: {pair:?} is not SEVERITY=N; write {EXAMPLE}")]
+    NotPair { text: String, pair: String },
+    #[error("{text:?}: {unknown}")]
+    Severity {
+        text: String,
+        unknown: UnknownSeverity,
+    },
+    #[error(
+        "{text:?}: {name}={number} is not a whole number of findings from 0 to {max}; write e.g. {name}=0",
+        max = u32::MAX
+    )]
+    Number {
+        text: String,
+        name: String,
+        number: String,
+    },
+    #[error("{text:?} names {name} twice; keep one {name}=N")]
+    Twice { text: String, name: String },
 }
 
 impl fmt::Display for Severity {
@@ -81,7 +145,8 @@ impl Serialize for Severity {
 }
 
 /// `CRITICAL, HIGH, ...`.
-fn names() -> String {
+#[must_use]
+pub fn names() -> String {
     Severity::ALL
         .iter()
         .map(|s| s.name())
@@ -126,29 +191,33 @@ impl Thresholds {
     }
 
     /// The mapping's form: an object of severity -> whole number. `at` is the key's path.
-    pub fn from_json(value: &Value, at: &str) -> Result<Thresholds, String> {
+    pub fn from_json(value: &Value, at: &str) -> Result<Thresholds, ThresholdsError> {
         let Value::Object(object) = value else {
-            return Err(format!(
-                "key {at:?} is {value}, not an object of severity -> findings tolerated; write {JSON_EXAMPLE}"
-            ));
+            return Err(ThresholdsError::NotObject {
+                at: at.to_owned(),
+                value: value.clone(),
+            });
         };
         let mut limits = BTreeMap::new();
         for (name, v) in object {
-            let severity = Severity::of_name(name)
-                .ok_or_else(|| format!("key \"{at}.{name}\": {}", Severity::unknown(name)))?;
-            let tolerated = v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| {
-                format!(
-                    "key \"{at}.{name}\" = {v} is not a whole number of findings from 0 to {}; write e.g. \"{name}\": 0",
-                    u32::MAX
-                )
+            let severity = Severity::of_name(name).ok_or_else(|| ThresholdsError::KeySeverity {
+                at: at.to_owned(),
+                name: name.clone(),
+                unknown: Severity::unknown(name),
             })?;
+            let tolerated = v
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| ThresholdsError::KeyNumber {
+                    at: at.to_owned(),
+                    name: name.clone(),
+                    value: v.clone(),
+                })?;
             // Duplicate keys never reach here: the mapping's JSON reader refuses them.
             limits.insert(severity, tolerated);
         }
         if limits.is_empty() {
-            return Err(format!(
-                "key {at:?} names no severity; write {JSON_EXAMPLE}, or remove the key"
-            ));
+            return Err(ThresholdsError::KeyEmpty(at.to_owned()));
         }
         Ok(Thresholds(limits))
     }
@@ -160,33 +229,36 @@ impl Thresholds {
 }
 
 impl FromStr for Thresholds {
-    type Err = String;
+    type Err = ThresholdsError;
 
     /// `SEVERITY=N[,SEVERITY=N...]`; the caller puts the option's name before the message.
-    fn from_str(text: &str) -> Result<Thresholds, String> {
+    fn from_str(text: &str) -> Result<Thresholds, ThresholdsError> {
         let mut limits = BTreeMap::new();
         if text.trim().is_empty() {
-            return Err(format!(
-                "{text:?} names no severity; write SEVERITY=N pairs, {EXAMPLE}"
-            ));
+            return Err(ThresholdsError::Empty(text.to_owned()));
         }
         for pair in text.split(',') {
             let Some((name, number)) = pair.split_once('=') else {
-                return Err(format!(
-                    "{text:?}: {pair:?} is not SEVERITY=N; write {EXAMPLE}"
-                ));
+                return Err(ThresholdsError::NotPair {
+                    text: text.to_owned(),
+                    pair: pair.to_owned(),
+                });
             };
             let (name, number) = (name.trim(), number.trim());
-            let severity = Severity::of_name(name)
-                .ok_or_else(|| format!("{text:?}: {}", Severity::unknown(name)))?;
-            let tolerated = number.parse::<u32>().map_err(|_| {
-                format!(
-                    "{text:?}: {name}={number} is not a whole number of findings from 0 to {}; write e.g. {name}=0",
-                    u32::MAX
-                )
+            let severity = Severity::of_name(name).ok_or_else(|| ThresholdsError::Severity {
+                text: text.to_owned(),
+                unknown: Severity::unknown(name),
+            })?;
+            let tolerated = number.parse::<u32>().map_err(|_| ThresholdsError::Number {
+                text: text.to_owned(),
+                name: name.to_owned(),
+                number: number.to_owned(),
             })?;
             if limits.insert(severity, tolerated).is_some() {
-                return Err(format!("{text:?} names {name} twice; keep one {name}=N"));
+                return Err(ThresholdsError::Twice {
+                    text: text.to_owned(),
+                    name: name.to_owned(),
+                });
             }
         }
         Ok(Thresholds(limits))
@@ -321,7 +393,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let e = text.parse::<Thresholds>().unwrap_err();
+            let e = text.parse::<Thresholds>().unwrap_err().to_string();
             for w in *want {
                 assert!(e.contains(w), "{text:?}\n  error: {e}\n  lacks: {w}");
             }
@@ -358,7 +430,7 @@ mod tests {
             (json!({"HIGH": null}), "= null is not a whole number"),
         ];
         for (value, want) in cases {
-            let e = Thresholds::from_json(value, at).unwrap_err();
+            let e = Thresholds::from_json(value, at).unwrap_err().to_string();
             assert!(e.contains(want), "{value}\n  error: {e}\n  lacks: {want}");
         }
     }

@@ -229,6 +229,12 @@ fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, Value>, Malforme
             "appears more than once",
             "keep one of them; JSON readers disagree on which one wins",
         ),
+        deep @ JsonError::TooDeep(_) => malformed(
+            None,
+            None,
+            deep.to_string(),
+            "an imageDetail.json is one flat object of strings: is it the right file?",
+        ),
         other => malformed(
             None,
             None,

@@ -17,7 +17,14 @@ pub enum JsonError {
     Syntax(serde_json::Error),
     /// The dotted path of the first key that appears twice in one object (`a.b[1].c`).
     DuplicateKey(String),
+    /// The dotted path of the first array or object nested more than [`MAX_DEPTH`] deep.
+    TooDeep(String),
 }
+
+/// How deep arrays and objects (YAML sequences and mappings) may nest in any document imagedef
+/// reads: far more than a task definition, a manifest or an `AppSpec` needs, and little enough
+/// that no reader's recursion comes near the stack's end.
+pub const MAX_DEPTH: usize = 64;
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,6 +34,16 @@ impl fmt::Display for JsonError {
             }
             JsonError::Syntax(e) => write!(f, "is not valid JSON: {e}"),
             JsonError::DuplicateKey(path) => write!(f, "key {path:?} appears more than once"),
+            JsonError::TooDeep(path) => {
+                let shown = match path.char_indices().nth(40) {
+                    Some((cut, _)) => format!("{}...", &path[..cut]),
+                    None => path.clone(),
+                };
+                write!(
+                    f,
+                    "nests arrays and objects more than {MAX_DEPTH} deep (at {shown:?})"
+                )
+            }
         }
     }
 }
@@ -46,16 +63,17 @@ pub fn parse(bytes: &[u8]) -> Result<Value, JsonError> {
 
 /// Parses a document's text, refusing duplicate keys at any depth in the same single pass.
 pub fn parse_text(text: &str) -> Result<Value, JsonError> {
-    let duplicate = RefCell::new(None);
+    let problem = RefCell::new(None);
     let mut de = serde_json::Deserializer::from_str(text);
     let value = Strict {
         path: String::new(),
-        duplicate: &duplicate,
+        depth: 0,
+        problem: &problem,
     }
     .deserialize(&mut de)
     .and_then(|v| de.end().map(|()| v));
-    match (value, duplicate.into_inner()) {
-        (_, Some(path)) => Err(JsonError::DuplicateKey(path)),
+    match (value, problem.into_inner()) {
+        (_, Some(problem)) => Err(problem),
         (Ok(v), None) => Ok(v),
         (Err(e), None) => Err(JsonError::Syntax(e)),
     }
@@ -81,18 +99,30 @@ pub fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     bytes
 }
 
-/// Builds a [`Value`] at `path`, recording the first duplicate key in `duplicate`.
+/// Builds a [`Value`] at `path`, `depth` arrays and objects down, recording the first duplicate
+/// key or the first nesting too deep in `problem`.
 struct Strict<'p> {
     path: String,
-    duplicate: &'p RefCell<Option<String>>,
+    depth: usize,
+    problem: &'p RefCell<Option<JsonError>>,
 }
 
 impl Strict<'_> {
     fn child(&self, path: String) -> Self {
         Strict {
             path,
-            duplicate: self.duplicate,
+            depth: self.depth + 1,
+            problem: self.problem,
         }
+    }
+
+    /// Refuses an array or object that would nest more than [`MAX_DEPTH`] deep.
+    fn open<E: serde::de::Error>(&self) -> Result<(), E> {
+        if self.depth < MAX_DEPTH {
+            return Ok(());
+        }
+        *self.problem.borrow_mut() = Some(JsonError::TooDeep(self.path.clone()));
+        Err(E::custom("nested too deep"))
     }
 }
 
@@ -131,6 +161,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
         Ok(Value::Null)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.open()?;
         let mut items = Vec::new();
         while let Some(item) =
             seq.next_element_seed(self.child(format!("{}[{}]", self.path, items.len())))?
@@ -140,6 +171,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
         Ok(Value::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.open()?;
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let path = if self.path.is_empty() {
@@ -148,7 +180,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
                 format!("{}.{key}", self.path)
             };
             if object.contains_key(&key) {
-                *self.duplicate.borrow_mut() = Some(path);
+                *self.problem.borrow_mut() = Some(JsonError::DuplicateKey(path));
                 return Err(serde::de::Error::custom("duplicate key"));
             }
             let value = map.next_value_seed(self.child(path))?;
@@ -182,6 +214,22 @@ mod tests {
     }
 
     #[test]
+    fn nesting_past_the_limit_is_refused_naming_where() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse_text(&ok).is_ok());
+        let deep = format!("{{\"deep\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        let e = parse_text(&deep).unwrap_err();
+        assert!(
+            matches!(&e, JsonError::TooDeep(path) if path.starts_with("deep[0][0]")),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("nests arrays and objects more than 64 deep (at \"deep[0]")
+        );
+    }
+
+    #[test]
     fn the_value_is_what_serde_json_reads() {
         let text = r#"{"z": [1, -2, 3.5, true, null, "s"], "a": {"k": "v"}}"#;
         assert_eq!(
@@ -210,6 +258,9 @@ mod tests {
         let e = parse("[".repeat(100_000).as_bytes())
             .unwrap_err()
             .to_string();
-        assert!(e.contains("recursion limit exceeded"), "{e}");
+        assert!(
+            e.starts_with("nests arrays and objects more than 64 deep (at \"[0][0]"),
+            "{e}"
+        );
     }
 }

@@ -15,9 +15,9 @@ use serde_json::{Map, Value};
 use super::blue_green;
 use super::findings::Thresholds;
 use super::json::{self, JsonError, kind as json_kind};
-use super::platform::Platform;
-use super::reference::{MAX_REFERENCE_LEN, UriMode};
-use super::rules::{Origin, Rule, Rules, TagPattern, TagPatternError};
+use super::reference::MAX_REFERENCE_LEN;
+use super::rules::{Origin, Rule, Rules, TagPatternError};
+use super::task_definition::SourceError;
 use crate::model::{ContainerName, ImageDetail, ImageRef, ServiceName, TaskDefinitionSource};
 
 /// The mapping file's JSON Schema (draft 2020-12), as `imagedef schema` prints it; kept in the
@@ -31,6 +31,8 @@ pub struct Mapping {
     pub path: Option<PathBuf>,
     /// The top-level `uri`, `tagPattern`, `platform` and `findings`.
     pub rules: Rules,
+    /// `strict`: every check that cannot run for a service is a failure, as with `--strict`.
+    pub strict: bool,
     /// In file order.
     pub services: Vec<Service>,
 }
@@ -96,19 +98,187 @@ pub struct PathGlob {
 
 pub use super::rules::MAX_PATTERN;
 
+/// Why a `path` glob is refused; the caller names the key.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum GlobError {
+    #[error("is {0} characters long, more than the {MAX_PATTERN} a glob may have")]
+    TooLong(usize),
+    #[error("is not a valid glob ({0})")]
+    Invalid(Box<globset::Error>),
+}
+
+/// Why a mapping file is refused: the key (its dotted path in the file), the value, and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("{0}; {fix}", fix = match .0 {
+        JsonError::NotUtf8 { .. } => "save it as UTF-8",
+        JsonError::TooDeep(_) => "no mapping nests that deep: is it the right file?",
+        JsonError::Syntax(_) => "correct the JSON at that line and column",
+        JsonError::DuplicateKey(_) => "keep one (a JSON reader would silently drop the other)",
+    })]
+    Json(JsonError),
+    #[error(
+        "is not a JSON object; a mapping looks like {{\"services\": {{\"web\": {{\"containers\": {{\"web\": {{\"repository\": \"shop/web\"}}}}}}}}}}"
+    )]
+    NotObject,
+    #[error(
+        "key \"services\" is missing or empty; name at least one service, e.g. \"services\": {{\"web\": {{\"containers\": {{\"web\": {{\"repository\": \"shop/web\"}}}}}}}}"
+    )]
+    NoServices,
+    #[error(
+        "keys \"services.{first}\" and \"services.{name}\" differ only in letter case; their folders and zips ({first}/ and {name}/, {first}.zip and {name}.zip) would be one file on a case-insensitive file system: rename one"
+    )]
+    CaseCollision { first: String, name: String },
+    #[error("key {at:?}: {error} (it becomes a folder name and a buildspec artifact identifier)")]
+    ServiceName {
+        at: String,
+        error: super::names::NameError,
+    },
+    #[error(
+        "key {0:?}: the service name SHA256SUMS is taken by the checksum file written beside the service folders; rename the service"
+    )]
+    Reserved(String),
+    #[error(
+        "key \"{0}.containers\" is missing or empty; list the service's containers, e.g. \"containers\": {{\"web\": {{\"repository\": \"shop/web\"}}}}"
+    )]
+    NoContainers(String),
+    #[error(
+        "key \"{at}.blueGreen\" = {value}: the service has no such container (it has {has}); name one of its containers"
+    )]
+    BlueGreen {
+        at: String,
+        value: Value,
+        has: String,
+    },
+    #[error(
+        "key \"{0}.taskDefinition\" is empty; give the task definition's path relative to the mapping file or ecs://CLUSTER/SERVICE, or remove the key"
+    )]
+    EmptyTaskDefinition(String),
+    #[error("key \"{at}.taskDefinition\" = {error}")]
+    TaskDefinition { at: String, error: SourceError },
+    #[error("key \"{at}.roleArn\" = {error}")]
+    RoleArn {
+        at: String,
+        error: super::role::RoleArnError,
+    },
+    #[error(
+        "key \"{0}.roleArn\" needs \"taskDefinition\": \"ecs://CLUSTER/SERVICE\" beside it: it is the role assumed to reach that ECS service (in another account); remove it, or name the service"
+    )]
+    RoleWithoutService(String),
+    #[error(
+        "key \"{at}.{key}\" is empty; give the file's path relative to the mapping file, or remove the key"
+    )]
+    EmptyPath { at: String, key: &'static str },
+    #[error(
+        "key \"{0}.imagePlaceholder\" is given without \"taskDefinitionTemplate\" and \"appSpec\"; name the template whose image it is, or remove the key"
+    )]
+    PlaceholderAlone(String),
+    #[error(
+        "key \"{0}.taskDefinitionTemplate\" is given without \"appSpec\"; CodeDeployToECS needs both: name the appspec.yaml too"
+    )]
+    TemplateAlone(String),
+    #[error(
+        "key \"{0}.appSpec\" is given without \"taskDefinitionTemplate\"; CodeDeployToECS needs both, and the AppSpec's ContainerName and ContainerPort are checked against the template: name the taskdef.json too"
+    )]
+    AppSpecAlone(String),
+    #[error(
+        "key \"{0}.taskDefinitionTemplate\" needs \"{0}.blueGreen\": name the container whose image goes into imageDetail.json and into the template's placeholder"
+    )]
+    TemplateWithoutBlueGreen(String),
+    #[error("key \"{at}.imagePlaceholder\" = {error}")]
+    Placeholder {
+        at: String,
+        error: blue_green::PlaceholderError,
+    },
+    #[error("key {at:?}: {error} (the name of the container in the task definition)")]
+    ContainerName {
+        at: String,
+        error: super::names::NameError,
+    },
+    #[error("key \"{at}.{key}\" is empty; give a value or remove the key")]
+    EmptyValue { at: String, key: &'static str },
+    #[error(
+        "key \"{at}.path\" = {value}: {error}; write a glob on the path inside the artifact, e.g. \"worker/imageDetail.json\" or \"images/*/imageDetail.json\""
+    )]
+    Path {
+        at: String,
+        value: Value,
+        error: GlobError,
+    },
+    #[error(
+        "key {0:?} has both \"image\" and a selector (\"repository\", \"artifact\" or \"path\"); keep \"image\" for a fixed image, or the selector for a discovered one"
+    )]
+    ImageAndSelector(String),
+    #[error(
+        "key {0:?} says nothing about its image; give \"image\" (a fixed reference) or a selector: \"repository\", \"artifact\" and/or \"path\""
+    )]
+    NoImage(String),
+    #[error(
+        "key \"{at}.image\" = {shown}: {error}; write a full image reference such as public.ecr.aws/xray/aws-xray-daemon:3.3.12"
+    )]
+    Image {
+        at: String,
+        shown: Value,
+        error: Box<super::reference::RefError>,
+    },
+    #[error(
+        "key \"{at}.image\" = {shown} is {len} characters before any @sha256:; ECS accepts at most {MAX_REFERENCE_LEN}"
+    )]
+    ImageTooLong {
+        at: String,
+        shown: Value,
+        len: usize,
+    },
+    #[error("key \"{prefix}uri\": {error}")]
+    Uri {
+        prefix: String,
+        error: super::reference::UriModeError,
+    },
+    #[error("key \"{prefix}tagPattern\" {error}")]
+    PatternTooLong {
+        prefix: String,
+        error: TagPatternError,
+    },
+    #[error("key \"{prefix}tagPattern\" = {value}: {error}")]
+    Pattern {
+        prefix: String,
+        value: Value,
+        error: TagPatternError,
+    },
+    #[error("key \"{prefix}platform\" = {error}")]
+    Platform {
+        prefix: String,
+        error: super::platform::PlatformError,
+    },
+    #[error(transparent)]
+    Findings(#[from] super::findings::ThresholdsError),
+    #[error("{shape} is {kind}, not an object; {KEYS_HELP}")]
+    LevelNotObject { shape: String, kind: &'static str },
+    #[error("key {path:?} = {value} is {kind}, not a string; write it as a string", kind = json_kind(value))]
+    NotString { path: String, value: Value },
+    #[error("key {path:?} is {kind}, not an object keyed by name; write e.g. {example}")]
+    NotKeyed {
+        path: String,
+        kind: &'static str,
+        example: &'static str,
+    },
+    #[error("{shape}: {error}{fix}", fix = if error.to_string().starts_with("unknown field") { "; fix the spelling (keys are case-sensitive) or remove the key" } else { "" })]
+    Keys {
+        shape: String,
+        error: serde_json::Error,
+    },
+}
+
 impl PathGlob {
-    pub fn new(text: &str) -> Result<PathGlob, String> {
+    pub fn new(text: &str) -> Result<PathGlob, GlobError> {
         if text.len() > MAX_PATTERN {
-            return Err(format!(
-                "is {} characters long, more than the {MAX_PATTERN} a glob may have",
-                text.len()
-            ));
+            return Err(GlobError::TooLong(text.len()));
         }
         let glob = GlobBuilder::new(text)
             .literal_separator(true)
             .backslash_escape(true)
             .build()
-            .map_err(|e| format!("is not a valid glob ({e})"))?;
+            .map_err(|e| GlobError::Invalid(Box::new(e)))?;
         Ok(PathGlob {
             text: text.to_owned(),
             matcher: glob.compile_matcher(),
@@ -173,6 +343,7 @@ struct RawMapping {
     tag_pattern: Option<String>,
     platform: Option<String>,
     findings: Option<Value>,
+    strict: Option<bool>,
     services: Option<Map<String, Value>>,
 }
 
@@ -209,7 +380,7 @@ struct RawContainer {
 }
 
 /// What a mapping's keys are for, said in every "unknown key" error.
-const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"roleArn\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
+const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\", \"strict\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"roleArn\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
     /// Single-image mode as a mapping: one service without a name, whose one container takes the
@@ -222,6 +393,7 @@ impl Mapping {
         Mapping {
             path: None,
             rules: Rules::default(),
+            strict: false,
             services: vec![Service {
                 name: None,
                 containers: vec![Container {
@@ -281,19 +453,10 @@ impl Mapping {
 
     /// Parses the bytes of a mapping file. `base` is the directory `taskDefinition` paths are
     /// relative to (the mapping file's own directory).
-    pub fn parse(bytes: &[u8], base: &Path) -> Result<Mapping, String> {
-        let value = json::parse(bytes).map_err(|e| match e {
-            JsonError::NotUtf8 { .. } => format!("{e}; save it as UTF-8"),
-            JsonError::Syntax(_) => format!("{e}; correct the JSON at that line and column"),
-            JsonError::DuplicateKey(_) => {
-                format!("{e}; keep one (a JSON reader would silently drop the other)")
-            }
-        })?;
+    pub fn parse(bytes: &[u8], base: &Path) -> Result<Mapping, MappingError> {
+        let value = json::parse(bytes).map_err(MappingError::Json)?;
         if !value.is_object() {
-            return Err(
-                "is not a JSON object; a mapping looks like {\"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}}"
-                    .to_owned(),
-            );
+            return Err(MappingError::NotObject);
         }
         let raw: RawMapping = typed(
             value,
@@ -303,7 +466,7 @@ impl Mapping {
         )?;
         let services = raw.services.unwrap_or_default();
         if services.is_empty() {
-            return Err("key \"services\" is missing or empty; name at least one service, e.g. \"services\": {\"web\": {\"containers\": {\"web\": {\"repository\": \"shop/web\"}}}}".to_owned());
+            return Err(MappingError::NoServices);
         }
         // Service names become folders and zips: two that differ only in case collide on a
         // case-insensitive file system (macOS, Windows, and the zips' consumers there).
@@ -311,13 +474,15 @@ impl Mapping {
             std::collections::BTreeMap::new();
         for name in services.keys() {
             if let Some(first) = folded.insert(name.to_lowercase(), name) {
-                return Err(format!(
-                    "keys \"services.{first}\" and \"services.{name}\" differ only in letter case; their folders and zips ({first}/ and {name}/, {first}.zip and {name}.zip) would be one file on a case-insensitive file system: rename one"
-                ));
+                return Err(MappingError::CaseCollision {
+                    first: first.to_owned(),
+                    name: name.clone(),
+                });
             }
         }
         Ok(Mapping {
             path: None,
+            strict: raw.strict.unwrap_or(false),
             rules: rules(
                 Raw {
                     uri: raw.uri.as_deref(),
@@ -336,15 +501,16 @@ impl Mapping {
     }
 }
 
-fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, String> {
+fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, MappingError> {
     let at = format!("services.{name}");
-    let name = name.parse::<ServiceName>().map_err(|e| {
-        format!("key {at:?}: {e} (it becomes a folder name and a buildspec artifact identifier)")
-    })?;
+    let name = name
+        .parse::<ServiceName>()
+        .map_err(|error| MappingError::ServiceName {
+            at: at.clone(),
+            error,
+        })?;
     if name.as_str() == super::deploy::SHA256SUMS {
-        return Err(format!(
-            "key {at:?}: the service name SHA256SUMS is taken by the checksum file written beside the service folders; rename the service"
-        ));
+        return Err(MappingError::Reserved(at));
     }
     let raw: RawService = typed(
         value,
@@ -364,9 +530,7 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
     )?;
     let containers = raw.containers.unwrap_or_default();
     if containers.is_empty() {
-        return Err(format!(
-            "key \"{at}.containers\" is missing or empty; list the service's containers, e.g. \"containers\": {{\"web\": {{\"repository\": \"shop/web\"}}}}"
-        ));
+        return Err(MappingError::NoContainers(at));
     }
     let containers: Vec<Container> = containers
         .into_iter()
@@ -379,12 +543,10 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
                 .iter()
                 .find(|c| c.name.as_str() == bg)
                 .map(|c| c.name.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "key \"{at}.blueGreen\" = {}: the service has no such container (it has {}); name one of its containers",
-                        Value::String(bg.clone()),
-                        list(containers.iter().map(|c| c.name.as_str()))
-                    )
+                .ok_or_else(|| MappingError::BlueGreen {
+                    at: at.clone(),
+                    value: Value::String(bg.clone()),
+                    has: list(containers.iter().map(|c| c.name.as_str())),
                 })
         })
         .transpose()?;
@@ -399,16 +561,17 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Strin
     if let Some(td) = &raw.task_definition
         && td.is_empty()
     {
-        return Err(format!(
-            "key \"{at}.taskDefinition\" is empty; give the task definition's path relative to the mapping file or ecs://CLUSTER/SERVICE, or remove the key"
-        ));
+        return Err(MappingError::EmptyTaskDefinition(at));
     }
     let task_definition_source = raw
         .task_definition
         .as_deref()
         .map(|td| TaskDefinitionSource::parse(td, base))
         .transpose()
-        .map_err(|e| format!("key \"{at}.taskDefinition\" = {e}"))?;
+        .map_err(|error| MappingError::TaskDefinition {
+            at: at.clone(),
+            error,
+        })?;
     let role_arn = role_arn(
         &at,
         raw.role_arn.as_deref(),
@@ -440,16 +603,17 @@ fn role_arn(
     at: &str,
     role: Option<&str>,
     task_definition: Option<&TaskDefinitionSource>,
-) -> Result<Option<super::role::RoleArn>, String> {
+) -> Result<Option<super::role::RoleArn>, MappingError> {
     let Some(role) = role else { return Ok(None) };
     let role = role
         .parse::<super::role::RoleArn>()
-        .map_err(|e| format!("key \"{at}.roleArn\" = {e}"))?;
+        .map_err(|error| MappingError::RoleArn {
+            at: at.to_owned(),
+            error,
+        })?;
     match task_definition {
         Some(TaskDefinitionSource::Ecs { .. }) => Ok(Some(role)),
-        _ => Err(format!(
-            "key \"{at}.roleArn\" needs \"taskDefinition\": \"ecs://CLUSTER/SERVICE\" beside it: it is the role assumed to reach that ECS service (in another account); remove it, or name the service"
-        )),
+        _ => Err(MappingError::RoleWithoutService(at.to_owned())),
     }
 }
 
@@ -462,12 +626,13 @@ fn blue_green_inputs(
     app_spec: Option<String>,
     placeholder: Option<String>,
     base: &Path,
-) -> Result<Option<blue_green::Inputs>, String> {
-    let path = |key: &str, v: Option<String>| -> Result<Option<String>, String> {
+) -> Result<Option<blue_green::Inputs>, MappingError> {
+    let path = |key: &'static str, v: Option<String>| -> Result<Option<String>, MappingError> {
         match v {
-            Some(p) if p.is_empty() => Err(format!(
-                "key \"{at}.{key}\" is empty; give the file's path relative to the mapping file, or remove the key"
-            )),
+            Some(p) if p.is_empty() => Err(MappingError::EmptyPath {
+                at: at.to_owned(),
+                key,
+            }),
             other => Ok(other),
         }
     };
@@ -476,32 +641,22 @@ fn blue_green_inputs(
     let (template, app_spec) = match (template, app_spec) {
         (None, None) => {
             return match placeholder {
-                Some(_) => Err(format!(
-                    "key \"{at}.imagePlaceholder\" is given without \"taskDefinitionTemplate\" and \"appSpec\"; name the template whose image it is, or remove the key"
-                )),
+                Some(_) => Err(MappingError::PlaceholderAlone(at.to_owned())),
                 None => Ok(None),
             };
         }
         (Some(t), Some(a)) => (t, a),
-        (Some(_), None) => {
-            return Err(format!(
-                "key \"{at}.taskDefinitionTemplate\" is given without \"appSpec\"; CodeDeployToECS needs both: name the appspec.yaml too"
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(format!(
-                "key \"{at}.appSpec\" is given without \"taskDefinitionTemplate\"; CodeDeployToECS needs both, and the AppSpec's ContainerName and ContainerPort are checked against the template: name the taskdef.json too"
-            ));
-        }
+        (Some(_), None) => return Err(MappingError::TemplateAlone(at.to_owned())),
+        (None, Some(_)) => return Err(MappingError::AppSpecAlone(at.to_owned())),
     };
     if !has_blue_green {
-        return Err(format!(
-            "key \"{at}.taskDefinitionTemplate\" needs \"{at}.blueGreen\": name the container whose image goes into imageDetail.json and into the template's placeholder"
-        ));
+        return Err(MappingError::TemplateWithoutBlueGreen(at.to_owned()));
     }
     let placeholder = placeholder.unwrap_or_else(|| blue_green::DEFAULT_PLACEHOLDER.to_owned());
-    blue_green::check_placeholder(&placeholder)
-        .map_err(|e| format!("key \"{at}.imagePlaceholder\" = {e}"))?;
+    blue_green::check_placeholder(&placeholder).map_err(|error| MappingError::Placeholder {
+        at: at.to_owned(),
+        error,
+    })?;
     Ok(Some(blue_green::Inputs {
         template: base.join(template),
         app_spec: base.join(app_spec),
@@ -509,49 +664,45 @@ fn blue_green_inputs(
     }))
 }
 
-fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Container, String> {
+fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Container, MappingError> {
     let at = format!("{service_at}.containers.{name}");
-    let name = name.parse::<ContainerName>().map_err(|e| {
-        format!("key {at:?}: {e} (the name of the container in the task definition)")
-    })?;
+    let name = name
+        .parse::<ContainerName>()
+        .map_err(|error| MappingError::ContainerName {
+            at: at.clone(),
+            error,
+        })?;
     let raw: RawContainer = typed(
         value,
         &at,
         &["image", "repository", "artifact", "path"],
         &[],
     )?;
-    let non_empty = |key: &str, v: Option<String>| -> Result<Option<String>, String> {
-        match v {
-            Some(s) if s.is_empty() => Err(format!(
-                "key \"{at}.{key}\" is empty; give a value or remove the key"
-            )),
-            other => Ok(other),
-        }
-    };
+    let non_empty =
+        |key: &'static str, v: Option<String>| -> Result<Option<String>, MappingError> {
+            match v {
+                Some(s) if s.is_empty() => Err(MappingError::EmptyValue {
+                    at: at.clone(),
+                    key,
+                }),
+                other => Ok(other),
+            }
+        };
     let repository = non_empty("repository", raw.repository)?;
     let artifact = non_empty("artifact", raw.artifact)?;
     let path = non_empty("path", raw.path)?
         .map(|p| {
-            PathGlob::new(&p).map_err(|e| {
-                format!(
-                    "key \"{at}.path\" = {}: {e}; write a glob on the path inside the artifact, e.g. \"worker/imageDetail.json\" or \"images/*/imageDetail.json\"",
-                    Value::String(p.clone())
-                )
+            PathGlob::new(&p).map_err(|error| MappingError::Path {
+                at: at.clone(),
+                value: Value::String(p.clone()),
+                error,
             })
         })
         .transpose()?;
     let selects = repository.is_some() || artifact.is_some() || path.is_some();
     let source = match (non_empty("image", raw.image)?, selects) {
-        (Some(_), true) => {
-            return Err(format!(
-                "key {at:?} has both \"image\" and a selector (\"repository\", \"artifact\" or \"path\"); keep \"image\" for a fixed image, or the selector for a discovered one"
-            ));
-        }
-        (None, false) => {
-            return Err(format!(
-                "key {at:?} says nothing about its image; give \"image\" (a fixed reference) or a selector: \"repository\", \"artifact\" and/or \"path\""
-            ));
-        }
+        (Some(_), true) => return Err(MappingError::ImageAndSelector(at)),
+        (None, false) => return Err(MappingError::NoImage(at)),
         (Some(image), false) => Source::Fixed(fixed_image(&at, &image)?),
         (None, true) => Source::Select(Selector {
             repository,
@@ -562,18 +713,21 @@ fn parse_container(service_at: &str, name: &str, value: Value) -> Result<Contain
     Ok(Container { name, source })
 }
 
-fn fixed_image(at: &str, image: &str) -> Result<ImageRef, String> {
+fn fixed_image(at: &str, image: &str) -> Result<ImageRef, MappingError> {
     let shown = Value::String(super::reference::without_credentials(image).into_owned());
-    let reference = image.parse::<ImageRef>().map_err(|e| {
-        format!(
-            "key \"{at}.image\" = {shown}: {e}; write a full image reference such as public.ecr.aws/xray/aws-xray-daemon:3.3.12"
-        )
-    })?;
+    let reference = image
+        .parse::<ImageRef>()
+        .map_err(|error| MappingError::Image {
+            at: at.to_owned(),
+            shown: shown.clone(),
+            error: Box::new(error),
+        })?;
     if !reference.fits_ecs() {
-        return Err(format!(
-            "key \"{at}.image\" = {shown} is {} characters before any @sha256:; ECS accepts at most {MAX_REFERENCE_LEN}",
-            reference.ecs_length()
-        ));
+        return Err(MappingError::ImageTooLong {
+            at: at.to_owned(),
+            shown,
+            len: reference.ecs_length(),
+        });
     }
     Ok(reference)
 }
@@ -588,41 +742,31 @@ struct Raw<'a> {
 }
 
 /// The rules of one level; `prefix` is the level's key path with a final dot.
-fn rules(raw: Raw<'_>, prefix: &str, origin: &Origin) -> Result<Rules, String> {
-    let uri = raw
-        .uri
-        .map(|v| {
-            v.parse::<UriMode>()
-                .map(|mode| Rule::new(mode, origin.clone()))
-                .map_err(|e| format!("key \"{prefix}uri\": {e}"))
-        })
-        .transpose()?;
-    let tag_pattern = raw
-        .tag_pattern
-        .map(|p| {
-            p.parse::<TagPattern>()
-                .map(|pattern| Rule::new(pattern, origin.clone()))
-                .map_err(|e| match e {
-                    TagPatternError::TooLong { .. } => format!("key \"{prefix}tagPattern\" {e}"),
-                    TagPatternError::Invalid(_) => format!(
-                        "key \"{prefix}tagPattern\" = {}: {e}",
-                        Value::String(p.to_owned())
-                    ),
-                })
-        })
-        .transpose()?;
-    let platform = raw
-        .platform
-        .map(|v| {
-            v.parse::<Platform>()
-                .map(|p| Rule::new(p, origin.clone()))
-                .map_err(|e| format!("key \"{prefix}platform\" = {e}"))
-        })
-        .transpose()?;
+fn rules(raw: Raw<'_>, prefix: &str, origin: &Origin) -> Result<Rules, MappingError> {
+    let prefix = || prefix.to_owned();
+    let uri = rule(raw.uri, origin, |error| MappingError::Uri {
+        prefix: prefix(),
+        error,
+    })?;
+    let tag_pattern = rule(raw.tag_pattern, origin, |error| match error {
+        TagPatternError::TooLong { .. } => MappingError::PatternTooLong {
+            prefix: prefix(),
+            error,
+        },
+        TagPatternError::Invalid(_) => MappingError::Pattern {
+            prefix: prefix(),
+            value: Value::String(raw.tag_pattern.unwrap_or_default().to_owned()),
+            error,
+        },
+    })?;
+    let platform = rule(raw.platform, origin, |error| MappingError::Platform {
+        prefix: prefix(),
+        error,
+    })?;
     let findings = raw
         .findings
         .map(|v| {
-            Thresholds::from_json(v, &format!("{prefix}findings"))
+            Thresholds::from_json(v, &format!("{}findings", prefix()))
                 .map(|t| Rule::new(t, origin.clone()))
         })
         .transpose()?;
@@ -632,6 +776,21 @@ fn rules(raw: Raw<'_>, prefix: &str, origin: &Origin) -> Result<Rules, String> {
         platform,
         findings,
     })
+}
+
+/// One rule as written at `origin`, parsed; `refused` words why it is not one.
+fn rule<T: std::str::FromStr>(
+    value: Option<&str>,
+    origin: &Origin,
+    refused: impl FnOnce(T::Err) -> MappingError,
+) -> Result<Option<Rule<T>>, MappingError> {
+    value
+        .map(|v| {
+            v.parse::<T>()
+                .map(|t| Rule::new(t, origin.clone()))
+                .map_err(refused)
+        })
+        .transpose()
 }
 
 /// The keys whose values are objects keyed by name, with how one is written.
@@ -651,18 +810,18 @@ fn typed<T: serde::de::DeserializeOwned>(
     value: Value,
     at: &str,
     strings: &[&str],
-    objects: &[(&str, &str)],
-) -> Result<T, String> {
+    objects: &[(&str, &'static str)],
+) -> Result<T, MappingError> {
     let shape = if at.is_empty() {
         "the mapping".to_owned()
     } else {
         format!("key {at:?}")
     };
     let Value::Object(object) = &value else {
-        return Err(format!(
-            "{shape} is {}, not an object; {KEYS_HELP}",
-            json_kind(&value)
-        ));
+        return Err(MappingError::LevelNotObject {
+            shape,
+            kind: json_kind(&value),
+        });
     };
     for (key, v) in object {
         let path = if at.is_empty() {
@@ -671,28 +830,22 @@ fn typed<T: serde::de::DeserializeOwned>(
             format!("{at}.{key}")
         };
         if strings.contains(&key.as_str()) && !v.is_string() {
-            return Err(format!(
-                "key {path:?} = {v} is {}, not a string; write it as a string",
-                json_kind(v)
-            ));
+            return Err(MappingError::NotString {
+                path,
+                value: v.clone(),
+            });
         }
         if let Some((_, example)) = objects.iter().find(|(k, _)| k == key)
             && !v.is_object()
         {
-            return Err(format!(
-                "key {path:?} is {}, not an object keyed by name; write e.g. {example}",
-                json_kind(v)
-            ));
+            return Err(MappingError::NotKeyed {
+                path,
+                kind: json_kind(v),
+                example,
+            });
         }
     }
-    serde_json::from_value(value).map_err(|e| {
-        let e = e.to_string();
-        if e.starts_with("unknown field") {
-            format!("{shape}: {e}; fix the spelling (keys are case-sensitive) or remove the key")
-        } else {
-            format!("{shape}: {e}")
-        }
-    })
+    serde_json::from_value(value).map_err(|error| MappingError::Keys { shape, error })
 }
 
 /// `"a", "b"`, or `none`.
@@ -708,8 +861,9 @@ fn list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::UriMode;
 
-    fn parse(text: &str) -> Result<Mapping, String> {
+    fn parse(text: &str) -> Result<Mapping, MappingError> {
         Mapping::parse(text.as_bytes(), Path::new("src"))
     }
 
@@ -776,7 +930,7 @@ mod tests {
             ("[]".into(), &["not a JSON object"]),
             ("{}".into(), &["\"services\" is missing or empty"]),
             (r#"{"services": {}}"#.into(), &["\"services\" is missing or empty"]),
-            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `platform`, `findings`, `services`", "fix the spelling"]),
+            (r#"{"service": {}}"#.into(), &["the mapping: unknown field `service`, expected one of `uri`, `tagPattern`, `platform`, `findings`, `strict`, `services`", "fix the spelling"]),
             (svc(r#"{"containers": {}}"#), &["\"services.web.containers\" is missing or empty"]),
             (svc(r#"{"container": {}}"#), &["key \"services.web\": unknown field `container`"]),
             (svc("3"), &["key \"services.web\" is a number, not an object"]),
@@ -814,7 +968,7 @@ mod tests {
             (r#"{"findings": {}, "services": {"web": {"containers": {"w": {"artifact": "A"}}}}}"#.into(), &["key \"findings\" names no severity"]),
         ];
         for (text, want) in cases {
-            let e = parse(&text).map(|_| ()).unwrap_err();
+            let e = parse(&text).map(|_| ()).unwrap_err().to_string();
             for w in want {
                 assert!(e.contains(w), "{text}\n  error: {e}\n  lacks: {w}");
             }
@@ -823,7 +977,7 @@ mod tests {
 
     #[test]
     fn whole_messages_for_a_list_of_services_and_names_that_differ_in_case() {
-        let whole = |text: &str| parse(text).map(|_| ()).unwrap_err();
+        let whole = |text: &str| parse(text).map(|_| ()).unwrap_err().to_string();
         assert_eq!(
             whole(r#"{"services": [{"web": {}}]}"#),
             r#"key "services" is an array, not an object keyed by name; write e.g. "services": {"web": {"containers": {"web": {"repository": "shop/web"}}}}"#
@@ -929,7 +1083,7 @@ mod tests {
         // Every truncation, and every single byte replaced by a JSON-significant one.
         for cut in 0..bytes.len() {
             if let Err(e) = Mapping::parse(&bytes[..cut], Path::new(".")) {
-                assert!(e.len() > 20, "{cut}: {e}");
+                assert!(e.to_string().len() > 20, "{cut}: {e}");
             }
         }
         for at in 0..bytes.len() {
@@ -937,7 +1091,7 @@ mod tests {
                 let mut mangled = bytes.to_vec();
                 mangled[at] = b;
                 if let Err(e) = Mapping::parse(&mangled, Path::new(".")) {
-                    assert!(e.len() > 20, "{at}: {e}");
+                    assert!(e.to_string().len() > 20, "{at}: {e}");
                 }
             }
         }

@@ -17,6 +17,7 @@ pub mod role;
 pub mod rules;
 pub mod s3;
 pub mod task_definition;
+pub mod yaml;
 
 pub use digest::Digest;
 pub use image_detail::{ImageDetail, Malformed};

@@ -38,20 +38,39 @@ impl Platform {
     }
 
     /// From the `os`, `architecture` and `variant` of an index entry's `platform` or of an image
-    /// config. `None` when `os` or `architecture` is missing or empty.
-    fn of_json(value: &Value) -> Option<Platform> {
-        let text = |key: &str| {
-            value
+    /// config (`at`: where, for the message). `Ok(None)` when `os` or `architecture` is missing or
+    /// empty; an error for a value that is not a word as OCI names platforms (`amd64`, `v8`),
+    /// which could otherwise carry anything into a message.
+    fn of_json(value: &Value, at: &str) -> Result<Option<Platform>, PlatformError> {
+        let text = |key: &'static str| -> Result<Option<String>, PlatformError> {
+            let Some(text) = value
                 .get(key)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
-                .map(str::to_ascii_lowercase)
+            else {
+                return Ok(None);
+            };
+            let lower = text.to_ascii_lowercase();
+            if lower.len() > 32
+                || !lower
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Err(PlatformError::Field {
+                    at: format!("{at}{key}"),
+                    value: text.to_owned(),
+                });
+            }
+            Ok(Some(lower))
         };
-        Some(Platform {
-            os: text("os")?,
-            architecture: text("architecture")?,
-            variant: text("variant"),
-        })
+        let (Some(os), Some(architecture)) = (text("os")?, text("architecture")?) else {
+            return Ok(None);
+        };
+        Ok(Some(Platform {
+            os,
+            architecture,
+            variant: text("variant")?,
+        }))
     }
 }
 
@@ -65,10 +84,49 @@ impl fmt::Display for Platform {
     }
 }
 
-impl FromStr for Platform {
-    type Err = String;
+/// Why a value is not a platform, or not a platform ECS or an image names as expected; each
+/// names its key or field and the fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    #[error(
+        "{0:?} is not a platform; write os/architecture[/variant] in lower case as OCI names them, e.g. linux/amd64 or linux/arm64"
+    )]
+    Syntax(String),
+    #[error(
+        "key \"runtimePlatform\" is {0}, not an object like {{\"cpuArchitecture\": \"ARM64\", \"operatingSystemFamily\": \"LINUX\"}}"
+    )]
+    RuntimeNotObject(Value),
+    #[error("key \"runtimePlatform.{key}\" is {value}, not a string")]
+    RuntimeNotString { key: &'static str, value: Value },
+    #[error("key \"runtimePlatform.cpuArchitecture\" is {0:?}; ECS knows X86_64 and ARM64")]
+    Architecture(String),
+    #[error(
+        "key \"runtimePlatform.operatingSystemFamily\" is {0:?}; ECS knows LINUX and WINDOWS_SERVER_* (e.g. WINDOWS_SERVER_2022_CORE)"
+    )]
+    OsFamily(String),
+    #[error("\"manifests\" is not an array")]
+    ManifestsNotArray,
+    #[error("\"manifests[{0}].digest\" is not a sha256 digest")]
+    EntryDigest(usize),
+    #[error("neither \"manifests\" (an image index) nor \"config.digest\" (an image manifest)")]
+    NeitherIndexNorManifest,
+    #[error("\"config.digest\": {0}")]
+    ConfigDigest(super::digest::DigestError),
+    #[error(
+        "the image config names no \"os\" and \"architecture\"; rebuild the image with a builder that records them"
+    )]
+    ConfigNamesNone,
+    #[error(
+        "{at:?} is {shown}, not a platform word as OCI names them (amd64, arm64, v8); the document is not trusted",
+        shown = crate::io::escape::value(value)
+    )]
+    Field { at: String, value: String },
+}
 
-    fn from_str(s: &str) -> Result<Platform, String> {
+impl FromStr for Platform {
+    type Err = PlatformError;
+
+    fn from_str(s: &str) -> Result<Platform, PlatformError> {
         let parts: Vec<&str> = s.split('/').collect();
         let ok = |p: &str| {
             !p.is_empty()
@@ -85,9 +143,7 @@ impl FromStr for Platform {
                     variant: rest.first().map(|v| (*v).to_owned()),
                 })
             }
-            _ => Err(format!(
-                "{s:?} is not a platform; write os/architecture[/variant] in lower case as OCI names them, e.g. linux/amd64 or linux/arm64"
-            )),
+            _ => Err(PlatformError::Syntax(s.to_owned())),
         }
     }
 }
@@ -104,23 +160,20 @@ pub enum Needed {
 /// The platform a task definition's body (the object holding `containerDefinitions`) needs. An
 /// error names the key and the value that is neither a CPU architecture nor an OS family ECS
 /// knows.
-pub fn needed_by_task(body: &Value) -> Result<Needed, String> {
+pub fn needed_by_task(body: &Value) -> Result<Needed, PlatformError> {
     let runtime = match body.get("runtimePlatform") {
         None | Some(Value::Null) => None,
         Some(r @ Value::Object(_)) => Some(r),
-        Some(r) => {
-            return Err(format!(
-                "key \"runtimePlatform\" is {r}, not an object like {{\"cpuArchitecture\": \"ARM64\", \"operatingSystemFamily\": \"LINUX\"}}"
-            ));
-        }
+        Some(r) => return Err(PlatformError::RuntimeNotObject(r.clone())),
     };
-    let text = |key: &str| -> Result<Option<&str>, String> {
+    let text = |key: &'static str| -> Result<Option<&str>, PlatformError> {
         match runtime.and_then(|r| r.get(key)) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(other) => Err(format!(
-                "key \"runtimePlatform.{key}\" is {other}, not a string"
-            )),
+            Some(other) => Err(PlatformError::RuntimeNotString {
+                key,
+                value: other.clone(),
+            }),
         }
     };
     let fargate = body
@@ -140,26 +193,18 @@ pub fn needed(
     cpu_architecture: Option<&str>,
     os_family: Option<&str>,
     fargate: bool,
-) -> Result<Needed, String> {
+) -> Result<Needed, PlatformError> {
     let architecture = match cpu_architecture {
         None => None,
         Some("X86_64") => Some("amd64"),
         Some("ARM64") => Some("arm64"),
-        Some(other) => {
-            return Err(format!(
-                "key \"runtimePlatform.cpuArchitecture\" is {other:?}; ECS knows X86_64 and ARM64"
-            ));
-        }
+        Some(other) => return Err(PlatformError::Architecture(other.to_owned())),
     };
     let os = match os_family {
         None => None,
         Some("LINUX") => Some("linux"),
         Some(w) if w.starts_with("WINDOWS_SERVER_") => Some("windows"),
-        Some(other) => {
-            return Err(format!(
-                "key \"runtimePlatform.operatingSystemFamily\" is {other:?}; ECS knows LINUX and WINDOWS_SERVER_* (e.g. WINDOWS_SERVER_2022_CORE)"
-            ));
-        }
+        Some(other) => return Err(PlatformError::OsFamily(other.to_owned())),
     };
     let default = (fargate || os == Some("windows")).then_some("amd64");
     let Some(chosen) = architecture.or(default) else {
@@ -252,10 +297,10 @@ impl Offers {
 }
 
 /// Reads a manifest's or an index's JSON (already proven to be the bytes of its digest).
-pub fn offered(document: &Value) -> Result<Offered, String> {
+pub fn offered(document: &Value) -> Result<Offered, PlatformError> {
     if let Some(manifests) = document.get("manifests") {
         let Some(manifests) = manifests.as_array() else {
-            return Err("\"manifests\" is not an array".to_owned());
+            return Err(PlatformError::ManifestsNotArray);
         };
         let mut entries = Vec::new();
         for (i, m) in manifests.iter().enumerate() {
@@ -263,7 +308,10 @@ pub fn offered(document: &Value) -> Result<Offered, String> {
                 .pointer("/annotations/vnd.docker.reference.type")
                 .and_then(Value::as_str)
                 == Some("attestation-manifest");
-            let platform = m.get("platform").and_then(Platform::of_json);
+            let platform = match m.get("platform") {
+                Some(p) => Platform::of_json(p, &format!("manifests[{i}].platform."))?,
+                None => None,
+            };
             let Some(platform) = platform.filter(|p| !attestation && p.os != "unknown") else {
                 continue;
             };
@@ -271,7 +319,7 @@ pub fn offered(document: &Value) -> Result<Offered, String> {
                 .get("digest")
                 .and_then(Value::as_str)
                 .and_then(|d| d.parse::<Digest>().ok())
-                .ok_or_else(|| format!("\"manifests[{i}].digest\" is not a sha256 digest"))?;
+                .ok_or(PlatformError::EntryDigest(i))?;
             entries.push(Entry { digest, platform });
         }
         return Ok(Offered::Index(entries));
@@ -279,21 +327,16 @@ pub fn offered(document: &Value) -> Result<Offered, String> {
     let config = document
         .pointer("/config/digest")
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            "neither \"manifests\" (an image index) nor \"config.digest\" (an image manifest)"
-                .to_owned()
-        })?;
+        .ok_or(PlatformError::NeitherIndexNorManifest)?;
     let config = config
         .parse::<Digest>()
-        .map_err(|e| format!("\"config.digest\": {e}"))?;
+        .map_err(PlatformError::ConfigDigest)?;
     Ok(Offered::Manifest { config })
 }
 
 /// The platform an image config blob names (`os`, `architecture`, `variant`).
-pub fn of_config(config: &Value) -> Result<Platform, String> {
-    Platform::of_json(config).ok_or_else(|| {
-        "the image config names no \"os\" and \"architecture\"; rebuild the image with a builder that records them".to_owned()
-    })
+pub fn of_config(config: &Value) -> Result<Platform, PlatformError> {
+    Platform::of_json(config, "")?.ok_or(PlatformError::ConfigNamesNone)
 }
 
 #[cfg(test)]
@@ -342,7 +385,12 @@ mod tests {
         assert_eq!(needed(json!({"requiresCompatibilities": ["EC2"]})), None);
         assert_eq!(needed(json!({"runtimePlatform": null})), None);
         let bad = json!({"runtimePlatform": {"cpuArchitecture": "AARCH64"}});
-        assert!(needed_by_task(&bad).unwrap_err().contains("\"AARCH64\""));
+        assert!(
+            needed_by_task(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("\"AARCH64\"")
+        );
     }
 
     #[test]

@@ -69,6 +69,15 @@ impl ImageRef {
         self.ecs_length() <= MAX_REFERENCE_LEN
     }
 
+    /// The reference as text that is read shows it: its digest shortened ([`Digest::short`]).
+    #[must_use]
+    pub fn short(&self) -> String {
+        match self.digest {
+            Some(d) => format!("{}@{}", self.with(self.tag(), None), d.short()),
+            None => self.to_string(),
+        }
+    }
+
     /// The same image name with the given tag and digest.
     #[must_use]
     pub fn with(&self, tag: Option<&str>, digest: Option<Digest>) -> ImageRef {
@@ -320,16 +329,19 @@ pub enum UriMode {
     TagDigest,
 }
 
+/// A string that is not a URI mode.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a URI mode; use digest, tag or tag+digest")]
+pub struct UriModeError(String);
+
 impl FromStr for UriMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<UriMode, String> {
+    type Err = UriModeError;
+    fn from_str(s: &str) -> Result<UriMode, UriModeError> {
         match s {
             "digest" => Ok(UriMode::Digest),
             "tag" => Ok(UriMode::Tag),
             "tag+digest" => Ok(UriMode::TagDigest),
-            other => Err(format!(
-                "{other:?} is not a URI mode; use digest, tag or tag+digest"
-            )),
+            other => Err(UriModeError(other.to_owned())),
         }
     }
 }

@@ -8,15 +8,18 @@ use std::str::FromStr;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoleArn(String);
 
-impl FromStr for RoleArn {
-    type Err = String;
+/// Why a role ARN was refused: the value as given; the caller names where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an IAM role ARN; write arn:aws:iam::ACCOUNT:role/NAME (12 digits of account), e.g. arn:aws:iam::210987654321:role/deploy"
+)]
+pub struct RoleArnError(pub String);
 
-    fn from_str(s: &str) -> Result<RoleArn, String> {
-        let bad = || {
-            format!(
-                "{s:?} is not an IAM role ARN; write arn:aws:iam::ACCOUNT:role/NAME (12 digits of account), e.g. arn:aws:iam::210987654321:role/deploy"
-            )
-        };
+impl FromStr for RoleArn {
+    type Err = RoleArnError;
+
+    fn from_str(s: &str) -> Result<RoleArn, RoleArnError> {
+        let bad = || RoleArnError(s.to_owned());
         let parts: Vec<&str> = s.splitn(6, ':').collect();
         let [arn, partition, iam, region, account, resource] = parts[..] else {
             return Err(bad());

@@ -17,15 +17,28 @@ pub const MAX_KEY: usize = 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BucketName(String);
 
-impl FromStr for BucketName {
-    type Err = String;
+/// Why a string is not a bucket name; the caller names the option.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BucketError {
+    #[error(
+        "{given:?} is a URI; give the bucket's name only ({bucket:?}) and the rest of the path in --key"
+    )]
+    Uri { given: String, bucket: String },
+    #[error(
+        "{0:?} is not an S3 bucket name: 3-63 of lowercase letters, digits, . and -, starting and ending with a letter or digit"
+    )]
+    Invalid(String),
+}
 
-    fn from_str(name: &str) -> Result<BucketName, String> {
+impl FromStr for BucketName {
+    type Err = BucketError;
+
+    fn from_str(name: &str) -> Result<BucketName, BucketError> {
         if let Some(rest) = name.strip_prefix("s3://") {
-            return Err(format!(
-                "{name:?} is a URI; give the bucket's name only ({:?}) and the rest of the path in --key",
-                rest.split('/').next().unwrap_or_default()
-            ));
+            return Err(BucketError::Uri {
+                given: name.to_owned(),
+                bucket: rest.split('/').next().unwrap_or_default().to_owned(),
+            });
         }
         let edge =
             |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
@@ -36,9 +49,7 @@ impl FromStr for BucketName {
             || !edge(name.chars().next())
             || !edge(name.chars().last())
         {
-            return Err(format!(
-                "{name:?} is not an S3 bucket name: 3-63 of lowercase letters, digits, . and -, starting and ending with a letter or digit"
-            ));
+            return Err(BucketError::Invalid(name.to_owned()));
         }
         Ok(BucketName(name.to_owned()))
     }
@@ -72,20 +83,23 @@ pub const CANNED_ACLS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CannedAcl(&'static str);
 
-impl FromStr for CannedAcl {
-    type Err = String;
+/// A string that is not a canned ACL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not a canned ACL; use one of {acls} (bucket-owner-full-control for another account's bucket)",
+    acls = CANNED_ACLS.join(", ")
+)]
+pub struct AclError(String);
 
-    fn from_str(s: &str) -> Result<CannedAcl, String> {
+impl FromStr for CannedAcl {
+    type Err = AclError;
+
+    fn from_str(s: &str) -> Result<CannedAcl, AclError> {
         CANNED_ACLS
             .iter()
             .find(|acl| **acl == s)
             .map(|acl| CannedAcl(acl))
-            .ok_or_else(|| {
-                format!(
-                    "{s:?} is not a canned ACL; use one of {} (bucket-owner-full-control for another account's bucket)",
-                    CANNED_ACLS.join(", ")
-                )
-            })
+            .ok_or_else(|| AclError(s.to_owned()))
     }
 }
 
@@ -100,16 +114,19 @@ impl CannedAcl {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountId(String);
 
-impl FromStr for AccountId {
-    type Err = String;
+/// A string that is not an account id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an AWS account id; give the 12 digits of the account that owns the bucket")]
+pub struct AccountError(String);
 
-    fn from_str(s: &str) -> Result<AccountId, String> {
+impl FromStr for AccountId {
+    type Err = AccountError;
+
+    fn from_str(s: &str) -> Result<AccountId, AccountError> {
         if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(AccountId(s.to_owned()))
         } else {
-            Err(format!(
-                "{s:?} is not an AWS account id; give the 12 digits of the account that owns the bucket"
-            ))
+            Err(AccountError(s.to_owned()))
         }
     }
 }
@@ -125,40 +142,88 @@ impl AccountId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyTemplate(String);
 
-impl FromStr for KeyTemplate {
-    type Err = String;
+/// Why a string is not a key template; the caller names the option.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("is empty; give a key such as {DEFAULT_KEY} or deploy/{PLACEHOLDER}.zip")]
+    Empty,
+    #[error(
+        "{given:?} starts with /, which S3 keeps as part of the key (an empty first folder); write {trimmed:?}"
+    )]
+    LeadingSlash { given: String, trimmed: String },
+    #[error(
+        "{0:?} has a placeholder other than {PLACEHOLDER} (the only one there is), or a stray brace; write e.g. deploy/{PLACEHOLDER}.zip"
+    )]
+    Placeholder(String),
+    #[error("{0:?} holds a control character; S3 keys should not")]
+    Control(String),
+    #[error("is {0} bytes long; S3 keys are at most {MAX_KEY}")]
+    TooLong(usize),
+    #[error("{given:?} {segment}")]
+    Segment { given: String, segment: BadSegment },
+    #[error(
+        "--key {template:?} has no {PLACEHOLDER}, so all {count} services ({services}) would go to one key; put {PLACEHOLDER} in it, e.g. {DEFAULT_KEY}"
+    )]
+    NoPlaceholder {
+        template: String,
+        count: usize,
+        services: String,
+    },
+    #[error(
+        "--key {template:?} gives service {service} the key {key:?}, {len} bytes long; S3 keys are at most {MAX_KEY}",
+        len = key.len()
+    )]
+    KeyTooLong {
+        template: String,
+        service: String,
+        key: String,
+    },
+    #[error("--key {template:?} gives service {service} the key {key:?}, which {segment}")]
+    KeySegment {
+        template: String,
+        service: String,
+        key: String,
+        segment: BadSegment,
+    },
+    #[error(
+        "--key {template:?} gives services {other} and {service} the same key {key:?}; make the template tell them apart"
+    )]
+    Shared {
+        template: String,
+        other: String,
+        service: String,
+        key: String,
+    },
+}
 
-    fn from_str(s: &str) -> Result<KeyTemplate, String> {
+impl FromStr for KeyTemplate {
+    type Err = KeyError;
+
+    fn from_str(s: &str) -> Result<KeyTemplate, KeyError> {
         if s.is_empty() {
-            return Err(format!(
-                "is empty; give a key such as {DEFAULT_KEY} or deploy/{PLACEHOLDER}.zip"
-            ));
+            return Err(KeyError::Empty);
         }
         if s.starts_with('/') {
-            return Err(format!(
-                "{s:?} starts with /, which S3 keeps as part of the key (an empty first folder); write {:?}",
-                s.trim_start_matches('/')
-            ));
+            return Err(KeyError::LeadingSlash {
+                given: s.to_owned(),
+                trimmed: s.trim_start_matches('/').to_owned(),
+            });
         }
         let rest = s.replace(PLACEHOLDER, "");
         if rest.contains(['{', '}']) {
-            return Err(format!(
-                "{s:?} has a placeholder other than {PLACEHOLDER} (the only one there is), or a stray brace; write e.g. deploy/{PLACEHOLDER}.zip"
-            ));
+            return Err(KeyError::Placeholder(s.to_owned()));
         }
         if s.chars().any(char::is_control) {
-            return Err(format!(
-                "{s:?} holds a control character; S3 keys should not"
-            ));
+            return Err(KeyError::Control(s.to_owned()));
         }
         if s.len() > MAX_KEY {
-            return Err(format!(
-                "is {} bytes long; S3 keys are at most {MAX_KEY}",
-                s.len()
-            ));
+            return Err(KeyError::TooLong(s.len()));
         }
-        if let Some(why) = bad_segment(s) {
-            return Err(format!("{s:?} {why}"));
+        if let Some(segment) = bad_segment(s) {
+            return Err(KeyError::Segment {
+                given: s.to_owned(),
+                segment,
+            });
         }
         Ok(KeyTemplate(s.to_owned()))
     }
@@ -170,18 +235,31 @@ impl fmt::Display for KeyTemplate {
     }
 }
 
-/// Why `key` has a path segment S3 keeps but other tools read otherwise: empty (`a//b`, a trailing
-/// `/`), `.` or `..`.
-fn bad_segment(key: &str) -> Option<String> {
+/// A path segment S3 keeps but other tools read otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BadSegment {
+    /// `a//b`, a trailing `/`.
+    #[error(
+        "has an empty path segment (// or a trailing /), which S3 keeps as a folder with no name; write e.g. deploy/{{service}}.zip"
+    )]
+    Empty,
+    /// `.` or `..`.
+    #[error(
+        "has a {0:?} path segment, which S3 keeps as a folder of that name while other tools resolve it; write the key without it, e.g. deploy/{{service}}.zip"
+    )]
+    Dots(String),
+}
+
+/// The first path segment of `key` that S3 keeps but other tools read otherwise: empty, `.` or
+/// `..`.
+fn bad_segment(key: &str) -> Option<BadSegment> {
     let segment = key
         .split('/')
         .find(|segment| matches!(*segment, "" | "." | ".."))?;
     Some(if segment.is_empty() {
-        "has an empty path segment (// or a trailing /), which S3 keeps as a folder with no name; write e.g. deploy/{service}.zip".to_owned()
+        BadSegment::Empty
     } else {
-        format!(
-            "has a {segment:?} path segment, which S3 keeps as a folder of that name while other tools resolve it; write the key without it, e.g. deploy/{{service}}.zip"
-        )
+        BadSegment::Dots(segment.to_owned())
     })
 }
 
@@ -211,33 +289,40 @@ impl KeyTemplate {
 
     /// The key of each service, in order. Refused (naming them) when two services would share one
     /// key, which would overwrite one bundle with another, or when a key is too long.
-    pub fn keys(&self, services: &[&str]) -> Result<Vec<ObjectKey>, String> {
+    pub fn keys(&self, services: &[&str]) -> Result<Vec<ObjectKey>, KeyError> {
         if services.len() > 1 && !self.0.contains(PLACEHOLDER) {
-            return Err(format!(
-                "--key {self:?} has no {PLACEHOLDER}, so all {} services ({}) would go to one key; put {PLACEHOLDER} in it, e.g. {DEFAULT_KEY}",
-                services.len(),
-                services.join(", ")
-            ));
+            return Err(KeyError::NoPlaceholder {
+                template: self.0.clone(),
+                count: services.len(),
+                services: services.join(", "),
+            });
         }
         let mut seen: BTreeMap<String, &str> = BTreeMap::new();
         let mut keys = Vec::new();
         for service in services {
             let key = self.key(service);
             if key.len() > MAX_KEY {
-                return Err(format!(
-                    "--key {self:?} gives service {service} the key {key:?}, {} bytes long; S3 keys are at most {MAX_KEY}",
-                    key.len()
-                ));
+                return Err(KeyError::KeyTooLong {
+                    template: self.0.clone(),
+                    service: (*service).to_owned(),
+                    key,
+                });
             }
-            if let Some(why) = bad_segment(&key) {
-                return Err(format!(
-                    "--key {self:?} gives service {service} the key {key:?}, which {why}"
-                ));
+            if let Some(segment) = bad_segment(&key) {
+                return Err(KeyError::KeySegment {
+                    template: self.0.clone(),
+                    service: (*service).to_owned(),
+                    key,
+                    segment,
+                });
             }
             if let Some(other) = seen.insert(key.clone(), service) {
-                return Err(format!(
-                    "--key {self:?} gives services {other} and {service} the same key {key:?}; make the template tell them apart"
-                ));
+                return Err(KeyError::Shared {
+                    template: self.0.clone(),
+                    other: other.to_owned(),
+                    service: (*service).to_owned(),
+                    key,
+                });
             }
             keys.push(ObjectKey(key));
         }
@@ -249,7 +334,7 @@ impl KeyTemplate {
 mod tests {
     use super::*;
 
-    fn template(s: &str) -> Result<KeyTemplate, String> {
+    fn template(s: &str) -> Result<KeyTemplate, KeyError> {
         s.parse()
     }
 
@@ -279,12 +364,13 @@ mod tests {
             ("deploy/./{service}.zip", "has a \".\" path segment"),
             ("deploy/{service}/..", "has a \"..\" path segment"),
         ] {
-            let err = template(bad).unwrap_err();
+            let err = template(bad).unwrap_err().to_string();
             assert!(err.contains(says), "{bad:?}: {err}");
         }
         assert!(
             template(&"k".repeat(MAX_KEY + 1))
                 .unwrap_err()
+                .to_string()
                 .contains("at most 1024")
         );
     }
@@ -301,15 +387,16 @@ mod tests {
         assert_eq!(keys, ["deploy/web.zip", "deploy/api.zip"]);
         let fixed = template("bundle.zip").unwrap();
         assert_eq!(fixed.keys(&["web"]).unwrap()[0].as_str(), "bundle.zip");
-        let err = fixed.keys(&["web", "api"]).unwrap_err();
-        assert!(
-            err.contains("no {service}") && err.contains("web, api"),
-            "{err}"
+        let err = fixed.keys(&["web", "api"]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--key \"bundle.zip\" has no {service}, so all 2 services (web, api) would go to one key; put {service} in it, e.g. {service}.zip"
         );
         let long = template(&format!("{}{{service}}", "k".repeat(MAX_KEY - 9))).unwrap();
         assert!(
             long.keys(&["a-long-name"])
                 .unwrap_err()
+                .to_string()
                 .contains("at most 1024")
         );
     }
@@ -330,7 +417,7 @@ mod tests {
             ("-deploy", "is not an S3 bucket name"),
             ("deploy.", "is not an S3 bucket name"),
         ] {
-            let err = bad.parse::<BucketName>().unwrap_err();
+            let err = bad.parse::<BucketName>().unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
         assert_eq!(
@@ -344,6 +431,7 @@ mod tests {
             "public"
                 .parse::<CannedAcl>()
                 .unwrap_err()
+                .to_string()
                 .starts_with("\"public\" is not a canned ACL; use one of private, ")
         );
         assert_eq!(

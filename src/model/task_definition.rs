@@ -22,7 +22,7 @@ pub enum TaskDefinitionSource {
 impl TaskDefinitionSource {
     /// Parses `ecs://CLUSTER/SERVICE`, or takes any other value as a path, joined to `base` when
     /// relative (the mapping file's directory; empty for the command line).
-    pub fn parse(value: &str, base: &Path) -> Result<TaskDefinitionSource, String> {
+    pub fn parse(value: &str, base: &Path) -> Result<TaskDefinitionSource, SourceError> {
         let Some(rest) = value.strip_prefix("ecs://") else {
             return Ok(TaskDefinitionSource::File(base.join(value)));
         };
@@ -39,11 +39,48 @@ impl TaskDefinitionSource {
                     service: service.to_owned(),
                 })
             }
-            _ => Err(format!(
-                "{value:?} is not ecs://CLUSTER/SERVICE (cluster and service names are 1-255 of letters, digits, _ and -); write e.g. ecs://prod/web"
-            )),
+            _ => Err(SourceError(value.to_owned())),
         }
     }
+}
+
+/// A value that starts with `ecs://` but is not `ecs://CLUSTER/SERVICE`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not ecs://CLUSTER/SERVICE (cluster and service names are 1-255 of letters, digits, _ and -); write e.g. ecs://prod/web"
+)]
+pub struct SourceError(String);
+
+/// Why bytes are not a task definition: the key that is wrong and how.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskDefinitionError {
+    #[error("{0}; {fix}", fix = match .0 {
+        JsonError::NotUtf8 { .. } => "save it as UTF-8",
+        JsonError::DuplicateKey(_) => "keep one of them (JSON readers disagree on which copy counts)",
+        JsonError::TooDeep(_) => "no task definition nests that deep: is it the right file?",
+        JsonError::Syntax(_) => "correct the JSON at that line and column",
+    })]
+    Json(JsonError),
+    #[error(
+        "has both a \"taskDefinition\" object (the output of aws ecs describe-task-definition) and a top-level \"containerDefinitions\" (a raw task definition); readers would take one or the other: keep one shape"
+    )]
+    BothShapes,
+    #[error(
+        "has no key \"containerDefinitions\"; give a task definition (the JSON of register-task-definition, or the output of aws ecs describe-task-definition)"
+    )]
+    NoContainers,
+    #[error("key \"containerDefinitions\" is not an array; give a task definition")]
+    ContainersNotArray,
+    #[error(
+        "key \"containerDefinitions[{0}].name\" is missing or not a string; every container definition needs a name"
+    )]
+    NoName(usize),
+    #[error(
+        "key \"containerDefinitions[{index}].image\" is {kind}, not a string; write the image as a string, e.g. \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1\""
+    )]
+    ImageNotString { index: usize, kind: &'static str },
+    #[error(transparent)]
+    Platform(#[from] platform::PlatformError),
 }
 
 impl fmt::Display for TaskDefinitionSource {
@@ -73,38 +110,28 @@ impl TaskDefinition {
     /// Parses a raw task definition (`{"containerDefinitions": [...]}`, also the `CodeDeploy`
     /// `taskdef.json`) or the output of `aws ecs describe-task-definition`
     /// (`{"taskDefinition": {...}}`). The error says which key is wrong and how.
-    pub fn parse(bytes: &[u8]) -> Result<TaskDefinition, String> {
-        let value = json::parse(bytes).map_err(|e| match e {
-            JsonError::NotUtf8 { .. } => format!("{e}; save it as UTF-8"),
-            JsonError::DuplicateKey(_) => {
-                format!("{e}; keep one of them (JSON readers disagree on which copy counts)")
-            }
-            JsonError::Syntax(_) => format!("{e}; correct the JSON at that line and column"),
-        })?;
+    pub fn parse(bytes: &[u8]) -> Result<TaskDefinition, TaskDefinitionError> {
+        let value = json::parse(bytes).map_err(TaskDefinitionError::Json)?;
         let body = match value.get("taskDefinition") {
             Some(inner @ Value::Object(_)) => {
                 if value.get("containerDefinitions").is_some() {
-                    return Err("has both a \"taskDefinition\" object (the output of aws ecs describe-task-definition) and a top-level \"containerDefinitions\" (a raw task definition); readers would take one or the other: keep one shape".to_owned());
+                    return Err(TaskDefinitionError::BothShapes);
                 }
                 inner
             }
             _ => &value,
         };
         let Some(defs) = body.get("containerDefinitions") else {
-            return Err("has no key \"containerDefinitions\"; give a task definition (the JSON of register-task-definition, or the output of aws ecs describe-task-definition)".to_owned());
+            return Err(TaskDefinitionError::NoContainers);
         };
         let Value::Array(defs) = defs else {
-            return Err(
-                "key \"containerDefinitions\" is not an array; give a task definition".to_owned(),
-            );
+            return Err(TaskDefinitionError::ContainersNotArray);
         };
         let mut containers = Vec::with_capacity(defs.len());
         let mut images = BTreeMap::new();
         for (i, def) in defs.iter().enumerate() {
             let Some(Value::String(name)) = def.get("name") else {
-                return Err(format!(
-                    "key \"containerDefinitions[{i}].name\" is missing or not a string; every container definition needs a name"
-                ));
+                return Err(TaskDefinitionError::NoName(i));
             };
             match def.get("image") {
                 None => {}
@@ -112,10 +139,10 @@ impl TaskDefinition {
                     images.entry(name.clone()).or_insert_with(|| image.clone());
                 }
                 Some(other) => {
-                    return Err(format!(
-                        "key \"containerDefinitions[{i}].image\" is {}, not a string; write the image as a string, e.g. \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1\"",
-                        json::kind(other)
-                    ));
+                    return Err(TaskDefinitionError::ImageNotString {
+                        index: i,
+                        kind: json::kind(other),
+                    });
                 }
             }
             containers.push(name.clone());
@@ -200,7 +227,9 @@ mod tests {
             "ecs://a/b/c",
             "ecs://p rod/web",
         ] {
-            let e = TaskDefinitionSource::parse(bad, base).unwrap_err();
+            let e = TaskDefinitionSource::parse(bad, base)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("ecs://CLUSTER/SERVICE"), "{bad}: {e}");
         }
         assert_eq!(
@@ -249,7 +278,9 @@ mod tests {
                 r#"{{"taskDefinition":{{"containerDefinitions":[{{"name":"web","image":"nginx"}},{{"name":"proxy","image":{image}}}]}}}}"#
             );
             assert_eq!(
-                TaskDefinition::parse(text.as_bytes()).unwrap_err(),
+                TaskDefinition::parse(text.as_bytes())
+                    .unwrap_err()
+                    .to_string(),
                 format!(
                     "key \"containerDefinitions[1].image\" is {kind}, not a string; write the image as a string, e.g. \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web:v1\""
                 ),
@@ -296,14 +327,16 @@ mod tests {
     fn a_key_twice_and_two_shapes_at_once_are_refused_in_whole_words() {
         assert_eq!(
             TaskDefinition::parse(br#"{"containerDefinitions":[{"name":"web","name":"api"}]}"#)
-                .unwrap_err(),
+                .unwrap_err()
+                .to_string(),
             "key \"containerDefinitions[0].name\" appears more than once; keep one of them (JSON readers disagree on which copy counts)"
         );
         assert_eq!(
             TaskDefinition::parse(
                 br#"{"taskDefinition":{"containerDefinitions":[{"name":"web"}]},"containerDefinitions":[{"name":"api"}]}"#
             )
-            .unwrap_err(),
+            .unwrap_err()
+            .to_string(),
             "has both a \"taskDefinition\" object (the output of aws ecs describe-task-definition) and a top-level \"containerDefinitions\" (a raw task definition); readers would take one or the other: keep one shape"
         );
     }
@@ -324,7 +357,7 @@ mod tests {
             ),
         ] {
             let e = TaskDefinition::parse(text).unwrap_err();
-            assert!(e.contains(want), "{e}");
+            assert!(e.to_string().contains(want), "{e}");
         }
     }
 }

@@ -9,9 +9,10 @@
 //! A bundle is zipped from the service's files as rendered, before they are placed under `S/`:
 //! what the service's folder holds, its zip holds, with nothing stripped or dropped on the way.
 
+use super::Checked;
 use super::report::Report;
 use super::{OutFile, bundle};
-use crate::check::{Report as Checks, blue_green};
+use crate::check::blue_green;
 use crate::error::CheckFailed;
 use crate::model::deploy::{MAX_BUNDLE_BYTES, SHA256SUMS, SINGLE_BUNDLE, Sha256Sums};
 use crate::model::mapping::Mapping;
@@ -26,11 +27,11 @@ pub fn lay_out(
     mapping: &Mapping,
     with_bundles: bool,
     blue_green: &blue_green::Files,
-    checks: &Checks,
+    checks: &Checked<'_>,
 ) -> anyhow::Result<Vec<OutFile>> {
     let mut files = Vec::new();
     let mut report = mapping.path.as_deref().map(Report::new);
-    for s in services {
+    for (s, coverage) in services.iter().zip(checks.coverage) {
         let name = s.service.name.as_ref();
         let at = || {
             name.map(|n| format!("service {:?}: ", n.as_str()))
@@ -62,7 +63,7 @@ pub fn lay_out(
             None => rendered,
         };
         if let (Some(report), Some(name)) = (report.as_mut(), name) {
-            report.add(name, s, checks, &placed, zip.as_ref());
+            report.add(name, s, (checks.report, coverage), &placed, zip.as_ref());
         }
         files.extend(placed);
         files.extend(zip);

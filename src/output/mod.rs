@@ -21,6 +21,14 @@ use crate::config::Summary;
 use crate::io::stdout;
 use crate::write;
 
+/// What the check stage found, for the report file and the summaries: the findings and results
+/// by container, and which checks ran for each service (in service order).
+#[derive(Clone, Copy)]
+pub struct Checked<'a> {
+    pub report: &'a crate::check::Report,
+    pub coverage: &'a [crate::check::coverage::Coverage],
+}
+
 /// How the generation is delivered.
 #[derive(Clone, Copy, Debug)]
 pub struct Delivery<'a> {
@@ -43,7 +51,7 @@ pub fn deliver(
     to: &Delivery<'_>,
     files: &[OutFile],
     services: &[crate::resolve::ResolvedService<'_>],
-    checks: &crate::check::Report,
+    checks: &Checked<'_>,
 ) -> anyhow::Result<()> {
     if let Some(src) = to.codebuild_src_dir {
         summary::warn_if_outside(to.out, src);
@@ -59,7 +67,7 @@ pub fn deliver(
     let printed = match to.summary {
         Summary::Json => stdout::print_json(&summary::JsonSummary::of(to, files, services, checks)),
         Summary::Quiet => Ok(()),
-        Summary::Text => stdout::print(&summary::text(to, files, services)),
+        Summary::Text => stdout::print(&summary::text(to, files, services, checks.coverage)),
     };
     printed.map_err(|e| unprinted(e, to, files))
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::OutFile;
+use crate::check::coverage::Coverage;
 use crate::check::findings::ContainerFindings;
 use crate::check::platform::{Judged, Verdict};
 use crate::check::{ContainerResults, Report as Checks};
@@ -52,7 +53,33 @@ struct ReportService<'a> {
     /// The blue/green template and `AppSpec` (paths as the mapping resolves them), when named.
     #[serde(skip_serializing_if = "Option::is_none")]
     blue_green_inputs: Option<ReportInputs<'a>>,
+    /// Which checks ran for the service.
+    checks: CoverageRecord,
     containers: Vec<ContainerRecord<'a>>,
+}
+
+/// Which checks ran for a service: `passed`, `off` (not asked for, or not its kind), or `not
+/// checked: why`.
+#[derive(Serialize)]
+pub struct CoverageRecord {
+    task_definition: String,
+    templates: String,
+    ecr: String,
+    platform: String,
+    findings: String,
+}
+
+impl CoverageRecord {
+    #[must_use]
+    pub fn of(c: &Coverage) -> CoverageRecord {
+        CoverageRecord {
+            task_definition: c.task_definition.record(),
+            templates: c.templates.record(),
+            ecr: c.ecr.record(),
+            platform: c.platform.record(),
+            findings: c.findings.record(),
+        }
+    }
 }
 
 /// One container: the reference written, how it was chosen, from which files, and what the checks
@@ -211,7 +238,7 @@ impl<'a> Report<'a> {
         &mut self,
         name: &'a ServiceName,
         s: &'a ResolvedService<'a>,
-        checks: &'a Checks,
+        (checks, coverage): (&'a Checks, &Coverage),
         files: &[OutFile],
         bundle: Option<&OutFile>,
     ) {
@@ -229,6 +256,7 @@ impl<'a> Report<'a> {
                 app_spec: i.app_spec.display().to_string(),
                 image_placeholder: &i.placeholder,
             }),
+            checks: CoverageRecord::of(coverage),
             containers: s
                 .containers
                 .iter()

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::report::{FindingsRecord, findings_of};
-use super::{Delivery, OutFile};
-use crate::check::{ContainerResults, Report as Checks};
+use super::report::{CoverageRecord, FindingsRecord, findings_of};
+use super::{Checked, Delivery, OutFile};
+use crate::check::ContainerResults;
+use crate::check::coverage::Coverage;
 use crate::io::escape;
-use crate::model::ServiceName;
 use crate::model::deploy;
+use crate::model::{ImageRef, ServiceName};
 use crate::resolve::changes::{Change, Status, Unknown};
 use crate::resolve::{ResolvedContainer, ResolvedService};
 
@@ -27,6 +28,16 @@ pub struct JsonSummary<'a> {
     /// The services whose task definition is the one their ECS service runs now (`ecs://`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     services: Vec<SummaryService<'a>>,
+    /// Which checks ran for each service.
+    checks: Vec<ServiceChecks<'a>>,
+}
+
+/// Which checks ran for one service (`null` in single-image mode).
+#[derive(Serialize)]
+struct ServiceChecks<'a> {
+    service: Option<&'a str>,
+    #[serde(flatten)]
+    checks: CoverageRecord,
 }
 
 impl<'a> JsonSummary<'a> {
@@ -35,8 +46,9 @@ impl<'a> JsonSummary<'a> {
         to: &Delivery<'_>,
         files: &'a [OutFile],
         services: &'a [ResolvedService<'a>],
-        checks: &'a Checks,
+        checked: &Checked<'a>,
     ) -> JsonSummary<'a> {
+        let checks = checked.report;
         let rows = services.iter().flat_map(|s| {
             let service = s.service.name.as_ref().map(ServiceName::as_str);
             s.containers.iter().map(move |c| (service, c))
@@ -51,6 +63,14 @@ impl<'a> JsonSummary<'a> {
                 })
                 .collect(),
             services: services.iter().filter_map(SummaryService::of).collect(),
+            checks: services
+                .iter()
+                .zip(checked.coverage)
+                .map(|(s, c)| ServiceChecks {
+                    service: s.service.name.as_ref().map(ServiceName::as_str),
+                    checks: CoverageRecord::of(c),
+                })
+                .collect(),
         }
     }
 }
@@ -140,29 +160,38 @@ impl<'a> SummaryRow<'a> {
 /// The text summary: a line per service saying where each container's image came from, then
 /// what was written (or, with `--dry-run`, what would be, with the text files' contents).
 #[must_use]
-pub fn text(to: &Delivery<'_>, files: &[OutFile], services: &[ResolvedService<'_>]) -> String {
+pub fn text(
+    to: &Delivery<'_>,
+    files: &[OutFile],
+    services: &[ResolvedService<'_>],
+    coverage: &[Coverage],
+) -> String {
     let mut text = String::new();
-    for s in services {
-        let containers: Vec<String> = s
-            .containers
-            .iter()
-            .map(|c| {
-                let from = if c.sources.is_empty() {
-                    "fixed image".to_owned()
-                } else {
-                    format!("from {}", shown_labels(c).join(", "))
-                };
-                format!(
-                    "{} = {}  ({from})",
-                    c.name,
-                    escape::value(&c.image_uri.to_string())
-                )
-            })
-            .collect();
-        let _ = match &s.service.name {
-            Some(name) => writeln!(text, "{name}: {}", containers.join("; ")),
-            None => writeln!(text, "{}{}", containers.join("; "), to.note.unwrap_or("")),
+    for (s, coverage) in services.iter().zip(coverage) {
+        let container = |c: &ResolvedContainer<'_>| {
+            let from = if c.sources.is_empty() {
+                "fixed image".to_owned()
+            } else {
+                format!("from {}", shown_labels(c).join(", "))
+            };
+            format!(
+                "{} = {}  ({from})",
+                c.name,
+                escape::value(&c.image_uri.short())
+            )
         };
+        // A service: its checks, then its containers. A single image: it, then its checks.
+        if let Some(name) = &s.service.name {
+            let _ = writeln!(text, "{name}: {coverage}");
+            for c in &s.containers {
+                let _ = writeln!(text, "  {}", container(c));
+            }
+        } else {
+            for c in &s.containers {
+                let _ = writeln!(text, "{}{}", container(c), to.note.unwrap_or(""));
+            }
+            let _ = writeln!(text, "  checks: {coverage}");
+        }
         changes(&mut text, s);
     }
     if to.dry_run {
@@ -222,14 +251,19 @@ fn change_words(c: &ResolvedContainer<'_>, change: &Change) -> String {
     }
     let running = change.running.as_deref().map_or_else(
         || "(no image)".to_owned(),
-        |r| escape::value(r).into_owned(),
+        |r| {
+            let shown = r
+                .parse::<ImageRef>()
+                .map_or_else(|_| r.to_owned(), |i| i.short());
+            escape::value(&shown).into_owned()
+        },
     );
     // The digest alone where the running image is known to be in the same repository.
     let same_repository =
         !change.other_repository && matches!(change.reason, None | Some(Unknown::RunningTagOnly));
     let written = match c.digest {
-        Some(d) if same_repository => format!("@{d}"),
-        Some(d) => c.image_uri.with(None, Some(d)).to_string(),
+        Some(d) if same_repository => format!("@{}", d.short()),
+        Some(d) => c.image_uri.with(None, Some(d)).short(),
         None => c.image_uri.to_string(),
     };
     let tags = if c.digest.is_none() || c.tags.is_empty() {

@@ -58,8 +58,9 @@ pub struct ResolvedService<'a> {
     /// The rules in force for it, each with where it was set: start-up's, else the service's,
     /// else the mapping's top level.
     pub rules: Rules,
-    /// Its task definition, once the check stage has read it.
-    pub task: Option<TaskDefinition>,
+    /// Its task definition (or, for a blue/green service without one, its task definition
+    /// template), once the check stage has read it.
+    pub task: Option<ServiceTask>,
     /// The task definition its ECS service runs now (`ecs://`), once
     /// [`changes::hold_against`] has held the containers against it.
     pub running: Option<changes::Running>,
@@ -85,17 +86,11 @@ impl ResolvedService<'_> {
         if let Some(rule) = &self.rules.platform {
             return Some(rule.clone());
         }
-        match &self.task.as_ref()?.platform {
+        let task = self.task.as_ref()?;
+        match &task.definition.platform {
             Needed::Platform { platform, from } => Some(Rule::new(
                 platform.clone(),
-                Origin::TaskDefinition(format!(
-                    "task definition {} ({from})",
-                    self.service
-                        .task_definition_source
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default()
-                )),
+                Origin::TaskDefinition(format!("{} ({from})", task.named)),
             )),
             Needed::Unknown(_) => None,
         }
@@ -110,6 +105,14 @@ impl ResolvedService<'_> {
             .find(|c| &c.name == name)
             .map(|c| &c.image_uri)
     }
+}
+
+/// A service's task definition as read, and how messages name it (`task definition
+/// deploy/web.json`, `task definition template deploy/api-taskdef.json`).
+#[derive(Clone, Debug)]
+pub struct ServiceTask {
+    pub definition: TaskDefinition,
+    pub named: String,
 }
 
 /// A container that could not be resolved, and why.

@@ -10,7 +10,13 @@
       creates the template as stack STACK in the moto server at ENDPOINT (loopback only), less the
       resources moto's CloudFormation does not create (see SKIPPED), and prints what moto then
       holds for every other resource: roles with their inline policies, buckets' encryption, KMS
-      keys with policy, rotation and aliases, log groups, EventBridge rules with their targets.
+      keys with policy, rotation and aliases, log groups, EventBridge rules with their targets;
+      and the stack's outputs. When STACK exists already, it is made again with the parameters
+      given and the previous value of every other one, as `aws cloudformation deploy` updates it.
+  cfn.py resolve TEMPLATE [KEY=VALUE ...]
+      the template as CloudFormation would use it with these parameter values (defaults for the
+      rest): conditions evaluated, every Fn::If replaced by its branch, AWS::NoValue removed, and
+      resources and outputs whose condition is false left out. Other intrinsic functions stay.
 """
 
 import ast
@@ -108,8 +114,10 @@ def for_moto(template):
         if resource["Type"].startswith(SKIPPED)
     }
     kept = {n: r for n, r in template["Resources"].items() if n not in skipped}
-    out = {k: v for k, v in template.items() if k not in ("Rules", "Metadata", "Outputs")}
+    out = {k: v for k, v in template.items() if k not in ("Rules", "Metadata")}
     out["Resources"] = replace_skipped(kept, skipped)
+    if "Outputs" in out:
+        out["Outputs"] = replace_skipped(out["Outputs"], skipped)
     # moto keeps a KeyPolicy given as an object as it is, and then fails every call on the key
     # (it expects the JSON text, which CloudFormation accepts too): hand it over as that text.
     for resource in out["Resources"].values():
@@ -152,20 +160,36 @@ def moto(endpoint, path, stack, params):
 
     body, skipped = for_moto(load(path))
     cfn = client("cloudformation")
+    given = dict(p.split("=", 1) for p in params)
+    existing = {s["StackName"] for s in cfn.list_stacks()["StackSummaries"] if s["StackStatus"] != "DELETE_COMPLETE"}
+    if stack in existing:
+        # As `aws cloudformation deploy` updates a stack: the parameters given, and the previous
+        # value of every other parameter the template has. moto 5.2 cannot update a stack that
+        # holds an EventBridge rule (Rule.update_from_cloudformation_json is handed no original
+        # resource), so the update is made as a delete and a create with those values.
+        previous = previous_parameters(cfn, stack)
+        given = {k: given.get(k, previous.get(k)) for k in body.get("Parameters", {}) if k in given or k in previous}
+        cfn.delete_stack(StackName=stack)
+        for _ in range(100):
+            if not any(
+                s["StackName"] == stack and s["StackStatus"] != "DELETE_COMPLETE"
+                for s in cfn.list_stacks()["StackSummaries"]
+            ):
+                break
+            time.sleep(0.1)
     cfn.create_stack(
         StackName=stack,
         TemplateBody=json.dumps(body),
-        Parameters=[
-            {"ParameterKey": k, "ParameterValue": v}
-            for k, v in (p.split("=", 1) for p in params)
-        ],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )
     for _ in range(100):
-        status = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        status = described["StackStatus"]
         if not status.endswith("IN_PROGRESS"):
             break
         time.sleep(0.1)
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
     resources = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
 
     iam, s3, kms = client("iam"), client("s3"), client("kms")
@@ -214,12 +238,101 @@ def moto(endpoint, path, stack, params):
             entry["State"] = rule.get("State")
             entry["Targets"] = events.list_targets_by_rule(Rule=name)["Targets"]
         seen[r["LogicalResourceId"]] = entry
-    return {"StackStatus": status, "Skipped": skipped, "Resources": seen}
+    return {"StackStatus": status, "Skipped": skipped, "Resources": seen, "Outputs": outputs}
+
+
+def previous_parameters(cfn, stack):
+    """The stack's parameter values, by key."""
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
+
+
+def resolve(path, params):
+    """The template with its conditions decided by these parameter values."""
+    template = load(path)
+    values = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
+    for p in params:
+        key, _, value = p.partition("=")
+        if key not in values:
+            sys.exit(f"{path} has no parameter {key}")
+        values[key] = value
+    for key, value in values.items():
+        if value is None:
+            sys.exit(f"{path}: parameter {key} has no default; give it")
+        if template["Parameters"][key]["Type"] == "CommaDelimitedList" and isinstance(value, str):
+            values[key] = value.split(",")
+    conditions = {}
+
+    def evaluate(node):
+        if isinstance(node, dict) and len(node) == 1:
+            (fn, arg), = node.items()
+            if fn == "Condition":
+                return condition(arg)
+            if fn == "Fn::Equals":
+                a, b = (value_of(x) for x in arg)
+                return a == b
+            if fn == "Fn::Not":
+                return not evaluate(arg[0])
+            if fn == "Fn::And":
+                return all(evaluate(x) for x in arg)
+            if fn == "Fn::Or":
+                return any(evaluate(x) for x in arg)
+        sys.exit(f"{path}: cannot evaluate the condition {node}")
+
+    def value_of(node):
+        if isinstance(node, str):
+            return node
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in values:
+            return values[node["Ref"]]
+        if isinstance(node, dict) and set(node) == {"Fn::Join"}:
+            separator, parts = node["Fn::Join"]
+            return separator.join(str(x) for x in flatten(value_of(parts)))
+        if isinstance(node, dict) and set(node) == {"Ref"}:
+            sys.exit(f"{path}: a condition refers to {node['Ref']}, which is no parameter")
+        return node
+
+    def flatten(node):
+        return node if isinstance(node, list) else [node]
+
+    def condition(name):
+        if name not in conditions:
+            conditions[name] = evaluate(template["Conditions"][name])
+        return conditions[name]
+
+    no_value = object()
+
+    def walk(node):
+        if isinstance(node, list):
+            items = [walk(n) for n in node]
+            return [i for i in items if i is not no_value]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return walk(yes if condition(name) else no)
+        if node == {"Ref": "AWS::NoValue"}:
+            return no_value
+        items = {k: walk(v) for k, v in node.items()}
+        return {k: v for k, v in items.items() if v is not no_value}
+
+    out = dict(template)
+    for section in ("Resources", "Outputs"):
+        kept = {
+            name: item
+            for name, item in template.get(section, {}).items()
+            if "Condition" not in item or condition(item["Condition"])
+        }
+        out[section] = walk(kept)
+    out["Conditions"] = {name: condition(name) for name in template.get("Conditions", {})}
+    out["ParameterValues"] = values
+    return out
 
 
 def main(argv):
     if len(argv) == 2 and argv[0] == "json":
         result = load(argv[1])
+    elif len(argv) >= 2 and argv[0] == "resolve":
+        result = resolve(argv[1], argv[2:])
     elif argv == ["artifact-counts"]:
         result = artifact_counts()
     elif len(argv) >= 4 and argv[0] == "moto":

@@ -2,7 +2,7 @@
 //! code and a message naming the file, the key, the value and the fix, never a panic or a hang,
 //! and the output directory is left exactly as it was.
 
-use crate::util::{DIGEST_WEB, Env, HOST, ecr_detail, emit_app};
+use crate::util::{DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail, emit_app, short_digests};
 
 /// (file bytes, fragments the error must contain)
 fn refusals() -> Vec<(Vec<u8>, Vec<&'static str>)> {
@@ -77,11 +77,18 @@ fn each_refusal_names_file_key_value_and_fix_and_writes_nothing() {
         env.write("out/keep.txt", "keep");
         let before = env.snapshot("out");
         let run = emit_app(&env, "Img=art", &["--out", "out"]);
-        run.code(2)
-            .stderr_has("art/imageDetail.json")
-            .stderr_has("fix: ");
-        for f in fragments {
-            run.stderr_has(f);
+        run.code(2);
+        // One reason, worded the same by emit (refused) and verify (not used: a warning).
+        let reason = run
+            .stderr()
+            .strip_prefix(
+                "imagedef: error: found no usable imageDetail.json; every candidate was refused:\n  Img:imageDetail.json (art/imageDetail.json): refused: ",
+            )
+            .and_then(|rest| rest.strip_suffix('\n'))
+            .unwrap_or_else(|| panic!("{run:#?}"));
+        assert!(!reason.contains('\n'), "{run:#?}");
+        for f in fragments.iter().chain(&["fix: "]) {
+            assert!(reason.contains(f), "{reason:?} lacks {f:?}");
         }
         assert_eq!(
             env.snapshot("out"),
@@ -91,7 +98,12 @@ fn each_refusal_names_file_key_value_and_fix_and_writes_nothing() {
         );
         env.run(&["verify", "Img=art"])
             .code(2)
-            .stdout_has("art/imageDetail.json");
+            .stdout_is(&format!(
+                "ERROR   art: nothing was verified: the only imageDetail.json files found are unusable: art/imageDetail.json ({reason})\n0 passed, 1 failed\n"
+            ))
+            .stderr_is(&format!(
+                "imagedef: warning: Img:imageDetail.json (art/imageDetail.json): not used: {reason} (--strict makes this an error)\n"
+            ));
     }
 }
 
@@ -100,7 +112,12 @@ fn crlf_and_bom_are_accepted() {
     let env = Env::new();
     let text = format!("\u{feff}{{\r\n  \"ImageURI\": \"{HOST}/web:v2\"\r\n}}\r\n");
     env.write("a/imageDetail.json", text);
-    emit_app(&env, "a", &["--uri", "tag", "--out", "o"]).code(0);
+    emit_app(&env, "a", &["--uri", "tag", "--out", "o"])
+        .code(0)
+        .stdout_is(&short_digests(&format!(
+
+            "app = {HOST}/web:v2  (from a:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to o\n"
+        )));
     assert!(
         env.read("o/imagedefinitions.json")
             .contains(&format!("{HOST}/web:v2"))
@@ -177,7 +194,7 @@ fn cases() -> Vec<Case> {
         case("non-UTF-8 bytes", file(b"{\"ImageURI\": \"\xff\xfe\"}"), 2, "is not UTF-8 (invalid byte at offset 14)"),
         case("UTF-16 file", file(b"\xff\xfe{\0}\0"), 2, "is not UTF-8"),
         case("huge file", file(vec![b' '; 5 * 1024 * 1024]), 2, "is 5242880 bytes"),
-        case("deep nesting", file("[".repeat(100_000)), 2, "recursion limit exceeded"),
+        case("deep nesting", file("[".repeat(100_000)), 2, "nests arrays and objects more than 64 deep"),
         case("duplicate keys", file(format!(r#"{{"ImageURI":"{HOST}/a:1","ImageURI":"{HOST}/b:1"}}"#)), 2, "key \"ImageURI\": appears more than once"),
         case("upper-case digest", file(detail_with("ImageDigest", &format!("\"{}\"", DIGEST_WEB.to_uppercase().replace("SHA256", "sha256")))), 2, "uses uppercase hex"),
         case("sha512 digest", file(detail_with("ImageDigest", "\"sha512:abcd\"")), 2, "only sha256 digests are supported"),
@@ -294,7 +311,7 @@ fn every_bad_input_gets_its_code_and_message_and_changes_nothing() {
         args.extend(case.args);
         let run = env.run(&args);
         if run.code != case.code
-            || !run.stderr.contains(case.message)
+            || !run.stderr().contains(case.message)
             || env.snapshot("out") != before
         {
             failures.push(format!(
@@ -331,6 +348,10 @@ fn accepted_oddities_still_work() {
         env.write("art/imageDetail.json", bytes);
         let run = env.run(&["emit", "art", "--out", "out", "--container", "app"]);
         assert_eq!(run.code, 0, "{name}: {run:#?}");
+        run.stdout_is(&short_digests(&format!(
+
+            "app = {HOST}/shop/web@{DIGEST_WEB}  (from art:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to out\n"
+        )));
         assert!(
             env.read("out/imagedefinitions.json").contains(DIGEST_WEB),
             "{name}"
@@ -376,7 +397,7 @@ fn misleading_messages_say_what_is_wrong() {
     run.code(2);
     let refused = "a:imageDetail.json (a/imageDetail.json): refused: key \"ImageURI\" = \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/\\u001b[2Jweb@sha256:5a1f0e6b8e1f4f3f2d9c7b1a6e3d2c4b5a69788f7e6d5c...: has repository \"shop/\\u{1b}[2Jweb\" with a control character; a repository name is lowercase letters, digits, and . _ - / between them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>";
     assert!(
-        run.stderr.ends_with(&format!(
+        run.stderr().ends_with(&format!(
             "imagedef: error: found no usable imageDetail.json; every candidate was refused:\n  {refused}\n"
         )),
         "{run:#?}"
@@ -389,12 +410,12 @@ fn misleading_messages_say_what_is_wrong() {
     let run = emit_app(&creds, "a", &["--uri", "tag", "--out", "o"]);
     run.code(2);
     assert!(
-        run.stderr.ends_with(&format!(
+        run.stderr().ends_with(&format!(
             "  a:imageDetail.json (a/imageDetail.json): refused: key \"ImageURI\" = \"<credentials>@{HOST}/shop/web:v1\": has a user name or password before its registry host (user:password@host/...); an image reference carries no credentials: remove them, and let the registry's login (the task's execution role for ECR) supply them; fix: write the image reference the push produced, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:<64 hex>\n"
         )),
         "{run:#?}"
     );
-    assert!(!run.stderr.contains("s3cret"), "{run:#?}");
+    assert!(!run.stderr().contains("s3cret"), "{run:#?}");
 }
 
 #[test]
@@ -419,7 +440,7 @@ fn mapping_and_task_definition_refusals_are_whole_and_name_the_key() {
         env.write("m.json", mapping);
         let run = env.run(&["emit", "a", "--mapping", "m.json", "--out", "o"]);
         run.code(2);
-        assert_eq!(run.stderr.lines().last(), Some(want.as_str()), "{run:#?}");
+        assert_eq!(run.stderr().lines().last(), Some(want.as_str()), "{run:#?}");
         assert!(!env.path("o").exists());
     }
     for (td, want) in [
@@ -436,7 +457,7 @@ fn mapping_and_task_definition_refusals_are_whole_and_name_the_key() {
         let run = emit_app(&env, "a", &["--task-definition", "td.json", "--out", "o"]);
         run.code(2);
         assert!(
-            run.stderr
+            run.stderr()
                 .ends_with(&format!("td.json: {want}; nothing was written\n")),
             "{run:#?}"
         );

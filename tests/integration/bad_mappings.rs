@@ -52,9 +52,9 @@ fn every_bad_mapping_gets_its_code_and_message_and_changes_nothing() {
             "Web=web",
             "Source=src",
         ]);
-        let named_file = run.stderr.contains("src/imagedef.json") || code == 1;
+        let named_file = run.stderr().contains("src/imagedef.json") || code == 1;
         if run.code != code
-            || !run.stderr.contains(message)
+            || !run.stderr().contains(message)
             || !named_file
             || env.snapshot("out") != before
         {

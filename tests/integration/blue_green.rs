@@ -4,7 +4,7 @@
 //! people commit.
 
 use crate::emit_mapping::ROOTS;
-use crate::util::{Env, examples};
+use crate::util::{Env, examples, zip_facts};
 
 const TEMPLATE: &str = "p/source/deploy/api-taskdef.json";
 const APPSPEC: &str = "p/source/deploy/appspec.yaml";
@@ -241,7 +241,7 @@ fn each_emit_refusal_has_its_exit_code_names_file_key_value_and_fix_and_writes_n
         replace(&env, file, from, to);
         let run = emit(&env, &["--bundle"]);
         assert_eq!(
-            (run.code, run.stderr.as_str()),
+            (run.code, run.stderr()),
             (code, stderr.as_str()),
             "{from} -> {to}: {run:#?}"
         );
@@ -278,11 +278,11 @@ fn an_artifact_over_3_mb_is_refused() {
     let run = emit(&env, &[]);
     run.code(1);
     assert!(
-        run.stderr.starts_with("imagedef: error: service \"api\": its artifact (imagedefinitions.json, imageDetail.json, taskdef.json, appspec.yaml) is "),
+        run.stderr().starts_with("imagedef: error: service \"api\": its artifact (imagedefinitions.json, imageDetail.json, taskdef.json, appspec.yaml) is "),
         "{run:#?}"
     );
     assert!(
-        run.stderr.ends_with(" bytes zipped; CodeDeployToECS reads artifacts of at most 3 MB (3145728 bytes) and fails with \"Exception while trying to read the task definition artifact file\"; shrink the task definition template or the AppSpec\n"),
+        run.stderr().ends_with(" bytes zipped; CodeDeployToECS reads artifacts of at most 3 MB (3145728 bytes) and fails with \"Exception while trying to read the task definition artifact file\"; shrink the task definition template or the AppSpec\n"),
         "{run:#?}"
     );
     assert!(!env.path("out").exists());
@@ -294,7 +294,7 @@ fn verify_checks_the_pair_given_on_the_command_line() {
     let run = verify_pair(&env, &[]);
     run.code(0);
     assert_eq!(
-        run.stdout,
+        run.stdout(),
         format!(
             "ok      {TEMPLATE}: task definition template: container \"api\" takes the image as <IMAGE1_NAME>, no other placeholder is left\nok      {APPSPEC}: AppSpec version 0.0 deploys <TASK_DEFINITION> with traffic to container \"api\" port 8080, which the template maps\n2 passed, 0 failed\n"
         )
@@ -302,7 +302,7 @@ fn verify_checks_the_pair_given_on_the_command_line() {
     // --json and JUnit name the check "blue/green".
     let run = verify_pair(&env, &["--json"]);
     run.code(0);
-    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(run.stdout()).unwrap();
     let checked: Vec<(&str, &str)> = json["checked"]
         .as_array()
         .unwrap()
@@ -312,13 +312,13 @@ fn verify_checks_the_pair_given_on_the_command_line() {
     assert_eq!(checked, [("blue/green", TEMPLATE), ("blue/green", APPSPEC)]);
     let run = verify_pair(&env, &["--image-placeholder", "IMAGE", "--json"]);
     run.code(1);
-    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_str(run.stdout()).unwrap();
     assert_eq!(json["findings"][0]["check"], "blue/green");
     assert_eq!(json["findings"][0]["subject"], TEMPLATE);
     let run = verify_pair(&env, &["--image-placeholder", "IMAGE"]);
     run.code(1);
     assert_eq!(
-        run.stdout,
+        run.stdout(),
         format!(
             "FAILED  {TEMPLATE}: no container's image is \"<IMAGE>\" (the images are \"api\": \"<IMAGE1_NAME>\"); CodeDeployToECS puts the image only where the template says <IMAGE>: write \"image\": \"<IMAGE>\" in the blue/green container, or give --image-placeholder the action's Image1ContainerName\n0 passed, 1 failed\n"
         )
@@ -327,7 +327,7 @@ fn verify_checks_the_pair_given_on_the_command_line() {
     let run = verify_pair(&env, &[]);
     run.code(1);
     assert_eq!(
-        run.stdout,
+        run.stdout(),
         format!(
             "FAILED  {APPSPEC}: key \"Resources[0].TargetService.Properties.LoadBalancerInfo.ContainerPort\" = 80: container \"api\" of the task definition template maps containerPort 8080; use one of its ports, or add {{\"containerPort\": 80}} to its portMappings\n0 passed, 1 failed\n"
         )
@@ -336,7 +336,7 @@ fn verify_checks_the_pair_given_on_the_command_line() {
     let run = verify_pair(&env, &[]);
     run.code(2);
     assert_eq!(
-        run.stdout,
+        run.stdout(),
         format!(
             "ERROR   {APPSPEC}: is not valid YAML: while parsing a node, did not find expected node content at line 3 column 1; correct it there\n0 passed, 1 failed\n"
         )
@@ -346,7 +346,7 @@ fn verify_checks_the_pair_given_on_the_command_line() {
     let run = verify_pair(&env, &["--image-placeholder", "<IMAGE>"]);
     run.code(2);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         "imagedef: error: --image-placeholder \"<IMAGE>\": write it without the angle brackets, as the action's Image1ContainerName (\"IMAGE\")\n"
     );
 }
@@ -365,5 +365,10 @@ fn verify_checks_the_pair_in_a_bundle() {
     ]);
     run.code(1).stdout_has("FAILED  out/api.zip:taskdef.json: no container's image is \"<IMAGE>\" (the images are \"api\": \"<IMAGE1_NAME>\"); ");
     // Bundles without the pair are not held to it.
-    env.run(&["verify", "--bundle", "out/web.zip"]).code(0);
+    env.run(&["verify", "--bundle", "out/web.zip"])
+        .code(0)
+        .stdout_is(&format!(
+            "ok      out/web.zip: zip of imagedefinitions.json at its root reads cleanly {}; content held against SHA256SUMS (out/SHA256SUMS)\n1 passed, 0 failed\n",
+            zip_facts(&env, "out/web.zip")
+        ));
 }

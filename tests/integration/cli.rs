@@ -52,7 +52,7 @@ fn logs_go_to_stderr_and_json_logs_are_json() {
     ]);
     run.code(0);
     run.json();
-    let line = run.stderr.lines().next().expect("a warning");
+    let line = run.stderr().lines().next().expect("a warning");
     let log: serde_json::Value = serde_json::from_str(line).unwrap();
     assert_eq!(log["level"], "WARN");
     assert!(
@@ -63,7 +63,7 @@ fn logs_go_to_stderr_and_json_logs_are_json() {
     );
     let quiet = env.run(&["emit", "a", "--container", "app", "--dry-run", "-q"]);
     quiet.code(0);
-    assert_eq!(quiet.stderr, "");
+    assert_eq!(quiet.stderr(), "");
 }
 
 #[test]
@@ -102,14 +102,19 @@ fn verbosity_flags_and_rust_log() {
         "a/imageDetail.json",
         ecr_detail("shop/web", DIGEST_WEB, &["1"]),
     );
+    let table = "ARTIFACT  PATH              REPOSITORY  TAGS  DIGEST               PROBLEM\n\
+                 a         imageDetail.json  shop/web    1     sha256:5a1f0e6b8e1f  -\n";
     let plain = env.run(&["scan", "a"]);
-    assert_eq!(plain.stderr, "");
+    plain.stdout_is(table);
+    assert_eq!(plain.stderr(), "");
     env.run(&["scan", "a", "-v"])
         .code(0)
+        .stdout_is(table)
         .stderr_has("imagedef: debug: searching a (artifact a) for imageDetail.json");
     env.set("RUST_LOG", "imagedef=debug");
     env.run(&["scan", "a", "-q"])
         .code(0)
+        .stdout_is(table)
         .stderr_has("imagedef: debug: artifact a: 1 file(s) found");
 }
 
@@ -124,7 +129,7 @@ fn every_stderr_line_is_json_with_json_logs() {
     );
     env.write("a/t/imageDetail.json", "{}");
     let json_lines = |run: &crate::util::Run| -> Vec<serde_json::Value> {
-        run.stderr
+        run.stderr()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {run:#?}")))
             .collect()

@@ -62,7 +62,7 @@ fn scan_table_lists_artifact_path_repository_tags_digest_problem() {
     );
     let run = env.run(&["scan", "Web=a"]);
     run.code(0);
-    let lines: Vec<&str> = run.stdout.lines().collect();
+    let lines: Vec<&str> = run.stdout().lines().collect();
     assert_eq!(lines.len(), 3, "{run:#?}");
     assert!(lines[0].starts_with("ARTIFACT  PATH"), "{run:#?}");
     assert!(lines[1].starts_with("Web       deep/dir/imageDetail.json   shop/web    latest,e6828a4  sha256:5a1f0e6b8e1f  -"), "{run:#?}");
@@ -196,13 +196,13 @@ fn file_name_must_be_a_bare_name() {
         let run = env.run(&["scan", "--file-name", bad, "a"]);
         run.code(2);
         assert_eq!(
-            run.stderr,
+            run.stderr(),
             format!(
                 "imagedef: error: --file-name {bad:?} is not a file name; give a bare name such as imageDetail.json\n"
             ),
             "{bad:?}"
         );
-        assert_eq!(run.stdout, "", "{bad:?}");
+        assert_eq!(run.stdout(), "", "{bad:?}");
     }
 }
 

@@ -7,7 +7,9 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, examples};
+use crate::util::{
+    DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, examples, short_digests as short,
+};
 
 const DIGEST_PROXY: &str =
     "sha256:31e35cdeb43f3836faf1c2a32267b75f40e8dc9432e33dc1f8524cae67e2a024";
@@ -30,6 +32,51 @@ pub const ROOTS: [&str; 5] = [
     "ProxyImage=p/ProxyImage",
     "BatchImages=p/BatchImages",
 ];
+
+/// What an emit of the example pipeline prints for each service, in order: web, api, batch.
+fn example_lines() -> [String; 3] {
+    let checks = |templates: &str| {
+        format!(
+            "task definition ok, templates {templates}, ECR off, platform not checked, findings off"
+        )
+    };
+    [
+        format!(
+            "web: {}\n  \
+             web = {HOST}/shop/web@{}  (from WebImage:imageDetail.json)\n  \
+             proxy = {HOST}/shop/proxy@{}  (from ProxyImage:imageDetail.json)\n  \
+             xray = public.ecr.aws/xray/aws-xray-daemon:3.3.12  (fixed image)\n",
+            checks("off"),
+            short(DIGEST_WEB),
+            short(DIGEST_PROXY)
+        ),
+        format!(
+            "api: {}\n  api = {HOST}/shop/api@{}  (from ApiImage:imageDetail.json)\n",
+            checks("ok"),
+            short(DIGEST_API)
+        ),
+        format!(
+            "batch: {}\n  \
+             worker = {HOST}/shop/batch@{}  (from BatchImages:worker/imageDetail.json)\n  \
+             scheduler = {HOST}/shop/batch@{}  (from BatchImages:scheduler/imageDetail.json)\n",
+            checks("off"),
+            short(DIGEST_WORKER),
+            short(DIGEST_SCHEDULER)
+        ),
+    ]
+}
+
+/// The whole stdout of an emit of the example pipeline that wrote `files` files into `out`.
+fn example_summary(files: u32, out: &str) -> String {
+    format!(
+        "{}wrote {files} files for 3 services to {out}\n",
+        example_lines().concat()
+    )
+}
+
+/// The warning every emit of the example pipeline gives: its source artifact holds the
+/// blue/green template of an imageDetail.json, which is no image.
+const TEMPLATE_REFUSED: &str = "imagedef: warning: p/source/templates/imageDetail.json: refused: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder; fix: render the template before this step (the value must be the real one, as the ECR source action writes it)\n";
 
 fn emit(env: &Env, extra: &[&str]) -> crate::util::Run {
     let mut args = vec!["emit", "--mapping", "p/source/imagedef.json"];
@@ -56,9 +103,8 @@ fn three_services_write_exactly_the_expected_files() {
     let env = example();
     emit(&env, &["--out", "out"])
         .code(0)
-        .stdout_has("; xray = public.ecr.aws/xray/aws-xray-daemon:3.3.12  (fixed image)\n")
-        .stdout_has("wrote 8 files for 3 services to out\n")
-        .stderr_has("source/templates/imageDetail.json: refused");
+        .stdout_is(&example_summary(8, "out"))
+        .stderr_is(TEMPLATE_REFUSED);
     assert_eq!(
         files_under(&env, "out"),
         BTreeSet::from(
@@ -115,7 +161,10 @@ fn three_services_write_exactly_the_expected_files() {
 #[test]
 fn sha256sum_checks_every_written_file() {
     let env = example();
-    emit(&env, &["--out", "out"]).code(0);
+    emit(&env, &["--out", "out"])
+        .code(0)
+        .stdout_is(&example_summary(8, "out"))
+        .stderr_is(TEMPLATE_REFUSED);
     let check = Command::new("sha256sum")
         .args(["-c", "--strict", "SHA256SUMS"])
         .current_dir(env.path("out"))
@@ -135,7 +184,10 @@ fn sha256sum_checks_every_written_file() {
 #[test]
 fn the_report_names_every_source_file() {
     let env = example();
-    emit(&env, &["--out", "out"]).code(0);
+    emit(&env, &["--out", "out"])
+        .code(0)
+        .stdout_is(&example_summary(8, "out"))
+        .stderr_is(TEMPLATE_REFUSED);
     let report = json_file(&env, "out/imagedef-report.json");
     assert_eq!(report["mapping"], "p/source/imagedef.json");
     let mut sources = BTreeSet::new();
@@ -220,8 +272,12 @@ fn the_report_names_every_source_file() {
 #[test]
 fn two_runs_write_the_same_bytes() {
     let env = example();
-    emit(&env, &["--out", "one"]).code(0);
-    emit(&env, &["--out", "two"]).code(0);
+    for out in ["one", "two"] {
+        emit(&env, &["--out", out])
+            .code(0)
+            .stdout_is(&example_summary(8, out))
+            .stderr_is(TEMPLATE_REFUSED);
+    }
     let (one, two) = (env.snapshot("one"), env.snapshot("two"));
     assert_eq!(one.len(), 12, "the folders and files: {:?}", one.keys());
     assert_eq!(one, two);
@@ -230,7 +286,10 @@ fn two_runs_write_the_same_bytes() {
 #[test]
 fn files_imagedef_did_not_write_are_refused_and_nothing_changes() {
     let env = example();
-    emit(&env, &["--out", "out"]).code(0);
+    emit(&env, &["--out", "out"])
+        .code(0)
+        .stdout_is(&example_summary(8, "out"))
+        .stderr_is(TEMPLATE_REFUSED);
     env.write("out/notes.txt", "mine");
     env.write("out/web/extra.json", "{}");
     let before = env.snapshot("out");
@@ -249,13 +308,20 @@ fn files_imagedef_did_not_write_are_refused_and_nothing_changes() {
 #[test]
 fn a_service_dropped_from_the_mapping_leaves_nothing_behind() {
     let env = example();
-    emit(&env, &["--out", "out", "--bundle"]).code(0);
+    emit(&env, &["--out", "out", "--bundle"])
+        .code(0)
+        .stdout_is(&example_summary(11, "out"))
+        .stderr_is(TEMPLATE_REFUSED);
     assert!(env.path("out/batch.zip").is_file());
     let mapping = env.read("p/source/imagedef.json");
     let mut m: Value = serde_json::from_str(&mapping).unwrap();
     m["services"].as_object_mut().unwrap().remove("batch");
     env.write("p/source/imagedef.json", serde_json::to_string(&m).unwrap());
-    emit(&env, &["--out", "out", "--bundle"]).code(0);
+    let [web, api, _] = example_lines();
+    emit(&env, &["--out", "out", "--bundle"])
+        .code(0)
+        .stdout_is(&format!("{web}{api}wrote 9 files for 2 services to out\n"))
+        .stderr_is(TEMPLATE_REFUSED);
     let files = files_under(&env, "out");
     assert!(files.iter().all(|f| !f.starts_with("batch")), "{files:?}");
     assert!(!env.path("out/batch").exists());
@@ -460,7 +526,7 @@ fn the_command_line_overrides_the_mappings_uri_and_tag_pattern() {
 fn dry_run_and_json_write_nothing() {
     let env = example();
     let run = emit(&env, &["--out", "out", "--dry-run", "--json"]);
-    run.code(0);
+    run.code(0).stderr_is(TEMPLATE_REFUSED);
     let out = run.json();
     assert_eq!(out["dry_run"], true);
     let paths: Vec<&str> = out["files"]
@@ -490,7 +556,8 @@ fn dry_run_and_json_write_nothing() {
     assert!(!env.path("out").exists());
     emit(&env, &["--out", "out", "--dry-run"])
         .code(0)
-        .stdout_has("would write out/api/imageDetail.json");
+        .stdout_has("would write out/api/imageDetail.json")
+        .stderr_is(TEMPLATE_REFUSED);
     assert!(!env.path("out").exists());
 }
 
@@ -515,7 +582,10 @@ fn container_is_refused_with_mapping_unless_it_only_comes_from_the_environment()
     env.set("CONTAINER_NAME", "web");
     emit(&env, &["--out", "out"])
         .code(0)
-        .stderr_has("CONTAINER_NAME=web is ignored");
+        .stdout_is(&example_summary(8, "out"))
+        .stderr_is(&format!(
+            "imagedef: warning: CONTAINER_NAME=web is ignored: with --mapping the mapping names the containers\n{TEMPLATE_REFUSED}"
+        ));
 }
 
 #[test]
@@ -527,11 +597,15 @@ fn codebuild_warns_when_out_is_outside_the_primary_source() {
     let outside = emit(&env, &["--out", "out"]);
     outside
         .code(0)
-        .stderr_has(warning)
-        .stderr_has("lies outside $CODEBUILD_SRC_DIR");
+        .stdout_is(&example_summary(8, "out"))
+        .stderr_is(&format!(
+            "{TEMPLATE_REFUSED}imagedef: warning: --out out ([TMP]/out) lies outside $CODEBUILD_SRC_DIR ([TMP]/p/source): the buildspec's artifacts section takes paths relative to $CODEBUILD_SRC_DIR, so CodeBuild will not find the files there and fails with \"{warning}\"; write them inside it, e.g. --out imagedef-out\n"
+        ));
     let inside = emit(&env, &["--out", "p/source/imagedef-out"]);
-    inside.code(0);
-    assert!(!inside.stderr.contains(warning), "{inside:#?}");
+    inside
+        .code(0)
+        .stdout_is(&example_summary(8, "p/source/imagedef-out"))
+        .stderr_is(TEMPLATE_REFUSED);
     assert!(Path::new(&src).join("imagedef-out/SHA256SUMS").is_file());
 }
 
@@ -563,11 +637,14 @@ fn roots_no_selector_names_are_not_searched() {
         "Web=web",
         "Src=monorepo",
     ]);
-    run.code(0);
-    assert!(
-        !run.stderr.contains("templates/imageDetail.json"),
-        "{run:#?}"
+    let summary = format!(
+        "web: task definition not checked, templates off, ECR off, platform not checked, findings off\n  \
+         web = {HOST}/shop/web@{}  (from Web:imageDetail.json)\n\
+         wrote 3 files for 1 service to o\n",
+        short(DIGEST_WEB)
     );
+    // The template under Src is not even read: nothing is said of it.
+    run.code(0).stdout_is(&summary).stderr_is("");
     env.run(&[
         "emit",
         "--mapping",
@@ -578,6 +655,7 @@ fn roots_no_selector_names_are_not_searched() {
         "Src=monorepo",
     ])
     .code(0)
+    .stdout_is(&summary)
     .stderr_has("templates/imageDetail.json: refused");
 }
 
@@ -622,7 +700,7 @@ fn an_artifact_no_root_is_named_after_is_pointed_out() {
 /// `-q` printed a line per container and per file written; a large fan-out printed tens of
 /// thousands of lines.
 #[test]
-fn quiet_prints_nothing_and_a_fan_out_prints_a_line_per_service() {
+fn quiet_prints_nothing_and_a_fan_out_prints_each_service_in_lines_of_120_columns() {
     let env = Env::new();
     env.write(
         "web/imageDetail.json",
@@ -646,18 +724,24 @@ fn quiet_prints_nothing_and_a_fan_out_prints_a_line_per_service() {
     ];
     let run = env.run(&args);
     run.code(0);
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(lines.len(), 201, "one line per service and the count");
-    assert!(lines[0].starts_with("s0: a = "), "{}", lines[0]);
-    assert!(
-        lines[0].ends_with("; b = nginx:1  (fixed image)"),
-        "{}",
-        lines[0]
-    );
-    assert_eq!(lines[200], "wrote 402 files for 200 services to out");
+    // Per service: its checks, then a line per container, each within 120 columns.
+    let web = format!("{HOST}/shop/web@{}", short(DIGEST_WEB));
+    let expected: String = (0..200)
+        .map(|i| {
+            format!(
+                "s{i}: task definition not checked, templates off, ECR off, platform not checked, findings off\n  \
+                 a = {web}  (from Web:imageDetail.json)\n  \
+                 b = nginx:1  (fixed image)\n"
+            )
+        })
+        .chain(["wrote 402 files for 200 services to out\n".to_owned()])
+        .collect();
+    run.stdout_is(&expected);
+    let widest = run.stdout().lines().map(str::len).max().unwrap();
+    assert!(widest <= 120, "a line of {widest} columns");
     let quiet = env.run(&[&["-q"][..], &args].concat());
     quiet.code(0);
-    assert_eq!((quiet.stdout.as_str(), quiet.stderr.as_str()), ("", ""));
+    assert_eq!((quiet.stdout(), quiet.stderr()), ("", ""));
     let json = env.run(&[&["-q"][..], &args, &["--json"]].concat());
     json.code(0);
     assert_eq!(json.json()["files"].as_array().unwrap().len(), 402);

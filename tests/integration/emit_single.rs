@@ -1,6 +1,8 @@
 //! `emit` without a mapping: the one image found, under one container name.
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_app};
+use crate::util::{
+    DIGEST_API, DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail, emit_app, short_digests,
+};
 
 fn one_artifact() -> Env {
     let mut env = Env::new();
@@ -15,16 +17,50 @@ fn one_artifact() -> Env {
     env
 }
 
+/// The warning a run in [`one_artifact`] gives: OUT (`[TMP]/out`, or `[TMP]` for `.`) is outside
+/// `$CODEBUILD_SRC_DIR`, where the buildspec's artifacts section would not find it.
+fn outside_source(out: &str) -> String {
+    let path = if out == "." {
+        "[TMP]".to_owned()
+    } else {
+        format!("[TMP]/{out}")
+    };
+    format!(
+        "imagedef: warning: --out {out} ({path}) lies outside $CODEBUILD_SRC_DIR ([TMP]/s3/00): the buildspec's artifacts section takes paths relative to $CODEBUILD_SRC_DIR, so CodeBuild will not find the files there and fails with \"no matching artifact paths found\"; write them inside it, e.g. --out imagedef-out\n"
+    )
+}
+
+/// The whole stdout of a single-image emit into `out`: the image's `line`, the `checks` that ran,
+/// and the count, digests shortened as the summary shows them.
+fn wrote(line: &str, checks: &str, out: &str) -> String {
+    short_digests(&format!(
+        "{line}\n  checks: {checks}\nwrote 2 files to {out}\n"
+    ))
+}
+
+/// What a run in [`one_artifact`] prints on stdout for container `app` written into `out`.
+fn wrote_app(out: &str, checks: &str) -> String {
+    wrote(
+        &format!("app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json)"),
+        checks,
+        out,
+    )
+}
+
 #[test]
 fn writes_the_digest_pinned_image_uri_under_container_name() {
     let mut env = one_artifact();
     env.set("CONTAINER_NAME", "app");
     let run = env.run(&["emit", "--out", "out"]);
-    run.code(0);
+    run.code(0).stderr_is(&outside_source("out"));
     assert_eq!(
-        run.stdout,
-        format!(
-            "app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json); container name from $CONTAINER_NAME\nwrote 2 files to out\n"
+        run.stdout(),
+        wrote(
+            &format!(
+                "app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json); container name from $CONTAINER_NAME"
+            ),
+            INPUTS_ONLY,
+            "out"
         )
     );
     let written: serde_json::Value =
@@ -56,7 +92,7 @@ fn uri_modes_pick_the_tag_that_is_not_latest() {
             "--json",
             "--dry-run",
         ]);
-        run.code(0);
+        run.code(0).stderr_is(&outside_source("."));
         assert_eq!(run.json()["containers"][0]["image_uri"], want, "{mode}");
     }
 }
@@ -78,7 +114,12 @@ fn tag_pattern_chooses_among_several_tags() {
         "a",
         &["--uri", "tag", "--tag-pattern", r"^v\d", "--out", "o"],
     )
-    .code(0);
+    .code(0)
+    .stdout_is(&wrote(
+        &format!("app = {HOST}/shop/web:v1.4.2  (from a:imageDetail.json)"),
+        INPUTS_ONLY,
+        "o",
+    ));
     assert!(
         env.read("o/imagedefinitions.json")
             .contains(&format!("{HOST}/shop/web:v1.4.2\""))
@@ -161,6 +202,7 @@ fn a_template_beside_the_real_file_is_a_warning_only() {
     );
     env.run(&["emit", "src", "img", "--container", "app", "--out", "o"])
         .code(0)
+        .stdout_is(&wrote(&format!("app = {HOST}/shop/web@{DIGEST_WEB}  (from img:imageDetail.json)"), INPUTS_ONLY, "o"))
         .stderr_has("imagedef: warning: ")
         .stderr_has("templates/imageDetail.json: refused: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder");
 }
@@ -203,7 +245,12 @@ fn task_definition_must_have_the_container() {
         "--out",
         "o",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&wrote_app(
+        "o",
+        "task definition ok, templates off, ECR off, platform not checked, findings off",
+    ))
+    .stderr_is(&outside_source("o"));
     env.write("broken.json", "{");
     env.run(&[
         "emit",
@@ -219,10 +266,12 @@ fn task_definition_must_have_the_container() {
 #[test]
 fn two_runs_write_the_same_bytes() {
     let env = one_artifact();
-    env.run(&["emit", "--container", "app", "--out", "one"])
-        .code(0);
-    env.run(&["emit", "--container", "app", "--out", "two"])
-        .code(0);
+    for out in ["one", "two"] {
+        env.run(&["emit", "--container", "app", "--out", out])
+            .code(0)
+            .stdout_is(&wrote_app(out, INPUTS_ONLY))
+            .stderr_is(&outside_source(out));
+    }
     assert_eq!(
         env.read("one/imagedefinitions.json"),
         env.read("two/imagedefinitions.json")
@@ -235,7 +284,8 @@ fn dry_run_writes_nothing_and_shows_the_bytes() {
     let run = env.run(&["emit", "--container", "app", "--out", "o", "--dry-run"]);
     run.code(0)
         .stdout_has("would write o/imagedefinitions.json")
-        .stdout_has("\"name\": \"app\"");
+        .stdout_has("\"name\": \"app\"")
+        .stderr_is(&outside_source("o"));
     assert!(!env.path("o").exists());
 }
 
@@ -256,10 +306,13 @@ fn a_failure_leaves_an_existing_output_untouched() {
         "--out",
         "o",
     ])
-    .code(1);
+    .code(1)
+    .stderr_is("imagedef: error: image from WebImage:imageDetail.json: cannot choose one tag from [\"latest\", \"e6828a4\"]: there are no tags matching --tag-pattern \"^nomatch$\"; change --tag-pattern to a regex that matches exactly one, or use --uri digest\n");
     assert_eq!(env.snapshot("o"), before);
     env.run(&["emit", "--container", "app", "--out", "o"])
-        .code(0);
+        .code(0)
+        .stdout_is(&wrote_app("o", INPUTS_ONLY))
+        .stderr_is(&outside_source("o"));
     assert_eq!(env.read("o/unrelated.txt"), "keep");
     assert!(env.read("o/imagedefinitions.json").contains("\"app\""));
 }
@@ -301,7 +354,13 @@ fn a_uri_only_file_works_in_tag_mode_and_refuses_digest_mode() {
     emit_app(&env, "a", &["--out", "o"])
         .code(1)
         .stderr_has("carries no digest");
-    emit_app(&env, "a", &["--uri", "tag", "--out", "o"]).code(0);
+    emit_app(&env, "a", &["--uri", "tag", "--out", "o"])
+        .code(0)
+        .stdout_is(&wrote(
+            &format!("app = {HOST}/shop/web:v7  (from a:imageDetail.json)"),
+            INPUTS_ONLY,
+            "o",
+        ));
     assert!(
         env.read("o/imagedefinitions.json")
             .contains(&format!("\"{HOST}/shop/web:v7\""))
@@ -312,7 +371,7 @@ fn a_uri_only_file_works_in_tag_mode_and_refuses_digest_mode() {
 fn json_summary_lists_files_with_sha256() {
     let env = one_artifact();
     let run = env.run(&["emit", "--container", "app", "--out", "o", "--json"]);
-    run.code(0);
+    run.code(0).stderr_is(&outside_source("o"));
     let out = run.json();
     assert_eq!(out["files"][0]["path"], "imagedefinitions.json");
     let bytes = std::fs::read(env.path("o/imagedefinitions.json")).unwrap();
@@ -339,7 +398,12 @@ fn the_bundled_example_emits_the_web_image() {
         "--out",
         "o",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&wrote(
+        &format!("web = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json)"),
+        "task definition ok, templates off, ECR off, platform not checked, findings off",
+        "o",
+    ));
     assert!(
         env.read("o/imagedefinitions.json")
             .contains(&format!("{HOST}/shop/web@{DIGEST_WEB}"))
@@ -356,7 +420,7 @@ fn tag_mode_never_writes_latest_without_a_pattern() {
     let run = emit_app(&env, "a", &["--uri", "tag", "--out", "o"]);
     run.code(1);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         format!(
             "imagedef: error: image from a:imageDetail.json: image {HOST}/shop/web has the one tag \"latest\", and --uri tag writes latest only when a tag pattern admits it (the next push moves latest, and ECS would then start that image); fix: push the image with an immutable tag (a version or commit), use --uri digest or tag+digest, or set --tag-pattern to a regex that matches latest\n"
         )
@@ -368,12 +432,23 @@ fn tag_mode_never_writes_latest_without_a_pattern() {
         "a",
         &["--uri", "tag", "--tag-pattern", "^latest$", "--out", "o"],
     )
-    .code(0);
+    .code(0)
+    .stdout_is(&wrote(
+        &format!("app = {HOST}/shop/web:latest  (from a:imageDetail.json)"),
+        INPUTS_ONLY,
+        "o",
+    ));
     assert!(
         env.read("o/imagedefinitions.json")
             .contains(&format!("\"{HOST}/shop/web:latest\""))
     );
-    emit_app(&env, "a", &["--uri", "tag+digest", "--out", "o2"]).code(0);
+    emit_app(&env, "a", &["--uri", "tag+digest", "--out", "o2"])
+        .code(0)
+        .stdout_is(&wrote(
+            &format!("app = {HOST}/shop/web:latest@{DIGEST_WEB}  (from a:imageDetail.json)"),
+            INPUTS_ONLY,
+            "o2",
+        ));
     assert!(
         env.read("o2/imagedefinitions.json")
             .contains(&format!("\"{HOST}/shop/web:latest@{DIGEST_WEB}\""))
@@ -394,7 +469,7 @@ fn a_mapping_in_tag_mode_refuses_a_lone_latest_naming_the_service() {
     let run = env.run(&["emit", "a", "--mapping", "m.json", "--out", "o"]);
     run.code(1);
     assert_eq!(
-        run.stderr,
+        run.stderr(),
         format!(
             "imagedef: error: 1 of the mapping's containers could not be resolved:\n  service \"web\", container \"app\" (image from a:imageDetail.json): image {HOST}/shop/web has the one tag \"latest\", and --uri tag writes latest only when a tag pattern admits it (the next push moves latest, and ECS would then start that image); fix: push the image with an immutable tag (a version or commit), set the mapping's top-level \"uri\" to \"digest\" or tag+digest, or set \"tagPattern\" (or --tag-pattern) to a regex that matches latest\ndiscovered:\n  a:imageDetail.json: {HOST}/shop/web@{DIGEST_WEB}\n"
         )

@@ -1,6 +1,9 @@
 //! Regression tests, each named after the bug it pins.
 
-use crate::util::{DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail};
+use crate::util::{
+    BLUE_GREEN_INPUTS_ONLY, DIGEST_API, DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail,
+    short_digests,
+};
 
 /// A second `emit --mapping` with `--out` inside `$CODEBUILD_SRC_DIR` found the blue/green
 /// `imageDetail.json` the first run wrote, and its report changed (or, with `--uri tag`, failed).
@@ -26,9 +29,12 @@ fn emit_run_twice_does_not_read_its_own_output() {
             uri,
         ])
     };
-    emit("digest").code(0);
+    let summary = short_digests(&format!(
+        "api: {BLUE_GREEN_INPUTS_ONLY}\n  api = {HOST}/shop/api@{DIGEST_API}  (from ApiImage:imageDetail.json)\nwrote 4 files for 1 service to s3/00/imagedef-out\n"
+    ));
+    emit("digest").code(0).stdout_is(&summary);
     let first = env.snapshot("s3/00/imagedef-out");
-    emit("digest").code(0);
+    emit("digest").code(0).stdout_is(&summary);
     assert_eq!(
         env.snapshot("s3/00/imagedef-out"),
         first,
@@ -91,13 +97,21 @@ fn a_stale_bundle_is_caught_after_a_run_without_bundle() {
         "--out",
         "out",
     ])
-    .code(0);
+    .code(0)
+    .stdout_is(&short_digests(&format!(
+
+        "web = {HOST}/shop/web@{DIGEST_WEB}  (from in:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 3 files to out\n"
+    )));
     env.write(
         "in/imageDetail.json",
         ecr_detail("shop/web", DIGEST_API, &["2"]),
     );
     env.run(&["emit", "in", "--container", "web", "--out", "out"])
-        .code(0);
+        .code(0)
+        .stdout_is(&short_digests(&format!(
+
+            "web = {HOST}/shop/web@{DIGEST_API}  (from in:imageDetail.json)\n  checks: {INPUTS_ONLY}\nwrote 2 files to out\n"
+        )));
     let check = std::process::Command::new("sha256sum")
         .args(["-c", "SHA256SUMS"])
         .current_dir(env.path("out"))
@@ -170,12 +184,18 @@ fn a_tag_rule_from_the_mapping_is_named_by_its_key() {
     run.code(1)
         .stderr_has("there are no tags matching the mapping's top-level \"tagPattern\" \"^v\"")
         .stderr_has("change the mapping's top-level \"tagPattern\" to a regex that matches exactly one, or set the mapping's top-level \"uri\" to \"digest\"");
-    assert!(!run.stderr.contains("--"), "no option was given: {run:#?}");
+    assert!(
+        !run.stderr().contains("--"),
+        "no option was given: {run:#?}"
+    );
     let run = env.run(&["emit", "--mapping", "service.json", "Web=web", "--dry-run"]);
     run.code(1)
         .stderr_has("tags matching key \"services.web.tagPattern\" \"^v\"")
         .stderr_has("or set key \"services.web.uri\" to \"digest\"");
-    assert!(!run.stderr.contains("--"), "no option was given: {run:#?}");
+    assert!(
+        !run.stderr().contains("--"),
+        "no option was given: {run:#?}"
+    );
     // Given through the environment, the variables are named.
     env.set("IMAGEDEF_TAG_PATTERN", "^x")
         .set("IMAGEDEF_URI", "tag");
@@ -219,7 +239,7 @@ fn nothing_found_names_the_file_name_searched_for() {
         let run = env.run(args);
         run.code(1)
             .stderr_has("no foo.json under the artifact roots");
-        assert!(!run.stderr.contains("imageDetail.json"), "{run:#?}");
+        assert!(!run.stderr().contains("imageDetail.json"), "{run:#?}");
     }
 }
 
@@ -285,10 +305,19 @@ fn a_second_run_does_not_read_the_first_runs_output() {
             "-v",
         ])
     };
-    emit("src/imagedef-out").code(0);
+    let summary = |out: &str| {
+        short_digests(&format!(
+            "api: {BLUE_GREEN_INPUTS_ONLY}\n  api = {HOST}/shop/api:598  (from Api:imageDetail.json)\nwrote 4 files for 1 service to {out}\n"
+        ))
+    };
+    emit("src/imagedef-out")
+        .code(0)
+        .stdout_is(&summary("src/imagedef-out"))
+        .stderr_has("imagedef: debug: artifact Src: 0 file(s) found\n");
     assert!(env.path("src/imagedef-out/api/imageDetail.json").is_file());
     emit("src/other")
         .code(0)
+        .stdout_is(&summary("src/other"))
         .stderr_has("not searching src/imagedef-out: it holds imagedef-report.json, so it is the output of an earlier imagedef run");
 }
 

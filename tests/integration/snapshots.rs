@@ -1,62 +1,26 @@
 //! Whole messages, as a user sees them: every `--help`, and the refusal a user meets most for each
 //! common mistake, compared with the files in `snapshots/`.
 //!
-//! Each snapshot holds the command line, the exit code, the whole stderr and the whole stdout.
-//! The test's temporary folder reads `[TMP]` and a loopback endpoint `[ENDPOINT]`. Help is wrapped
-//! at 100 columns whatever the terminal: clap reads `COLUMNS` when no standard stream is a
-//! terminal, as in these runs (null stdin, piped stdout and stderr), and the command caps it at 100.
+//! Each snapshot holds the command line, the exit code, the whole stderr and the whole stdout
+//! (see [`crate::util::snapshot`]); the test's temporary folder reads `[TMP]`. The refusals that
+//! need moto are in `tests/external/snapshots.rs`, with their files in
+//! `tests/external/snapshots/`.
 //!
 //! A missing or different snapshot fails the test. With `CI` set (`CI=true`, as CI runs) nothing is
 //! written; elsewhere the new text is left beside the old as `<name>.snap.new` to compare. After a
 //! deliberate message change, `INSTA_UPDATE=always cargo test --test integration snapshots::`
 //! rewrites them, and the diff of `snapshots/` is the change a reviewer reads.
 
-use crate::util::aws::{self, Fault, FaultProxy, aws_env, aws_env_without_keys, detail, moto};
-use crate::util::bundled::{bundle, emitted};
+use crate::util::bundled::bundle;
+use crate::util::snapshot::{bundled, env, orphans, pinned, shown};
 use crate::util::{
-    DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_and_api, web_artifact,
+    DIGEST_API, DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail, emit_web_bundle, short_digests,
+    web_and_api, web_artifact,
 };
-
-/// The width help is wrapped at: the `max_term_width` the command sets.
-const COLUMNS: &str = "100";
-
-/// A scratch directory whose runs wrap help at [`COLUMNS`], without colours.
-fn env() -> Env {
-    pinned(Env::new())
-}
 
 /// [`web_artifact`], pinned as in [`env`].
 fn web() -> Env {
     pinned(web_artifact())
-}
-
-fn pinned(mut env: Env) -> Env {
-    env.set("COLUMNS", COLUMNS)
-        .set("CLICOLOR_FORCE", "")
-        .set("NO_COLOR", "1");
-    env
-}
-
-/// The text a snapshot holds for `args` run in `env`, with `redact` (text, stand-in) applied
-/// after the temporary folder.
-fn shown(env: &Env, args: &[&str], redact: &[(&str, &str)]) -> String {
-    let run = env.run(args);
-    let mut text = format!(
-        "$ imagedef {}\nexit code: {}\n--- stderr\n{}--- stdout\n{}",
-        args.join(" "),
-        run.code,
-        run.stderr,
-        run.stdout
-    );
-    let root = env.root();
-    let canonical = root.canonicalize().unwrap();
-    for tmp in [canonical.as_path(), root] {
-        text = text.replace(&tmp.display().to_string(), "[TMP]");
-    }
-    for (from, to) in redact {
-        text = text.replace(from, to);
-    }
-    text
 }
 
 /// Compares `text` with `snapshots/<name>.snap` (see the module's documentation).
@@ -395,7 +359,10 @@ const EMIT_MAPPED: &[&str] = &[
 #[test]
 fn out_holds_files_imagedef_did_not_write() {
     let env = mapped();
-    env.run(EMIT_MAPPED).code(0);
+    env.run(EMIT_MAPPED).code(0).stdout_is(&short_digests(&format!(
+
+        "web: {INPUTS_ONLY}\n  web = {HOST}/shop/web@{DIGEST_WEB}  (from Web:imageDetail.json)\nwrote 3 files for 1 service to out\n"
+    )));
     env.write("out/notes.txt", "mine");
     check(
         "out_holds_files_imagedef_did_not_write",
@@ -527,11 +494,6 @@ fn publish_out_without_bundles() {
     );
 }
 
-/// One service, s1, emitted with `--bundle` into `out`; AWS variables point at `endpoint`.
-fn bundled(endpoint: &str) -> Env {
-    pinned(emitted(1, endpoint))
-}
-
 /// A closed port: a refusal before any call to S3 is all a run against it can end in.
 const NO_S3: &str = "http://127.0.0.1:9";
 
@@ -577,126 +539,14 @@ fn publish_tampered_bundle() {
     );
 }
 
-// --- AWS, against moto on loopback --------------------------------------------------------------
-
-/// An artifact `img` naming shop/web in us-west-2 with a digest ECR never had, with AWS
-/// variables pointing at `endpoint` (with keys when `keys`).
-fn unpushed(endpoint: &str, keys: bool) -> Env {
-    let mut env = env();
-    if keys {
-        aws_env(&mut env, endpoint);
-    } else {
-        aws_env_without_keys(&mut env, endpoint);
-    }
-    env.write(
-        "img/imageDetail.json",
-        detail(
-            "us-west-2",
-            "shop/web",
-            &format!("sha256:{}", "ab".repeat(32)),
-            &["v1"],
-        ),
-    );
-    env
-}
-
-#[test]
-fn no_credentials() {
-    let moto = moto();
-    let endpoint = moto.endpoint();
-    let env = unpushed(&endpoint, false);
-    let redact = [(endpoint.as_str(), "[ENDPOINT]")];
-    check(
-        "no_credentials_verify",
-        &shown(&env, &["verify", "img", "--ecr"], &redact),
-    );
-    check(
-        "no_credentials_emit",
-        &shown(
-            &env,
-            &["emit", "img", "--container", "web", "--ecr"],
-            &redact,
-        ),
-    );
-}
-
-#[test]
-fn ecr_access_denied() {
-    let proxy = FaultProxy::start(
-        moto().port,
-        vec![],
-        Fault::Answer(400, "AccessDeniedException"),
-    );
-    let endpoint = proxy.endpoint();
-    let env = unpushed(&endpoint, true);
-    check(
-        "ecr_access_denied",
-        &shown(
-            &env,
-            &["verify", "img", "--ecr"],
-            &[(endpoint.as_str(), "[ENDPOINT]")],
-        ),
-    );
-}
-
-#[test]
-fn ecr_digest_missing() {
-    let moto = moto();
-    let repo = aws::unique("snapshots/web");
-    let pushed = moto.push("us-west-2", &repo, &["v1"]);
-    let mut env = env();
-    aws_env(&mut env, &moto.endpoint());
-    let gone = format!("sha256:{}", "ab".repeat(32));
-    assert_ne!(pushed, gone);
-    env.write(
-        "img/imageDetail.json",
-        detail("us-west-2", &repo, &gone, &["v1"]),
-    );
-    let endpoint = moto.endpoint();
-    check(
-        "ecr_digest_missing",
-        &shown(
-            &env,
-            &["emit", "img", "--container", "web", "--ecr"],
-            &[(endpoint.as_str(), "[ENDPOINT]"), (repo.as_str(), "[REPO]")],
-        ),
-    );
-}
-
-#[test]
-fn publish_bucket_missing() {
-    let moto = moto();
-    let env = bundled(&moto.endpoint());
-    let bucket = aws::unique("no-such-bucket");
-    let endpoint = moto.endpoint();
-    check(
-        "publish_bucket_missing",
-        &shown(
-            &env,
-            &["publish", "out", "--bucket", &bucket],
-            &[
-                (endpoint.as_str(), "[ENDPOINT]"),
-                (bucket.as_str(), "[BUCKET]"),
-            ],
-        ),
-    );
-}
-
 // --- the snapshots themselves -------------------------------------------------------------------
 
 #[test]
 fn every_snapshot_file_belongs_to_a_test() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/snapshots");
-    let source = include_str!("snapshots.rs");
-    let mut orphans = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if let Some(stem) = name.strip_suffix(".snap")
-            && !source.contains(&format!("\"{stem}\""))
-        {
-            orphans.push(name);
-        }
-    }
+    let orphans = orphans(
+        "tests/integration/snapshots",
+        &[include_str!("snapshots.rs")],
+    );
     assert!(
         orphans.is_empty(),
         "no test in snapshots.rs names these (a renamed or removed case?): delete them: {orphans:?}"

@@ -48,8 +48,8 @@ fn every_tampered_byte_is_exit_1() {
         let run = env.run(&["verify", "web", "--bundle", "out/imagedefinitions.zip"]);
         assert_eq!(run.code, 1, "byte {at} flipped: {run:#?}");
         assert!(
-            run.stdout.contains("SHA256SUMS lists sha256:")
-                && run.stdout.contains("the zip was changed"),
+            run.stdout().contains("SHA256SUMS lists sha256:")
+                && run.stdout().contains("the zip was changed"),
             "byte {at}: {run:#?}"
         );
     }
@@ -66,36 +66,6 @@ fn a_changed_data_byte_fails_even_without_sha256sums() {
     run.code(1)
         .stdout_has("entry \"imagedefinitions.json\"")
         .stdout_has("a byte of the zip was changed");
-}
-
-#[test]
-fn a_stored_entry_with_a_data_descriptor_is_flagged() {
-    let env = bundled();
-    // What a streaming writer produces: sizes after the data, flag bit 3 set.
-    let mut w = zip::ZipWriter::new_stream(Vec::new());
-    let stored =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    w.start_file("imagedefinitions.json", stored).unwrap();
-    w.write_all(&defs("app", &format!("{HOST}/shop/web@{DIGEST_WEB}")))
-        .unwrap();
-    let bytes = w.finish().unwrap().into_inner();
-    let path = env.write("stream/imagedefinitions.zip", bytes);
-    env.run(&["verify", "web", "--bundle", "stream/imagedefinitions.zip"])
-        .code(1)
-        .stdout_has("keeps its sizes and CRC-32 in a data descriptor (flag bit 3), and is STORED");
-    // And java.util.zip indeed refuses it, as CodePipeline would.
-    let source =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers/ZipRead.java");
-    let java = std::process::Command::new("java")
-        .arg(source)
-        .arg(&path)
-        .output()
-        .expect("java (a JDK 17+, see .ci/deps-verify)");
-    assert!(!java.status.success(), "{java:?}");
-    assert!(
-        String::from_utf8_lossy(&java.stderr).contains("EXT descriptor"),
-        "{java:?}"
-    );
 }
 
 #[test]
@@ -296,6 +266,9 @@ fn unusable_discovered_files_are_warnings_unless_strict() {
     env.write("web/template/imageDetail.json", "[]");
     let run = env.run(&["verify", "web"]);
     run.code(0)
+        .stdout_is(&format!(
+            "ok      web:imageDetail.json (web/imageDetail.json): {HOST}/shop/web@{DIGEST_WEB}\n1 passed, 0 failed\n"
+        ))
         .stderr_has("web:template/imageDetail.json")
         .stderr_has("--strict makes this an error");
     env.run(&["verify", "web", "--strict"])
@@ -348,108 +321,10 @@ fn sha256sums_with_two_lines_for_one_file_fail() {
         .stdout_has("out/SHA256SUMS: line 2: \"garbage\" is not \"<sha256 hex>  <file>\"");
 }
 
-/// `verify --junit`, read back by junitparser (a JUnit consumer): a suite per check, a case per
-/// file and check, failures and errors with their messages, counts that add up.
-#[test]
-fn the_junit_report_reads_back_in_a_junit_consumer() {
-    let env = bundled();
-    env.write(
-        "bad/imageDetail.json",
-        ecr_detail("shop/api", DIGEST_API, &["1"]).replace(
-            "\"RepositoryName\":\"shop/api\"",
-            "\"RepositoryName\":\"shop/other\"",
-        ),
-    );
-    let run = env.run(&[
-        "verify",
-        "web",
-        "bad",
-        "--bundle",
-        "out/imagedefinitions.zip",
-        "--bundle",
-        "missing.zip",
-        "--junit",
-        "reports/imagedef.xml",
-    ]);
-    run.code(2);
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers/junit_read.py");
-    let python = crate::util::aws::venv_python();
-    let out = crate::util::tool(
-        python.to_str().unwrap(),
-        &[
-            script.as_os_str(),
-            env.path("reports/imagedef.xml").as_os_str(),
-        ],
-        "junitparser in the venv (bash .ci/deps-aws)",
-    );
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let suites = report["suites"].as_array().unwrap();
-    let names: Vec<&str> = suites.iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(
-        names,
-        ["imageDetail", "bundle", "bundle deploys discovered"],
-        "{report}"
-    );
-    let cases: Vec<(&str, &str, &str)> = suites
-        .iter()
-        .flat_map(|s| s["cases"].as_array().unwrap())
-        .map(|c| {
-            (
-                c["classname"].as_str().unwrap(),
-                c["name"].as_str().unwrap(),
-                c["result"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert!(
-        cases.contains(&(
-            "imagedef.imageDetail",
-            "bad:imageDetail.json (bad/imageDetail.json)",
-            "failure"
-        )),
-        "{cases:?}"
-    );
-    assert!(
-        cases.contains(&(
-            "imagedef.imageDetail",
-            "web:imageDetail.json (web/imageDetail.json)",
-            "passed"
-        )),
-        "{cases:?}"
-    );
-    assert!(
-        cases.contains(&("imagedef.bundle", "out/imagedefinitions.zip", "passed")),
-        "{cases:?}"
-    );
-    assert!(
-        cases.contains(&("imagedef.bundle", "missing.zip", "error")),
-        "{cases:?}"
-    );
-    let failed = suites[0]["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["result"] == "failure")
-        .unwrap();
-    assert!(
-        failed["message"]
-            .as_str()
-            .unwrap()
-            .contains("RepositoryName is \"shop/other\""),
-        "{failed}"
-    );
-    assert_eq!(report["tests"].as_u64().unwrap() as usize, cases.len());
-    assert_eq!(
-        (report["failures"].as_u64(), report["errors"].as_u64()),
-        (Some(1), Some(1))
-    );
-}
-
 /// The ok line of `subject` in a run's stdout.
 fn ok_line<'a>(run: &'a crate::util::Run, subject: &str) -> &'a str {
     let start = format!("ok      {subject}: ");
-    run.stdout
+    run.stdout()
         .lines()
         .find(|l| l.starts_with(&start))
         .unwrap_or_else(|| panic!("no ok line for {subject}: {run:#?}"))
@@ -508,7 +383,7 @@ fn a_fully_checked_bundle_names_what_it_was_held_against() {
             digest.base64()
         )
     );
-    assert!(!run.stderr.contains("only its structure"), "{run:#?}");
+    assert!(!run.stderr().contains("only its structure"), "{run:#?}");
     // Moved away from its SHA256SUMS, outside the build, with a pin for one of its two images.
     let two = zip_of(&[(
         "imagedefinitions.json",
@@ -524,5 +399,5 @@ fn a_fully_checked_bundle_names_what_it_was_held_against() {
         ok_line(&run, "two/web.zip").ends_with("); content held against pins (1 of 2 images)"),
         "{run:#?}"
     );
-    assert!(!run.stderr.contains("only its structure"), "{run:#?}");
+    assert!(!run.stderr().contains("only its structure"), "{run:#?}");
 }

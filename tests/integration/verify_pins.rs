@@ -49,7 +49,7 @@ fn an_unpinned_repository_passes_unchecked() {
     run.code(0)
         .stdout_has("pinned to")
         .stderr_has("no image found for the pins of repository \"shop/gone\"");
-    assert!(!run.stdout.contains("shop/web\" pinned"), "{run:#?}");
+    assert!(!run.stdout().contains("shop/web\" pinned"), "{run:#?}");
 }
 
 #[test]
@@ -129,7 +129,7 @@ fn the_most_specific_pin_wins_without_a_false_warning() {
     run.code(0).stdout_has(&format!(
         "repository \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web\" pinned to {DIGEST_WEB}"
     ));
-    assert!(!run.stderr.contains("no image found"), "{run:#?}");
+    assert!(!run.stderr().contains("no image found"), "{run:#?}");
     // And the other way round the specific pin still decides.
     env.write(
         "pins.json",
@@ -194,7 +194,7 @@ fn a_pin_holds_every_spelling_of_its_ecr_repository() {
         run.code(1).stdout_has(&format!(
             "image {host}/shop/web has digest {DIGEST_API}, but pins.json pins repository \"111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web\" (= 111122223333.dkr.ecr.us-east-1.amazonaws.com/shop/web) to {DIGEST_WEB}; deploy the pinned image or update pins.json"
         ));
-        assert!(!run.stderr.contains("no image found"), "{host}: {run:#?}");
+        assert!(!run.stderr().contains("no image found"), "{host}: {run:#?}");
     }
 }
 

@@ -214,7 +214,7 @@ impl Ecs<'_> {
                     .send(),
             )
             .map_err(|e| Box::new(Fault::of(&call, &e)))?;
-        let raw: Option<serde_json::Value> = serde_json::from_slice(&raw.take()).ok();
+        let raw = crate::model::json::parse(&raw.take()).ok();
         // Fail closed: what cannot be compared may have been dropped.
         let unread = match (raw, unread::read(&out)) {
             (Some(raw), Some(read)) => unread::unread(&raw, &read),
@@ -468,7 +468,9 @@ impl Intercept for RawBody {
 
 /// The platform the images of `td` must offer (its `runtimePlatform`; FARGATE without one:
 /// linux/amd64), for `--ecr`.
-pub fn platform_needed(td: &TaskDefinition) -> Result<crate::model::platform::Needed, String> {
+pub fn platform_needed(
+    td: &TaskDefinition,
+) -> Result<crate::model::platform::Needed, crate::model::platform::PlatformError> {
     let runtime = td.runtime_platform();
     crate::model::platform::needed(
         runtime

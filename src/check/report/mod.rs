@@ -46,11 +46,13 @@ pub enum Check {
     Platform,
     /// `--findings` with `--ecr`: each image's scan findings within the thresholds.
     Findings,
+    /// `--strict` (emit): every check that could not run for a service.
+    Strict,
 }
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 12] = [
+    pub const ALL: [Check; 13] = [
         Check::ImageDetail,
         Check::Bundle,
         Check::TaskDefinition,
@@ -63,6 +65,7 @@ impl Check {
         Check::Ecr,
         Check::Platform,
         Check::Findings,
+        Check::Strict,
     ];
 
     /// The name in JSON and JUnit output.
@@ -81,6 +84,7 @@ impl Check {
             Check::Ecr => "ecr",
             Check::Platform => "platform",
             Check::Findings => "findings",
+            Check::Strict => "strict",
         }
     }
 }
@@ -133,8 +137,19 @@ pub type ContainerKey = (Option<String>, String);
 /// What the checks found of one container, for the report file and `--json`.
 #[derive(Clone, Debug, Default)]
 pub struct ContainerResults {
+    /// With `--ecr`: whether ECR answered for the image, or why it was not looked up.
+    pub ecr: Option<Looked>,
     pub platform: Option<platform::Judged>,
     pub findings: Option<findings::ContainerFindings>,
+}
+
+/// What `--ecr` did with one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Looked {
+    /// ECR answered for it.
+    Up,
+    /// It was not looked up: why.
+    Not(String),
 }
 
 /// Everything the checks found, passed and failed, in the order recorded.
@@ -154,6 +169,7 @@ impl Report {
         self.findings.append(&mut recorder.findings);
         for (key, results) in recorder.containers {
             let kept = self.containers.entry(key).or_default();
+            kept.ecr = results.ecr.or(kept.ecr.take());
             kept.platform = results.platform.or(kept.platform.take());
             kept.findings = results.findings.or(kept.findings.take());
         }
@@ -180,8 +196,9 @@ impl Report {
     }
 
     /// A command that writes or changes something ends here when a check failed: an error naming
-    /// every finding (`subject: message`, a line each), `done` said after them (`nothing was
-    /// written`), with the exit code of the worst.
+    /// every finding (`subject: message`, a line each, a message of several lines going on in
+    /// indented lines), `done` said after them (`nothing was written`), with the exit code of the
+    /// worst.
     pub fn conclude(&self, done: &str) -> anyhow::Result<()> {
         if self.findings.is_empty() {
             return Ok(());
@@ -190,10 +207,11 @@ impl Report {
             .findings
             .iter()
             .map(|f| {
+                let message = f.message.replace('\n', "\n  ");
                 if f.subject.is_empty() {
-                    f.message.clone()
+                    message
                 } else {
-                    format!("{}: {}", f.subject, f.message)
+                    format!("{}: {message}", f.subject)
                 }
             })
             .collect();
@@ -356,6 +374,7 @@ mod tests {
                 "\"ecr\"",
                 "\"platform\"",
                 "\"findings\"",
+                "\"strict\"",
             ]
         );
         for c in Check::ALL {

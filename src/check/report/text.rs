@@ -1,6 +1,7 @@
 //! The report as the lines `verify` prints: `ok` for what passed (discovered images first),
 //! `FAILED`/`ERROR` for each finding, then the counts. Every subject and message is escaped, so
-//! none of them, whatever file it names, can start a line of its own.
+//! none of them, whatever file it names, can start a line of its own: a message imagedef wrote on
+//! several lines goes on in lines indented under it.
 
 use std::fmt::Write as _;
 
@@ -20,7 +21,8 @@ pub fn render(report: &Report) -> String {
             Severity::Failed => "FAILED",
             Severity::Error => "ERROR ",
         };
-        let (subject, message) = (escape::line(&f.subject), escape::line(&f.message));
+        let subject = escape::line(&f.subject);
+        let message = escape::lines(&f.message).replace('\n', "\n        ");
         let _ = writeln!(text, "{tag}  {subject}: {message}");
     }
     let _ = writeln!(

@@ -67,12 +67,7 @@ pub struct Moto {
 
 /// The Python of the venv `.ci/deps-aws` makes (moto, awscli, junitparser).
 pub fn venv_python() -> PathBuf {
-    std::env::var_os("IMAGEDEF_MOTO_VENV")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/moto-venv"),
-            PathBuf::from,
-        )
-        .join("bin/python")
+    super::installed("IMAGEDEF_MOTO_VENV", "moto-venv").join("bin/python")
 }
 
 /// A program the venv of `.ci/deps-aws` installs (`cfn-lint`), beside its Python.

@@ -4,6 +4,8 @@
 //! Doc comments here are the `--help` text: written for users, so variable names stay bare.
 #![allow(clippy::doc_markdown)]
 
+pub mod deploy;
+
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand, ValueEnum};
@@ -165,6 +167,23 @@ pub enum Command {
     /// SHA256SUMS first; objects that already hold a bundle's bytes are left alone.
     #[command(after_help = PUBLISH_EXIT_CODES, after_long_help = format!("{PUBLISH_EXAMPLES}\n\n{PUBLISH_EXIT_CODES}"))]
     Publish(PublishArgs),
+    /// Deploy to ECS as the CodePipeline ECS standard deploy action does (a new task definition
+    /// revision with only the named containers' images replaced, then UpdateService), and follow
+    /// the deployment until it ends: exit 1 with ECS's reason and the tasks' causes as soon as it
+    /// fails or rolls back.
+    #[command(
+        after_help = deploy::DEPLOY_EXIT_CODES,
+        after_long_help = format!("{}\n\n{}", deploy::DEPLOY_EXAMPLES, deploy::DEPLOY_EXIT_CODES)
+    )]
+    Deploy(deploy::DeployArgs),
+    /// Change nothing: prove that a service's latest deployment ended successfully and that its
+    /// tasks run the images of the deploy file (for pipelines that keep the ECS deploy action);
+    /// waits for a deployment still in progress.
+    #[command(
+        after_help = deploy::CONFIRM_EXIT_CODES,
+        after_long_help = format!("{}\n\n{}", deploy::CONFIRM_EXAMPLES, deploy::CONFIRM_EXIT_CODES)
+    )]
+    Confirm(deploy::ConfirmArgs),
     /// Print the JSON Schema (draft 2020-12) of the mapping file (or of imagedef-report.json),
     /// for editors and CI linting.
     Schema(SchemaArgs),
@@ -202,6 +221,8 @@ The mapping file (--mapping), key by key (imagedef schema prints it as a JSON Sc
               taskDefinition: a task definition JSON, relative to the mapping file, or
               ecs://CLUSTER/SERVICE for the one that service runs now (looked up live, region
               from AWS_REGION); every container must exist in it
+              roleArn: beside taskDefinition ecs://CLUSTER/SERVICE, the IAM role assumed (STS)
+              to reach that service in another account, for the lookup and for deploy --out
               blueGreen: the container whose image goes into the service's imageDetail.json
               taskDefinitionTemplate, appSpec: with blueGreen, the taskdef.json and AppSpec of
               CodeDeployToECS (relative to the mapping file), checked and written beside the

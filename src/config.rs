@@ -3,6 +3,8 @@
 //! it (an option or its variable), so messages name what was actually set. Nothing past this
 //! module sees clap.
 
+pub mod deploy;
+
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};

@@ -10,13 +10,15 @@
 //! the edge: bounded reads of input files, data on stdout, logs on stderr, values from files
 //! escaped for text.
 //! [`commands`] drives each subcommand and words what failed; [`error`] decides the exit code;
-//! [`aws`] is the only module that talks to AWS.
+//! [`aws`] is the only module that talks to AWS; [`deploy`] plans, makes and follows ECS
+//! deployments (`deploy`, `confirm`) through it.
 
 mod aws;
 mod check;
 mod cli;
 mod commands;
 mod config;
+mod deploy;
 mod discover;
 mod error;
 mod io;
@@ -110,6 +112,12 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Publish(args) => {
             commands::publish::run(&config::PublishConfig::from_args(args, cli)?)
+        }
+        Command::Deploy(args) => {
+            commands::deploy::run(&config::deploy::DeployConfig::deploy(args, cli)?)
+        }
+        Command::Confirm(args) => {
+            commands::deploy::run(&config::deploy::DeployConfig::confirm(args, cli)?)
         }
         Command::Schema(args) => {
             io::stdout::print(match args.which {

@@ -33,13 +33,21 @@ pub enum EcsError {
     },
 }
 
-/// The task definition `service` in `cluster` runs now, and its ARN.
+/// The task definition `service` in `cluster` runs now, and its ARN; read with the credentials of
+/// `role` when given (assumed through STS: the mapping's `roleArn`, a service in another account).
 pub fn running_task_definition(
     aws: &Aws,
     cluster: &str,
     service: &str,
+    role: Option<&str>,
 ) -> Result<(TaskDefinition, String), EcsError> {
-    let (client, region) = aws.ecs().map_err(EcsError::Connection)?;
+    let (client, region) = match role {
+        None => aws.ecs(),
+        Some(role) => aws
+            .ecs_deploy(Some(role))
+            .map(super::ecs_deploy::Ecs::into_parts),
+    }
+    .map_err(EcsError::Connection)?;
     aws.check_credentials().map_err(EcsError::Connection)?;
     let region = region.to_string();
     let resource = format!("service {service} in cluster {cluster}");

@@ -9,6 +9,8 @@
 //! - [`ecr`]: `BatchGetImage`, grouped per registry/region/repository (`--ecr`);
 //! - [`image_status`]: `DescribeImages`, whether those images can be pulled now (not archived);
 //! - [`ecs`]: `DescribeServices` + `DescribeTaskDefinition` (`ecs://CLUSTER/SERVICE`);
+//! - [`ecs_deploy`]: what `deploy` and `confirm` call: the service, its next revision, the
+//!   update, the deployment and its tasks;
 //! - [`s3`]: `HeadObject` + `PutObject`, bounded in parallel (`publish`);
 //! - [`registry`]: one blob through the registry HTTP API v2 (`GetAuthorizationToken` credentials,
 //!   the S3 redirect followed without them), on the same HTTPS client;
@@ -20,6 +22,7 @@
 
 pub mod ecr;
 pub mod ecs;
+pub mod ecs_deploy;
 pub mod errors;
 pub mod image_status;
 pub mod registry;

@@ -48,6 +48,15 @@ pub fn load<'a>(
     source: &TaskDefinitionSource,
     connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
 ) -> Result<Loaded, LoadError> {
+    load_as(source, None, connect)
+}
+
+/// [`load`]; an `ecs://` service is read as `role` when given (the mapping's `roleArn`).
+pub fn load_as<'a>(
+    source: &TaskDefinitionSource,
+    role: Option<&str>,
+    connect: impl FnOnce() -> anyhow::Result<&'a Aws>,
+) -> Result<Loaded, LoadError> {
     match source {
         TaskDefinitionSource::File(path) => {
             let bytes = input::read_named(path, input::MAX_JSON, "task definition")
@@ -65,7 +74,7 @@ pub fn load<'a>(
         TaskDefinitionSource::Ecs { cluster, service } => {
             let (task, arn) = connect()
                 .map_err(EcsError::Connection)
-                .and_then(|aws| ecs::running_task_definition(aws, cluster, service))
+                .and_then(|aws| ecs::running_task_definition(aws, cluster, service, role))
                 .map_err(|error| LoadError::Ecs {
                     cluster: cluster.clone(),
                     service: service.clone(),
@@ -197,7 +206,8 @@ pub fn services<'a>(
             (None, None) => continue,
         };
         let subject = name.map_or_else(String::new, |n| mapping.key(Some(n), key));
-        let loaded = match load(&source, &connect) {
+        let role = s.service.role_arn.as_ref().map(ToString::to_string);
+        let loaded = match load_as(&source, role.as_deref(), &connect) {
             Ok(loaded) => loaded,
             Err(_) if quiet => continue,
             Err(e) => {

@@ -1,13 +1,36 @@
 //! One driver per subcommand: each reads its config, calls the pipeline steps, prints the result.
 //! [`explain`] words what `resolve` could not do.
 
+pub mod confirm;
+pub mod deploy;
 pub mod emit;
 pub mod explain;
 pub mod publish;
 pub mod scan;
 pub mod verify;
 
+use std::path::Path;
+
 use crate::discover::Discovery;
+
+/// Writes a JUnit report (`verify`'s, `deploy`'s, `confirm`'s) to `--junit PATH`, atomically.
+pub fn write_junit(path: &Path, xml: &str) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let file = crate::write::File {
+        path: &name,
+        bytes: xml.as_bytes(),
+    };
+    crate::write::commit(dir, &[file]).map_err(|e| {
+        e.context(format!(
+            "cannot write the JUnit report --junit {}",
+            path.display()
+        ))
+    })
+}
 
 /// Which of the files that take no part the error ending the run lists already.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -198,22 +198,7 @@ fn need(config: &VerifyConfig, report: &mut Recorder) -> (Option<Need>, Vec<Runn
 
 /// Writes the report as JUnit XML to `path`, atomically.
 fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| anyhow::anyhow!("--junit {} is not a file name", path.display()))?;
-    let dir = path.parent().unwrap_or(std::path::Path::new(""));
-    let xml = check::report::junit::xml(report);
-    let file = crate::write::File {
-        path: &name,
-        bytes: xml.as_bytes(),
-    };
-    crate::write::commit(dir, &[file]).map_err(|e| {
-        e.context(format!(
-            "cannot write the JUnit report --junit {}",
-            path.display()
-        ))
-    })
+    super::write_junit(path, &check::report::junit::xml(report))
 }
 
 /// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when

@@ -51,6 +51,9 @@ pub struct Service {
     /// `taskDefinition`: a path relative to the directory of the mapping file, or
     /// `ecs://CLUSTER/SERVICE` (not joined to it).
     pub task_definition_source: Option<TaskDefinitionSource>,
+    /// `roleArn`, beside an `ecs://` `taskDefinition`: the role assumed to reach that service
+    /// (a service in another account), by `emit`'s lookup and by `deploy --out`.
+    pub role_arn: Option<super::role::RoleArn>,
     /// The container whose image goes into this service's `imageDetail.json`.
     pub blue_green: Option<ContainerName>,
     /// `taskDefinitionTemplate`, `appSpec` and `imagePlaceholder` of a blue/green service: checked,
@@ -153,6 +156,15 @@ pub enum MappingError {
     EmptyTaskDefinition(String),
     #[error("key \"{at}.taskDefinition\" = {error}")]
     TaskDefinition { at: String, error: SourceError },
+    #[error("key \"{at}.roleArn\" = {error}")]
+    RoleArn {
+        at: String,
+        error: super::role::RoleArnError,
+    },
+    #[error(
+        "key \"{0}.roleArn\" needs \"taskDefinition\": \"ecs://CLUSTER/SERVICE\" beside it: it is the role assumed to reach that ECS service (in another account); remove it, or name the service"
+    )]
+    RoleWithoutService(String),
     #[error(
         "key \"{at}.{key}\" is empty; give the file's path relative to the mapping file, or remove the key"
     )]
@@ -344,6 +356,8 @@ struct RawService {
     tag_pattern: Option<String>,
     #[serde(rename = "taskDefinition")]
     task_definition: Option<String>,
+    #[serde(rename = "roleArn")]
+    role_arn: Option<String>,
     platform: Option<String>,
     #[serde(rename = "blueGreen")]
     blue_green: Option<String>,
@@ -366,7 +380,7 @@ struct RawContainer {
 }
 
 /// What a mapping's keys are for, said in every "unknown key" error.
-const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\", \"strict\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
+const KEYS_HELP: &str = "a mapping has \"uri\", \"tagPattern\", \"platform\", \"findings\", \"strict\" and \"services\"; a service has \"containers\", \"uri\", \"tagPattern\", \"taskDefinition\", \"roleArn\", \"platform\", \"blueGreen\", \"taskDefinitionTemplate\", \"appSpec\", \"imagePlaceholder\" and \"findings\"; a container has \"image\", or any of \"repository\", \"artifact\" and \"path\"";
 
 impl Mapping {
     /// Single-image mode as a mapping: one service without a name, whose one container takes the
@@ -389,6 +403,7 @@ impl Mapping {
                 rules: Rules::default(),
                 task_definition: task_definition.as_ref().map(ToString::to_string),
                 task_definition_source: task_definition,
+                role_arn: None,
                 blue_green: None,
                 blue_green_inputs: None,
             }],
@@ -504,6 +519,7 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Mappi
             "uri",
             "tagPattern",
             "taskDefinition",
+            "roleArn",
             "platform",
             "blueGreen",
             "taskDefinitionTemplate",
@@ -556,6 +572,11 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Mappi
             at: at.clone(),
             error,
         })?;
+    let role_arn = role_arn(
+        &at,
+        raw.role_arn.as_deref(),
+        task_definition_source.as_ref(),
+    )?;
     Ok(Service {
         rules: rules(
             Raw {
@@ -571,9 +592,29 @@ fn parse_service(name: &str, value: Value, base: &Path) -> Result<Service, Mappi
         containers,
         task_definition_source,
         task_definition: raw.task_definition,
+        role_arn,
         blue_green,
         blue_green_inputs,
     })
+}
+
+/// `roleArn`: an IAM role ARN, only beside an `ecs://` `taskDefinition`.
+fn role_arn(
+    at: &str,
+    role: Option<&str>,
+    task_definition: Option<&TaskDefinitionSource>,
+) -> Result<Option<super::role::RoleArn>, MappingError> {
+    let Some(role) = role else { return Ok(None) };
+    let role = role
+        .parse::<super::role::RoleArn>()
+        .map_err(|error| MappingError::RoleArn {
+            at: at.to_owned(),
+            error,
+        })?;
+    match task_definition {
+        Some(TaskDefinitionSource::Ecs { .. }) => Ok(Some(role)),
+        _ => Err(MappingError::RoleWithoutService(at.to_owned())),
+    }
 }
 
 /// `taskDefinitionTemplate` and `appSpec` (both or neither, only beside `blueGreen`) and
@@ -905,6 +946,8 @@ mod tests {
             (svc(r#"{"tagPattern": "(", "containers": {"w": {"artifact": "A"}}}"#), &["key \"services.web.tagPattern\" = \"(\": is not a valid regex"]),
             (svc(r#"{"blueGreen": "api", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.blueGreen\" = \"api\": the service has no such container (it has \"web\")"]),
             (svc(r#"{"taskDefinition": "", "containers": {"web": {"artifact": "A"}}}"#), &["\"services.web.taskDefinition\" is empty"]),
+            (svc(r#"{"roleArn": "arn:aws:iam::210987654321:role/deploy", "taskDefinition": "web.json", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.roleArn\" needs \"taskDefinition\": \"ecs://CLUSTER/SERVICE\" beside it"]),
+            (svc(r#"{"roleArn": "deploy", "taskDefinition": "ecs://prod/web", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.roleArn\" = \"deploy\" is not an IAM role ARN"]),
             (svc(r#"{"taskDefinitionTemplate": "t.json", "appSpec": "a.yaml", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.taskDefinitionTemplate\" needs \"services.web.blueGreen\": name the container whose image goes into imageDetail.json and into the template's placeholder"]),
             (svc(r#"{"blueGreen": "web", "taskDefinitionTemplate": "t.json", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.taskDefinitionTemplate\" is given without \"appSpec\"; CodeDeployToECS needs both: name the appspec.yaml too"]),
             (svc(r#"{"blueGreen": "web", "appSpec": "a.yaml", "containers": {"web": {"artifact": "A"}}}"#), &["key \"services.web.appSpec\" is given without \"taskDefinitionTemplate\"; CodeDeployToECS needs both"]),

@@ -13,6 +13,7 @@ pub mod names;
 pub mod partition;
 pub mod platform;
 pub mod reference;
+pub mod role;
 pub mod rules;
 pub mod s3;
 pub mod task_definition;

@@ -45,6 +45,10 @@ struct ReportService<'a> {
     running_task_definition: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     unchanged: Option<bool>,
+    /// The mapping's `roleArn`: the role `emit` assumed to read the `ecs://` service, and
+    /// `deploy --out` assumes to deploy it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role_arn: Option<String>,
     blue_green: Option<&'a str>,
     /// The blue/green template and `AppSpec` (paths as the mapping resolves them), when named.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,6 +253,7 @@ impl<'a> Report<'a> {
             task_definition: s.service.task_definition.as_deref(),
             running_task_definition: s.running.as_ref().map(|r| r.task_definition.as_str()),
             unchanged: s.unchanged(),
+            role_arn: s.service.role_arn.as_ref().map(ToString::to_string),
             blue_green: s.service.blue_green.as_ref().map(ContainerName::as_str),
             blue_green_inputs: s.service.blue_green_inputs.as_ref().map(|i| ReportInputs {
                 task_definition_template: i.template.display().to_string(),

@@ -24,9 +24,10 @@ fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// `target/node/node_modules`, where `.ci/deps-node` installs the npm packages.
+/// `target/node/node_modules` (or `$IMAGEDEF_NODE_DIR/node_modules`), where `.ci/deps-node`
+/// installs the npm packages.
 fn node_modules() -> PathBuf {
-    let dir = repo_file("target/node/node_modules");
+    let dir = crate::tools::installed("IMAGEDEF_NODE_DIR", "node").join("node_modules");
     assert!(
         dir.join("aws-cdk-lib").is_dir() && dir.join("aws-cdk").is_dir(),
         "no {}: run `bash .ci/deps-node` first",
@@ -195,7 +196,8 @@ fn scanners_pass(templates: &BTreeMap<&'static str, (PathBuf, Value)>) {
             String::from_utf8_lossy(&out.stderr)
         );
         // checkov: nothing failed; its one skip (the access-log bucket) says why.
-        let checkov = repo_file("target/checkov-venv/bin/checkov");
+        let checkov =
+            crate::tools::installed("IMAGEDEF_CHECKOV_VENV", "checkov-venv").join("bin/checkov");
         let out = Command::new(&checkov)
             .arg("--directory")
             .arg(path.parent().unwrap())

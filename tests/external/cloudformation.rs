@@ -158,7 +158,8 @@ fn cfn_lint_refuses_an_ecr_source_action_without_its_output_artifact() {
 
 /// checkov (`.ci/deps-checkov`) on `dir`, offline: its JSON report.
 fn checkov(dir: &Path) -> Value {
-    let checkov = repo_file("target/checkov-venv/bin/checkov");
+    let checkov =
+        crate::tools::installed("IMAGEDEF_CHECKOV_VENV", "checkov-venv").join("bin/checkov");
     let mut command = Command::new(&checkov);
     command
         .arg("--directory")

@@ -17,6 +17,7 @@ mod aws_regions;
 mod cdk;
 mod changes;
 mod cloudformation;
+mod deploy;
 mod emit_bundle;
 mod findings;
 mod forged_lines;

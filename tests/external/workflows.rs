@@ -28,9 +28,10 @@ fn workflows() -> Vec<PathBuf> {
     found
 }
 
-/// `action-validator FILE`, from `target/node`.
+/// `action-validator FILE`, from `target/node` (or `$IMAGEDEF_NODE_DIR`).
 fn action_validator(file: &Path) -> Output {
-    let validator = repo_file("target/node/node_modules/@action-validator/cli/cli.mjs");
+    let validator = crate::tools::installed("IMAGEDEF_NODE_DIR", "node")
+        .join("node_modules/@action-validator/cli/cli.mjs");
     Command::new("node")
         .arg(&validator)
         .arg(file)

@@ -4,7 +4,7 @@
 use imagedef::testing::OutFile;
 
 use crate::emit_mapping::ROOTS;
-use crate::util::{Env, examples};
+use crate::util::{Env, Run, examples};
 
 const TEMPLATE: &str = "p/source/deploy/api-taskdef.json";
 const APPSPEC: &str = "p/source/deploy/appspec.yaml";
@@ -159,59 +159,116 @@ fn a_leading_bom_and_a_two_mib_appspec_are_read_as_before() {
         .stdout_has("2 passed, 0 failed\n");
 }
 
-/// Every option that takes a number, with its variable and the largest value it accepts.
-const NUMERIC: [(&str, &str, u64); 2] = [
-    ("--scan-wait", "IMAGEDEF_SCAN_WAIT", 129_600),
-    ("--lock-timeout", "IMAGEDEF_LOCK_TIMEOUT", 129_600),
+/// An option that takes a number.
+struct Numeric {
+    /// The command lines it is given to, the value after the flag.
+    commands: &'static [&'static [&'static str]],
+    flag: &'static str,
+    var: &'static str,
+    /// What it accepts, as the usage error words it.
+    range: &'static str,
+    /// The smallest and the largest value it accepts.
+    ok: [&'static str; 2],
+    /// Just below the smallest (where 0 is not it) and just past the largest; [`huge`] values are
+    /// refused too.
+    bad: &'static [&'static str],
+    /// Asserts that the command ran on past the number (it was accepted).
+    accepted: fn(&Run),
+}
+
+/// Values past every range: whole numbers that overflow what a naive reader adds them to.
+fn huge() -> [String; 2] {
+    [i64::MAX.to_string(), u64::MAX.to_string()]
+}
+
+/// `emit web --container app --out o` wrote its files.
+fn emitted(run: &Run) {
+    run.code(0).stdout_has("wrote 2 files to o\n");
+}
+
+/// `deploy`/`confirm` read the number and went on to its `--file`, which is not there (no AWS
+/// call is made before the file is read).
+fn went_on_to_the_file(run: &Run) {
+    run.code(2).stderr_is("imagedef: error: --file missing.json: No such file or directory (os error 2); give the imagedefinitions.json to deploy, a folder holding one, or a bundle zip\n");
+}
+
+const EMIT: &[&[&str]] = &[&["emit", "web", "--container", "app", "--out", "o"]];
+const DEPLOY_AND_CONFIRM: &[&[&str]] = &[
+    &["deploy", "ecs://prod/web", "--file", "missing.json"],
+    &["confirm", "ecs://prod/web", "--file", "missing.json"],
+];
+
+/// Every option that takes a number, with its variable and the values it accepts.
+const NUMERIC: [Numeric; 4] = [
+    Numeric {
+        commands: EMIT,
+        flag: "--scan-wait",
+        var: "IMAGEDEF_SCAN_WAIT",
+        range: "0..=129600",
+        ok: ["0", "129600"],
+        bad: &["129601"],
+        accepted: emitted,
+    },
+    Numeric {
+        commands: EMIT,
+        flag: "--lock-timeout",
+        var: "IMAGEDEF_LOCK_TIMEOUT",
+        range: "0..=129600",
+        ok: ["0", "129600"],
+        bad: &["129601"],
+        accepted: emitted,
+    },
+    Numeric {
+        commands: DEPLOY_AND_CONFIRM,
+        flag: "--timeout",
+        var: "IMAGEDEF_TIMEOUT",
+        range: "1..=129600",
+        ok: ["1", "129600"],
+        bad: &["0", "129601"],
+        accepted: went_on_to_the_file,
+    },
+    Numeric {
+        commands: DEPLOY_AND_CONFIRM,
+        flag: "--poll-interval",
+        var: "IMAGEDEF_POLL_INTERVAL",
+        range: "0.01..=15",
+        ok: ["0.01", "15"],
+        bad: &["0", "0.009", "15.001", "16"],
+        accepted: went_on_to_the_file,
+    },
 ];
 
 #[test]
-fn no_numeric_flag_or_variable_panics_at_zero_its_maximum_or_past_it() {
-    let mut env = crate::util::web_artifact();
-    for (flag, var, max) in NUMERIC {
-        for ok in [0, max] {
-            let value = ok.to_string();
-            env.run(&[
-                "emit",
-                "web",
-                "--container",
-                "app",
-                "--out",
-                "o",
-                flag,
-                &value,
-            ])
-            .code(0)
-            .stdout_has("wrote 2 files to o\n");
-        }
-        for bad in [
-            (max + 1).to_string(),
-            i64::MAX.to_string(),
-            u64::MAX.to_string(),
-        ] {
-            let run = env.run(&[
-                "emit",
-                "web",
-                "--container",
-                "app",
-                "--out",
-                "o",
-                flag,
-                &bad,
-            ]);
-            run.code(2).stderr_is(&format!(
-                "error: invalid value '{bad}' for '{flag} <SECONDS>': {bad} is not in 0..={max}\n\nFor more information, try '--help'.\n"
+fn no_numeric_flag_or_variable_panics_at_its_bounds_or_past_them() {
+    let huge = huge();
+    for numeric in NUMERIC {
+        let (flag, var, range) = (numeric.flag, numeric.var, numeric.range);
+        for command in numeric.commands {
+            let mut env = crate::util::web_artifact();
+            let run = |env: &Env, value: Option<&str>| {
+                let mut args = command.to_vec();
+                args.extend(value.map(|v| [flag, v]).iter().flatten());
+                env.run(&args)
+            };
+            for ok in numeric.ok {
+                (numeric.accepted)(&run(&env, Some(ok)));
+            }
+            for bad in numeric
+                .bad
+                .iter()
+                .copied()
+                .chain(huge.iter().map(String::as_str))
+            {
+                run(&env, Some(bad)).code(2).stderr_is(&format!(
+                    "error: invalid value '{bad}' for '{flag} <SECONDS>': {bad} is not in {range}\n\nFor more information, try '--help'.\n"
+                ));
+            }
+            env.set(var, u64::MAX.to_string());
+            run(&env, None).code(2).stderr_is(&format!(
+                "error: invalid value '{max}' for '{flag} <SECONDS>': {max} is not in {range}\n\nFor more information, try '--help'.\nimagedef: the value is ${var}'s, set in the environment: unset it, or give a value in range\n",
+                max = u64::MAX
             ));
         }
-        env.set(var, u64::MAX.to_string());
-        env.run(&["emit", "web", "--container", "app", "--out", "o"])
-            .code(2)
-            .stderr_is(&format!(
-                "error: invalid value '{}' for '{flag} <SECONDS>': {} is not in 0..={max}\n\nFor more information, try '--help'.\nimagedef: the value is ${var}'s, set in the environment: unset it, or give a value in range\n",
-                u64::MAX,
-                u64::MAX
-            ));
-        env.set(var, "600");
     }
 }
 

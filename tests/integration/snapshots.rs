@@ -69,6 +69,16 @@ fn help_schema() {
     help_of("help_schema", &["schema"]);
 }
 
+#[test]
+fn help_deploy() {
+    help_of("help_deploy", &["deploy"]);
+}
+
+#[test]
+fn help_confirm() {
+    help_of("help_confirm", &["confirm"]);
+}
+
 // --- usage --------------------------------------------------------------------------------------
 
 #[test]

@@ -10,7 +10,7 @@ pub mod zips;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -257,7 +257,8 @@ pub struct Running {
     started: Instant,
     stdout: JoinHandle<Vec<u8>>,
     stderr: JoinHandle<Vec<u8>>,
-    lines: Receiver<String>,
+    /// The lines of stdout, and of stderr, as they come.
+    lines: [Receiver<String>; 2],
 }
 
 impl Running {
@@ -278,32 +279,18 @@ impl Running {
                 let program = cmd.get_program().display();
                 panic!("cannot run {program} ({e}); this test needs it: {install}")
             });
-        let mut stdout = child.stdout.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
-        let (send, lines) = mpsc::channel();
+        let (out_send, out_lines) = mpsc::channel();
+        let (err_send, err_lines) = mpsc::channel();
         Running {
             child,
             command,
             tmp,
             started: Instant::now(),
-            stdout: std::thread::spawn(move || {
-                let mut all = Vec::new();
-                stdout.read_to_end(&mut all).expect("reading stdout");
-                all
-            }),
-            stderr: std::thread::spawn(move || {
-                let mut all = Vec::new();
-                let mut reader = BufReader::new(stderr);
-                loop {
-                    let mut line = Vec::new();
-                    if reader.read_until(b'\n', &mut line).expect("reading stderr") == 0 {
-                        break all;
-                    }
-                    let _ = send.send(String::from_utf8_lossy(&line).into_owned());
-                    all.extend(line);
-                }
-            }),
-            lines,
+            stdout: std::thread::spawn(move || read_lines(stdout, &out_send, "stdout")),
+            stderr: std::thread::spawn(move || read_lines(stderr, &err_send, "stderr")),
+            lines: [out_lines, err_lines],
         }
     }
 
@@ -311,23 +298,50 @@ impl Running {
     /// ends first or hangs.
     #[track_caller]
     pub fn wait_for_stderr(&self, fragment: &str) {
+        self.wait_for(STDERR, fragment);
+    }
+
+    /// Waits until the run prints a line holding `fragment` on stdout; fails the test when it
+    /// ends first or hangs.
+    #[allow(dead_code, reason = "only tests/external (deploy's SIGTERM) uses it")]
+    #[track_caller]
+    pub fn wait_for_stdout(&self, fragment: &str) {
+        self.wait_for(STDOUT, fragment);
+    }
+
+    #[track_caller]
+    fn wait_for(&self, stream: usize, fragment: &str) {
+        let name = NAMES[stream];
         loop {
             let left = HANG.saturating_sub(self.started.elapsed());
-            match self.lines.recv_timeout(left) {
+            match self.lines[stream].recv_timeout(left) {
                 Ok(line) if line.contains(fragment) => return,
                 Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) => {
                     panic!(
-                        "no {fragment:?} on stderr within {HANG:?}: {}",
+                        "no {fragment:?} on {name} within {HANG:?}: {}",
                         self.command
                     )
                 }
                 Err(RecvTimeoutError::Disconnected) => panic!(
-                    "{} closed stderr without printing {fragment:?}",
+                    "{} closed {name} without printing {fragment:?}",
                     self.command
                 ),
             }
         }
+    }
+
+    /// Sends the run `signal` (a name `kill` knows, such as `TERM`), as CodeBuild does when it
+    /// stops a build.
+    #[allow(dead_code, reason = "only tests/external (deploy's SIGTERM) uses it")]
+    #[track_caller]
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("running kill");
+        assert!(sent.success(), "kill -{signal} {}", self.command);
     }
 
     /// Whether the run has not exited yet.
@@ -361,6 +375,24 @@ impl Running {
             "imagedef must exit 0, 1 or 2 and never panic: {run:#?}"
         );
         run
+    }
+}
+
+/// Reads `stream` to its end, sending each line as it comes; returns all of it.
+fn read_lines(stream: impl std::io::Read, send: &mpsc::Sender<String>, name: &str) -> Vec<u8> {
+    let mut all = Vec::new();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = Vec::new();
+        if reader
+            .read_until(b'\n', &mut line)
+            .unwrap_or_else(|e| panic!("reading {name}: {e}"))
+            == 0
+        {
+            break all;
+        }
+        let _ = send.send(String::from_utf8_lossy(&line).into_owned());
+        all.extend(line);
     }
 }
 

@@ -137,7 +137,8 @@ fn render(suites: &[(&str, Vec<Case<'_>>)]) -> String {
 }
 
 /// Text made safe for XML content and attributes; characters XML 1.0 cannot hold become U+FFFD.
-fn escape(text: &str) -> String {
+/// `deploy`'s and `confirm`'s JUnit reports use it too.
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -67,12 +67,7 @@ pub struct Moto {
 
 /// The Python of the venv `.ci/deps-aws` makes (moto, awscli, junitparser).
 pub fn venv_python() -> PathBuf {
-    std::env::var_os("IMAGEDEF_MOTO_VENV")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/moto-venv"),
-            PathBuf::from,
-        )
-        .join("bin/python")
+    super::installed("IMAGEDEF_MOTO_VENV", "moto-venv").join("bin/python")
 }
 
 /// A program the venv of `.ci/deps-aws` installs (`cfn-lint`), beside its Python.
@@ -367,6 +362,20 @@ pub fn detail(region: &str, repo: &str, digest: &str, tags: &[&str]) -> String {
     .to_string()
 }
 
+/// Sends a request that a stand-in received (its start line, headers and body) to `upstream` as
+/// it came, on a connection of its own that closes after the answer; the connection, to read it.
+pub fn pass_on(upstream: u16, start: &str, headers: &[(String, String)], body: &[u8]) -> TcpStream {
+    let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+    let mut request = format!("{start}\r\n");
+    for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
+        let _ = write!(request, "{k}: {v}\r\n");
+    }
+    request.push_str("connection: close\r\n\r\n");
+    up.write_all(request.as_bytes()).unwrap();
+    up.write_all(body).unwrap();
+    up
+}
+
 /// A minimal HTTP/1.1 exchange over one connection: returns the status and the body.
 pub fn http(
     port: u16,
@@ -652,8 +661,6 @@ fn serve(
     }
 }
 
-/// Does what a [`Fault::PutFirst`] or [`Fault::ReplayFirst`] plans before the request it applies
-/// to is forwarded; the request then passes.
 /// An HTTP answer: status, headers, body.
 type Answer = (u16, Vec<(String, String)>, Vec<u8>);
 
@@ -666,15 +673,7 @@ fn forward(
     body: &[u8],
     method: &str,
 ) -> Option<Answer> {
-    let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-    let mut request = format!("{start}\r\n");
-    for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
-        let _ = write!(request, "{k}: {v}\r\n");
-    }
-    request.push_str("connection: close\r\n\r\n");
-    up.write_all(request.as_bytes()).unwrap();
-    up.write_all(body).unwrap();
-    let mut up_reader = BufReader::new(up);
+    let mut up_reader = BufReader::new(pass_on(upstream, start, headers, body));
     let (status, up_headers, up_body) = read_message_of(&mut up_reader, true, method == "HEAD")?;
     let code = status.split(' ').nth(1).unwrap().parse().unwrap();
     let keep = up_headers
@@ -687,6 +686,8 @@ fn forward(
     Some((code, keep, up_body))
 }
 
+/// Does what a [`Fault::PutFirst`] or [`Fault::ReplayFirst`] plans before the request it applies
+/// to is forwarded; the request then passes.
 fn other_writer_first(
     fault: Fault,
     upstream: u16,

@@ -4,13 +4,29 @@
 
 pub mod aws;
 pub mod credentials;
+pub mod ecs_standin;
 pub mod findings;
 pub mod images;
 pub mod readers;
 pub mod registry;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The folder a `.ci/deps-*` script installs into, `target/NAME` of this checkout, or `$VAR` where
+/// it is set (a checkout that shares another's installs, such as a git worktree):
+/// `IMAGEDEF_MOTO_VENV` (moto-venv), `IMAGEDEF_CHECKOV_VENV` (checkov-venv), `IMAGEDEF_NODE_DIR`
+/// (node).
+pub fn installed(var: &str, name: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target")
+                .join(name)
+        },
+        PathBuf::from,
+    )
+}
 
 /// Runs a tool that the test needs; a missing tool fails the test with what to install.
 #[track_caller]

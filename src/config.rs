@@ -63,9 +63,9 @@ impl FindingsConfig {
 #[must_use]
 pub fn log_config(args: &GlobalArgs) -> LogConfig {
     LogConfig {
+        // -q keeps the problems (warnings and errors), and drops what went well.
         level: match (args.quiet, args.verbose) {
-            (true, _) => "error",
-            (false, 0) => "warn",
+            (true, _) | (false, 0) => "warn",
             (false, 1) => "debug",
             (false, _) => "trace",
         },
@@ -99,13 +99,16 @@ impl DiscoverConfig {
 pub struct ScanConfig {
     pub discover: DiscoverConfig,
     pub json: bool,
+    /// `-q`: only the files that cannot be used.
+    pub quiet: bool,
 }
 
 impl ScanConfig {
-    pub fn from_args(args: &ScanArgs) -> anyhow::Result<ScanConfig> {
+    pub fn from_args(args: &ScanArgs, cli: &Cli) -> anyhow::Result<ScanConfig> {
         Ok(ScanConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
             json: args.json,
+            quiet: cli.global.quiet,
         })
     }
 }
@@ -142,6 +145,8 @@ pub struct VerifyConfig {
     /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
     pub findings: FindingsConfig,
     pub json: bool,
+    /// `-q`: only the checks that did not pass.
+    pub quiet: bool,
 }
 
 impl VerifyConfig {
@@ -195,6 +200,7 @@ impl VerifyConfig {
                 .transpose()?,
             findings: FindingsConfig::from_args(&args.findings, cli)?,
             json: args.json,
+            quiet: cli.global.quiet,
         })
     }
 }
@@ -260,6 +266,8 @@ pub struct EmitConfig {
     pub strict: bool,
     /// `--resolve-tags`: a tag-only image in ECR is written with the digest its tag points at.
     pub resolve_tags: bool,
+    /// `-v`: `--dry-run` shows each file's contents.
+    pub verbose: bool,
     pub summary: Summary,
     /// `--lock-timeout`: the longest wait for another run's lock on OUT (mapping mode).
     pub lock_timeout: std::time::Duration,
@@ -372,6 +380,7 @@ impl EmitConfig {
             dry_run: args.dry_run,
             strict: args.strict,
             resolve_tags: args.resolve_tags,
+            verbose: cli.global.verbose > 0,
             summary: match (args.json, cli.global.quiet) {
                 (true, _) => Summary::Json,
                 (false, true) => Summary::Quiet,

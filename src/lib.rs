@@ -105,7 +105,7 @@ fn usage_error(e: &clap::Error) -> std::process::ExitCode {
 /// Runs one parsed command line. Errors are returned, not printed: [`main`] prints them once.
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args)?),
+        Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args, cli)?),
         Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args, cli)?),
         Command::Verify(args) => {
             commands::verify::run(&config::VerifyConfig::from_args(args, cli)?)

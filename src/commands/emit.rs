@@ -95,6 +95,7 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
             out: &config.out,
             mapping_mode: plan.path.is_some(),
             dry_run: config.dry_run,
+            contents: config.verbose,
             summary: config.summary,
             codebuild_src_dir: config.codebuild_src_dir.as_deref(),
             note: note.as_deref(),

@@ -77,7 +77,14 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
             skipped,
         })?;
     } else {
-        crate::io::stdout::print(&table(&rows))?;
+        // -q: only the rows with a problem.
+        let rows: Vec<Row<'_>> = rows
+            .into_iter()
+            .filter(|r| !config.quiet || !r.problems.is_empty())
+            .collect();
+        if !(config.quiet && rows.is_empty()) {
+            crate::io::stdout::print(&table(&rows))?;
+        }
         for s in &found.skipped {
             tracing::warn!("{}: skipped: {}", s.path.display(), s.reason);
         }

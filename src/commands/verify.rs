@@ -117,7 +117,7 @@ fn said(config: &VerifyConfig, report: &Report) -> anyhow::Result<ExitCode> {
     if config.json {
         crate::io::stdout::print_json(&check::report::json::document(report))?;
     } else {
-        crate::io::stdout::print(&check::report::text::render(report))?;
+        crate::io::stdout::print(&check::report::text::render(report, config.quiet))?;
     }
     Ok(ExitCode::worst(
         report.findings().iter().map(|f| f.severity),

@@ -37,6 +37,8 @@ pub struct Delivery<'a> {
     /// (single-image mode) the files are written one by one into a folder imagedef does not own.
     pub mapping_mode: bool,
     pub dry_run: bool,
+    /// With `--dry-run`: each text file's contents under its line (`-v`).
+    pub contents: bool,
     pub summary: Summary,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<&'a Path>,

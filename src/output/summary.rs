@@ -203,33 +203,53 @@ pub fn text(
         changes(&mut text, s);
     }
     if to.dry_run {
-        for f in files {
-            let _ = writeln!(
-                text,
-                "would write {} ({} bytes)",
-                escape::path(&to.out.join(&f.path)),
-                f.bytes.len()
-            );
-            if !deploy::is_bundle(&f.path)
-                && let Ok(shown) = std::str::from_utf8(&f.bytes)
+        let _ = writeln!(
+            text,
+            "would write {} files{} to {} (--dry-run: nothing was written{}):",
+            files.len(),
+            for_services(services),
+            escape::path(to.out),
+            if to.contents {
+                ""
+            } else {
+                "; -v shows each file"
+            }
+        );
+        let shown: Vec<String> = files
+            .iter()
+            .map(|f| escape::path(Path::new(&f.path)))
+            .collect();
+        let width = shown.iter().map(|p| p.chars().count()).max().unwrap_or(0);
+        for (f, path) in files.iter().zip(&shown) {
+            let _ = writeln!(text, "  {path:<width$}  {:>7} bytes", f.bytes.len());
+            if to.contents
+                && !deploy::is_bundle(&f.path)
+                && let Ok(body) = std::str::from_utf8(&f.bytes)
             {
-                text.push_str(shown);
+                for line in body.lines() {
+                    let _ = writeln!(text, "    | {}", escape::line(line));
+                }
             }
         }
     } else {
-        let services = match services {
-            [one] if one.service.name.is_none() => String::new(),
-            [_] => " for 1 service".to_owned(),
-            many => format!(" for {} services", many.len()),
-        };
         let _ = writeln!(
             text,
-            "wrote {} files{services} to {}",
+            "wrote {} files{} to {}",
             files.len(),
+            for_services(services),
             escape::path(to.out)
         );
     }
     text
+}
+
+/// ` for 3 services`, or nothing in single-image mode.
+fn for_services(services: &[ResolvedService<'_>]) -> String {
+    match services {
+        [one] if one.service.name.is_none() => String::new(),
+        [_] => " for 1 service".to_owned(),
+        many => format!(" for {} services", many.len()),
+    }
 }
 
 /// With `ecs://`: what changes against the task definition the ECS service runs now, a line per

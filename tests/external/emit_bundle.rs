@@ -156,7 +156,9 @@ fn mapping_mode_writes_one_bundle_per_service() {
         "-q",
     ];
     args.extend(roots);
-    env.run(&args).code(0);
+    env.run(&args)
+        .code(0)
+        .stderr_is(&crate::util::template_refused("pipeline"));
     let report: serde_json::Value =
         serde_json::from_str(&env.read("out/imagedef-report.json")).unwrap();
     let sums = env.read("out/SHA256SUMS");

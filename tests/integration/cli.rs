@@ -61,9 +61,11 @@ fn logs_go_to_stderr_and_json_logs_are_json() {
             .unwrap()
             .contains("t/imageDetail.json")
     );
-    let quiet = env.run(&["emit", "a", "--container", "app", "--dry-run", "-q"]);
-    quiet.code(0);
-    assert_eq!(quiet.stderr(), "");
+    // -q keeps the problems: the warning, and nothing of what went well.
+    env.run(&["emit", "a", "--container", "app", "--dry-run", "-q"])
+        .code(0)
+        .stdout_is("")
+        .stderr_is("imagedef: warning: a/t/imageDetail.json: refused: key \"ImageURI\": is missing; fix: every imageDetail.json needs \"ImageURI\"; the ECR source action writes it, and for a blue/green deploy write {\"ImageURI\": \"<registry>/<repository>@sha256:<digest>\"}\n");
 }
 
 #[test]
@@ -111,10 +113,20 @@ fn verbosity_flags_and_rust_log() {
         .code(0)
         .stdout_is(table)
         .stderr_has("imagedef: debug: searching a (artifact a) for imageDetail.json");
+    // -q lists only the files with a problem: here none.
+    env.run(&["scan", "a", "-q"]).code(0).stdout_is("");
+    env.write("a/t/imageDetail.json", "{}");
+    env.run(&["scan", "a", "-q"])
+        .code(0)
+        .stdout_is(
+            "ARTIFACT  PATH                REPOSITORY  TAGS  DIGEST  PROBLEM\n\
+             a         t/imageDetail.json  -           -     -       key \"ImageURI\": is missing; fix: every imageDetail.json needs \"ImageURI\"; the ECR source action writes it, and for a blue/green deploy write {\"ImageURI\": \"<registry>/<repository>@sha256:<digest>\"}\n",
+        );
+    std::fs::remove_file(env.path("a/t/imageDetail.json")).unwrap();
     env.set("RUST_LOG", "imagedef=debug");
     env.run(&["scan", "a", "-q"])
         .code(0)
-        .stdout_is(table)
+        .stdout_is("")
         .stderr_has("imagedef: debug: artifact a: 1 file(s) found");
 }
 

@@ -4,7 +4,9 @@
 use crate::util::zips;
 use std::time::{Duration, SystemTime};
 
-use crate::util::{emit_app, emit_web_bundle, web_artifact};
+use crate::util::{
+    DIGEST_WEB, HOST, INPUTS_ONLY, emit_app, emit_web_bundle, short_digests, web_artifact,
+};
 
 #[test]
 fn no_local_header_sets_the_data_descriptor_bit() {
@@ -54,8 +56,23 @@ fn two_runs_at_different_times_give_identical_zips() {
 #[test]
 fn dry_run_bundle_writes_nothing() {
     let env = web_artifact();
+    emit_app(&env, "web", &["--bundle", "--out", "real"])
+        .code(0)
+        .stdout_has("wrote 3 files to real\n");
+    let line = |f: &str| {
+        let bytes = std::fs::read(env.path(&format!("real/{f}"))).unwrap().len();
+        format!("  {f:<21}  {bytes:>7} bytes\n")
+    };
     emit_app(&env, "web", &["--bundle", "--dry-run", "--out", "out"])
         .code(0)
-        .stdout_has("would write out/imagedefinitions.zip");
+        .stdout_is(&format!(
+            "{}would write 3 files to out (--dry-run: nothing was written; -v shows each file):\n{}{}{}",
+            short_digests(&format!(
+                "app = {HOST}/shop/web@{DIGEST_WEB}  (from web:imageDetail.json)\n  checks: {INPUTS_ONLY}\n"
+            )),
+            line("imagedefinitions.json"),
+            line("imagedefinitions.zip"),
+            line("SHA256SUMS"),
+        ));
     assert!(!env.path("out").exists());
 }

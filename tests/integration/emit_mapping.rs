@@ -2,6 +2,7 @@
 //! hand-made layouts; what is written, what is refused, and that a refusal changes nothing.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -9,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::util::{
     DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, examples, short_digests as short,
+    template_refused,
 };
 
 const DIGEST_PROXY: &str =
@@ -74,10 +76,6 @@ fn example_summary(files: u32, out: &str) -> String {
     )
 }
 
-/// The warning every emit of the example pipeline gives: its source artifact holds the
-/// blue/green template of an imageDetail.json, which is no image.
-const TEMPLATE_REFUSED: &str = "imagedef: warning: p/source/templates/imageDetail.json: refused: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder; fix: render the template before this step (the value must be the real one, as the ECR source action writes it)\n";
-
 fn emit(env: &Env, extra: &[&str]) -> crate::util::Run {
     let mut args = vec!["emit", "--mapping", "p/source/imagedef.json"];
     args.extend(ROOTS);
@@ -104,7 +102,7 @@ fn three_services_write_exactly_the_expected_files() {
     emit(&env, &["--out", "out"])
         .code(0)
         .stdout_is(&example_summary(8, "out"))
-        .stderr_is(TEMPLATE_REFUSED);
+        .stderr_is(&template_refused("p"));
     assert_eq!(
         files_under(&env, "out"),
         BTreeSet::from(
@@ -164,7 +162,7 @@ fn sha256sum_checks_every_written_file() {
     emit(&env, &["--out", "out"])
         .code(0)
         .stdout_is(&example_summary(8, "out"))
-        .stderr_is(TEMPLATE_REFUSED);
+        .stderr_is(&template_refused("p"));
     let check = Command::new("sha256sum")
         .args(["-c", "--strict", "SHA256SUMS"])
         .current_dir(env.path("out"))
@@ -187,7 +185,7 @@ fn the_report_names_every_source_file() {
     emit(&env, &["--out", "out"])
         .code(0)
         .stdout_is(&example_summary(8, "out"))
-        .stderr_is(TEMPLATE_REFUSED);
+        .stderr_is(&template_refused("p"));
     let report = json_file(&env, "out/imagedef-report.json");
     assert_eq!(report["mapping"], "p/source/imagedef.json");
     let mut sources = BTreeSet::new();
@@ -276,7 +274,7 @@ fn two_runs_write_the_same_bytes() {
         emit(&env, &["--out", out])
             .code(0)
             .stdout_is(&example_summary(8, out))
-            .stderr_is(TEMPLATE_REFUSED);
+            .stderr_is(&template_refused("p"));
     }
     let (one, two) = (env.snapshot("one"), env.snapshot("two"));
     assert_eq!(one.len(), 12, "the folders and files: {:?}", one.keys());
@@ -289,7 +287,7 @@ fn files_imagedef_did_not_write_are_refused_and_nothing_changes() {
     emit(&env, &["--out", "out"])
         .code(0)
         .stdout_is(&example_summary(8, "out"))
-        .stderr_is(TEMPLATE_REFUSED);
+        .stderr_is(&template_refused("p"));
     env.write("out/notes.txt", "mine");
     env.write("out/web/extra.json", "{}");
     let before = env.snapshot("out");
@@ -311,7 +309,7 @@ fn a_service_dropped_from_the_mapping_leaves_nothing_behind() {
     emit(&env, &["--out", "out", "--bundle"])
         .code(0)
         .stdout_is(&example_summary(11, "out"))
-        .stderr_is(TEMPLATE_REFUSED);
+        .stderr_is(&template_refused("p"));
     assert!(env.path("out/batch.zip").is_file());
     let mapping = env.read("p/source/imagedef.json");
     let mut m: Value = serde_json::from_str(&mapping).unwrap();
@@ -321,7 +319,7 @@ fn a_service_dropped_from_the_mapping_leaves_nothing_behind() {
     emit(&env, &["--out", "out", "--bundle"])
         .code(0)
         .stdout_is(&format!("{web}{api}wrote 9 files for 2 services to out\n"))
-        .stderr_is(TEMPLATE_REFUSED);
+        .stderr_is(&template_refused("p"));
     let files = files_under(&env, "out");
     assert!(files.iter().all(|f| !f.starts_with("batch")), "{files:?}");
     assert!(!env.path("out/batch").exists());
@@ -526,7 +524,7 @@ fn the_command_line_overrides_the_mappings_uri_and_tag_pattern() {
 fn dry_run_and_json_write_nothing() {
     let env = example();
     let run = emit(&env, &["--out", "out", "--dry-run", "--json"]);
-    run.code(0).stderr_is(TEMPLATE_REFUSED);
+    run.code(0).stderr_is(&template_refused("p"));
     let out = run.json();
     assert_eq!(out["dry_run"], true);
     let paths: Vec<&str> = out["files"]
@@ -554,10 +552,32 @@ fn dry_run_and_json_write_nothing() {
         json!(["ApiImage:imageDetail.json"])
     );
     assert!(!env.path("out").exists());
+    // The plan: each file and its size, the report's and the sums' as a real run writes them.
+    let real = emit(&env, &["--out", "real"]);
+    real.code(0)
+        .stdout_has("wrote 8 files")
+        .stderr_is(&template_refused("p"));
+    let mut plan = format!(
+        "{}would write 8 files for 3 services to out (--dry-run: nothing was written; -v shows each file):\n",
+        example_lines().concat()
+    );
+    for f in out["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        let bytes = std::fs::read(env.path(&format!("real/{path}")))
+            .unwrap()
+            .len();
+        // The report names OUT, so its size follows the name's length.
+        let bytes = if path == "imagedef-report.json" {
+            f["bytes"].as_u64().unwrap() as usize
+        } else {
+            bytes
+        };
+        writeln!(plan, "  {path:<27}  {bytes:>7} bytes").unwrap();
+    }
     emit(&env, &["--out", "out", "--dry-run"])
         .code(0)
-        .stdout_has("would write out/api/imageDetail.json")
-        .stderr_is(TEMPLATE_REFUSED);
+        .stdout_is(&plan)
+        .stderr_is(&template_refused("p"));
     assert!(!env.path("out").exists());
 }
 
@@ -584,7 +604,8 @@ fn container_is_refused_with_mapping_unless_it_only_comes_from_the_environment()
         .code(0)
         .stdout_is(&example_summary(8, "out"))
         .stderr_is(&format!(
-            "imagedef: warning: CONTAINER_NAME=web is ignored: with --mapping the mapping names the containers\n{TEMPLATE_REFUSED}"
+            "imagedef: warning: CONTAINER_NAME=web is ignored: with --mapping the mapping names the containers\n{}",
+            template_refused("p")
         ));
 }
 
@@ -599,13 +620,14 @@ fn codebuild_warns_when_out_is_outside_the_primary_source() {
         .code(0)
         .stdout_is(&example_summary(8, "out"))
         .stderr_is(&format!(
-            "{TEMPLATE_REFUSED}imagedef: warning: --out out ([TMP]/out) lies outside $CODEBUILD_SRC_DIR ([TMP]/p/source): the buildspec's artifacts section takes paths relative to $CODEBUILD_SRC_DIR, so CodeBuild will not find the files there and fails with \"{warning}\"; write them inside it, e.g. --out imagedef-out\n"
+            "{}imagedef: warning: --out out ([TMP]/out) lies outside $CODEBUILD_SRC_DIR ([TMP]/p/source): the buildspec's artifacts section takes paths relative to $CODEBUILD_SRC_DIR, so CodeBuild will not find the files there and fails with \"{warning}\"; write them inside it, e.g. --out imagedef-out\n",
+            template_refused("p")
         ));
     let inside = emit(&env, &["--out", "p/source/imagedef-out"]);
     inside
         .code(0)
         .stdout_is(&example_summary(8, "p/source/imagedef-out"))
-        .stderr_is(TEMPLATE_REFUSED);
+        .stderr_is(&template_refused("p"));
     assert!(Path::new(&src).join("imagedef-out/SHA256SUMS").is_file());
 }
 

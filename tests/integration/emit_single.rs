@@ -1,5 +1,7 @@
 //! `emit` without a mapping: the one image found, under one container name.
 
+use std::fmt::Write as _;
+
 use crate::util::{
     DIGEST_API, DIGEST_WEB, Env, HOST, INPUTS_ONLY, ecr_detail, emit_app, short_digests,
 };
@@ -279,13 +281,47 @@ fn two_runs_write_the_same_bytes() {
 }
 
 #[test]
-fn dry_run_writes_nothing_and_shows_the_bytes() {
+fn dry_run_lists_what_it_would_write_and_shows_it_with_v() {
     let env = one_artifact();
-    let run = env.run(&["emit", "--container", "app", "--out", "o", "--dry-run"]);
-    run.code(0)
-        .stdout_has("would write o/imagedefinitions.json")
-        .stdout_has("\"name\": \"app\"")
+    // What a real run writes, to hold the plan to.
+    env.run(&["emit", "--container", "app", "--out", "real"])
+        .code(0)
+        .stdout_has("wrote 2 files to real\n")
+        .stderr_is(&outside_source("real"));
+    let files = ["imagedefinitions.json", "SHA256SUMS"];
+    let size = |f: &str| std::fs::read(env.path(&format!("real/{f}"))).unwrap().len();
+    let image = short_digests(&format!(
+        "app = {HOST}/shop/web@{DIGEST_WEB}  (from WebImage:imageDetail.json)\n  checks: {INPUTS_ONLY}\n"
+    ));
+    let plan = |v: &str| {
+        let mut plan =
+            format!("{image}would write 2 files to o (--dry-run: nothing was written{v}):\n");
+        for f in files {
+            writeln!(plan, "  {f:<21}  {:>7} bytes", size(f)).unwrap();
+            if v.is_empty() {
+                for line in env.read(&format!("real/{f}")).lines() {
+                    writeln!(plan, "    | {line}").unwrap();
+                }
+            }
+        }
+        plan
+    };
+    env.run(&["emit", "--container", "app", "--out", "o", "--dry-run"])
+        .code(0)
+        .stdout_is(&plan("; -v shows each file"))
         .stderr_is(&outside_source("o"));
+    let run = env.run(&[
+        "emit",
+        "--container",
+        "app",
+        "--out",
+        "o",
+        "--dry-run",
+        "-v",
+    ]);
+    run.code(0)
+        .stdout_is(&plan(""))
+        .stderr_has(&outside_source("o"));
     assert!(!env.path("o").exists());
 }
 

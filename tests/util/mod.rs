@@ -593,6 +593,14 @@ impl Drop for Run {
     }
 }
 
+/// The warning every emit of the example pipeline, copied to `pipeline`, gives: its source
+/// artifact holds the blue/green template of an imageDetail.json, which is no image.
+pub fn template_refused(pipeline: &str) -> String {
+    format!(
+        "imagedef: warning: {pipeline}/source/templates/imageDetail.json: refused: key \"ImageURI\" = \"<IMAGE1_NAME>\": holds an unrendered placeholder; fix: render the template before this step (the value must be the real one, as the ECR source action writes it)\n"
+    )
+}
+
 /// What a summary says ran for a service when only its inputs were checked: no task definition,
 /// no `--ecr`.
 pub const INPUTS_ONLY: &str =

@@ -8,11 +8,15 @@ use std::fmt::Write as _;
 use super::{Report, Severity};
 use crate::io::escape;
 
-/// The report as text, one line a result and a last line of counts.
+/// The report as text, one line a result and a last line of counts; `quiet` (`-q`): only the
+/// results that did not pass, and nothing when all passed.
 #[must_use]
-pub fn render(report: &Report) -> String {
+pub fn render(report: &Report, quiet: bool) -> String {
     let mut text = String::new();
-    for p in report.passes_images_first() {
+    if quiet && report.findings().is_empty() {
+        return text;
+    }
+    for p in report.passes_images_first().filter(|_| !quiet) {
         let (subject, detail) = (escape::line(&p.subject), escape::line(&p.detail));
         let _ = writeln!(text, "ok      {subject}: {detail}");
     }
@@ -51,12 +55,25 @@ mod tests {
             r.fail("api:imageDetail.json", "disagrees");
         });
         assert_eq!(
-            render(&report),
+            render(&report, false),
             "ok      web:imageDetail.json: repo@sha256:1\n\
              ok      a.zip: reads cleanly\n\
              ERROR   b.zip: cannot read bundle b.zip\n\
              FAILED  api:imageDetail.json: disagrees\n\
              2 passed, 2 failed\n"
         );
+        assert_eq!(
+            render(&report, true),
+            "ERROR   b.zip: cannot read bundle b.zip\n\
+             FAILED  api:imageDetail.json: disagrees\n\
+             2 passed, 2 failed\n"
+        );
+    }
+
+    #[test]
+    fn quiet_says_nothing_when_everything_passed() {
+        let mut report = Report::default();
+        report.record(Check::Bundle, |r| r.ok("a.zip", "reads cleanly"));
+        assert_eq!(render(&report, true), "");
     }
 }

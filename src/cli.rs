@@ -139,10 +139,12 @@ pub struct GlobalArgs {
     /// More log output on stderr (-v: debug, -vv: trace). RUST_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Only errors on stderr.
+    /// Only problems: on stderr warnings and errors, on stdout only what did not pass.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Log format on stderr: text, or json (one object per line, for CloudWatch).
+    /// Log format on stderr: text, or json (one object per line, for CloudWatch, from level info:
+    /// an event per finding and per container checked, with fields service, container, image,
+    /// digest and check).
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text, env = "IMAGEDEF_LOG_FORMAT")]
     pub log_format: LogFormat,
 }
@@ -371,6 +373,12 @@ pub struct EmitArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also write what was checked as JUnit XML to FILE, for a CodeBuild report group
+    /// (file-format: JUNITXML): a test case per service and check, named by the service's
+    /// artifact and its folder relative to the build. Written whatever the outcome; not inside
+    /// OUT.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
     /// With --mapping: how long to wait for another process's lock on OUT before giving up (exit
     /// 2, naming the process); at most 129600 (36 hours).
     #[arg(

@@ -5,7 +5,7 @@
 
 pub mod deploy;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
 
@@ -64,7 +64,10 @@ impl FindingsConfig {
 pub fn log_config(args: &GlobalArgs) -> LogConfig {
     LogConfig {
         // -q keeps the problems (warnings and errors), and drops what went well.
+        // JSON logs also carry what went well, an event per container checked (for log
+        // queries); text leaves that to the summary on stdout.
         level: match (args.quiet, args.verbose) {
+            (false, 0) if args.log_format == LogFormat::Json => "info",
             (true, _) | (false, 0) => "warn",
             (false, 1) => "debug",
             (false, _) => "trace",
@@ -271,6 +274,8 @@ pub struct EmitConfig {
     pub summary: Summary,
     /// `--lock-timeout`: the longest wait for another run's lock on OUT (mapping mode).
     pub lock_timeout: std::time::Duration,
+    /// `--junit`: where to write what was checked as JUnit XML.
+    pub junit: Option<PathBuf>,
 }
 
 /// What `emit` prints on stdout when it succeeds.
@@ -282,6 +287,17 @@ pub enum Summary {
     Json,
     /// `-q`: nothing.
     Quiet,
+}
+
+impl Summary {
+    /// The summary `--json` and `-q` ask for; `--json` wins.
+    fn of(json: bool, quiet: bool) -> Summary {
+        match (json, quiet) {
+            (true, _) => Summary::Json,
+            (false, true) => Summary::Quiet,
+            (false, false) => Summary::Text,
+        }
+    }
 }
 
 impl EmitConfig {
@@ -363,8 +379,6 @@ impl EmitConfig {
         });
         Ok(EmitConfig {
             discover: DiscoverConfig::from_args(&args.discover)?,
-            mode,
-            out,
             rules: Rules {
                 uri,
                 tag_pattern,
@@ -381,13 +395,46 @@ impl EmitConfig {
             strict: args.strict,
             resolve_tags: args.resolve_tags,
             verbose: cli.global.verbose > 0,
-            summary: match (args.json, cli.global.quiet) {
-                (true, _) => Summary::Json,
-                (false, true) => Summary::Quiet,
-                (false, false) => Summary::Text,
-            },
+            summary: Summary::of(args.json, cli.global.quiet),
             lock_timeout: std::time::Duration::from_secs(args.lock_timeout),
+            junit: junit_beside(args.junit.as_deref(), &mode, &out)?,
+            mode,
+            out,
         })
+    }
+}
+
+/// `--junit`, which mapping mode may not write inside OUT.
+fn junit_beside(
+    junit: Option<&Path>,
+    mode: &EmitMode,
+    out: &Path,
+) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(junit) = junit
+        && matches!(mode, EmitMode::Mapping { .. })
+        && inside(junit, out)
+    {
+        bail!(
+            "--junit {} lies inside --out {}, which emit replaces as a whole (the report would be lost, or would stand in the way of the next run); write it beside OUT, e.g. --junit imagedef-junit.xml",
+            junit.display(),
+            out.display()
+        );
+    }
+    Ok(junit.map(Path::to_path_buf))
+}
+
+/// Whether `path` names OUT or something inside it, as both are spelled from here.
+fn inside(path: &Path, out: &Path) -> bool {
+    match (std::path::absolute(path), std::path::absolute(out)) {
+        (Ok(path), Ok(out)) => {
+            let normal = |p: &Path| -> PathBuf {
+                p.components()
+                    .filter(|c| !matches!(c, std::path::Component::CurDir))
+                    .collect()
+            };
+            normal(&path).starts_with(normal(&out))
+        }
+        _ => false,
     }
 }
 

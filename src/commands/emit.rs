@@ -15,10 +15,37 @@ use crate::discover;
 use crate::error::ExitCode;
 use crate::model::Given;
 use crate::model::mapping::Mapping;
-use crate::output::{self, Delivery};
+use crate::model::names::ServiceName;
+use crate::output::{self, Delivery, junit};
 use crate::resolve::{self, ResolvedService};
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
+    let mut checked = None;
+    let result = emit(config, &mut checked);
+    let Some(path) = &config.junit else {
+        return result;
+    };
+    let ended = result.as_ref().err().map(|e| format!("{e:#}"));
+    let xml = match checked {
+        // The check stage's failures are its cases already.
+        Some((cases, passed)) => cases.xml(ended.as_deref().filter(|_| passed)),
+        None => junit::ended_before_checks(ended.as_deref().unwrap_or("ended before its checks")),
+    };
+    match (super::write_junit(path, &xml), result) {
+        (Err(e), Ok(_)) => Err(e),
+        (Err(e), Err(ended)) => {
+            tracing::error!("{e:#}");
+            Err(ended)
+        }
+        (Ok(()), result) => result,
+    }
+}
+
+/// The plan; `checked` receives the JUnit cases once the check stage ran, and whether it passed.
+fn emit(
+    config: &EmitConfig,
+    checked: &mut Option<(junit::Cases, bool)>,
+) -> anyhow::Result<ExitCode> {
     let plan = match &config.mode {
         EmitMode::Single {
             container,
@@ -76,6 +103,19 @@ pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
         report.record(Check::Strict, |r| {
             coverage::strict(&services, &coverage, by, r);
         });
+    }
+    let images = check::containers(&services, &plan);
+    report.log_events(&images, |seen| {
+        let at = services.iter().position(|s| {
+            s.service.name.as_ref().map(ServiceName::as_str) == seen.service.as_deref()
+        })?;
+        Some(coverage[at].to_string())
+    });
+    if config.junit.is_some() {
+        *checked = Some((
+            junit_cases(&services, &coverage, &report, config, strict.is_some()),
+            report.is_clean(),
+        ));
     }
     report.conclude("nothing was written")?;
     let checked = output::Checked {
@@ -151,4 +191,24 @@ fn check(
         findings::check(&images, &found, aws::shared, config.scan_wait, r);
     });
     files
+}
+
+/// `--junit`'s cases of the checks of `services`.
+fn junit_cases(
+    services: &[ResolvedService<'_>],
+    coverage: &[Coverage],
+    report: &Report,
+    config: &EmitConfig,
+    strict: bool,
+) -> junit::Cases {
+    let named: Vec<junit::Service<'_>> = services
+        .iter()
+        .zip(coverage)
+        .map(|(s, coverage)| junit::Service {
+            name: s.service.name.as_ref().map(ServiceName::as_str),
+            coverage,
+        })
+        .collect();
+    let paths = check::report::junit::Paths::here();
+    junit::Cases::of(&named, report, &config.out, strict, &paths)
 }

@@ -105,6 +105,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
         check::findings::not_checked(&images);
     }
     check::held::say(&bundles, config.strict, &mut report);
+    report.log_events(&images, |_| None);
     said(config, &report)
 }
 
@@ -198,7 +199,8 @@ fn need(config: &VerifyConfig, report: &mut Recorder) -> (Option<Need>, Vec<Runn
 
 /// Writes the report as JUnit XML to `path`, atomically.
 fn write_junit(path: &std::path::Path, report: &Report) -> anyhow::Result<()> {
-    super::write_junit(path, &check::report::junit::xml(report))
+    let paths = check::report::junit::Paths::here();
+    super::write_junit(path, &check::report::junit::xml(report, &paths))
 }
 
 /// Nothing usable was found and no artifact was given: a failed check, or an error (exit 2) when

@@ -2,6 +2,7 @@
 //! line whatever the values in it hold (`EscapingStderr`); JSON lines escape themselves.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -18,14 +19,27 @@ use crate::io::escape;
 /// Logging: the level the flags ask for and the line format. `RUST_LOG` still overrides.
 #[derive(Clone, Copy, Debug)]
 pub struct LogConfig {
-    /// `error` (`-q`), `warn` (default), `debug` (`-v`) or `trace` (`-vv`).
+    /// `warn` (`-q`, and text's default), `info` (JSON's default), `debug` (`-v`) or `trace`
+    /// (`-vv`).
     pub level: &'static str,
     /// One JSON object per line (for CloudWatch) instead of text.
     pub json: bool,
 }
 
+/// Whether logs are JSON lines ([`init`] with `json`): then the check stages log each finding,
+/// and each container they checked, as an event of its own with its fields (`service`,
+/// `container`, `image`, `digest`, `check`), for log queries to select on.
+static STRUCTURED: AtomicBool = AtomicBool::new(false);
+
+/// True when logs are JSON lines.
+#[must_use]
+pub fn structured() -> bool {
+    STRUCTURED.load(Ordering::Relaxed)
+}
+
 /// Sets up the global subscriber at the level `config` asks for; `RUST_LOG` overrides it.
 pub fn init(config: &LogConfig) {
+    STRUCTURED.store(config.json, Ordering::Relaxed);
     let level = config.level;
     // RUST_LOG takes `level` or `target=level,...` directives; a value that does not parse is
     // ignored in favour of the flags.

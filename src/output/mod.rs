@@ -7,6 +7,7 @@
 
 pub mod bundle;
 mod file;
+pub mod junit;
 pub mod layout;
 pub mod render;
 pub mod report;

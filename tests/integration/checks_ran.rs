@@ -172,3 +172,107 @@ fn a_single_image_says_its_checks_and_strict_fails_what_could_not_run() {
         );
     assert!(!env.path("o").exists());
 }
+
+/// `emit --junit`: a suite per service (its artifact), a case per check, class names the
+/// service's folder relative to the build however OUT was given, never an absolute path.
+#[test]
+fn junit_has_a_case_per_service_and_check_named_relative_to_the_build() {
+    let mut env = two_services(false);
+    env.set("CODEBUILD_SRC_DIR", env.path("").to_str().unwrap());
+    let out = env.path("out");
+    let args = [
+        &EMIT[..4],
+        &[
+            out.to_str().unwrap(),
+            "Web=web",
+            "Api=api",
+            "--junit",
+            "reports/emit.xml",
+        ],
+    ]
+    .concat();
+    env.run(&args)
+        .code(0)
+        .stdout_has("wrote 4 files for 2 services to")
+        .stderr_has(NO_SCAN_READ);
+    let case = |service: &str, check: &str, inner: &str| {
+        format!(
+            "    <testcase classname=\"out/{service}\" name=\"{check}\">\n      {inner}\n    </testcase>\n"
+        )
+    };
+    let skipped = |why: &str| format!("<skipped message=\"{}\"/>", why.replace('"', "&quot;"));
+    let expected = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <testsuites name=\"imagedef emit\" tests=\"10\" failures=\"0\" errors=\"0\">\n  \
+         <testsuite name=\"web\" tests=\"5\" failures=\"0\" errors=\"0\" skipped=\"4\">\n{}{}{}{}{}  </testsuite>\n  \
+         <testsuite name=\"api\" tests=\"5\" failures=\"0\" errors=\"0\" skipped=\"5\">\n{}{}{}{}{}  </testsuite>\n\
+         </testsuites>\n",
+        case("web", "task definition", "<system-out>passed</system-out>"),
+        case("web", "templates", &skipped("off: not asked for")),
+        case("web", "ECR", &skipped("off: not asked for")),
+        case(
+            "web",
+            "platform",
+            &skipped(&format!("not checked: {WEB_PLATFORM_WHY}"))
+        ),
+        case("web", "findings", &skipped("off: not asked for")),
+        case(
+            "api",
+            "task definition",
+            &skipped(&format!("not checked: {TASK_DEFINITION_WHY}"))
+        ),
+        case("api", "templates", &skipped("off: not asked for")),
+        case("api", "ECR", &skipped("off: not asked for")),
+        case(
+            "api",
+            "platform",
+            &skipped(&format!("not checked: {NO_PLATFORM_WHY}"))
+        ),
+        case(
+            "api",
+            "findings",
+            &skipped(&format!("not checked: {FINDINGS_WHY}"))
+        ),
+    );
+    assert_eq!(env.read("reports/emit.xml"), expected);
+    assert!(
+        !env.read("reports/emit.xml")
+            .contains(env.path("").to_str().unwrap())
+    );
+
+    // Under --strict what could not run fails, and a task definition that lacks the container
+    // fails on its service's case; nothing is written to OUT, the report is.
+    env.write(
+        "web-task.json",
+        r#"{"family":"web","requiresCompatibilities":["FARGATE"],"containerDefinitions":[{"name":"other","image":"x"}]}"#,
+    );
+    let run = env.run(&[&args[..], &["--strict"]].concat());
+    run.code(1).stderr_is("imagedef: error: mapping m.json, key \"services.web.taskDefinition\": container \"web\" not in task definition web-task.json (family web), which has containers \"other\"; the ECS deploy would fail with \"The AWS ECS container web does not exist\"; fix: use the container name from the task definition; nothing was written\n");
+    let xml = env.read("reports/emit.xml");
+    assert!(
+        xml.contains(
+            "<testsuites name=\"imagedef emit\" tests=\"10\" failures=\"5\" errors=\"0\">"
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("    <testcase classname=\"out/web\" name=\"task definition\">\n      <failure message=\"mapping m.json, key &quot;services.web.taskDefinition&quot;: "),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(&format!("    <testcase classname=\"out/api\" name=\"findings\">\n      <failure message=\"could not run: {FINDINGS_WHY}; --strict makes every check that cannot run a failure\" type=\"failed\">")),
+        "{xml}"
+    );
+
+    // A run that ends before its checks is one error case; --junit may not lie inside OUT.
+    env.write("m.json", "{");
+    env.run(&args).code(2).stderr_has("m.json");
+    let xml = env.read("reports/emit.xml");
+    assert!(
+        xml.contains("<testsuite name=\"emit\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">\n    <testcase classname=\"imagedef.emit\" name=\"run\">\n      <error message=\""),
+        "{xml}"
+    );
+    env.run(&["emit", "--mapping", "m.json", "--out", "out", "--junit", "./out/x.xml"])
+        .code(2)
+        .stderr_is("imagedef: error: --junit ./out/x.xml lies inside --out out, which emit replaces as a whole (the report would be lost, or would stand in the way of the next run); write it beside OUT, e.g. --junit imagedef-junit.xml\n");
+}

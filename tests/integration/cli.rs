@@ -3,7 +3,7 @@
 use std::io::Read as _;
 use std::process::{Command, Stdio};
 
-use crate::util::{BIN, DIGEST_WEB, Env, ecr_detail};
+use crate::util::{BIN, DIGEST_WEB, Env, HOST, ecr_detail};
 
 #[test]
 fn help_documents_flags_defaults_env_and_exit_codes() {
@@ -66,6 +66,96 @@ fn logs_go_to_stderr_and_json_logs_are_json() {
         .code(0)
         .stdout_is("")
         .stderr_is("imagedef: warning: a/t/imageDetail.json: refused: key \"ImageURI\": is missing; fix: every imageDetail.json needs \"ImageURI\"; the ECR source action writes it, and for a blue/green deploy write {\"ImageURI\": \"<registry>/<repository>@sha256:<digest>\"}\n");
+}
+
+/// Each line of the run's stderr, read as JSON.
+fn json_lines(run: &crate::util::Run) -> Vec<serde_json::Value> {
+    run.stderr()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {run:#?}")))
+        .collect()
+}
+
+/// JSON logs carry an event per container checked and per finding, with the fields a log query
+/// selects on; text logs leave what went well to the summary.
+#[test]
+fn json_log_events_carry_service_container_image_digest_and_check() {
+    let env = Env::new();
+    env.write(
+        "web/imageDetail.json",
+        ecr_detail("shop/web", DIGEST_WEB, &["1"]),
+    );
+    env.write(
+        "m.json",
+        r#"{"services": {"web": {"containers": {"app": {"artifact": "Web"}}}}}"#,
+    );
+    let emit = [
+        "emit",
+        "--mapping",
+        "m.json",
+        "Web=web",
+        "--log-format",
+        "json",
+        "-q",
+    ];
+    let run = env.run(&emit[..emit.len() - 1]);
+    run.code(0).stdout_has("wrote 3 files for 1 service");
+    let events = json_lines(&run);
+    let mut event = events[0].clone();
+    event.as_object_mut().unwrap().remove("timestamp");
+    assert_eq!(
+        event,
+        serde_json::json!({
+            "level": "INFO",
+            "message": "checked",
+            "subject": "service \"web\", container \"app\"",
+            "service": "web",
+            "container": "app",
+            "image": format!("{HOST}/shop/web@{DIGEST_WEB}"),
+            "digest": DIGEST_WEB,
+            "checks": "task definition not checked, templates off, ECR off, platform not checked, findings off",
+        })
+    );
+    assert_eq!(events.len(), 1, "{run:#?}");
+    // -q: only the problems, and here there are none.
+    env.run(&emit).code(0).stdout_is("").stderr_is("");
+    // A failed check: its event names the check and the service, then the error ends the run.
+    env.write(
+        "t.json",
+        r#"{"family":"web","containerDefinitions":[{"name":"other","image":"x"}]}"#,
+    );
+    env.write(
+        "m.json",
+        r#"{"services": {"web": {"containers": {"app": {"artifact": "Web"}}, "taskDefinition": "t.json"}}}"#,
+    );
+    let run = env.run(&emit);
+    run.code(1).stdout_is("");
+    let events = json_lines(&run);
+    assert_eq!(events.len(), 2, "{run:#?}");
+    assert_eq!(events[0]["level"], "WARN");
+    assert_eq!(events[0]["check"], "task definition");
+    assert_eq!(events[0]["service"], "web");
+    assert_eq!(
+        events[0]["subject"],
+        "mapping m.json, key \"services.web.taskDefinition\""
+    );
+    assert_eq!(events[1]["level"], "ERROR");
+    assert!(
+        events[1]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("nothing was written"),
+        "{run:#?}"
+    );
+    // Text logs say nothing of what went well.
+    env.write(
+        "m.json",
+        r#"{"services": {"web": {"containers": {"app": {"artifact": "Web"}}}}}"#,
+    );
+    env.run(&["emit", "--mapping", "m.json", "Web=web"])
+        .code(0)
+        .stdout_has("wrote 3 files for 1 service")
+        .stderr_is("");
 }
 
 #[test]
@@ -140,12 +230,6 @@ fn every_stderr_line_is_json_with_json_logs() {
         ecr_detail("shop/web", DIGEST_WEB, &["1"]),
     );
     env.write("a/t/imageDetail.json", "{}");
-    let json_lines = |run: &crate::util::Run| -> Vec<serde_json::Value> {
-        run.stderr()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?} in {run:#?}")))
-            .collect()
-    };
     let run = env.run(&[
         "emit",
         "a",

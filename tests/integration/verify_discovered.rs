@@ -65,3 +65,34 @@ fn nothing_to_verify_is_exit_1() {
         .code(1)
         .stdout_has("nothing was verified");
 }
+
+/// In a build, files are found under absolute paths that change with every build
+/// (`/codebuild/output/srcNNN/...`): the JUnit report names each case by its artifact and its
+/// path inside it, so that a report group follows it from build to build.
+#[test]
+fn junit_names_hold_no_absolute_build_path() {
+    let mut env = crate::util::web_and_api();
+    let (web, api) = (env.path("web"), env.path("api"));
+    env.set("CODEBUILD_SRC_DIR", web.to_str().unwrap());
+    env.set("CODEBUILD_SRC_DIR_ApiImage", api.to_str().unwrap());
+    env.run(&["verify", "--junit", "r.xml"])
+        .code(0)
+        .stdout_has("2 passed, 0 failed");
+    let xml = env.read("r.xml");
+    let names: Vec<&str> = xml
+        .lines()
+        .filter_map(|l| l.split(" name=\"").nth(1))
+        .map(|rest| rest.split('"').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "imagedef verify",
+            "imageDetail",
+            // Relative to the working directory ($CODEBUILD_SRC_DIR in a build).
+            "primary:imageDetail.json (imageDetail.json)",
+            "ApiImage:imageDetail.json (api/imageDetail.json)",
+        ],
+        "{xml}"
+    );
+}

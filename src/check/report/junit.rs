@@ -1,23 +1,112 @@
 //! The report as JUnit XML, the format `CodeBuild` report groups read (`file-format: JUNITXML`):
 //! a test suite per check, a test case per subject of that check (file x check), failing with
-//! every message found for it. Pure: a [`Report`] in, the XML text out.
+//! every message found for it. Pure: a [`Report`] in, the XML text out. Test case names never hold
+//! an absolute build path ([`Paths`]): `CodeBuild` builds under a new `/codebuild/output/srcNNN/`
+//! each time, and a report group follows a case's history by its name. [`render`] writes any
+//! suites of [`Case`]s; `emit --junit` uses it too.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use super::{Report, Severity};
 
-/// One test case: a subject of one check, with what was found.
-struct Case<'a> {
-    subject: &'a str,
-    passed: Vec<&'a str>,
-    failed: Vec<&'a str>,
-    errors: Vec<&'a str>,
+/// One test case: what passed, failed or could not be read of one subject, or why it was skipped.
+#[derive(Clone, Debug, Default)]
+pub struct Case {
+    pub classname: String,
+    pub name: String,
+    pub passed: Vec<String>,
+    pub failed: Vec<String>,
+    pub errors: Vec<String>,
+    /// Not run: why (a case that failed or errs is not skipped).
+    pub skipped: Option<String>,
 }
 
-/// The report as a JUnit XML document.
+impl Case {
+    fn errs(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    fn fails(&self) -> bool {
+        self.errors.is_empty() && !self.failed.is_empty()
+    }
+
+    fn skips(&self) -> bool {
+        self.errors.is_empty() && self.failed.is_empty() && self.skipped.is_some()
+    }
+}
+
+/// The directories a build's absolute paths start with (the working directory and
+/// `$CODEBUILD_SRC_DIR`): a subject's path under one is named relative to it, and an absolute
+/// path in parentheses after a subject's stable name (`web:imageDetail.json (/codebuild/...)`)
+/// is left out.
+#[derive(Clone, Debug, Default)]
+pub struct Paths {
+    /// Longest first, each ending in `/`.
+    bases: Vec<String>,
+}
+
+impl Paths {
+    /// The bases of this process: its working directory and `$CODEBUILD_SRC_DIR`.
+    #[must_use]
+    pub fn here() -> Paths {
+        let bases = [
+            std::env::current_dir().ok(),
+            std::env::var_os("CODEBUILD_SRC_DIR").map(PathBuf::from),
+        ];
+        Paths::of(bases.iter().flatten().map(PathBuf::as_path))
+    }
+
+    /// The bases `dirs`.
+    pub fn of<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Paths {
+        let mut bases: Vec<String> = dirs
+            .into_iter()
+            .filter(|d| d.is_absolute() && d.parent().is_some())
+            .map(|d| format!("{}/", d.display().to_string().trim_end_matches('/')))
+            .collect();
+        bases.sort_by_key(|b| std::cmp::Reverse(b.len()));
+        bases.dedup();
+        Paths { bases }
+    }
+
+    /// `subject` with every base's absolute paths made relative and an absolute path in closing
+    /// parentheses left out.
+    #[must_use]
+    pub fn name(&self, subject: &str) -> String {
+        let mut name = subject.to_owned();
+        for base in &self.bases {
+            name = name.replace(base.as_str(), "");
+        }
+        if name.ends_with(')')
+            && let Some(at) = name.rfind(" (/")
+        {
+            name.truncate(at);
+        }
+        name
+    }
+
+    /// `path` as a case names it: relative as given; under a base, relative to it; else its file
+    /// name.
+    #[must_use]
+    pub fn path(&self, path: &Path) -> String {
+        if path.is_relative() {
+            return path.display().to_string();
+        }
+        let shown = path.display().to_string();
+        self.bases
+            .iter()
+            .find_map(|b| shown.strip_prefix(b.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| {
+                path.file_name()
+                    .map_or(shown.clone(), |n| n.to_string_lossy().into_owned())
+            })
+    }
+}
+
+/// The report as a JUnit XML document, case names relative to `paths`.
 #[must_use]
-pub fn xml(report: &Report) -> String {
+pub fn xml(report: &Report, paths: &Paths) -> String {
     let entries = report
         .passes_images_first()
         .map(|p| (p.check.name(), p.subject.as_str(), None, p.detail.as_str()))
@@ -30,110 +119,111 @@ pub fn xml(report: &Report) -> String {
             )
         }));
     // Suites by check and cases by subject, both in the order first seen.
-    let mut suites: Vec<(&str, Vec<Case<'_>>)> = Vec::new();
+    let mut suites: Vec<(String, Vec<Case>)> = Vec::new();
     let mut index: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
     for (check, subject, severity, text) in entries {
         let (s, c) = *index.entry((check, subject)).or_insert_with(|| {
             let s = suites
                 .iter()
-                .position(|(name, _)| *name == check)
+                .position(|(name, _)| name == check)
                 .unwrap_or_else(|| {
-                    suites.push((check, Vec::new()));
+                    suites.push((check.to_owned(), Vec::new()));
                     suites.len() - 1
                 });
             suites[s].1.push(Case {
-                subject,
-                passed: Vec::new(),
-                failed: Vec::new(),
-                errors: Vec::new(),
+                classname: format!("imagedef.{check}"),
+                name: paths.name(subject),
+                ..Case::default()
             });
             (s, suites[s].1.len() - 1)
         });
         let case = &mut suites[s].1[c];
+        let text = text.to_owned();
         match severity {
             None => case.passed.push(text),
             Some(Severity::Failed) => case.failed.push(text),
             Some(Severity::Error) => case.errors.push(text),
         }
     }
-    render(&suites)
+    render("imagedef verify", &suites)
 }
 
-/// The XML of the grouped suites.
-fn render(suites: &[(&str, Vec<Case<'_>>)]) -> String {
-    let count =
-        |cases: &[Case<'_>], pick: fn(&Case<'_>) -> bool| cases.iter().filter(|c| pick(c)).count();
-    let all: Vec<&Case<'_>> = suites.iter().flat_map(|(_, c)| c).collect();
+/// The XML of `suites` (each a name and its cases) under `<testsuites name="{title}">`.
+#[must_use]
+pub fn render(title: &str, suites: &[(String, Vec<Case>)]) -> String {
+    let count = |cases: &[Case], pick: fn(&Case) -> bool| cases.iter().filter(|c| pick(c)).count();
+    let all: Vec<Case> = suites.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"imagedef verify\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">",
+        escape(title),
         all.len(),
-        all.iter()
-            .filter(|c| c.errors.is_empty() && !c.failed.is_empty())
-            .count(),
-        all.iter().filter(|c| !c.errors.is_empty()).count(),
+        count(&all, Case::fails),
+        count(&all, Case::errs),
     );
-    for (check, cases) in suites {
+    for (suite, cases) in suites {
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\">",
-            escape(check),
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            escape(suite),
             cases.len(),
-            count(cases, |c| c.errors.is_empty() && !c.failed.is_empty()),
-            count(cases, |c| !c.errors.is_empty()),
+            count(cases, Case::fails),
+            count(cases, Case::errs),
+            count(cases, Case::skips),
         );
         for c in cases {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"imagedef.{}\" name=\"{}\"",
-                escape(check),
-                escape(c.subject)
-            );
-            if c.failed.is_empty() && c.errors.is_empty() && c.passed.is_empty() {
-                out.push_str("/>\n");
-                continue;
-            }
-            out.push_str(">\n");
-            // An error (unreadable or malformed input) outranks a failed check.
-            let (element, messages) = if c.errors.is_empty() {
-                ("failure", &c.failed)
-            } else {
-                ("error", &c.errors)
-            };
-            if let Some(first) = messages.first() {
-                let _ = writeln!(
-                    out,
-                    "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
-                    escape(first),
-                    if element == "error" {
-                        "error"
-                    } else {
-                        "failed"
-                    },
-                    escape(
-                        &c.errors
-                            .iter()
-                            .chain(&c.failed)
-                            .copied()
-                            .collect::<Vec<_>>()
-                            .join("\n")
-                    )
-                );
-            }
-            if !c.passed.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "      <system-out>{}</system-out>",
-                    escape(&c.passed.join("\n"))
-                );
-            }
-            out.push_str("    </testcase>\n");
+            case(&mut out, c);
         }
         out.push_str("  </testsuite>\n");
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+/// One `<testcase>`.
+fn case(out: &mut String, c: &Case) {
+    let _ = write!(
+        out,
+        "    <testcase classname=\"{}\" name=\"{}\"",
+        escape(&c.classname),
+        escape(&c.name)
+    );
+    if c.failed.is_empty() && c.errors.is_empty() && c.passed.is_empty() && c.skipped.is_none() {
+        out.push_str("/>\n");
+        return;
+    }
+    out.push_str(">\n");
+    // An error (unreadable or malformed input) outranks a failed check.
+    let (element, kind, messages) = if c.errors.is_empty() {
+        ("failure", "failed", &c.failed)
+    } else {
+        ("error", "error", &c.errors)
+    };
+    if let Some(first) = messages.first() {
+        let all: Vec<&str> = c
+            .errors
+            .iter()
+            .chain(&c.failed)
+            .map(String::as_str)
+            .collect();
+        let _ = writeln!(
+            out,
+            "      <{element} message=\"{}\" type=\"{kind}\">{}</{element}>",
+            escape(first),
+            escape(&all.join("\n"))
+        );
+    } else if let Some(why) = &c.skipped {
+        let _ = writeln!(out, "      <skipped message=\"{}\"/>", escape(why));
+    }
+    if !c.passed.is_empty() {
+        let _ = writeln!(
+            out,
+            "      <system-out>{}</system-out>",
+            escape(&c.passed.join("\n"))
+        );
+    }
+    out.push_str("    </testcase>\n");
 }
 
 /// Text made safe for XML content and attributes; characters XML 1.0 cannot hold become U+FFFD.
@@ -172,7 +262,7 @@ mod tests {
         report.record(Check::Pins, |r| {
             r.error("pins.json", "is not valid JSON\x01");
         });
-        let xml = xml(&report);
+        let xml = xml(&report, &Paths::default());
         assert!(
             xml.contains(
                 "<testsuites name=\"imagedef verify\" tests=\"3\" failures=\"1\" errors=\"1\">"
@@ -191,5 +281,35 @@ mod tests {
             xml.contains("<error message=\"is not valid JSON\u{fffd}\" type=\"error\">"),
             "{xml}"
         );
+    }
+
+    #[test]
+    fn names_hold_no_absolute_build_path() {
+        let paths = Paths::of([
+            Path::new("/codebuild/output/src123/src/s3/00"),
+            Path::new("/codebuild/output/src123/src/s3/00/sub/"),
+        ]);
+        assert_eq!(
+            paths.name(
+                "web:imageDetail.json (/codebuild/output/src123/src/s3/00/web/imageDetail.json)"
+            ),
+            "web:imageDetail.json (web/imageDetail.json)"
+        );
+        assert_eq!(
+            paths
+                .name("Api:imageDetail.json (/codebuild/output/src123/src/s3/01/imageDetail.json)"),
+            "Api:imageDetail.json"
+        );
+        assert_eq!(
+            paths.name("/codebuild/output/src123/src/s3/00/sub/out/web.zip"),
+            "out/web.zip"
+        );
+        assert_eq!(paths.name("service \"web\" (x)"), "service \"web\" (x)");
+        assert_eq!(
+            paths.path(Path::new("/codebuild/output/src123/src/s3/00/imagedef-out")),
+            "imagedef-out"
+        );
+        assert_eq!(paths.path(Path::new("/tmp/elsewhere/out")), "out");
+        assert_eq!(paths.path(Path::new("imagedef-out")), "imagedef-out");
     }
 }

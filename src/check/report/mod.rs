@@ -199,6 +199,50 @@ impl Report {
     /// every finding (`subject: message`, a line each, a message of several lines going on in
     /// indented lines), `done` said after them (`nothing was written`), with the exit code of the
     /// worst.
+    /// With JSON logs ([`crate::io::logging::structured`]), an event per finding (`ERROR` for
+    /// input that could not be read, `WARN` for a failed check) or, when nothing was found, per
+    /// image that `checks` says the checks of (`INFO`), each with its fields: `check` (or `checks`),
+    /// `subject`, and where the subject is one of `images`, `service`, `container`, `image` and
+    /// `digest`.
+    pub fn log_events(
+        &self,
+        images: &[super::Seen],
+        checks: impl Fn(&super::Seen) -> Option<String>,
+    ) {
+        if !crate::io::logging::structured() {
+            return;
+        }
+        let of = |subject: &str| images.iter().find(|s| s.subject == subject);
+        for f in &self.findings {
+            let seen = of(&f.subject);
+            let (service, container, image, digest) = fields(seen);
+            let service = service.or_else(|| service_of(&f.subject));
+            let check = f.check.name();
+            let subject = f.subject.as_str();
+            match f.severity {
+                Severity::Error => tracing::error!(
+                    check, subject, service, container, image, digest, "{}", f.message
+                ),
+                Severity::Failed => tracing::warn!(
+                    check, subject, service, container, image, digest, "{}", f.message
+                ),
+            }
+        }
+        if !self.findings.is_empty() {
+            return;
+        }
+        for seen in images {
+            let Some(checks) = checks(seen) else {
+                continue;
+            };
+            let (service, container, image, digest) = fields(Some(seen));
+            let subject = seen.subject.as_str();
+            tracing::info!(
+                subject, service, container, image, digest, checks, "checked"
+            );
+        }
+    }
+
     pub fn conclude(&self, done: &str) -> anyhow::Result<()> {
         if self.findings.is_empty() {
             return Ok(());
@@ -347,6 +391,33 @@ impl Recorder {
             detail,
         });
     }
+}
+
+/// The service a finding's subject names: `service "web"...` (a container of it) or a mapping
+/// key `"services.web.<key>"`.
+#[must_use]
+pub fn service_of(subject: &str) -> Option<&str> {
+    let name = if let Some(rest) = subject.strip_prefix("service \"") {
+        rest.split('"').next()
+    } else {
+        let at = subject.find("\"services.")?;
+        subject[at + "\"services.".len()..].split('.').next()
+    }?;
+    name.parse::<crate::model::names::ServiceName>()
+        .is_ok()
+        .then_some(name)
+}
+
+/// The fields of an event about `seen`: service, container, image and digest, each where known.
+fn fields(
+    seen: Option<&super::Seen>,
+) -> (Option<&str>, Option<&str>, Option<String>, Option<String>) {
+    (
+        seen.and_then(|s| s.service.as_deref()),
+        seen.and_then(|s| s.container.as_deref()),
+        seen.map(|s| s.image.to_string()),
+        seen.and_then(|s| s.digest.map(|d| d.to_string())),
+    )
 }
 
 #[cfg(test)]

@@ -4,8 +4,6 @@
 
 use std::io::Write as _;
 
-use crate::tools::aws::venv_python;
-use crate::tools::tool;
 use crate::util::{
     DIGEST_API, DIGEST_WEB, Env, HOST, ecr_detail, emit_web_bundle, web_artifact, zip_facts,
 };
@@ -68,18 +66,7 @@ fn the_junit_report_reads_back_in_a_junit_consumer() {
         "reports/imagedef.xml",
     ]);
     run.code(2).stdout_is(&passed_failed_and_error(&env));
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/readers/junit_read.py");
-    let python = venv_python();
-    let out = tool(
-        python.to_str().unwrap(),
-        &[
-            script.as_os_str(),
-            env.path("reports/imagedef.xml").as_os_str(),
-        ],
-        "junitparser in the venv (bash .ci/deps-aws)",
-    );
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let report = crate::tools::readers::junit(&env.path("reports/imagedef.xml"));
     let suites = report["suites"].as_array().unwrap();
     let names: Vec<&str> = suites.iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -154,4 +141,49 @@ fn passed_failed_and_error(env: &Env) -> String {
          3 passed, 2 failed\n",
         zip_facts(env, "out/imagedefinitions.zip")
     )
+}
+
+/// `emit --junit`, as a JUnit consumer reads it: a suite per service, a case per check, what was
+/// off or not checked skipped with why, named relative to the build.
+#[test]
+fn emit_junit_reads_back_as_a_suite_per_service_and_a_case_per_check() {
+    let env = crate::util::web_and_api();
+    env.write(
+        "m.json",
+        r#"{"services": {"web": {"containers": {"app": {"artifact": "Web"}}}, "api": {"containers": {"app": {"artifact": "Api"}}}}}"#,
+    );
+    env.run(&[
+        "emit",
+        "--mapping",
+        "m.json",
+        "Web=web",
+        "Api=api",
+        "--junit",
+        "emit.xml",
+        "-q",
+    ])
+    .code(0)
+    .stdout_is("")
+    .stderr_is("");
+    let report = crate::tools::readers::junit(&env.path("emit.xml"));
+    let not_checked = |why: &str| format!("not checked: {why}");
+    let td = "no task definition holds its container names (the deploy would be the first to find a wrong one); name one with \"taskDefinition\" (a file, or ecs://CLUSTER/SERVICE)";
+    let platform =
+        "no task definition or \"platform\" says which platform the task needs; give one of them";
+    let cases = |service: &str| {
+        serde_json::json!([
+            {"classname": format!("imagedef-out/{service}"), "name": "task definition", "result": "skipped", "message": not_checked(td)},
+            {"classname": format!("imagedef-out/{service}"), "name": "templates", "result": "skipped", "message": "off: not asked for"},
+            {"classname": format!("imagedef-out/{service}"), "name": "ECR", "result": "skipped", "message": "off: not asked for"},
+            {"classname": format!("imagedef-out/{service}"), "name": "platform", "result": "skipped", "message": not_checked(platform)},
+            {"classname": format!("imagedef-out/{service}"), "name": "findings", "result": "skipped", "message": "off: not asked for"},
+        ])
+    };
+    assert_eq!(
+        report,
+        serde_json::json!({"tests": 10, "failures": 0, "errors": 0, "suites": [
+            {"name": "web", "tests": 5, "failures": 0, "errors": 0, "skipped": 5, "cases": cases("web")},
+            {"name": "api", "tests": 5, "failures": 0, "errors": 0, "skipped": 5, "cases": cases("api")},
+        ]})
+    );
 }

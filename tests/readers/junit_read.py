@@ -1,6 +1,6 @@
 """Reads a JUnit XML report with junitparser, a JUnit consumer, and prints it as JSON: per suite
-its name and counts, per case its class name, name and result (passed, failure or error) with the
-message.
+its name and counts, per case its class name, name and result (passed, failure, error or skipped)
+with the message.
 
 Run: python3 junit_read.py FILE.xml
 """
@@ -8,7 +8,7 @@ Run: python3 junit_read.py FILE.xml
 import json
 import sys
 
-from junitparser import Error, Failure, JUnitXml
+from junitparser import Error, Failure, JUnitXml, Skipped
 
 xml = JUnitXml.fromfile(sys.argv[1])
 suites = []
@@ -22,6 +22,8 @@ for suite in xml:
                 result, message = "error", r.message
             elif isinstance(r, Failure) and result != "error":
                 result, message = "failure", r.message
+            elif isinstance(r, Skipped) and result == "passed":
+                result, message = "skipped", r.message
         cases.append({"classname": case.classname, "name": case.name, "result": result, "message": message})
-    suites.append({"name": suite.name, "tests": suite.tests, "failures": suite.failures, "errors": suite.errors, "cases": cases})
+    suites.append({"name": suite.name, "tests": suite.tests, "failures": suite.failures, "errors": suite.errors, "skipped": suite.skipped, "cases": cases})
 print(json.dumps({"tests": xml.tests, "failures": xml.failures, "errors": xml.errors, "suites": suites}))

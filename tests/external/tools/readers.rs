@@ -88,6 +88,19 @@ pub fn python(zip: &Path) -> serde_json::Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// What junitparser (a JUnit consumer, in the moto venv) saw of a JUnit XML file, as JSON (see
+/// `tests/readers/junit_read.py`).
+pub fn junit(xml: &Path) -> serde_json::Value {
+    let script = readers().join("junit_read.py");
+    let python = super::aws::venv_python();
+    let out = tool(
+        python.to_str().unwrap(),
+        &[script.as_os_str(), xml.as_os_str()],
+        "junitparser in the venv (bash .ci/deps-aws)",
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
 /// `unzip -t` must pass; returns its output.
 pub fn unzip_test(zip: &Path) -> String {
     tool(

@@ -46,6 +46,14 @@ pub enum ServiceFile {
 }
 
 impl ServiceFile {
+    /// Every file a service may get, in the order written.
+    pub const ALL: [ServiceFile; 4] = [
+        ServiceFile::ImageDefinitions,
+        ServiceFile::ImageDetail,
+        ServiceFile::TaskDefinitionTemplate,
+        ServiceFile::AppSpec,
+    ];
+
     /// The file's name in the service's folder and at the root of its bundle.
     #[must_use]
     pub const fn name(self) -> &'static str {

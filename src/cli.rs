@@ -23,6 +23,9 @@ Examples:
   CONTAINER_NAME=web imagedef emit
   # One build for several ECS services (see buildspec.yml):
   imagedef emit --mapping imagedef.json --out imagedef-out
+  # The buildspec of that build, and a check that it still matches the mapping:
+  imagedef buildspec --mapping imagedef.json > buildspec.yml
+  imagedef verify --buildspec buildspec.yml --mapping imagedef.json
   # List what was found in two extracted artifacts:
   imagedef scan WebImage=./web-artifact ApiImage=./api-artifact
   # Check every imageDetail.json of the build:

@@ -77,7 +77,7 @@ pub fn check(inputs: &Inputs, report: &mut Recorder) {
     let shown = escape::path(&inputs.buildspec);
     let artifacts = crate::io::input::read_named(&inputs.buildspec, MAX_BYTES, "buildspec")
         .map_err(|e| e.to_string())
-        .and_then(|bytes| buildspec::parse(&bytes).map_err(|e| format!("buildspec {shown} {e}")));
+        .and_then(|bytes| buildspec::parse(&bytes).map_err(|e| e.to_string()));
     let mapping = Mapping::load(&inputs.mapping);
     let (artifacts, mapping) = match (artifacts, mapping) {
         (Ok(a), Ok(m)) => (a, m),

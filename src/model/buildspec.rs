@@ -463,6 +463,21 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any text of buildspec-like pieces is read or refused with a message, never a panic.
+        #[test]
+        fn any_text_is_read_or_refused(pieces in proptest::collection::vec(proptest::sample::select(vec![
+            "artifacts:", "secondary-artifacts:", "files:", "base-directory:", "exclude-paths:",
+            "web:", "name:", "\n", "  ", "    ", "- ", "[", "]", "{", "}", ", ", ": ", "&a ", "*a",
+            "!t ", "'", "\"", "yes", "010", "**/*", "---\n", "#", "?", "|\n", "x",
+        ]), 0..40)) {
+            match parse(pieces.concat().as_bytes()) {
+                Ok(_) => {}
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+
     #[test]
     fn a_malformed_section_is_refused_naming_the_key() {
         for (text, says) in [

@@ -128,7 +128,8 @@ fn char_name(c: char) -> String {
 }
 
 /// True for a character YAML allows in a stream (`c-printable`).
-fn printable(c: char) -> bool {
+#[must_use]
+pub fn printable(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{85}')
         || ('\u{20}'..='\u{7e}').contains(&c)
         || ('\u{a0}'..='\u{d7ff}').contains(&c)

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use crate::io::escape;
 use crate::model::buildspec::Generated;
+use crate::model::yaml;
 
 /// The buildspec as YAML text.
 #[must_use]
@@ -47,7 +48,8 @@ pub fn text(g: &Generated) -> String {
 /// `s` as a YAML scalar: plain when it starts with a letter, holds only letters, digits, spaces
 /// and `_./=+,@%-` (no `: ` or ` #` can then occur), does not end in a space, and is no word that
 /// YAML 1.1 reads as a boolean or null; else double-quoted, with `"` and `\` escaped and every
-/// character that may not be printed raw written `\uXXXX`.
+/// character that may not be printed raw, or that YAML does not allow raw (a byte-order mark
+/// included), written `\uXXXX`.
 #[must_use]
 pub fn scalar(s: &str) -> Cow<'_, str> {
     let keyword = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"]
@@ -67,7 +69,7 @@ pub fn scalar(s: &str) -> Cow<'_, str> {
         match c {
             '"' => quoted.push_str("\\\""),
             '\\' => quoted.push_str("\\\\"),
-            c if escape::is_unsafe(c) => {
+            c if escape::is_unsafe(c) || !yaml::printable(c) || c == '\u{feff}' => {
                 let _ = write!(quoted, "\\u{:04x}", u32::from(c));
             }
             c => quoted.push(c),
@@ -108,42 +110,70 @@ mod tests {
         }
     }
 
-    /// What is printed reads back, through the reader `verify --buildspec` uses, as the artifacts
-    /// it was written from, whatever the paths hold.
-    #[test]
-    fn the_printed_buildspec_reads_back_as_written() {
-        let m = Mapping::parse(
+    fn two_services() -> Mapping {
+        Mapping::parse(
             br#"{"services": {"y": {"containers": {"web": {"artifact": "A"}}},
                 "api": {"containers": {"api": {"artifact": "B"}}, "blueGreen": "api", "taskDefinitionTemplate": "t.json", "appSpec": "a.yaml"}}}"#,
             Path::new(""),
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    /// Prints the buildspec for `mapping` and `out`, reads it back with the reader `verify
+    /// --buildspec` uses, and compares what it reads with what it was written from.
+    fn reads_back(m: &Mapping, mapping: &str, out: &str) -> Result<(), String> {
+        let rel = |p: &str| RelativePath::new(Path::new(p));
+        let g = Generated::for_mapping(m, &rel(mapping)?, &rel(out)?).unwrap();
+        let printed = text(&g);
+        let read = buildspec::parse(printed.as_bytes()).map_err(|e| format!("{printed}\n{e}"))?;
+        let entry = |base: &str, files: &[&str]| Entry {
+            base_directory: Some(base.to_owned()),
+            files: Some(files.iter().map(|f| (*f).to_owned()).collect()),
+            exclude_paths: Vec::new(),
+        };
+        let want: Vec<(String, Entry)> = g
+            .artifacts
+            .iter()
+            .map(|a| (a.identifier.clone(), entry(&a.base_directory, &a.files)))
+            .collect();
+        let doc = crate::model::yaml::parse(&printed, &crate::model::yaml::BUILDSPEC)
+            .map_err(|e| e.to_string())?;
+        let same = read.primary == entry(&g.out, &g.primary)
+            && read.secondary == want
+            && doc["version"] == serde_json::json!(0.2)
+            && doc["phases"]["build"]["commands"][0] == g.command.as_str();
+        if same {
+            Ok(())
+        } else {
+            Err(format!("{printed} reads back as {read:?}"))
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the paths hold (quotes, colons, #, line breaks, controls, bidi, a byte-order
+        /// mark), the printed buildspec reads back as written.
+        #[test]
+        fn any_paths_read_back(
+            mapping in proptest::collection::vec("[a-z0-9 :#'\"\\\\\t\n\u{85}\u{a0}\u{e9}\u{202e}\u{feff}\u{fffe}-]{1,6}", 1..4),
+            out in proptest::collection::vec("[a-z0-9 :#'\"\\\\\t\n\u{85}\u{a0}\u{e9}\u{202e}\u{feff}\u{fffe}-]{1,6}", 1..4),
+        ) {
+            let m = two_services();
+            reads_back(&m, &mapping.join("/"), &out.join("/")).map_err(proptest::test_runner::TestCaseError::fail)?;
+        }
+    }
+
+    /// What is printed reads back, through the reader `verify --buildspec` uses, as the artifacts
+    /// it was written from, whatever the paths hold.
+    #[test]
+    fn the_printed_buildspec_reads_back_as_written() {
+        let m = two_services();
         for (mapping, out) in [
             ("imagedef.json", "imagedef-out"),
             ("my dir/it's.json", "out #1/a: b"),
             ("x\"\\.json", "010"),
             ("caf\u{e9}\u{202e}.json", "yes"),
         ] {
-            let rel = |p: &str| RelativePath::new(Path::new(p)).unwrap();
-            let g = Generated::for_mapping(&m, &rel(mapping), &rel(out)).unwrap();
-            let printed = text(&g);
-            let read =
-                buildspec::parse(printed.as_bytes()).unwrap_or_else(|e| panic!("{printed}\n{e}"));
-            let entry = |base: &str, files: &[&str]| Entry {
-                base_directory: Some(base.to_owned()),
-                files: Some(files.iter().map(|f| (*f).to_owned()).collect()),
-                exclude_paths: Vec::new(),
-            };
-            assert_eq!(read.primary, entry(out, &g.primary), "{printed}");
-            let want: Vec<(String, Entry)> = g
-                .artifacts
-                .iter()
-                .map(|a| (a.identifier.clone(), entry(&a.base_directory, &a.files)))
-                .collect();
-            assert_eq!(read.secondary, want, "{printed}");
-            let doc = crate::model::yaml::parse(&printed, &crate::model::yaml::BUILDSPEC).unwrap();
-            assert_eq!(doc["version"], serde_json::json!(0.2));
-            assert_eq!(doc["phases"]["build"]["commands"][0], g.command.as_str());
+            reads_back(&m, mapping, out).unwrap();
         }
     }
 }

@@ -23,6 +23,9 @@ Examples:
   CONTAINER_NAME=web imagedef emit
   # One build for several ECS services (see buildspec.yml):
   imagedef emit --mapping imagedef.json --out imagedef-out
+  # The buildspec of that build, and a check that it still matches the mapping:
+  imagedef buildspec --mapping imagedef.json > buildspec.yml
+  imagedef verify --buildspec buildspec.yml --mapping imagedef.json
   # List what was found in two extracted artifacts:
   imagedef scan WebImage=./web-artifact ApiImage=./api-artifact
   # Check every imageDetail.json of the build:
@@ -162,6 +165,14 @@ pub enum Command {
     /// Write imagedefinitions.json (and imageDetail.json, bundles) from what was found.
     #[command(after_long_help = MAPPING_KEYS)]
     Emit(EmitArgs),
+    /// Print a CodeBuild buildspec for the mapping: it runs imagedef emit and hands each service's
+    /// folder to a secondary artifact named as the service, with exactly the files emit writes
+    /// there. At most 5 services (a CodeBuild action's output artifacts).
+    #[command(
+        after_help = EXIT_CODES,
+        after_long_help = format!("{BUILDSPEC_EXAMPLES}\n\n{EXIT_CODES}")
+    )]
+    Buildspec(BuildspecArgs),
     /// Check every imageDetail.json found (digest grammar, agreement of its fields), and optionally
     /// pins, OCI layouts, manifests and zip bundles; report every problem, exit by the worst.
     Verify(VerifyArgs),
@@ -391,6 +402,32 @@ pub struct EmitArgs {
     pub lock_timeout: u64,
 }
 
+const BUILDSPEC_EXAMPLES: &str = "\
+Examples:
+  # From the primary source's root, where CodeBuild runs the build:
+  imagedef buildspec --mapping imagedef.json > buildspec.yml
+  # After every change to the mapping, in CI: does the buildspec still match it?
+  imagedef verify --buildspec buildspec.yml --mapping imagedef.json
+
+A service named web gets the secondary artifact web: base-directory imagedef-out/web and the
+files emit writes there (imagedefinitions.json; imageDetail.json with blueGreen; taskdef.json
+and appspec.yaml with taskDefinitionTemplate and appSpec). In the pipeline, name the CodeBuild
+action's output artifacts as the services. More than 5 services is refused (exit 2): split them
+across several build actions, each with its own mapping, or publish bundles (emit --bundle, then
+imagedef publish).";
+
+#[derive(Debug, Args)]
+pub struct BuildspecArgs {
+    /// The mapping file, relative to the primary source's root, where CodeBuild runs the build:
+    /// read for its services, and named so in the buildspec's emit command.
+    #[arg(long, value_name = "FILE", env = "IMAGEDEF_MAPPING")]
+    pub mapping: PathBuf,
+    /// emit's output directory, relative to the primary source's root; each service's artifact
+    /// takes the folder DIR/<service>. [default: imagedef-out, as emit's]
+    #[arg(long, value_name = "DIR", env = "IMAGEDEF_OUT")]
+    pub out: Option<PathBuf>,
+}
+
 const PUBLISH_EXAMPLES: &str = "\
 Examples:
   # Every service's bundle to s3://deploy-bundles/<service>.zip in another account's bucket:
@@ -485,6 +522,20 @@ pub struct VerifyArgs {
     /// LoadBalancerInfo ContainerName and ContainerPort that the template has.
     #[arg(long, value_name = "FILE", requires = "task_definition_template")]
     pub app_spec: Option<PathBuf>,
+    /// A CodeBuild buildspec to hold against --mapping: each service needs the secondary artifact
+    /// named as it, with base-directory OUT/<service> (see --out) and files matching exactly the
+    /// files emit writes there (paths or globs), unless an artifact takes the whole of OUT
+    /// (base-directory OUT, files **/*). An artifact of no service, a file the service does not
+    /// get, or one it gets that is not listed, fails (exit 1). Needs --mapping.
+    #[arg(long, value_name = "FILE", requires = "mapping")]
+    pub buildspec: Option<PathBuf>,
+    /// With --buildspec: the mapping file whose services the buildspec's artifacts must match.
+    #[arg(long, value_name = "FILE", requires = "buildspec")]
+    pub mapping: Option<PathBuf>,
+    /// With --buildspec: the output directory the buildspec's imagedef emit writes (its --out),
+    /// relative to the primary source's root. [default: imagedef-out]
+    #[arg(long, value_name = "DIR", requires = "buildspec")]
+    pub out: Option<PathBuf>,
     /// The blue/green action's Image1ContainerName, without angle brackets, for
     /// --task-definition-template and for the taskdef.json of every --bundle (the CDK's default
     /// is IMAGE).

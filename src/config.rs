@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail};
 
 use crate::cli::{
-    Cli, DiscoverArgs, EmitArgs, FindingsArgs, GlobalArgs, LogFormat, PublishArgs, ScanArgs,
-    VerifyArgs,
+    BuildspecArgs, Cli, DiscoverArgs, EmitArgs, FindingsArgs, GlobalArgs, LogFormat, PublishArgs,
+    ScanArgs, VerifyArgs,
 };
 use crate::discover::{self, Root};
 use crate::io::logging::LogConfig;
 use crate::model::blue_green;
+use crate::model::buildspec::{self, RelativePath};
 use crate::model::deploy::is_bare_name;
 use crate::model::findings::Thresholds;
 use crate::model::platform::Platform;
@@ -133,6 +134,8 @@ pub struct VerifyConfig {
     pub blue_green: Option<blue_green::Inputs>,
     /// `--image-placeholder`, also for the taskdef.json of bundles.
     pub image_placeholder: String,
+    /// `--buildspec` with `--mapping` and `--out`.
+    pub buildspec: Option<buildspec::Inputs>,
     /// `--strict`: unusable discovered files are errors, not warnings.
     pub strict: bool,
     /// `--junit`: where to write the findings as JUnit XML.
@@ -153,12 +156,13 @@ pub struct VerifyConfig {
 }
 
 impl VerifyConfig {
-    /// Some artifact to check was given: `--bundle`, `--oci`, `--manifest` or the blue/green
-    /// pair (`--task-definition-template` with `--app-spec`).
+    /// Some artifact to check was given: `--bundle`, `--oci`, `--manifest`, the blue/green
+    /// pair (`--task-definition-template` with `--app-spec`) or `--buildspec`.
     #[must_use]
     pub fn has_artifacts(&self) -> bool {
         !(self.bundles.is_empty()
             && self.blue_green.is_none()
+            && self.buildspec.is_none()
             && self.oci.is_empty()
             && self.manifests.is_empty())
     }
@@ -189,6 +193,19 @@ impl VerifyConfig {
                 blue_green::check_placeholder(&args.image_placeholder)
                     .map_err(|e| anyhow!("--image-placeholder {e}"))?;
                 args.image_placeholder.clone()
+            },
+            buildspec: match (&args.buildspec, &args.mapping) {
+                (Some(buildspec), Some(mapping)) => Some(buildspec::Inputs {
+                    buildspec: buildspec.clone(),
+                    mapping: mapping.clone(),
+                    out: RelativePath::new(
+                        args.out
+                            .as_deref()
+                            .unwrap_or(std::path::Path::new(DEFAULT_MAPPING_OUT)),
+                    )
+                    .map_err(|e| anyhow!("--out {e}"))?,
+                }),
+                _ => None,
             },
             strict: args.strict,
             junit: args.junit.clone(),
@@ -435,6 +452,35 @@ fn inside(path: &Path, out: &Path) -> bool {
             normal(&path).starts_with(normal(&out))
         }
         _ => false,
+    }
+}
+
+/// `imagedef buildspec`.
+#[derive(Clone, Debug)]
+pub struct BuildspecConfig {
+    /// `--mapping`, as given: read from here.
+    pub mapping_file: PathBuf,
+    /// `--mapping`, as the buildspec's emit command names it.
+    pub mapping: RelativePath,
+    /// `--out`: emit's output directory, under which each service's artifact is.
+    pub out: RelativePath,
+}
+
+impl BuildspecConfig {
+    pub fn from_args(args: &BuildspecArgs, cli: &Cli) -> anyhow::Result<BuildspecConfig> {
+        let mapping = RelativePath::new(&args.mapping)
+            .map_err(|e| anyhow!("{} {e}", given(cli, "mapping", "--mapping")))?;
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_MAPPING_OUT));
+        let out =
+            RelativePath::new(&out).map_err(|e| anyhow!("{} {e}", given(cli, "out", "--out")))?;
+        Ok(BuildspecConfig {
+            mapping_file: args.mapping.clone(),
+            mapping,
+            out,
+        })
     }
 }
 

@@ -107,6 +107,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Scan(args) => commands::scan::run(&config::ScanConfig::from_args(args, cli)?),
         Command::Emit(args) => commands::emit::run(&config::EmitConfig::from_args(args, cli)?),
+        Command::Buildspec(args) => {
+            commands::buildspec::run(&config::BuildspecConfig::from_args(args, cli)?)
+        }
         Command::Verify(args) => {
             commands::verify::run(&config::VerifyConfig::from_args(args, cli)?)
         }

@@ -64,8 +64,15 @@ pub fn files(
 }
 
 /// The checked `taskdef.json` and `appspec.yaml` of each blue/green service that names them, by
-/// service name: written as given, after the service's own files.
-pub type Files = BTreeMap<String, Vec<(&'static str, Vec<u8>)>>;
+/// service name: written as given.
+pub type Files = BTreeMap<String, Pair>;
+
+/// A service's task definition template and `AppSpec`, as read and checked.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub template: Vec<u8>,
+    pub app_spec: Vec<u8>,
+}
 
 /// `emit`: each blue/green service's template and `AppSpec`, read and checked against the
 /// container the mapping names (every failing service is recorded); the files to write.
@@ -90,13 +97,7 @@ pub fn services(
         };
         let container = s.service.blue_green.as_ref().map(ContainerName::as_str);
         if let Some((template, app_spec)) = self::files(inputs, container, key, true, report) {
-            files.insert(
-                name.to_string(),
-                vec![
-                    (blue_green::TASKDEF, template),
-                    (blue_green::APPSPEC, app_spec),
-                ],
-            );
+            files.insert(name.to_string(), Pair { template, app_spec });
         }
     }
     files

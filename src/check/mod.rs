@@ -17,9 +17,11 @@
 //! - [`findings`]: findings thresholds with `--ecr`, each image's scan findings;
 //! - [`held`]: what each bundle's content was held against, on its ok line;
 //! - [`coverage`]: which checks ran for each service, and `--strict`;
+//! - [`buildspec`]: `--buildspec` with `--mapping`, the artifacts that hand each service its files;
 //! - [`report`]: the results by check, as text, JSON and JUnit XML.
 
 pub mod blue_green;
+pub mod buildspec;
 pub mod bundle;
 pub mod coverage;
 pub mod ecr;

@@ -1,6 +1,7 @@
 //! One driver per subcommand: each reads its config, calls the pipeline steps, prints the result.
 //! [`explain`] words what `resolve` could not do.
 
+pub mod buildspec;
 pub mod confirm;
 pub mod deploy;
 pub mod emit;

@@ -46,6 +46,9 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
             check::blue_green::files(inputs, None, subject, false, r);
         });
     }
+    if let Some(inputs) = &config.buildspec {
+        report.record(Check::Buildspec, |r| check::buildspec::check(inputs, r));
+    }
     if found.images().next().is_none() && report.findings().is_empty() && !config.has_artifacts() {
         report.record(Check::ImageDetail, |r| nothing_verified(config, &found, r));
     }

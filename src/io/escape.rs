@@ -72,8 +72,9 @@ fn escape(s: &str, keep: Keep) -> Cow<'_, str> {
 }
 
 /// Control characters (C0, DEL, C1), the Unicode line and paragraph separators, and the bidi
-/// embedding, override and isolate controls.
-fn is_unsafe(c: char) -> bool {
+/// embedding, override and isolate controls: what may not be printed raw.
+#[must_use]
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

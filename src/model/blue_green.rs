@@ -492,10 +492,10 @@ fn read_app_spec(bytes: &[u8]) -> Result<Value, ReadError> {
             Err(e @ JsonError::DuplicateKey(_)) => Err(ReadError::Duplicate(e)),
             Err(e @ JsonError::TooDeep(_)) => Err(ReadError::Deep(e)),
             // Not JSON: a YAML flow mapping ({version: 0.0, ...}) is an AppSpec too.
-            Err(e) => yaml::parse(text).map_err(|_| ReadError::Json(e)),
+            Err(e) => yaml::parse(text, &yaml::APPSPEC).map_err(|_| ReadError::Json(e)),
         };
     }
-    Ok(yaml::parse(text)?)
+    Ok(yaml::parse(text, &yaml::APPSPEC)?)
 }
 
 /// `= <value>` or `is missing`, for a key that must have one exact value.

@@ -4,6 +4,7 @@
 //! - [`ImageDefinitions`]: `imagedefinitions.json`, for the ECS standard deploy action;
 //! - [`BlueGreenDetail`]: `imageDetail.json` as `{"ImageURI": ...}`, for `CodeDeployToECS`;
 //! - [`Sha256Sums`]: `SHA256SUMS`, as `sha256sum -c` reads it, and its one loader;
+//! - [`ServiceFile`]: the files of a service's folder, by name;
 //!
 //! and the rules for names in OUT: what a bundle is ([`is_bundle`]), what a bare file name is
 //! ([`is_bare_name`]), and how staging folders are named ([`StageName`]).
@@ -28,6 +29,42 @@ pub const SHA256SUMS: &str = "SHA256SUMS";
 pub const REPORT: &str = "imagedef-report.json";
 /// The single-image mode's bundle.
 pub const SINGLE_BUNDLE: &str = "imagedefinitions.zip";
+
+/// One file of a service's folder (and of its bundle). Which of them a service gets is
+/// [`crate::model::mapping::Service::files`]: the one list `emit` writes by and `imagedef
+/// buildspec` and `verify --buildspec` hand to the service's artifact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceFile {
+    /// `imagedefinitions.json`, for the ECS standard deploy action: every service.
+    ImageDefinitions,
+    /// `imageDetail.json`, for `CodeDeployToECS`: a service with `blueGreen`.
+    ImageDetail,
+    /// `taskdef.json`, the checked task definition template: with `taskDefinitionTemplate`.
+    TaskDefinitionTemplate,
+    /// `appspec.yaml`, the checked `AppSpec`: with `appSpec`.
+    AppSpec,
+}
+
+impl ServiceFile {
+    /// Every file a service may get, in the order written.
+    pub const ALL: [ServiceFile; 4] = [
+        ServiceFile::ImageDefinitions,
+        ServiceFile::ImageDetail,
+        ServiceFile::TaskDefinitionTemplate,
+        ServiceFile::AppSpec,
+    ];
+
+    /// The file's name in the service's folder and at the root of its bundle.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            ServiceFile::ImageDefinitions => IMAGE_DEFINITIONS,
+            ServiceFile::ImageDetail => IMAGE_DETAIL,
+            ServiceFile::TaskDefinitionTemplate => super::blue_green::TASKDEF,
+            ServiceFile::AppSpec => super::blue_green::APPSPEC,
+        }
+    }
+}
 
 /// A bundle: a file name ending in `.zip`, in any case.
 #[must_use]

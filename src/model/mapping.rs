@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::blue_green;
+use super::deploy::ServiceFile;
 use super::findings::Thresholds;
 use super::json::{self, JsonError, kind as json_kind};
 use super::reference::MAX_REFERENCE_LEN;
@@ -59,6 +60,25 @@ pub struct Service {
     /// `taskDefinitionTemplate`, `appSpec` and `imagePlaceholder` of a blue/green service: checked,
     /// then written beside its `imageDetail.json`.
     pub blue_green_inputs: Option<blue_green::Inputs>,
+}
+
+impl Service {
+    /// The files `emit` writes for this service, in the order written: `imagedefinitions.json`;
+    /// `imageDetail.json` with `blueGreen`; `taskdef.json` and `appspec.yaml` with
+    /// `taskDefinitionTemplate` and `appSpec`. The one list of them: the writer
+    /// ([`crate::output::layout`]) renders by it, and `imagedef buildspec` and `verify --buildspec`
+    /// hand it to the service's artifact.
+    #[must_use]
+    pub fn files(&self) -> Vec<ServiceFile> {
+        let mut files = vec![ServiceFile::ImageDefinitions];
+        if self.blue_green.is_some() {
+            files.push(ServiceFile::ImageDetail);
+        }
+        if self.blue_green_inputs.is_some() {
+            files.extend([ServiceFile::TaskDefinitionTemplate, ServiceFile::AppSpec]);
+        }
+        files
+    }
 }
 
 /// One container of a service and where its image comes from.
@@ -1015,6 +1035,34 @@ mod tests {
             "CRITICAL=1,HIGH=2"
         );
         assert!(m.services[1].rules.findings.is_none());
+    }
+
+    #[test]
+    fn each_service_gets_the_files_its_keys_ask_for() {
+        let m = parse(
+            r#"{"services": {"web": {"containers": {"web": {"artifact": "A"}}},
+                "api": {"containers": {"api": {"artifact": "B"}}, "blueGreen": "api"},
+                "cdk": {"containers": {"app": {"artifact": "C"}}, "blueGreen": "app", "taskDefinitionTemplate": "t.json", "appSpec": "a.yaml"}}}"#,
+        )
+        .unwrap();
+        let names =
+            |s: &Service| -> Vec<&str> { s.files().into_iter().map(ServiceFile::name).collect() };
+        assert_eq!(names(&m.services[0]), ["imagedefinitions.json"]);
+        assert_eq!(
+            names(&m.services[1]),
+            ["imagedefinitions.json", "imageDetail.json"]
+        );
+        assert_eq!(
+            names(&m.services[2]),
+            [
+                "imagedefinitions.json",
+                "imageDetail.json",
+                "taskdef.json",
+                "appspec.yaml"
+            ]
+        );
+        let single = Mapping::single("web".parse().unwrap(), None);
+        assert_eq!(names(&single.services[0]), ["imagedefinitions.json"]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The data imagedef reads and writes, as types that are valid once built.
 
 pub mod blue_green;
+pub mod buildspec;
 pub mod deploy;
 pub mod digest;
 pub mod ecr;

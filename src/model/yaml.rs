@@ -1,15 +1,19 @@
-//! Reading the YAML imagedef accepts (the blue/green `AppSpec`), as JSON values, with nothing a
-//! reader could take two ways and nothing that could exhaust memory or the stack:
+//! Reading the YAML imagedef accepts (the blue/green `AppSpec`, a `CodeBuild` buildspec), as JSON
+//! values, with nothing a reader could take two ways and nothing that could exhaust memory or the
+//! stack:
 //!
 //! - one document; a key once per mapping; only characters YAML allows (no NUL);
 //! - no aliases (`*name`): a few hundred bytes of nested aliases expand to gigabytes, so one is
 //!   refused before anything is expanded, naming its line;
 //! - at most [`MAX_DEPTH`] nested sequences and mappings, as for JSON;
-//! - no tags (`!Ref`, `!!str`): `CodeDeploy` reads an `AppSpec` without them;
+//! - no tags (`!Ref`, `!!str`): `CodeDeploy` reads an `AppSpec` without them, `CodeBuild` a
+//!   buildspec;
 //! - plain scalars read by the YAML 1.2 core schema, except the spellings that YAML 1.1 (which
 //!   `CodeDeploy` may use) reads otherwise: `010` (octal 8 in 1.1), `0o17`, `0b1`, `1_000`,
-//!   `1:30`, `0e0` (a number in 1.2, text in 1.1), `yes`/`no`/`on`/`off`; each is refused naming
-//!   the plain spelling to write.
+//!   `1:30`, `0e0` (a number in 1.2, text in 1.1), `yes`/`no`/`on`/`off`. In an `AppSpec` each is
+//!   refused naming the plain spelling to write; in a buildspec, whose documented spellings
+//!   include `discard-paths: yes` and whose keys imagedef reads are all text, each is read as the
+//!   text it is written as.
 //!
 //! Built iteratively from the parser's events, so no recursion grows with the input.
 
@@ -18,6 +22,42 @@ use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 pub use super::json::MAX_DEPTH;
+
+/// Which document is read: how messages name it and its reader, and what is done with a plain
+/// scalar YAML 1.1 and YAML 1.2 read differently.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Kind {
+    /// The document, as messages name it: `AppSpec`, `buildspec`.
+    pub document: &'static str,
+    /// The same with its article: `an AppSpec`.
+    pub a_document: &'static str,
+    /// The service that reads it: `CodeDeploy`.
+    pub reader: &'static str,
+    /// How such a document starts, said of an empty one.
+    pub start: &'static str,
+    /// A plain scalar the two YAML versions read differently is refused (else: read as text).
+    pub refuse_ambiguous: bool,
+}
+
+/// The blue/green `AppSpec` (`appspec.yaml`): values are numbers and text that `CodeDeploy`
+/// compares, so a spelling read two ways is refused.
+pub const APPSPEC: Kind = Kind {
+    document: "AppSpec",
+    a_document: "an AppSpec",
+    reader: "CodeDeploy",
+    start: "an ECS AppSpec starts with version: 0.0 and Resources:",
+    refuse_ambiguous: true,
+};
+
+/// A `CodeBuild` buildspec: imagedef reads only text from it (artifact identifiers, paths), and
+/// its documented spellings include `discard-paths: yes`.
+pub const BUILDSPEC: Kind = Kind {
+    document: "buildspec",
+    a_document: "a buildspec",
+    reader: "CodeBuild",
+    start: "a buildspec starts with version: 0.2",
+    refuse_ambiguous: false,
+};
 
 /// Why a text is not YAML imagedef reads; the caller names the file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -33,22 +73,33 @@ pub enum YamlError {
         shown = char_name(*.character)
     )]
     Character { character: char, line: usize },
-    #[error("is empty; an ECS AppSpec starts with version: 0.0 and Resources:")]
-    Empty,
-    #[error("holds {0} YAML documents (separated by ---); CodeDeploy reads one AppSpec: keep one")]
-    Documents(usize),
+    #[error("is empty; {}", .0.start)]
+    Empty(&'static Kind),
+    #[error(
+        "holds {0} YAML documents (separated by ---); {reader} reads one {document}: keep one",
+        reader = .1.reader,
+        document = .1.document
+    )]
+    Documents(usize, &'static Kind),
     #[error(
         "uses a YAML alias (*{name}) at line {line}; aliases are refused, as a few of them can expand to gigabytes: write the value out in full"
     )]
     Alias { name: String, line: usize },
     #[error(
-        "nests sequences and mappings more than {MAX_DEPTH} deep (line {line}); an AppSpec needs a few levels: flatten it"
+        "nests sequences and mappings more than {MAX_DEPTH} deep (line {line}); {} needs a few levels: flatten it",
+        kind.a_document
     )]
-    TooDeep { line: usize },
+    TooDeep { line: usize, kind: &'static Kind },
     #[error(
-        "uses the tag {tag} at line {line}; CodeDeploy reads an AppSpec without tags: write the value itself"
+        "uses the tag {tag} at line {line}; {} reads {} without tags: write the value itself",
+        kind.reader,
+        kind.a_document
     )]
-    Tag { tag: String, line: usize },
+    Tag {
+        tag: String,
+        line: usize,
+        kind: &'static Kind,
+    },
     #[error(
         "key {key:?} appears more than once (line {line}); keep one (a YAML reader would silently drop the other)"
     )]
@@ -77,7 +128,8 @@ fn char_name(c: char) -> String {
 }
 
 /// True for a character YAML allows in a stream (`c-printable`).
-fn printable(c: char) -> bool {
+#[must_use]
+pub fn printable(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{85}')
         || ('\u{20}'..='\u{7e}').contains(&c)
         || ('\u{a0}'..='\u{d7ff}').contains(&c)
@@ -94,8 +146,8 @@ enum Open {
     },
 }
 
-/// Reads one YAML document (a leading byte-order mark already removed) as JSON values.
-pub fn parse(text: &str) -> Result<Value, YamlError> {
+/// Reads one YAML document of `kind` (a leading byte-order mark already removed) as JSON values.
+pub fn parse(text: &str, kind: &'static Kind) -> Result<Value, YamlError> {
     if let Some((line, character)) = text
         .lines()
         .enumerate()
@@ -131,6 +183,7 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                     return Err(YamlError::Tag {
                         tag: format!("{}{}", tag.handle, tag.suffix),
                         line,
+                        kind,
                     });
                 }
                 if let Some(Open::Mapping {
@@ -144,20 +197,21 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
                     *key = Some(text);
                     continue;
                 }
-                scalar(text, style, line)?
+                scalar(text, style, line, kind.refuse_ambiguous)?
             }
             Event::SequenceStart(_, ref tag) | Event::MappingStart(_, ref tag) => {
                 if let Some(tag) = tag {
                     return Err(YamlError::Tag {
                         tag: format!("{}{}", tag.handle, tag.suffix),
                         line,
+                        kind,
                     });
                 }
                 if let Some(Open::Mapping { key: None, .. }) = stack.last() {
                     return Err(YamlError::Key { line });
                 }
                 if stack.len() >= MAX_DEPTH {
-                    return Err(YamlError::TooDeep { line });
+                    return Err(YamlError::TooDeep { line, kind });
                 }
                 stack.push(if matches!(event, Event::SequenceStart(..)) {
                     Open::Sequence(Vec::new())
@@ -188,9 +242,9 @@ pub fn parse(text: &str) -> Result<Value, YamlError> {
         }
     }
     match (documents, done) {
-        (0, _) | (1, None) => Err(YamlError::Empty),
+        (0, _) | (1, None) => Err(YamlError::Empty(kind)),
         (1, Some(value)) => Ok(value),
-        (n, _) => Err(YamlError::Documents(n)),
+        (n, _) => Err(YamlError::Documents(n, kind)),
     }
 }
 
@@ -208,12 +262,20 @@ fn alias_name(text: &str, mark: Marker) -> String {
 }
 
 /// A scalar as a JSON value: quoted and block scalars are text; plain ones follow the YAML 1.2
-/// core schema, and a spelling YAML 1.1 reads otherwise is refused.
-fn scalar(text: String, style: TScalarStyle, line: usize) -> Result<Value, YamlError> {
+/// core schema, and a spelling YAML 1.1 reads otherwise is refused (`refuse`) or read as text.
+fn scalar(
+    text: String,
+    style: TScalarStyle,
+    line: usize,
+    refuse: bool,
+) -> Result<Value, YamlError> {
     if style != TScalarStyle::Plain {
         return Ok(Value::String(text));
     }
     let ambiguous = |then: &'static str, now: &'static str, fix: String| {
+        if !refuse {
+            return Ok(Value::String(text.clone()));
+        }
         Err(YamlError::Ambiguous {
             value: text.clone(),
             line,
@@ -333,11 +395,15 @@ mod tests {
     fn an_appspec_reads_as_json_values() {
         let text = "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: \"api\"\n          ContainerPort: 8080\n";
         assert_eq!(
-            parse(text).unwrap(),
+            parse(text, &APPSPEC).unwrap(),
             json!({"version": 0.0, "Resources": [{"TargetService": {"Type": "AWS::ECS::Service", "Properties": {"TaskDefinition": "<TASK_DEFINITION>", "LoadBalancerInfo": {"ContainerName": "api", "ContainerPort": 8080}}}}]})
         );
         assert_eq!(
-            parse("a: ~\nb: true\nc: 0x1F\nd: -1.5\ne: 1.5e+3\nf: '010'\n").unwrap(),
+            parse(
+                "a: ~\nb: true\nc: 0x1F\nd: -1.5\ne: 1.5e+3\nf: '010'\n",
+                &APPSPEC
+            )
+            .unwrap(),
             json!({"a": null, "b": true, "c": 31, "d": -1.5, "e": 1500.0, "f": "010"})
         );
     }
@@ -373,7 +439,10 @@ mod tests {
             ),
             ("p: Off", "YAML 1.1 reads as false"),
         ] {
-            let e = parse(text).unwrap_err().to_string();
+            let e = parse(text, &APPSPEC).unwrap_err().to_string();
+            let as_text = parse(text, &BUILDSPEC).unwrap();
+            let (key, value) = text.split_once(": ").unwrap();
+            assert_eq!(as_text, serde_json::json!({key: value}), "{text}");
             assert!(e.contains(says), "{text}: {e}");
         }
     }
@@ -381,42 +450,53 @@ mod tests {
     #[test]
     fn aliases_tags_depth_duplicates_and_characters_are_refused_with_their_line() {
         assert_eq!(
-            parse("a: &x 1\nb: *x\n").unwrap_err(),
+            parse("a: &x 1\nb: *x\n", &APPSPEC).unwrap_err(),
             YamlError::Alias {
                 name: "x".into(),
                 line: 2
             }
         );
         assert_eq!(
-            parse("a: !Ref web\n").unwrap_err(),
+            parse("a: !Ref web\n", &APPSPEC).unwrap_err(),
             YamlError::Tag {
                 tag: "!Ref".into(),
-                line: 1
+                line: 1,
+                kind: &APPSPEC
             }
         );
         let deep = format!("deep:\n{}x\n", "- ".repeat(10_000));
-        assert_eq!(parse(&deep).unwrap_err(), YamlError::TooDeep { line: 2 });
         assert_eq!(
-            parse("a: 1\na: 2\n").unwrap_err(),
+            parse(&deep, &BUILDSPEC).unwrap_err(),
+            YamlError::TooDeep {
+                line: 2,
+                kind: &BUILDSPEC
+            }
+        );
+        assert_eq!(
+            parse("a: 1\na: 2\n", &APPSPEC).unwrap_err(),
             YamlError::Duplicate {
                 key: "a".into(),
                 line: 2
             }
         );
         assert_eq!(
-            parse("a: 1\nb: x\0y\n").unwrap_err(),
+            parse("a: 1\nb: x\0y\n", &APPSPEC).unwrap_err(),
             YamlError::Character {
                 character: '\0',
                 line: 2
             }
         );
-        assert_eq!(parse("").unwrap_err(), YamlError::Empty);
+        assert_eq!(parse("", &APPSPEC).unwrap_err(), YamlError::Empty(&APPSPEC));
         assert_eq!(
-            parse("a: 1\n---\nb: 2\n").unwrap_err(),
-            YamlError::Documents(2)
+            parse("", &BUILDSPEC).unwrap_err().to_string(),
+            "is empty; a buildspec starts with version: 0.2"
         );
         assert_eq!(
-            parse("? [a]\n: 1\n").unwrap_err(),
+            parse("a: 1\n---\nb: 2\n", &APPSPEC).unwrap_err(),
+            YamlError::Documents(2, &APPSPEC)
+        );
+        assert_eq!(
+            parse("? [a]\n: 1\n", &APPSPEC).unwrap_err(),
             YamlError::Key { line: 1 }
         );
     }

@@ -2,8 +2,9 @@
 //!
 //! Single-image mode writes `imagedefinitions.json` (with `--bundle`, `imagedefinitions.zip`) and
 //! `SHA256SUMS` at OUT's root. Mapping mode writes, per service S, its deploy files under `S/`
-//! (`S/imagedefinitions.json`, `S/imageDetail.json` for blue/green, whatever [`render`] gives,
-//! and a blue/green service's `S/taskdef.json` and `S/appspec.yaml` when the mapping names them),
+//! (the service's one list, [`crate::model::mapping::Service::files`]: `S/imagedefinitions.json`,
+//! `S/imageDetail.json` for blue/green, and a blue/green service's `S/taskdef.json` and
+//! `S/appspec.yaml` when the mapping names them, as [`render`] gives them),
 //! `S.zip` with `--bundle`, then `imagedef-report.json` and `SHA256SUMS` over all of them.
 //!
 //! A bundle is zipped from the service's files as rendered, before they are placed under `S/`:
@@ -38,10 +39,9 @@ pub fn lay_out(
                 .unwrap_or_default()
         };
         let inputs = name.and_then(|n| blue_green.get(n.as_str()));
-        let rendered: Vec<OutFile> = render::service_files(s)
+        let rendered: Vec<OutFile> = render::service_files(s, inputs)
             .map_err(|e| CheckFailed(format!("{}{e}", at())))?
             .into_iter()
-            .chain(inputs.into_iter().flatten().cloned())
             .map(|(file, bytes)| OutFile::new(file, bytes))
             .collect();
         let zip = if with_bundles {

@@ -1,10 +1,12 @@
 //! The output stage of `emit`: the files of a generation laid out in OUT ([`layout`], with the
 //! report of [`report`] and the zips of [`bundle`]), delivered here (written all at once by
-//! [`crate::write`], or shown with `--dry-run`), then the summary of [`summary`] on stdout.
+//! [`crate::write`], or shown with `--dry-run`), then the summary of [`summary`] on stdout; and
+//! the text of the buildspec that hands them to the pipeline ([`buildspec`]).
 //!
 //! The stage owns [`OutFile`]; [`crate::write`] is handed borrowed views of them
 //! ([`crate::write::File`]) and knows nothing of this module.
 
+pub mod buildspec;
 pub mod bundle;
 mod file;
 pub mod junit;

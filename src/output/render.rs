@@ -1,32 +1,51 @@
 //! The bytes of each resolved service's deploy files. Pure: no I/O; the same input gives the same
 //! bytes.
 
+use crate::check::blue_green::Pair;
 use crate::model::deploy::{
-    BlueGreenDetail, IMAGE_DEFINITIONS, IMAGE_DETAIL, ImageDefinition, ImageDefinitions, TooLarge,
+    BlueGreenDetail, ImageDefinition, ImageDefinitions, ServiceFile, TooLarge,
 };
 use crate::resolve::ResolvedService;
 
-/// The files of one service, by file name: `imagedefinitions.json`, and `imageDetail.json` when
-/// the service names a blue/green container.
+/// The files of one service, by name, in the order of its one list
+/// ([`crate::model::mapping::Service::files`]). `checked`: its task definition template and
+/// `AppSpec` as the blue/green check read them, which a service that names them always has here
+/// (a failed check ends the run before anything is laid out).
 pub fn service_files(
     service: &ResolvedService<'_>,
+    checked: Option<&Pair>,
 ) -> Result<Vec<(&'static str, Vec<u8>)>, TooLarge> {
-    let definitions = ImageDefinitions(
-        service
-            .containers
-            .iter()
-            .map(|c| ImageDefinition {
-                name: c.name.clone(),
-                image_uri: c.image_uri.clone(),
-            })
-            .collect(),
-    );
-    let mut files = vec![(IMAGE_DEFINITIONS, definitions.to_bytes()?)];
-    if let Some(image_uri) = service.blue_green() {
-        let detail = BlueGreenDetail {
-            image_uri: image_uri.clone(),
+    let mut files = Vec::new();
+    for file in service.service.files() {
+        let bytes = match file {
+            ServiceFile::ImageDefinitions => ImageDefinitions(
+                service
+                    .containers
+                    .iter()
+                    .map(|c| ImageDefinition {
+                        name: c.name.clone(),
+                        image_uri: c.image_uri.clone(),
+                    })
+                    .collect(),
+            )
+            .to_bytes()?,
+            ServiceFile::ImageDetail => BlueGreenDetail {
+                image_uri: service
+                    .blue_green()
+                    .expect("the mapping's blueGreen names one of the service's containers")
+                    .clone(),
+            }
+            .to_bytes(),
+            ServiceFile::TaskDefinitionTemplate => checked
+                .expect("a service's template and AppSpec are checked before they are laid out")
+                .template
+                .clone(),
+            ServiceFile::AppSpec => checked
+                .expect("a service's template and AppSpec are checked before they are laid out")
+                .app_spec
+                .clone(),
         };
-        files.push((IMAGE_DETAIL, detail.to_bytes()));
+        files.push((file.name(), bytes));
     }
     Ok(files)
 }

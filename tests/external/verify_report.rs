@@ -24,7 +24,8 @@ fn same_as_expected(name: &str, actual: &str) {
 
 /// A build that touches every offline check: two consistent files, one that disagrees, a bundle
 /// with its SHA256SUMS, a missing bundle, pins (one held, one not), an OCI layout, an index file
-/// and the proofs they give.
+/// and the proofs they give, and a buildspec whose artifacts match one service of the mapping and
+/// miss a file of the other.
 fn every_check() -> (Env, Vec<(String, &'static str)>) {
     let env = web_and_api();
     emit_web_bundle(&env, "out");
@@ -52,6 +53,15 @@ fn every_check() -> (Env, Vec<(String, &'static str)>) {
             r#"{{"ImageDigest":"{d}","RegistryId":"111122223333","RepositoryName":"tiny","ImageURI":"{HOST}/tiny@{d}","ImageTags":["v1"]}}"#,
             d = layout.index
         ),
+    );
+    env.write(
+        "imagedef.json",
+        r#"{"services": {"web": {"containers": {"web": {"repository": "shop/web"}}},
+            "api": {"containers": {"api": {"repository": "shop/api"}}, "blueGreen": "api"}}}"#,
+    );
+    env.write(
+        "buildspec.yml",
+        "version: 0.2\nartifacts:\n  files: [SHA256SUMS]\n  base-directory: imagedef-out\n  secondary-artifacts:\n    web:\n      base-directory: imagedef-out/web\n      files: [imagedefinitions.json]\n    api:\n      base-directory: imagedef-out/api\n      files: [imagedefinitions.json]\n",
     );
     let blobs: u64 = std::fs::read_dir(env.path("layout/blobs/sha256"))
         .unwrap()
@@ -89,6 +99,10 @@ const EVERY_CHECK: &[&str] = &[
     "layout",
     "--manifest",
     "index.json",
+    "--buildspec",
+    "buildspec.yml",
+    "--mapping",
+    "imagedef.json",
     "--junit",
     "reports/imagedef.xml",
 ];

@@ -361,8 +361,8 @@ fn broken(text: &str, from: &str, to: &str) -> String {
 fn a_failing_command_fails_the_build() {
     let text = broken(
         &checked_in(),
-        "--mapping imagedef.json",
-        "--mapping missing.json",
+        "imagedef emit --mapping imagedef.json",
+        "imagedef emit --mapping missing.json",
     );
     let e = run(&Build::new(&text)).unwrap_err();
     assert!(e.contains("command failed with exit status 2"), "{e}");

@@ -9,6 +9,7 @@ mod bad_image_details;
 mod bad_mappings;
 mod blue_green;
 mod buildspec;
+mod buildspec_generated;
 mod checks_ran;
 mod cli;
 mod discover;

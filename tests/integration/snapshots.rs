@@ -55,6 +55,11 @@ fn help_emit() {
 }
 
 #[test]
+fn help_buildspec() {
+    help_of("help_buildspec", &["buildspec"]);
+}
+
+#[test]
 fn help_verify() {
     help_of("help_verify", &["verify"]);
 }

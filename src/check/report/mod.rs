@@ -48,11 +48,13 @@ pub enum Check {
     Findings,
     /// `--strict` (emit): every check that could not run for a service.
     Strict,
+    /// `--buildspec` with `--mapping`: the buildspec's artifacts hand each service its files.
+    Buildspec,
 }
 
 impl Check {
     /// Every check, in the order `verify` runs them.
-    pub const ALL: [Check; 13] = [
+    pub const ALL: [Check; 14] = [
         Check::ImageDetail,
         Check::Bundle,
         Check::TaskDefinition,
@@ -66,6 +68,7 @@ impl Check {
         Check::Platform,
         Check::Findings,
         Check::Strict,
+        Check::Buildspec,
     ];
 
     /// The name in JSON and JUnit output.
@@ -85,6 +88,7 @@ impl Check {
             Check::Platform => "platform",
             Check::Findings => "findings",
             Check::Strict => "strict",
+            Check::Buildspec => "buildspec",
         }
     }
 }
@@ -446,6 +450,7 @@ mod tests {
                 "\"platform\"",
                 "\"findings\"",
                 "\"strict\"",
+                "\"buildspec\"",
             ]
         );
         for c in Check::ALL {

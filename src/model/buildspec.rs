@@ -140,34 +140,45 @@ pub struct Inputs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelativePath(String);
 
+/// Why a path cannot be a [`RelativePath`]; each names the path (the caller names the option).
+#[derive(Debug, thiserror::Error)]
+pub enum RelativePathError {
+    #[error("{0} is not UTF-8; a buildspec is UTF-8 text: rename it")]
+    NotUtf8(String),
+    #[error(
+        "{0} is absolute; CodeBuild runs the build in the primary source and takes artifact paths relative to it ($CODEBUILD_SRC_DIR): give the path relative to the source's root"
+    )]
+    Absolute(String),
+    #[error(
+        "{0} leaves the folder it is relative to; CodeBuild takes artifact paths inside the primary source ($CODEBUILD_SRC_DIR) and skips the rest (\"no matching artifact paths found\"): give a path inside it"
+    )]
+    Leaves(String),
+    #[error("{0} names the source's root; give a folder of its own, such as imagedef-out")]
+    Root(String),
+}
+
 impl RelativePath {
-    /// `path` as the buildspec writes it; the error says why it cannot be one (the caller names
-    /// the option).
-    pub fn new(path: &Path) -> Result<RelativePath, String> {
-        let shown = crate::io::escape::path(path);
+    /// `path` as the buildspec writes it, or why it cannot be one.
+    pub fn new(path: &Path) -> Result<RelativePath, RelativePathError> {
+        let shown = || crate::io::escape::path(path);
         let mut parts = Vec::new();
         for part in path.components() {
             match part {
-                Component::Normal(p) => parts.push(p.to_str().ok_or_else(|| {
-                    format!("{shown} is not UTF-8; a buildspec is UTF-8 text: rename it")
-                })?),
+                Component::Normal(p) => {
+                    parts.push(
+                        p.to_str()
+                            .ok_or_else(|| RelativePathError::NotUtf8(shown()))?,
+                    );
+                }
                 Component::CurDir => {}
                 Component::RootDir | Component::Prefix(_) => {
-                    return Err(format!(
-                        "{shown} is absolute; CodeBuild runs the build in the primary source and takes artifact paths relative to it ($CODEBUILD_SRC_DIR): give the path relative to the source's root"
-                    ));
+                    return Err(RelativePathError::Absolute(shown()));
                 }
-                Component::ParentDir => {
-                    return Err(format!(
-                        "{shown} leaves the folder it is relative to; CodeBuild takes artifact paths inside the primary source ($CODEBUILD_SRC_DIR) and skips the rest (\"no matching artifact paths found\"): give a path inside it"
-                    ));
-                }
+                Component::ParentDir => return Err(RelativePathError::Leaves(shown())),
             }
         }
         if parts.is_empty() {
-            return Err(format!(
-                "{shown} names the source's root; give a folder of its own, such as imagedef-out"
-            ));
+            return Err(RelativePathError::Root(shown()));
         }
         Ok(RelativePath(parts.join("/")))
     }
@@ -423,7 +434,7 @@ mod tests {
             ("out/../..", "leaves the folder"),
             (".", "names the source's root"),
         ] {
-            let e = RelativePath::new(Path::new(path)).unwrap_err();
+            let e = RelativePath::new(Path::new(path)).unwrap_err().to_string();
             assert!(e.contains(says), "{path}: {e}");
         }
         assert_eq!(rel("a//b/./c").as_str(), "a/b/c");

@@ -122,7 +122,7 @@ mod tests {
     /// Prints the buildspec for `mapping` and `out`, reads it back with the reader `verify
     /// --buildspec` uses, and compares what it reads with what it was written from.
     fn reads_back(m: &Mapping, mapping: &str, out: &str) -> Result<(), String> {
-        let rel = |p: &str| RelativePath::new(Path::new(p));
+        let rel = |p: &str| RelativePath::new(Path::new(p)).map_err(|e| e.to_string());
         let g = Generated::for_mapping(m, &rel(mapping)?, &rel(out)?).unwrap();
         let printed = text(&g);
         let read = buildspec::parse(printed.as_bytes()).map_err(|e| format!("{printed}\n{e}"))?;

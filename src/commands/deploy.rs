@@ -398,7 +398,8 @@ fn ecr_checks(config: &DeployConfig, plans: &[Planned], report: &mut Report) {
     if found.is_empty() {
         return;
     }
-    let mut fetch = registry::config_blob;
+    let mut budget = registry::Budget::new(config.registry_timeout);
+    let mut fetch = |repository: &_, digest| registry::config_blob(repository, digest, &mut budget);
     report.record(Check::Platform, |r| {
         check::platform::check(&images, &found, Known::new(), &mut fetch, (true, false), r);
     });

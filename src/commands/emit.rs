@@ -129,7 +129,8 @@ fn check(
         return files;
     }
     let images = check::containers(services, plan);
-    let mut fetch = registry::config_blob;
+    let mut budget = registry::Budget::new(config.registry_timeout);
+    let mut fetch = |repository: &_, digest| registry::config_blob(repository, digest, &mut budget);
     if !config.ecr {
         report.record(Check::Platform, |r| {
             platform::check(&images, &[], Known::new(), &mut fetch, (false, false), r);

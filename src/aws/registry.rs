@@ -657,14 +657,14 @@ fn no_time_left(
     match spent_by {
         Some(slow) => write!(
             f,
-            "not read: the {} that all registry reads of this run may take together (--registry-timeout) ran out on an earlier read, when {} was slow (GET {} {}, reading the config blob {} of {}/{}); {}{hint}",
+            "not read: the {} that all registry reads of this run may take together (--registry-timeout) ran out on an earlier read, of the config blob {} of {}/{}, when {} was slow (GET {} {}); {}{hint}",
             seconds(limit),
-            escape::value(&slow.host),
-            slow.url,
-            slow.stage,
             slow.blob.digest,
             slow.blob.repository.registry,
             slow.blob.repository.name,
+            escape::value(&slow.host),
+            slow.url,
+            slow.stage,
             slow_fix(&slow.blob, &slow.host)
         ),
         None if limit.is_zero() => f.write_str(
@@ -1600,7 +1600,7 @@ mod tests {
         assert_eq!(by.host, format!("127.0.0.1:{port}"));
         assert!(
             e.to_string().contains(&format!(
-                "ran out on an earlier read, when 127.0.0.1:{port} was slow"
+                "when 127.0.0.1:{port} was slow (GET http://127.0.0.1:{port}/v2/shop/web/blobs/"
             )),
             "{e}"
         );

@@ -30,10 +30,7 @@ fn env_for(registry_url: &str) -> (Env, String) {
 
 /// The config digest of the amd64 image.
 fn config_digest() -> String {
-    let i = images();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&images::blob(&i.amd64, &i.amd64_digest)).unwrap();
-    manifest["config"]["digest"].as_str().unwrap().to_owned()
+    images::config_digest(&images().amd64)
 }
 
 #[test]
@@ -200,8 +197,8 @@ fn config_size() -> usize {
     images::blob(&i.amd64, &config_digest()).len()
 }
 
-/// How an error of a config blob read begins.
-fn reading(uri: &str, region: &str) -> String {
+/// How an error of a config blob read of the amd64 image `uri` begins.
+pub(crate) fn reading(uri: &str, region: &str) -> String {
     let (name, _) = uri.split_once('@').unwrap();
     format!(
         "reading the config blob {} of {name} (registry {ACCOUNT}, region {region}) through the registry API: ",
@@ -217,7 +214,13 @@ fn fix(host: &str, region: &str, registry_url: &str) -> String {
 }
 
 /// The words of the read the 2 s budget cut short: `host` was slow at `url`, `stage`.
-fn cut_short(host: &str, url: &str, stage: &str, region: &str, registry_url: &str) -> String {
+pub(crate) fn cut_short(
+    host: &str,
+    url: &str,
+    stage: &str,
+    region: &str,
+    registry_url: &str,
+) -> String {
     format!(
         "{host} was slow: GET {url} {stage} when the 2 s that all registry reads of this run may take together ran out (--registry-timeout); nothing more is read from any registry; {}",
         fix(host, region, registry_url)

@@ -401,14 +401,15 @@ pub struct Slow {
 }
 
 /// How far a request had come.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stage {
     /// Sent (or still connecting); no answer yet.
     Waiting,
     /// Answered; its body was arriving: so many bytes, of so many when announced.
     Body { read: u64, of: Option<u64> },
-    /// Failed that many attempts (no connection, 5xx, 429); waiting to try again.
-    Retrying { attempts: u32 },
+    /// Failed that many attempts (no connection, an attempt that took too long, 5xx, 429), the
+    /// last for `why`; waiting to try again.
+    Retrying { attempts: u32, why: String },
 }
 
 impl fmt::Display for Stage {
@@ -422,9 +423,10 @@ impl fmt::Display for Stage {
                 f,
                 "had sent {read} bytes of its answer (its length not announced)"
             ),
-            Stage::Retrying { attempts } => write!(
+            Stage::Retrying { attempts, why } => write!(
                 f,
-                "had failed {attempts} attempt(s) (no connection, HTTP 5xx or 429) and was to be tried again"
+                "had failed {attempts} attempt(s) (the last: {}) and was to be tried again",
+                escape::line(why)
             ),
         }
     }
@@ -678,9 +680,13 @@ fn no_time_left(
     }
 }
 
-/// A budget in words: `2 s`.
+/// A budget in words: `2 s` (`0.4 s` for a part of a second, which only tests give).
 fn seconds(d: Duration) -> String {
-    format!("{} s", d.as_secs())
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
 }
 
 /// What to do about a host that was slow: more time, or a look at the way to it.
@@ -934,19 +940,35 @@ async fn get(
         )
         .await
         .unwrap_or_else(|_| {
+            let Position { url, stage } = at.lock().expect("not poisoned").clone();
             Err(RegistryError::fetch(
                 blob,
-                Some(url),
+                Some(&url),
                 Failure::Unreachable {
                     why: Unreachable::TimedOut,
-                    chain: format!("no answer within {} s", OPERATION_TIMEOUT.as_secs()),
+                    chain: format!(
+                        "an attempt took more than {} s: it {stage}",
+                        OPERATION_TIMEOUT.as_secs()
+                    ),
                 },
             ))
         });
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!("registry: attempt {attempt} failed ({e}); trying again");
-                mark(at, None, Stage::Retrying { attempts: attempt });
+                let why = match e.failure() {
+                    Some(Failure::Unreachable { chain, .. }) => chain.clone(),
+                    Some(Failure::Status { status }) => format!("HTTP {status}"),
+                    _ => e.to_string(),
+                };
+                mark(
+                    at,
+                    None,
+                    Stage::Retrying {
+                        attempts: attempt,
+                        why,
+                    },
+                );
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                 attempt += 1;
             }
@@ -1616,7 +1638,7 @@ mod tests {
         let Some(Failure::OutOfTime(slow)) = e.failure() else {
             panic!("{e:?}")
         };
-        let Stage::Body { read, of } = slow.stage else {
+        let Stage::Body { read, of } = slow.stage.clone() else {
             panic!("{slow:?}")
         };
         assert_eq!(of, Some(37));
@@ -1624,6 +1646,25 @@ mod tests {
         assert!(
             e.to_string()
                 .contains(&format!("had sent {read} of the 37 bytes of its answer")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_budget_that_runs_out_between_attempts_says_why_the_last_failed() {
+        let (port, _) = server(Arc::new(|_, _| ("503 Slow Down".to_owned(), Vec::new())));
+        let e =
+            fetch_within(port, &blob(), &mut Budget::new(Duration::from_millis(400))).unwrap_err();
+        let Some(Failure::OutOfTime(slow)) = e.failure() else {
+            panic!("{e:?}")
+        };
+        assert!(
+            matches!(&slow.stage, Stage::Retrying { why, .. } if why == "HTTP 503"),
+            "{slow:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("(the last: HTTP 503) and was to be tried again when the 0.4 s"),
             "{e}"
         );
     }

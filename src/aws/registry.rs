@@ -791,7 +791,7 @@ impl Aws {
 /// The config blob `digest` of `repository`, through the process's AWS connection, within what is
 /// left of the run's `budget`: the fetch the platform check makes for a single manifest (an error
 /// is exit 2).
-pub fn config_blob(
+fn config_blob(
     repository: &Repository,
     digest: Digest,
     budget: &mut Budget,
@@ -807,6 +807,15 @@ pub fn config_blob(
         },
         budget,
     )
+}
+
+/// [`config_blob`], every read drawing on one [`Budget`] of `limit`: the reads of the platform
+/// check of one run.
+pub fn config_blobs(
+    limit: Duration,
+) -> impl FnMut(&Repository, Digest) -> Result<Vec<u8>, RegistryError> {
+    let mut budget = Budget::new(limit);
+    move |repository, digest| config_blob(repository, digest, &mut budget)
 }
 
 /// Fetches `blob` through the registry API of its image's registry (or `IMAGEDEF_REGISTRY_URL`),

@@ -129,8 +129,7 @@ fn check(
         return files;
     }
     let images = check::containers(services, plan);
-    let mut budget = registry::Budget::new(config.registry_timeout);
-    let mut fetch = |repository: &_, digest| registry::config_blob(repository, digest, &mut budget);
+    let mut fetch = registry::config_blobs(config.registry_timeout);
     if !config.ecr {
         report.record(Check::Platform, |r| {
             platform::check(&images, &[], Known::new(), &mut fetch, (false, false), r);

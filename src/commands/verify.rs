@@ -92,9 +92,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     };
     if need.is_some() {
         report.record(Check::Platform, |r| {
-            let mut budget = registry::Budget::new(config.registry_timeout);
-            let mut fetch =
-                |repository: &_, digest| registry::config_blob(repository, digest, &mut budget);
+            let mut fetch = registry::config_blobs(config.registry_timeout);
             let known = proofs.offers.clone();
             platform::check(&images, &found, known, &mut fetch, (config.ecr, true), r);
         });

@@ -276,6 +276,28 @@ pub struct FindingsArgs {
     pub scan_wait: u64,
 }
 
+/// How long the registry reads of a run may take (`emit`, `verify`, `deploy`, `confirm`).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// With --ecr: the seconds that all reads of registries' HTTP API (the config blobs of the
+    /// platform check, and the blob stores such as S3 that registries redirect to) may take in
+    /// one run, together, however many registries there are. When they run out, the read in
+    /// flight fails naming the host that was slow, and so does every later one (exit 2). 0 reads
+    /// nothing from a registry; at most 129600 (36 hours).
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "IMAGEDEF_REGISTRY_TIMEOUT",
+        default_value_t = DEFAULT_REGISTRY_TIMEOUT,
+        value_parser = clap::value_parser!(u64).range(0..=MAX_SECONDS)
+    )]
+    pub registry_timeout: u64,
+}
+
+/// `--registry-timeout`'s default: one minute, what a single unanswered registry request cost
+/// (three attempts of 20 seconds) before there was a budget for all of them.
+pub const DEFAULT_REGISTRY_TIMEOUT: u64 = 60;
+
 /// The longest wait any option takes, in seconds: 36 hours, the longest a CodeBuild build runs, so
 /// that no wait outlives the build that asked for it (and no deadline overflows the clock).
 pub const MAX_SECONDS: u64 = 36 * 60 * 60;
@@ -367,6 +389,8 @@ pub struct EmitArgs {
     pub platform: Option<String>,
     #[command(flatten)]
     pub findings: FindingsArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Also write a deterministic zip for an S3 source action, with the deploy files at its root:
     /// OUT/imagedefinitions.zip in single-image mode (plus OUT/SHA256SUMS listing the zip and the
     /// json), OUT/<service>.zip per service with --mapping.
@@ -569,6 +593,8 @@ pub struct VerifyArgs {
     pub task_definition: Option<PathBuf>,
     #[command(flatten)]
     pub findings: FindingsArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Print the findings as JSON.
     #[arg(long)]
     pub json: bool,

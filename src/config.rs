@@ -150,6 +150,8 @@ pub struct VerifyConfig {
     pub task_definition: Option<TaskDefinitionSource>,
     /// `--findings`, `--scan-wait`: with `--ecr`, the scan findings tolerated.
     pub findings: FindingsConfig,
+    /// `--registry-timeout`: with `--ecr`, the time all registry reads may take together.
+    pub registry_timeout: std::time::Duration,
     pub json: bool,
     /// `-q`: only the checks that did not pass.
     pub quiet: bool,
@@ -219,6 +221,7 @@ impl VerifyConfig {
                 .map(task_definition_source)
                 .transpose()?,
             findings: FindingsConfig::from_args(&args.findings, cli)?,
+            registry_timeout: std::time::Duration::from_secs(args.registry.registry_timeout),
             json: args.json,
             quiet: cli.global.quiet,
         })
@@ -243,6 +246,13 @@ fn platform(value: Option<&str>, cli: &Cli) -> anyhow::Result<Option<Rule<Platfo
                 .map(|p| Rule::new(p, Origin::Started(given(cli, "platform", "--platform"))))
         })
         .transpose()
+}
+
+/// `$CODEBUILD_SRC_DIR`, when set and not empty.
+fn codebuild_src_dir() -> Option<PathBuf> {
+    std::env::var_os("CODEBUILD_SRC_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// Where mapping mode writes without `--out`.
@@ -277,6 +287,8 @@ pub struct EmitConfig {
     pub ecr: bool,
     /// `--scan-wait`: with `--ecr` and findings thresholds, the longest wait for scans.
     pub scan_wait: std::time::Duration,
+    /// `--registry-timeout`: with `--ecr`, the time all registry reads may take together.
+    pub registry_timeout: std::time::Duration,
     /// `$CODEBUILD_SRC_DIR`, when set: outputs outside it are not found by the artifacts section.
     pub codebuild_src_dir: Option<PathBuf>,
     /// Also write the zip bundle(s) for an S3 source action.
@@ -404,9 +416,8 @@ impl EmitConfig {
             },
             ecr: args.ecr,
             scan_wait: findings.scan_wait,
-            codebuild_src_dir: std::env::var_os("CODEBUILD_SRC_DIR")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
+            registry_timeout: std::time::Duration::from_secs(args.registry.registry_timeout),
+            codebuild_src_dir: codebuild_src_dir(),
             bundle: args.bundle,
             dry_run: args.dry_run,
             strict: args.strict,

@@ -11,13 +11,19 @@
 //! host>` for every registry request: a mirror, a proxy, or a test registry on loopback. It carries
 //! ECR's credentials, so it must be https unless its host is a loopback address.
 //!
+//! Every read of a run draws on one [`Budget`] (`--registry-timeout`): each may take what is left
+//! of it, from the first request to the last byte of the body, redirects and retries included, so
+//! that registries that do not answer, or answer a byte at a time, cost at most the budget in all,
+//! however many hosts there are. When it is used up, the read in flight fails naming the host that
+//! was slow, and every later read fails at once naming it too.
+//!
 //! Failures are data ([`RegistryError`]); what they mean for the run (exit 2) is the caller's.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_smithy_http_client::Connector;
 use aws_smithy_runtime_api::client::http::{HttpConnector as _, HttpConnectorSettings};
@@ -161,9 +167,15 @@ impl Origin {
 
     fn url(&self, path_and_query: &str) -> String {
         let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path_and_query}", self.authority())
+    }
+
+    /// `host[:port]`, as messages name a host.
+    #[must_use]
+    pub fn authority(&self) -> String {
         match self.port {
-            Some(port) => format!("{scheme}://{}:{port}{path_and_query}", self.host),
-            None => format!("{scheme}://{}{path_and_query}", self.host),
+            Some(port) => format!("{}:{port}", self.host),
+            None => self.host.clone(),
         }
     }
 }
@@ -341,6 +353,85 @@ pub enum Unreachable {
     Other,
 }
 
+/// The time the registry reads of one run may take together (`--registry-timeout`), and what is
+/// left of it.
+#[derive(Clone, Debug)]
+pub struct Budget {
+    limit: Duration,
+    spent: Duration,
+    /// The read that was in flight when the budget ran out.
+    spent_by: Option<Box<Slow>>,
+}
+
+impl Budget {
+    #[must_use]
+    pub fn new(limit: Duration) -> Budget {
+        Budget {
+            limit,
+            spent: Duration::ZERO,
+            spent_by: None,
+        }
+    }
+
+    fn left(&self) -> Duration {
+        self.limit.saturating_sub(self.spent)
+    }
+
+    /// Why no read may start, when none may: nothing is left.
+    fn refusal(&self) -> Option<Failure> {
+        self.left().is_zero().then(|| Failure::NoTimeLeft {
+            limit: self.limit,
+            spent_by: self.spent_by.clone(),
+        })
+    }
+}
+
+/// A read that was still in flight when the budget ran out: the host that was slow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slow {
+    /// The budget that ran out.
+    pub limit: Duration,
+    /// What was being read.
+    pub blob: Blob,
+    /// `host[:port]` of the URL asked last: the registry, or the blob store it redirected to.
+    pub host: String,
+    /// That URL, without its query.
+    pub url: String,
+    pub stage: Stage,
+}
+
+/// How far a request had come.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Sent (or still connecting); no answer yet.
+    Waiting,
+    /// Answered; its body was arriving: so many bytes, of so many when announced.
+    Body { read: u64, of: Option<u64> },
+    /// Failed that many attempts (no connection, an attempt that took too long, 5xx, 429), the
+    /// last for `why`; waiting to try again.
+    Retrying { attempts: u32, why: String },
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stage::Waiting => f.write_str("had not answered"),
+            Stage::Body { read, of: Some(of) } => {
+                write!(f, "had sent {read} of the {of} bytes of its answer")
+            }
+            Stage::Body { read, of: None } => write!(
+                f,
+                "had sent {read} bytes of its answer (its length not announced)"
+            ),
+            Stage::Retrying { attempts, why } => write!(
+                f,
+                "had failed {attempts} attempt(s) (the last: {}) and was to be tried again",
+                escape::line(why)
+            ),
+        }
+    }
+}
+
 /// Why a blob could not be fetched.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RegistryError {
@@ -385,6 +476,13 @@ pub enum Failure {
     DigestMismatch { got: Digest },
     /// Any other answer (a 5xx or 429 after [`MAX_ATTEMPTS`] attempts, a 4xx not named above).
     Status { status: u16 },
+    /// The run's [`Budget`] ran out during this read.
+    OutOfTime(Box<Slow>),
+    /// Not tried: the run's [`Budget`] was used up (`spent_by`: by the read that ran out of it).
+    NoTimeLeft {
+        limit: Duration,
+        spent_by: Option<Box<Slow>>,
+    },
 }
 
 impl RegistryError {
@@ -530,8 +628,74 @@ impl fmt::Display for FetchError {
                     String::new()
                 }
             ),
+            Failure::OutOfTime(slow) => out_of_time(f, blob, slow, &hint),
+            Failure::NoTimeLeft { limit, spent_by } => {
+                no_time_left(f, *limit, spent_by.as_deref(), &hint)
+            }
         }
     }
+}
+
+/// The words of a read that the run's budget cut short: the host that was slow, and the fix.
+fn out_of_time(f: &mut fmt::Formatter<'_>, blob: &Blob, slow: &Slow, hint: &str) -> fmt::Result {
+    write!(
+        f,
+        "{} was slow: GET {} {} when the {} that all registry reads of this run may take together ran out (--registry-timeout); nothing more is read from any registry; {}{hint}",
+        escape::value(&slow.host),
+        slow.url,
+        slow.stage,
+        seconds(slow.limit),
+        slow_fix(blob, &slow.host)
+    )
+}
+
+/// The words of a read that the run's budget did not let start: what used it up, and the fix.
+fn no_time_left(
+    f: &mut fmt::Formatter<'_>,
+    limit: Duration,
+    spent_by: Option<&Slow>,
+    hint: &str,
+) -> fmt::Result {
+    match spent_by {
+        Some(slow) => write!(
+            f,
+            "not read: the {} that all registry reads of this run may take together (--registry-timeout) ran out on an earlier read, of the config blob {} of {}/{}, when {} was slow (GET {} {}); {}{hint}",
+            seconds(limit),
+            slow.blob.digest,
+            slow.blob.repository.registry,
+            slow.blob.repository.name,
+            escape::value(&slow.host),
+            slow.url,
+            slow.stage,
+            slow_fix(&slow.blob, &slow.host)
+        ),
+        None if limit.is_zero() => f.write_str(
+            "not read: --registry-timeout (IMAGEDEF_REGISTRY_TIMEOUT) is 0, so nothing is read from a registry; fix: give it the seconds registry reads may take, or unset it for the default",
+        ),
+        None => write!(
+            f,
+            "not read: earlier registry reads took all of the {} that all registry reads of this run may take together (--registry-timeout); fix: raise --registry-timeout (IMAGEDEF_REGISTRY_TIMEOUT){hint}",
+            seconds(limit)
+        ),
+    }
+}
+
+/// A budget in words: `2 s` (`0.4 s` for a part of a second, which only tests give).
+fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// What to do about a host that was slow: more time, or a look at the way to it.
+fn slow_fix(blob: &Blob, host: &str) -> String {
+    let region = &blob.repository.registry.region;
+    format!(
+        "fix: if {host} is only slow, raise --registry-timeout (IMAGEDEF_REGISTRY_TIMEOUT); otherwise check the network path to it: a build in a VPC reaches the registry through the interface endpoint com.amazonaws.{region}.ecr.dkr and its blobs through the S3 gateway endpoint com.amazonaws.{region}.s3 (or a NAT gateway)",
+        host = escape::value(host)
+    )
 }
 
 impl std::error::Error for RegistryError {}
@@ -624,9 +788,14 @@ impl Aws {
     }
 }
 
-/// The config blob `digest` of `repository`, through the process's AWS connection: the fetch the
-/// platform check makes for a single manifest (an error is exit 2).
-pub fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, RegistryError> {
+/// The config blob `digest` of `repository`, through the process's AWS connection, within what is
+/// left of the run's `budget`: the fetch the platform check makes for a single manifest (an error
+/// is exit 2).
+fn config_blob(
+    repository: &Repository,
+    digest: Digest,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, RegistryError> {
     let aws = super::shared().map_err(|e| RegistryError::NoCredentials {
         why: format!("{e:#}"),
     })?;
@@ -636,12 +805,22 @@ pub fn config_blob(repository: &Repository, digest: Digest) -> Result<Vec<u8>, R
             repository: repository.clone(),
             digest,
         },
+        budget,
     )
 }
 
-/// Fetches `blob` through the registry API of its image's registry (or `IMAGEDEF_REGISTRY_URL`):
-/// its bytes, proven to hash to its digest.
-pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
+/// [`config_blob`], every read drawing on one [`Budget`] of `limit`: the reads of the platform
+/// check of one run.
+pub fn config_blobs(
+    limit: Duration,
+) -> impl FnMut(&Repository, Digest) -> Result<Vec<u8>, RegistryError> {
+    let mut budget = Budget::new(limit);
+    move |repository, digest| config_blob(repository, digest, &mut budget)
+}
+
+/// Fetches `blob` through the registry API of its image's registry (or `IMAGEDEF_REGISTRY_URL`),
+/// within what is left of `budget`: its bytes, proven to hash to its digest.
+pub fn fetch(aws: &Aws, blob: &Blob, budget: &mut Budget) -> Result<Vec<u8>, RegistryError> {
     let origin = override_from_env()?.unwrap_or_else(|| Origin {
         https: true,
         host: blob.repository.registry.to_string(),
@@ -651,6 +830,9 @@ pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
         .map_err(|e| RegistryError::NoCredentials {
             why: format!("{e:#}"),
         })?;
+    if let Some(failure) = budget.refusal() {
+        return Err(RegistryError::fetch(blob, None, failure));
+    }
     aws.block_on(async {
         let credentials = aws.registry_credentials(blob).await?;
         let url = Url {
@@ -674,11 +856,12 @@ pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
             })));
         }
         tracing::debug!(
-            "registry: GET {} (a blob of repository {})",
+            "registry: GET {} (a blob of repository {}; {:.1} s of --registry-timeout left)",
             url.shown(),
-            blob.repository.name
+            blob.repository.name,
+            budget.left().as_secs_f64()
         );
-        let result = get(aws.registry_connector(), blob, &url, &credentials).await;
+        let result = timed_get(aws.registry_connector(), blob, &url, &credentials, budget).await;
         if let Err(RegistryError::Fetch(e)) = &result
             && matches!(e.failure, Failure::Unreachable { .. })
         {
@@ -692,35 +875,109 @@ pub fn fetch(aws: &Aws, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
     })
 }
 
+/// Where a read stands: the URL asked last and how far its answer came, for the words of a read
+/// that runs out of time.
+#[derive(Clone, Debug)]
+struct Position {
+    url: Url,
+    stage: Stage,
+}
+
+/// Moves the read on: to `url` when a new request goes out, to `stage`.
+fn mark(at: &Mutex<Position>, url: Option<&Url>, stage: Stage) {
+    let mut position = at.lock().expect("not poisoned");
+    if let Some(url) = url {
+        position.url = url.clone();
+    }
+    position.stage = stage;
+}
+
+/// [`get`] within what is left of `budget`, which it draws on; when the budget runs out, the
+/// read fails naming the host it was waiting for, and so does every later read.
+async fn timed_get(
+    connector: &Connector,
+    blob: &Blob,
+    url: &Url,
+    credentials: &str,
+    budget: &mut Budget,
+) -> Result<Vec<u8>, RegistryError> {
+    if let Some(failure) = budget.refusal() {
+        return Err(RegistryError::fetch(blob, None, failure));
+    }
+    let at = Mutex::new(Position {
+        url: url.clone(),
+        stage: Stage::Waiting,
+    });
+    let started = Instant::now();
+    let result =
+        tokio::time::timeout(budget.left(), get(connector, blob, url, credentials, &at)).await;
+    budget.spent += started.elapsed();
+    result.unwrap_or_else(|_| {
+        let Position { url, stage } = at.into_inner().expect("not poisoned");
+        let slow = Box::new(Slow {
+            limit: budget.limit,
+            blob: blob.clone(),
+            host: url.origin.authority(),
+            url: url.shown(),
+            stage,
+        });
+        budget.spent = budget.limit;
+        budget.spent_by = Some(slow.clone());
+        Err(RegistryError::fetch(
+            blob,
+            Some(&url),
+            Failure::OutOfTime(slow),
+        ))
+    })
+}
+
 /// GETs `url` with `credentials`, following redirects without them, and returns the body once it
 /// hashes to the blob's digest; transient failures (no connection, 5xx, 429) are tried again, up
-/// to [`MAX_ATTEMPTS`] times.
+/// to [`MAX_ATTEMPTS`] times. `at` follows where it stands.
 async fn get(
     connector: &Connector,
     blob: &Blob,
     url: &Url,
     credentials: &str,
+    at: &Mutex<Position>,
 ) -> Result<Vec<u8>, RegistryError> {
     let mut attempt = 1;
     loop {
         let result = tokio::time::timeout(
             OPERATION_TIMEOUT,
-            get_once(connector, blob, url.clone(), credentials),
+            get_once(connector, blob, url.clone(), credentials, at),
         )
         .await
         .unwrap_or_else(|_| {
+            let Position { url, stage } = at.lock().expect("not poisoned").clone();
             Err(RegistryError::fetch(
                 blob,
-                Some(url),
+                Some(&url),
                 Failure::Unreachable {
                     why: Unreachable::TimedOut,
-                    chain: format!("no answer within {} s", OPERATION_TIMEOUT.as_secs()),
+                    chain: format!(
+                        "an attempt took more than {} s: it {stage}",
+                        OPERATION_TIMEOUT.as_secs()
+                    ),
                 },
             ))
         });
         match result {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                 tracing::debug!("registry: attempt {attempt} failed ({e}); trying again");
+                let why = match e.failure() {
+                    Some(Failure::Unreachable { chain, .. }) => chain.clone(),
+                    Some(Failure::Status { status }) => format!("HTTP {status}"),
+                    _ => e.to_string(),
+                };
+                mark(
+                    at,
+                    None,
+                    Stage::Retrying {
+                        attempts: attempt,
+                        why,
+                    },
+                );
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                 attempt += 1;
             }
@@ -735,9 +992,11 @@ async fn get_once(
     blob: &Blob,
     mut url: Url,
     credentials: &str,
+    at: &Mutex<Position>,
 ) -> Result<Vec<u8>, RegistryError> {
     let mut authorization = Some(credentials);
     for _ in 0..=MAX_REDIRECTS {
+        mark(at, Some(&url), Stage::Waiting);
         let fail = |url: &Url, failure| RegistryError::fetch(blob, Some(url), failure);
         let mut request = HttpRequest::get(url.full()).map_err(|e| {
             fail(
@@ -763,7 +1022,7 @@ async fn get_once(
             .map_err(|e| fail(&url, unreachable(&e)))?;
         let status = response.status().as_u16();
         match step(status) {
-            Step::Body => return read_body(blob, &url, response).await,
+            Step::Body => return read_body(blob, &url, response, at).await,
             Step::Redirect => {
                 let Some(location) = response.headers().get("location").map(str::to_owned) else {
                     return Err(fail(
@@ -820,6 +1079,7 @@ async fn read_body(
     blob: &Blob,
     url: &Url,
     response: aws_smithy_runtime_api::http::Response,
+    at: &Mutex<Position>,
 ) -> Result<Vec<u8>, RegistryError> {
     let fail = |failure| RegistryError::fetch(blob, Some(url), failure);
     let announced = response
@@ -834,6 +1094,11 @@ async fn read_body(
     let mut body = ByteStream::new(response.into_body());
     let mut bytes = Vec::new();
     let mut hasher = Sha256::new();
+    let body_read = |read: usize| Stage::Body {
+        read: read as u64,
+        of: announced,
+    };
+    mark(at, None, body_read(0));
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| {
             fail(Failure::Unreachable {
@@ -846,6 +1111,7 @@ async fn read_body(
         }
         hasher.update(&chunk);
         bytes.extend_from_slice(&chunk);
+        mark(at, None, body_read(bytes.len()));
     }
     let got = Digest::from_array(hasher.finalize().into());
     if got != blob.digest {
@@ -1096,6 +1362,10 @@ mod tests {
     }
 
     fn fetch_from(port: u16, blob: &Blob) -> Result<Vec<u8>, RegistryError> {
+        fetch_within(port, blob, &mut Budget::new(Duration::from_mins(1)))
+    }
+
+    fn fetch_within(port: u16, blob: &Blob, budget: &mut Budget) -> Result<Vec<u8>, RegistryError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -1104,7 +1374,13 @@ mod tests {
             origin: Origin::parse_override(&format!("http://127.0.0.1:{port}")).unwrap(),
             path_and_query: blob.path(),
         };
-        runtime.block_on(get(&connector(), blob, &url, "Basic QVdTOnNlY3JldA=="))
+        runtime.block_on(timed_get(
+            &connector(),
+            blob,
+            &url,
+            "Basic QVdTOnNlY3JldA==",
+            budget,
+        ))
     }
 
     /// A registry that redirects every blob to `/s3/...` on the same server, which serves
@@ -1277,5 +1553,155 @@ mod tests {
             "{e:?}"
         );
         assert!(e.to_string().contains("after 3 attempts"), "{e}");
+    }
+
+    /// A server on 127.0.0.1 that reads each request, then sends `head` and the bytes of `body`
+    /// one every `pause` (never anything with `head` empty); returns its port and how many
+    /// connections it accepted.
+    fn slow_server(
+        head: &'static str,
+        body: &'static [u8],
+        pause: Duration,
+    ) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                        line.clear();
+                    }
+                    let mut out = &stream;
+                    if head.is_empty() {
+                        std::thread::sleep(Duration::from_mins(1));
+                        return;
+                    }
+                    let _ = write!(out, "HTTP/1.1 {head}\r\n\r\n");
+                    for byte in body {
+                        if out.write_all(&[*byte]).is_err() {
+                            return;
+                        }
+                        std::thread::sleep(pause);
+                    }
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    /// A registry that answers [`CONFIG`] with its length announced, one byte every `pause`.
+    fn dripping(pause: Duration) -> u16 {
+        slow_server("200 OK\r\nContent-Length: 37", CONFIG, pause).0
+    }
+
+    #[test]
+    fn a_registry_that_never_answers_uses_the_budget_up_and_later_reads_fail_at_once() {
+        let (port, accepted) = slow_server("", b"", Duration::ZERO);
+        let mut budget = Budget::new(Duration::from_secs(1));
+        let started = Instant::now();
+        let e = fetch_within(port, &blob(), &mut budget).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10), "{e}");
+        let Some(Failure::OutOfTime(slow)) = e.failure() else {
+            panic!("{e:?}")
+        };
+        assert_eq!(slow.host, format!("127.0.0.1:{port}"));
+        assert_eq!(slow.stage, Stage::Waiting);
+        assert!(
+            e.to_string().contains(&format!(
+                "127.0.0.1:{port} was slow: GET http://127.0.0.1:{port}/v2/shop/web/blobs/{} had not answered when the 1 s that all registry reads of this run may take together ran out (--registry-timeout)",
+                blob().digest
+            )),
+            "{e}"
+        );
+        // The next read, of any host, is not tried: it names the host that used the budget up.
+        let (other, other_accepted) = slow_server("200 OK", CONFIG, Duration::ZERO);
+        let e = fetch_within(other, &blob(), &mut budget).unwrap_err();
+        let Some(Failure::NoTimeLeft {
+            spent_by: Some(by), ..
+        }) = e.failure()
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(by.host, format!("127.0.0.1:{port}"));
+        assert!(
+            e.to_string().contains(&format!(
+                "when 127.0.0.1:{port} was slow (GET http://127.0.0.1:{port}/v2/shop/web/blobs/"
+            )),
+            "{e}"
+        );
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(other_accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_body_that_drips_is_cut_by_the_budget_saying_how_far_it_came() {
+        let port = dripping(Duration::from_millis(100));
+        let e =
+            fetch_within(port, &blob(), &mut Budget::new(Duration::from_millis(1500))).unwrap_err();
+        let Some(Failure::OutOfTime(slow)) = e.failure() else {
+            panic!("{e:?}")
+        };
+        let Stage::Body { read, of } = slow.stage.clone() else {
+            panic!("{slow:?}")
+        };
+        assert_eq!(of, Some(37));
+        assert!((1..37).contains(&read), "{slow:?}");
+        assert!(
+            e.to_string()
+                .contains(&format!("had sent {read} of the 37 bytes of its answer")),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_budget_that_runs_out_between_attempts_says_why_the_last_failed() {
+        let (port, _) = server(Arc::new(|_, _| ("503 Slow Down".to_owned(), Vec::new())));
+        let e =
+            fetch_within(port, &blob(), &mut Budget::new(Duration::from_millis(400))).unwrap_err();
+        let Some(Failure::OutOfTime(slow)) = e.failure() else {
+            panic!("{e:?}")
+        };
+        assert!(
+            matches!(&slow.stage, Stage::Retrying { why, .. } if why == "HTTP 503"),
+            "{slow:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains("(the last: HTTP 503) and was to be tried again when the 0.4 s"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_budget_of_zero_reads_nothing() {
+        let (port, accepted) = slow_server("200 OK", CONFIG, Duration::ZERO);
+        let e = fetch_within(port, &blob(), &mut Budget::new(Duration::ZERO)).unwrap_err();
+        assert_eq!(
+            e.failure(),
+            Some(&Failure::NoTimeLeft {
+                limit: Duration::ZERO,
+                spent_by: None
+            })
+        );
+        assert!(
+            e.to_string()
+                .contains("is 0, so nothing is read from a registry"),
+            "{e}"
+        );
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn reads_that_finish_draw_on_the_budget_too() {
+        let port = dripping(Duration::from_millis(10));
+        let mut budget = Budget::new(Duration::from_secs(30));
+        assert_eq!(fetch_within(port, &blob(), &mut budget).unwrap(), CONFIG);
+        assert!(budget.left() < Duration::from_secs(30) && budget.left() > Duration::ZERO);
     }
 }

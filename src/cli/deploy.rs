@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{FindingsArgs, MAX_SECONDS};
+use super::{FindingsArgs, MAX_SECONDS, RegistryArgs};
 
 /// `--timeout`'s default, in seconds: 50 minutes. CodeBuild's default build timeout is 60
 /// minutes; this leaves 10 for the rest of the build (and for saying why the deployment did not
@@ -127,6 +127,8 @@ pub struct TargetArgs {
     pub ecr: bool,
     #[command(flatten)]
     pub findings: FindingsArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// The longest wait for a deployment, in seconds, 1 to 129600 (36 hours, CodeBuild's longest
     /// build). Then exit 1 saying where the deployment stood; it goes on in ECS. The default, 50
     /// minutes, leaves 10 minutes of CodeBuild's default 60-minute build timeout; the CodeBuild

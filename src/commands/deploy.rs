@@ -398,7 +398,7 @@ fn ecr_checks(config: &DeployConfig, plans: &[Planned], report: &mut Report) {
     if found.is_empty() {
         return;
     }
-    let mut fetch = registry::config_blob;
+    let mut fetch = registry::config_blobs(config.registry_timeout);
     report.record(Check::Platform, |r| {
         check::platform::check(&images, &found, Known::new(), &mut fetch, (true, false), r);
     });

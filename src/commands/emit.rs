@@ -169,7 +169,7 @@ fn check(
         return files;
     }
     let images = check::containers(services, plan);
-    let mut fetch = registry::config_blob;
+    let mut fetch = registry::config_blobs(config.registry_timeout);
     if !config.ecr {
         report.record(Check::Platform, |r| {
             platform::check(&images, &[], Known::new(), &mut fetch, (false, false), r);

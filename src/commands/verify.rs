@@ -95,7 +95,7 @@ pub fn run(config: &VerifyConfig) -> anyhow::Result<ExitCode> {
     };
     if need.is_some() {
         report.record(Check::Platform, |r| {
-            let mut fetch = registry::config_blob;
+            let mut fetch = registry::config_blobs(config.registry_timeout);
             let known = proofs.offers.clone();
             platform::check(&images, &found, known, &mut fetch, (config.ecr, true), r);
         });

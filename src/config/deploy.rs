@@ -45,6 +45,8 @@ pub struct DeployConfig {
     /// `--ecr`: the ECR checks of emit before any change.
     pub ecr: bool,
     pub findings: FindingsConfig,
+    /// `--registry-timeout`: with `--ecr`, the time all registry reads may take together.
+    pub registry_timeout: Duration,
     /// `--timeout`: the longest wait for a deployment (and for one in flight).
     pub timeout: Duration,
     /// `--poll-interval`.
@@ -126,6 +128,7 @@ impl DeployConfig {
             role,
             ecr: args.ecr,
             findings: FindingsConfig::from_args(&args.findings, cli)?,
+            registry_timeout: Duration::from_secs(args.registry.registry_timeout),
             timeout: Duration::from_secs(args.timeout),
             poll: args.poll_interval,
             wait_for_in_flight: false,

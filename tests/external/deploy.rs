@@ -6,8 +6,11 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use crate::registry::{cut_short, reading};
 use crate::tools::aws::{self, moto, unique};
 use crate::tools::ecs_standin::{Script, Standin, Step};
+use crate::tools::images::{self, images};
+use crate::tools::registry::{self, Proxy, RedirectProxy, Slowness};
 use crate::util::Env;
 use crate::util::aws::aws_env;
 
@@ -1262,4 +1265,35 @@ fn ecr_checks_every_image_before_any_change() {
     deploy(&env, &cluster, &name, &["--ecr"]).code(0).stdout_is(
         &(followed(&t, &name, (1, 2), 2, "ROLLING") + &deployed(&t, 2, "ROLLING", &pushed)),
     );
+}
+
+#[test]
+fn ecr_stops_at_a_registry_that_never_answers_when_the_registry_timeout_runs_out() {
+    let cluster = unique("prod");
+    let name = unique("web");
+    // A FARGATE task without runtimePlatform needs linux/amd64: the image's config blob is read
+    // from the registry, which accepts the request and never answers.
+    service(&cluster, &name, &[("app", "nginx")]);
+    let standin = Standin::start(moto().port, vec![(name.clone(), Script::rolling_success())]);
+    let repo = unique("shop/web");
+    let uri = registry::push(moto(), REGION, &images().amd64, &repo, "v1");
+    let hung = RedirectProxy::start(Proxy::Slow(Slowness::Hung));
+    let mut env = build(&standin, &[("app", &uri)]);
+    env.set("IMAGEDEF_REGISTRY_URL", hung.url());
+    let started = std::time::Instant::now();
+    let run = deploy(&env, &cluster, &name, &["--ecr", "--registry-timeout", "2"]);
+    let took = started.elapsed();
+    let host = format!("127.0.0.1:{}", hung.port);
+    let url = format!(
+        "http://{host}/v2/{repo}/blobs/{}",
+        images::config_digest(&images().amd64)
+    );
+    run.code(2).stdout_is("").stderr_is(&format!(
+        "imagedef: error: ecs://{cluster}/{name}, container \"app\": {uri}: {}{}; nothing was changed\n",
+        reading(&uri, REGION),
+        cut_short(&host, &url, "had not answered", REGION, &hung.url())
+    ));
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+    assert_eq!(standin.count("RegisterTaskDefinition"), 0);
+    assert_eq!(standin.count("UpdateService"), 0);
 }

@@ -4,7 +4,7 @@
 use imagedef::testing::OutFile;
 
 use crate::emit_mapping::ROOTS;
-use crate::util::{Env, Run, examples};
+use crate::util::{DIGEST_WEB, Env, HOST, Run, examples};
 
 const TEMPLATE: &str = "p/source/deploy/api-taskdef.json";
 const APPSPEC: &str = "p/source/deploy/appspec.yaml";
@@ -198,14 +198,22 @@ fn went_on_to_the_file(run: &Run) {
     run.code(2).stderr_is("imagedef: error: --file missing.json: No such file or directory (os error 2); give the imagedefinitions.json to deploy, a folder holding one, or a bundle zip\n");
 }
 
+/// `verify web` checked its file.
+fn verified(run: &Run) {
+    run.code(0).stdout_is(&format!(
+        "ok      web:imageDetail.json (web/imageDetail.json): {HOST}/shop/web@{DIGEST_WEB}\n1 passed, 0 failed\n"
+    ));
+}
+
 const EMIT: &[&[&str]] = &[&["emit", "web", "--container", "app", "--out", "o"]];
+const VERIFY: &[&[&str]] = &[&["verify", "web"]];
 const DEPLOY_AND_CONFIRM: &[&[&str]] = &[
     &["deploy", "ecs://prod/web", "--file", "missing.json"],
     &["confirm", "ecs://prod/web", "--file", "missing.json"],
 ];
 
 /// Every option that takes a number, with its variable and the values it accepts.
-const NUMERIC: [Numeric; 4] = [
+const NUMERIC: [Numeric; 7] = [
     Numeric {
         commands: EMIT,
         flag: "--scan-wait",
@@ -223,6 +231,33 @@ const NUMERIC: [Numeric; 4] = [
         ok: ["0", "129600"],
         bad: &["129601"],
         accepted: emitted,
+    },
+    Numeric {
+        commands: EMIT,
+        flag: "--registry-timeout",
+        var: "IMAGEDEF_REGISTRY_TIMEOUT",
+        range: "0..=129600",
+        ok: ["0", "129600"],
+        bad: &["129601"],
+        accepted: emitted,
+    },
+    Numeric {
+        commands: VERIFY,
+        flag: "--registry-timeout",
+        var: "IMAGEDEF_REGISTRY_TIMEOUT",
+        range: "0..=129600",
+        ok: ["0", "129600"],
+        bad: &["129601"],
+        accepted: verified,
+    },
+    Numeric {
+        commands: DEPLOY_AND_CONFIRM,
+        flag: "--registry-timeout",
+        var: "IMAGEDEF_REGISTRY_TIMEOUT",
+        range: "0..=129600",
+        ok: ["0", "129600"],
+        bad: &["129601"],
+        accepted: went_on_to_the_file,
     },
     Numeric {
         commands: DEPLOY_AND_CONFIRM,

@@ -38,6 +38,13 @@ pub fn layout_digest(layout: &Path) -> String {
     index["manifests"][0]["digest"].as_str().unwrap().to_owned()
 }
 
+/// The config digest of the single-manifest image of a layout.
+pub fn config_digest(layout: &Path) -> String {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&blob(layout, &layout_digest(layout))).unwrap();
+    manifest["config"]["digest"].as_str().unwrap().to_owned()
+}
+
 /// The bytes of a blob of a layout.
 pub fn blob(layout: &Path, digest: &str) -> Vec<u8> {
     let hex = digest.strip_prefix("sha256:").unwrap();

@@ -2,14 +2,18 @@
 //! filesystem storage and no auth), started once per test run, and a redirecting proxy that stands
 //! where ECR's registry endpoint and S3 stand in front of a blob.
 //!
+//! Slow hosts stand beside them ([`Slowness`]): a registry, or the blob store it redirects to, that
+//! accepts a request and never answers, or answers a byte a second.
+//!
 //! [`push`] copies an image of [`super::images`] (built with buildah) into the registry with skopeo
 //! (digests preserved) and puts the same manifest bytes into moto, so `BatchGetImage` and the
 //! registry API tell of one image.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -184,8 +188,19 @@ pub fn push(moto: &Moto, region: &str, layout: &Path, repo: &str, tag: &str) -> 
     format!("{}/{repo}@{digest}", aws::host(region))
 }
 
-/// What the redirecting proxy does with a blob request.
+/// How a slow host answers a blob request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slowness {
+    /// Reads the request and never answers, holding the connection open: a host whose load
+    /// balancer accepts connections while what stands behind it hangs.
+    Hung,
+    /// Answers 200 with the blob's length at once, then sends its bytes one a second: a host
+    /// reached over a saturated link, or one that drips its answer (slowloris).
+    Throttled,
+}
+
+/// What the redirecting proxy does with a blob request.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Proxy {
     /// 307 to its own `/s3/...` path, which serves the registry's blob only to a request
     /// without an Authorization header (S3 refuses a pre-signed URL that also carries one).
@@ -194,6 +209,11 @@ pub enum Proxy {
     RedirectToWrongBytes,
     /// 403 to every request, as ECR does for a role without the pull actions.
     Deny,
+    /// The registry itself is slow.
+    Slow(Slowness),
+    /// 307 to a blob store elsewhere, as ECR redirects to S3: the first blob request to the
+    /// first of these origins ([`SlowStore::url`]), the next to the next, and so on round.
+    RedirectTo(Vec<String>),
 }
 
 /// One request the proxy received: its path (query included) and its Authorization header.
@@ -220,7 +240,8 @@ impl RedirectProxy {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let record = Arc::clone(&record);
-                std::thread::spawn(move || answer(&stream, port, upstream, mode, &record));
+                let mode = mode.clone();
+                std::thread::spawn(move || answer(&stream, port, upstream, &mode, &record));
             }
         });
         RedirectProxy { port, seen }
@@ -235,7 +256,7 @@ impl RedirectProxy {
     }
 }
 
-fn answer(stream: &TcpStream, port: u16, upstream: u16, mode: Proxy, record: &Mutex<Vec<Seen>>) {
+fn answer(stream: &TcpStream, port: u16, upstream: u16, mode: &Proxy, record: &Mutex<Vec<Seen>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let Some((start, headers, _)) = aws::read_message(&mut reader, false) else {
         return;
@@ -258,14 +279,30 @@ fn answer(stream: &TcpStream, port: u16, upstream: u16, mode: Proxy, record: &Mu
         );
         let _ = out.write_all(body);
     };
-    if mode == Proxy::Deny {
+    if *mode == Proxy::Deny {
         let body = br#"{"errors":[{"code":"DENIED","message":"not authorized"}]}"#;
         reply(&mut out, "403 Forbidden", "", body);
         return;
     }
+    if let Proxy::Slow(slowness) = mode {
+        serve_slowly(reader, *slowness, upstream, &path);
+        return;
+    }
     if let Some(rest) = path.strip_prefix("/v2/") {
+        let store = match mode {
+            Proxy::RedirectTo(stores) => {
+                let blobs = record
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| s.path.starts_with("/v2/"))
+                    .count();
+                stores[(blobs - 1) % stores.len()].clone()
+            }
+            _ => format!("http://127.0.0.1:{port}"),
+        };
         let location = format!(
-            "http://127.0.0.1:{port}/s3/{}?X-Amz-Signature=proxy-signature",
+            "{store}/s3/{}?X-Amz-Signature=proxy-signature",
             rest.split('?').next().unwrap_or_default()
         );
         reply(
@@ -285,7 +322,7 @@ fn answer(stream: &TcpStream, port: u16, upstream: u16, mode: Proxy, record: &Mu
         reply(&mut out, "400 Bad Request", "", body);
         return;
     }
-    let (status, bytes) = if mode == Proxy::RedirectToWrongBytes {
+    let (status, bytes) = if *mode == Proxy::RedirectToWrongBytes {
         (
             200,
             b"{\"architecture\":\"arm64\",\"os\":\"linux\"}".to_vec(),
@@ -295,4 +332,91 @@ fn answer(stream: &TcpStream, port: u16, upstream: u16, mode: Proxy, record: &Mu
         (status, bytes)
     };
     reply(&mut out, &format!("{status} X"), "", &bytes);
+}
+
+/// Answers the request whose head `reader` has read as `slowness` says: the registry's bytes for
+/// `path` (`/v2/...`, or a blob store's `/s3/...`), a byte a second, or nothing ever. Returns once
+/// the client has gone.
+fn serve_slowly(mut reader: BufReader<TcpStream>, slowness: Slowness, upstream: u16, path: &str) {
+    let mut out = reader.get_ref().try_clone().unwrap();
+    match slowness {
+        Slowness::Hung => {
+            // Read until the client closes the connection: then it has given up.
+            let mut buf = [0; 512];
+            while reader.read(&mut buf).is_ok_and(|n| n > 0) {}
+        }
+        Slowness::Throttled => {
+            let blob = path
+                .strip_prefix("/s3/")
+                .unwrap_or(path.trim_start_matches("/v2/"));
+            let blob = blob.split('?').next().unwrap_or_default();
+            let (status, _, bytes) =
+                aws::http_raw(upstream, "GET", &format!("/v2/{blob}"), &[], b"");
+            assert_eq!(status, 200, "the registry has {blob}");
+            if write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            )
+            .is_err()
+            {
+                return;
+            }
+            for byte in bytes {
+                if out.write_all(&[byte]).and_then(|()| out.flush()).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// A blob store that a registry redirects to (as ECR redirects to S3), on a loopback address of
+/// its own (`127.0.0.2`, ...: another host to the client), and slow.
+pub struct SlowStore {
+    pub ip: &'static str,
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl SlowStore {
+    /// Listens on `ip` (a loopback address), serving `/s3/<repository>/blobs/<digest>` with the
+    /// registry's bytes as `slowness` says.
+    pub fn start(ip: &'static str, slowness: Slowness) -> SlowStore {
+        let upstream = registry().port;
+        let listener = TcpListener::bind((ip, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                count.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream);
+                    if let Some((start, _, _)) = aws::read_message(&mut reader, false) {
+                        let path = start.split(' ').nth(1).unwrap_or_default().to_owned();
+                        serve_slowly(reader, slowness, upstream, &path);
+                    }
+                });
+            }
+        });
+        SlowStore { ip, port, accepted }
+    }
+
+    /// `http://IP:PORT`, where the registry redirects to.
+    pub fn url(&self) -> String {
+        format!("http://{}:{}", self.ip, self.port)
+    }
+
+    /// `IP:PORT`, as imagedef names the host.
+    pub fn host(&self) -> String {
+        format!("{}:{}", self.ip, self.port)
+    }
+
+    /// How many connections it accepted.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
 }

@@ -32,6 +32,7 @@ pub mod oci;
 pub mod pins;
 pub mod platform;
 pub mod report;
+pub mod stage;
 pub mod task_definition;
 pub mod zip_view;
 

@@ -6,18 +6,15 @@
 //! or shown, the summary). A failed check writes nothing: the run ends naming every finding.
 
 use super::Listed;
-use crate::aws::{self, registry};
-use crate::check::coverage::{self, Coverage};
-use crate::check::platform::{self, Known};
-use crate::check::{self, Check, Report, blue_green, ecr, findings, task_definition};
+use crate::aws;
+use crate::check::{Check, Report, ecr, stage};
 use crate::config::{EmitConfig, EmitMode};
 use crate::discover;
 use crate::error::ExitCode;
 use crate::model::Given;
 use crate::model::mapping::Mapping;
-use crate::model::names::ServiceName;
 use crate::output::{self, Delivery, junit};
-use crate::resolve::{self, ResolvedService};
+use crate::resolve;
 
 pub fn run(config: &EmitConfig) -> anyhow::Result<ExitCode> {
     let mut checked = None;
@@ -81,41 +78,28 @@ fn emit(
             return Err(super::explain::failure(&f, config, &found));
         }
     };
-    for c in services.iter_mut().flat_map(|s| s.containers.iter_mut()) {
-        c.resolved_tag = pinned
-            .iter()
-            .find(|(image, digest)| Some(*digest) == c.digest && image.name() == c.image_uri.name())
-            .and_then(|(image, _)| image.tag().map(str::to_owned));
-    }
+    resolve::note_resolved_tags(&mut services, &pinned);
     // What asked for --strict's failures, if anything did.
     let strict = if config.strict {
         Some("--strict".to_owned())
     } else {
         plan.strict.then(|| plan.key(None, "strict"))
     };
-    let mut report = Report::default();
-    let blue_green = check(&mut services, &plan, config, strict.as_deref(), &mut report);
-    let coverage: Vec<Coverage> = services
-        .iter()
-        .map(|s| coverage::of(s, &report, config.ecr))
-        .collect();
-    if let (true, Some(by)) = (report.is_clean(), &strict) {
-        report.record(Check::Strict, |r| {
-            coverage::strict(&services, &coverage, by, r);
-        });
-    }
-    let images = check::containers(&services, &plan);
-    report.log_events(&images, |seen| {
-        let at = services.iter().position(|s| {
-            s.service.name.as_ref().map(ServiceName::as_str) == seen.service.as_deref()
-        })?;
-        Some(coverage[at].to_string())
-    });
+    let asked = stage::Asked {
+        ecr: config.ecr,
+        scan_wait: config.scan_wait,
+        registry_timeout: config.registry_timeout,
+        strict: strict.as_deref(),
+    };
+    let stage::Checked {
+        report,
+        coverage,
+        blue_green,
+    } = stage::run(&mut services, &plan, &asked);
     if config.junit.is_some() {
-        *checked = Some((
-            junit_cases(&services, &coverage, &report, config, strict.is_some()),
-            report.is_clean(),
-        ));
+        let cases =
+            junit::Cases::of_services(&services, &coverage, &report, &config.out, strict.is_some());
+        *checked = Some((cases, report.is_clean()));
     }
     report.conclude("nothing was written")?;
     let checked = output::Checked {
@@ -146,69 +130,4 @@ fn emit(
         &checked,
     )?;
     Ok(report.code())
-}
-
-/// The check stage: the offline checks first (every service's task definition and blue/green
-/// inputs); then, when they passed and `--ecr` was given, every image in ECR, its platform and its
-/// findings, all named at once. Without `--ecr`, a platform or findings stated anywhere is said to
-/// be not checked. Returns the blue/green files to write.
-fn check(
-    services: &mut [ResolvedService<'_>],
-    plan: &Mapping,
-    config: &EmitConfig,
-    strict: Option<&str>,
-    report: &mut Report,
-) -> blue_green::Files {
-    report.record(Check::TaskDefinition, |r| {
-        task_definition::services(services, plan, aws::shared, r);
-    });
-    let files = report.record(Check::BlueGreen, |r| {
-        blue_green::services(services, plan, r)
-    });
-    if !report.is_clean() {
-        return files;
-    }
-    let images = check::containers(services, plan);
-    let mut fetch = registry::config_blobs(config.registry_timeout);
-    if !config.ecr {
-        report.record(Check::Platform, |r| {
-            platform::check(&images, &[], Known::new(), &mut fetch, (false, false), r);
-        });
-        findings::not_checked(&images);
-        return files;
-    }
-    let running = check::running(services);
-    let found = report.record(Check::Ecr, |r| {
-        ecr::check(&images, &running, aws::shared, strict, r)
-    });
-    if found.is_empty() {
-        return files;
-    }
-    report.record(Check::Platform, |r| {
-        platform::check(&images, &found, Known::new(), &mut fetch, (true, false), r);
-    });
-    report.record(Check::Findings, |r| {
-        findings::check(&images, &found, aws::shared, config.scan_wait, r);
-    });
-    files
-}
-
-/// `--junit`'s cases of the checks of `services`.
-fn junit_cases(
-    services: &[ResolvedService<'_>],
-    coverage: &[Coverage],
-    report: &Report,
-    config: &EmitConfig,
-    strict: bool,
-) -> junit::Cases {
-    let named: Vec<junit::Service<'_>> = services
-        .iter()
-        .zip(coverage)
-        .map(|(s, coverage)| junit::Service {
-            name: s.service.name.as_ref().map(ServiceName::as_str),
-            coverage,
-        })
-        .collect();
-    let paths = check::report::junit::Paths::here();
-    junit::Cases::of(&named, report, &config.out, strict, &paths)
 }

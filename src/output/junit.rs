@@ -13,6 +13,8 @@ use crate::check::coverage::{Coverage, Ran};
 use crate::check::report::junit::{Case, Paths, render};
 use crate::check::report::{Severity, service_of};
 use crate::check::{Check, Report};
+use crate::model::names::ServiceName;
+use crate::resolve::ResolvedService;
 
 /// One service as its cases name it.
 pub struct Service<'a> {
@@ -105,6 +107,26 @@ impl Cases {
             suites.push((RUN.to_owned(), rest));
         }
         Cases { suites }
+    }
+
+    /// The cases of the resolved `services`, `coverage` in their order.
+    #[must_use]
+    pub fn of_services(
+        services: &[ResolvedService<'_>],
+        coverage: &[Coverage],
+        report: &Report,
+        out: &Path,
+        strict: bool,
+    ) -> Cases {
+        let named: Vec<Service<'_>> = services
+            .iter()
+            .zip(coverage)
+            .map(|(s, coverage)| Service {
+                name: s.service.name.as_ref().map(ServiceName::as_str),
+                coverage,
+            })
+            .collect();
+        Cases::of(&named, report, out, strict, &Paths::here())
     }
 
     /// The XML, with `ended`: the error that ended the run after the checks, if one did.

@@ -151,6 +151,17 @@ pub struct Failure<'a> {
     pub only_refused: bool,
 }
 
+/// With `--resolve-tags`: marks each container whose digest came from ECR for a tag (`pinned`:
+/// each tag-only image and the digest it was given) with that tag.
+pub fn note_resolved_tags(services: &mut [ResolvedService<'_>], pinned: &[(ImageRef, Digest)]) {
+    for c in services.iter_mut().flat_map(|s| s.containers.iter_mut()) {
+        c.resolved_tag = pinned
+            .iter()
+            .find(|(image, digest)| Some(*digest) == c.digest && image.name() == c.image_uri.name())
+            .and_then(|(image, _)| image.tag().map(str::to_owned));
+    }
+}
+
 /// Resolves every container of `mapping` against what was found. `started` are the rules given
 /// at start-up, which win over the service's, which win over the mapping's top level.
 pub fn resolve<'a>(

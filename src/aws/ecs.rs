@@ -140,21 +140,7 @@ fn task_of(
     def: &aws_sdk_ecs::types::TaskDefinition,
     arn: &str,
 ) -> Result<TaskDefinition, EcsError> {
-    let runtime = def.runtime_platform();
-    let fargate = def
-        .requires_compatibilities()
-        .iter()
-        .any(|c| c.as_str() == "FARGATE");
-    let platform = crate::model::platform::needed(
-        runtime
-            .and_then(|r| r.cpu_architecture())
-            .map(aws_sdk_ecs::types::CpuArchitecture::as_str),
-        runtime
-            .and_then(|r| r.operating_system_family())
-            .map(aws_sdk_ecs::types::OsFamily::as_str),
-        fargate,
-    )
-    .map_err(|e| EcsError::Malformed {
+    let platform = super::ecs_deploy::platform_needed(def).map_err(|e| EcsError::Malformed {
         arn: arn.to_owned(),
         reason: e,
     })?;

@@ -2,8 +2,6 @@
 //! service's latest deployment followed to its end (within `--timeout`): confirmed only when it
 //! ended successfully and its tasks run the written digests.
 
-use std::time::Duration;
-
 use super::deploy::{Prepared, follow_of, row_of, strict};
 use crate::config::deploy::DeployConfig;
 use crate::deploy::follow::{self, Clock, Mode, WallClock};
@@ -22,15 +20,10 @@ pub fn follow(config: &DeployConfig, printer: Printer, prepared: &mut Prepared<'
     let clock = prepared
         .clock
         .get_or_insert_with(|| WallClock(aws.waiter()));
-    let left = config.timeout.saturating_sub(prepared.started.elapsed());
     let verdicts = follow::follow_all(
         &prepared.clients,
         follows,
-        follow::Settings {
-            poll: config.poll,
-            timeout: left.max(Duration::from_millis(1)),
-            given: config.timeout,
-        },
+        follow::Settings::left(config.poll, config.timeout, prepared.started),
         clock as &mut dyn Clock,
         &mut |line| printer.say(&line),
     );

@@ -8,7 +8,7 @@
 //! worst.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::anyhow;
 
@@ -176,15 +176,10 @@ fn prepare<'a>(config: &DeployConfig, printer: Printer) -> Result<Prepared<'a>, 
             })
             .collect();
         let clock = clock.get_or_insert_with(|| WallClock(aws.waiter()));
-        let left = config.timeout.saturating_sub(started.elapsed());
         let verdicts = follow::follow_all(
             &clients,
             waits.clone(),
-            follow::Settings {
-                poll: config.poll,
-                timeout: left.max(Duration::from_millis(1)),
-                given: config.timeout,
-            },
+            follow::Settings::left(config.poll, config.timeout, started),
             clock,
             &mut |line| printer.say(&line),
         );
@@ -656,15 +651,10 @@ fn change(
             Action::Confirm => {}
         }
     }
-    let left = config.timeout.saturating_sub(prepared.started.elapsed());
     let verdicts = follow::follow_all(
         clients,
         follows,
-        follow::Settings {
-            poll: config.poll,
-            timeout: left.max(Duration::from_millis(1)),
-            given: config.timeout,
-        },
+        follow::Settings::left(config.poll, config.timeout, prepared.started),
         clock as &mut dyn Clock,
         &mut |line| printer.say(&line),
     );

@@ -179,6 +179,21 @@ pub struct Settings {
     pub given: Duration,
 }
 
+impl Settings {
+    /// Polling every `poll`, with what is left of `timeout` (`--timeout`) since `started` (at
+    /// least a millisecond, so that a spent budget still looks once).
+    #[must_use]
+    pub fn left(poll: Duration, timeout: Duration, started: std::time::Instant) -> Settings {
+        Settings {
+            poll,
+            timeout: timeout
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(1)),
+            given: timeout,
+        }
+    }
+}
+
 /// Whether the service deployment calls answer for a service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Api {

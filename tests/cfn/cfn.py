@@ -1,4 +1,4 @@
-"""CloudFormation helper of tests/integration/cloudformation.rs, run with the venv's Python
+"""CloudFormation helper of tests/external/cloudformation.rs, run with the venv's Python
 (.ci/deps-aws installs cfn-lint and moto there). Every subcommand prints one JSON document.
 
   cfn.py json TEMPLATE

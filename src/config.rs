@@ -432,38 +432,50 @@ impl EmitConfig {
     }
 }
 
-/// `--junit`, which mapping mode may not write inside OUT.
+/// `--junit`: a file to write, which mapping mode may not put inside OUT. Checked before the run,
+/// so that a path that cannot be written does not fail the build after OUT was written.
 fn junit_beside(
     junit: Option<&Path>,
     mode: &EmitMode,
     out: &Path,
 ) -> anyhow::Result<Option<PathBuf>> {
-    if let Some(junit) = junit
-        && matches!(mode, EmitMode::Mapping { .. })
-        && inside(junit, out)
-    {
+    let Some(junit) = junit else {
+        return Ok(None);
+    };
+    if junit.file_name().is_none() || junit.is_dir() {
+        bail!(
+            "--junit {} is a folder, not a file to write; name the file, e.g. --junit {}",
+            junit.display(),
+            junit.join("imagedef-junit.xml").display()
+        );
+    }
+    if matches!(mode, EmitMode::Mapping { .. }) && inside(junit, out) {
         bail!(
             "--junit {} lies inside --out {}, which emit replaces as a whole (the report would be lost, or would stand in the way of the next run); write it beside OUT, e.g. --junit imagedef-junit.xml",
             junit.display(),
             out.display()
         );
     }
-    Ok(junit.map(Path::to_path_buf))
+    Ok(Some(junit.to_path_buf()))
 }
 
-/// Whether `path` names OUT or something inside it, as both are spelled from here.
+/// Whether `path` names OUT or something inside it, both taken from here with `.` and `..`
+/// resolved as written (symbolic links aside).
 fn inside(path: &Path, out: &Path) -> bool {
-    match (std::path::absolute(path), std::path::absolute(out)) {
-        (Ok(path), Ok(out)) => {
-            let normal = |p: &Path| -> PathBuf {
-                p.components()
-                    .filter(|c| !matches!(c, std::path::Component::CurDir))
-                    .collect()
-            };
-            normal(&path).starts_with(normal(&out))
+    let normal = |p: &Path| -> Option<PathBuf> {
+        let mut normal = PathBuf::new();
+        for c in std::path::absolute(p).ok()?.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    normal.pop();
+                }
+                other => normal.push(other),
+            }
         }
-        _ => false,
-    }
+        Some(normal)
+    };
+    matches!((normal(path), normal(out)), (Some(path), Some(out)) if path.starts_with(&out))
 }
 
 /// `imagedef buildspec`.

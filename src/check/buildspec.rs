@@ -182,6 +182,7 @@ fn whole_output<'a>(cx: &Context<'_>, artifacts: &'a Artifacts) -> Vec<&'a str> 
         .iter()
         .filter(|(id, entry)| {
             !cx.services.iter().any(|s| s.name == *id)
+                && !entry.discard_paths
                 && entry.base_directory.as_deref() == Some(cx.out)
                 && entry.files.iter().flatten().any(|pattern| {
                     glob(pattern).is_ok_and(|g| {
@@ -212,7 +213,21 @@ fn service_artifact(cx: &Context<'_>, service: &Service, entry: &Entry, report: 
     let base = format!("{}/{}", cx.out, service.name);
     let of = format!("service {:?} of mapping {}", service.name, cx.mapping);
     let names: Vec<&str> = service.files.iter().map(|f| f.name()).collect();
-    if entry.base_directory.as_deref() != Some(base.as_str()) {
+    // With discard-paths every file lands at the artifact's root: its folder may be anything, so
+    // the entries are held, base directory and all, against where emit writes the files.
+    let discard = entry.discard_paths;
+    let full = |name: &str| {
+        if discard {
+            format!("{base}/{name}")
+        } else {
+            name.to_owned()
+        }
+    };
+    let pattern_of = |pattern: &str| match (&entry.base_directory, discard) {
+        (Some(dir), true) => format!("{dir}/{}", buildspec::trimmed(pattern)),
+        _ => pattern.to_owned(),
+    };
+    if !discard && entry.base_directory.as_deref() != Some(base.as_str()) {
         let value = entry
             .base_directory
             .as_ref()
@@ -236,8 +251,8 @@ fn service_artifact(cx: &Context<'_>, service: &Service, entry: &Entry, report: 
     let before = report.findings().len();
     let mut matchers = Vec::new();
     for pattern in files {
-        match glob(pattern) {
-            Ok(g) if names.iter().any(|n| g.is_match(n)) => matchers.push(g),
+        match glob(&pattern_of(pattern)) {
+            Ok(g) if names.iter().any(|n| g.is_match(full(n))) => matchers.push(g),
             Ok(_) => report.fail(
                 cx.key(&format!("{at}.files")),
                 format!(
@@ -253,7 +268,7 @@ fn service_artifact(cx: &Context<'_>, service: &Service, entry: &Entry, report: 
         }
     }
     for name in &names {
-        if !matchers.iter().any(|g| g.is_match(name)) {
+        if !matchers.iter().any(|g| g.is_match(full(name))) {
             report.fail(
                 cx.key(&format!("{at}.files")),
                 format!(
@@ -262,7 +277,10 @@ fn service_artifact(cx: &Context<'_>, service: &Service, entry: &Entry, report: 
             );
         }
     }
-    excluded(cx, &at, &names, &entry.exclude_paths, report);
+    let exclude: Vec<String> = entry.exclude_paths.iter().map(|p| pattern_of(p)).collect();
+    let full_names: Vec<String> = names.iter().map(|n| full(n)).collect();
+    let full_names: Vec<&str> = full_names.iter().map(String::as_str).collect();
+    excluded(cx, &at, &full_names, &exclude, report);
     if report.findings().len() == before {
         report.ok(
             format!("buildspec {}, artifact {:?}", cx.buildspec, service.name),
@@ -320,10 +338,11 @@ fn no_service(cx: &Context<'_>, id: &str, unserved: &[&Service], report: &mut Re
     report.fail(
         cx.key(&format!("{SECONDARY}.{id}")),
         format!(
-            "names no service of mapping {} (its services: {}{hint}), so imagedef emit writes no {}/{id} and CodeBuild fails at UPLOAD_ARTIFACTS (\"no matching artifact paths found\"); rename the artifact as its service (and the pipeline's output artifact with it), or remove it; {}",
+            "names no service of mapping {} (its services: {}{hint}), so imagedef emit writes no {}/{} and CodeBuild fails at UPLOAD_ARTIFACTS (\"no matching artifact paths found\"); rename the artifact as its service (and the pipeline's output artifact with it), or remove it; {}",
             cx.mapping,
             cx.service_names(),
             cx.out,
+            crate::io::escape::value(id),
             cx.fix()
         ),
     );
@@ -351,6 +370,7 @@ fn no_artifact(
     let hint = if orphans.is_empty() {
         String::new()
     } else {
+        let orphans: Vec<String> = orphans.iter().map(|o| format!("{o:?}")).collect();
         format!(" (its artifacts without a service: {})", orphans.join(", "))
     };
     let files: Vec<&str> = service.files.iter().map(|f| f.name()).collect();

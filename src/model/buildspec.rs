@@ -227,6 +227,8 @@ pub struct Entry {
     pub files: Option<Vec<String>>,
     /// `exclude-paths`, as written.
     pub exclude_paths: Vec<String>,
+    /// `discard-paths: yes`: every file lands at the artifact's root, whatever folder it is in.
+    pub discard_paths: bool,
 }
 
 /// Why a buildspec is not read (exit 2); the caller names the file.
@@ -345,16 +347,26 @@ fn entry(map: &Map<String, Value>, at: &str, top: bool) -> Result<Entry, Buildsp
         .map(|v| paths(v, at, "exclude-paths"))
         .transpose()?
         .unwrap_or_default();
+    let discard_paths = match map.get("discard-paths") {
+        Some(Value::Bool(on)) => *on,
+        Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "yes" | "true"),
+        _ => false,
+    };
     Ok(Entry {
         base_directory,
         files,
         exclude_paths,
+        discard_paths,
     })
 }
 
 /// A list of paths at `at.key`.
 fn paths(value: &Value, at: &str, key: &'static str) -> Result<Vec<String>, BuildspecError> {
     let at = format!("{at}.{key}");
+    // One path may stand alone, as CodeBuild also takes it.
+    if let Value::String(one) = value {
+        return Ok(vec![one.clone()]);
+    }
     let Value::Array(items) = value else {
         return Err(BuildspecError::NotList {
             at,
@@ -454,6 +466,7 @@ mod tests {
         let text = "version: 0.2\nphases:\n  build:\n    commands:\n      - imagedef emit\nartifacts:\n  files:\n    - SHA256SUMS\n  base-directory: out/\n  discard-paths: yes\n  secondary-artifacts:\n    web:\n      base-directory: ./out/web\n      files: [imagedefinitions.json]\n      exclude-paths: ['*.tmp']\n";
         let a = parse(text.as_bytes()).unwrap();
         assert!(a.present);
+        assert!(a.primary.discard_paths, "discard-paths: yes");
         assert_eq!(a.primary.base_directory.as_deref(), Some("out"));
         assert_eq!(a.primary.files, Some(vec!["SHA256SUMS".to_owned()]));
         assert_eq!(
@@ -464,6 +477,7 @@ mod tests {
                     base_directory: Some("out/web".into()),
                     files: Some(vec!["imagedefinitions.json".into()]),
                     exclude_paths: vec!["*.tmp".into()],
+                    discard_paths: false,
                 }
             )]
         );
@@ -505,8 +519,8 @@ mod tests {
                 "key \"artifacts.secondary-artifacts.web\" is an array, not a mapping",
             ),
             (
-                "artifacts:\n  secondary-artifacts:\n    web:\n      files: imagedefinitions.json\n",
-                "key \"artifacts.secondary-artifacts.web.files\" is a string, not a list of paths; write it as a list, e.g. files: [imagedefinitions.json]",
+                "artifacts:\n  secondary-artifacts:\n    web:\n      files: 7\n",
+                "key \"artifacts.secondary-artifacts.web.files\" is a number, not a list of paths; write it as a list, e.g. files: [imagedefinitions.json]",
             ),
             (
                 "artifacts:\n  files:\n    - {a: 1}\n",

@@ -130,6 +130,7 @@ mod tests {
             base_directory: Some(base.to_owned()),
             files: Some(files.iter().map(|f| (*f).to_owned()).collect()),
             exclude_paths: Vec::new(),
+            discard_paths: false,
         };
         let want: Vec<(String, Entry)> = g
             .artifacts

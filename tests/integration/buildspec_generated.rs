@@ -170,7 +170,7 @@ fn a_renamed_service_fails_naming_the_artifact_and_the_service() {
     .stdout_is("\
 ok      buildspec buildspec.yml, artifact \"api\": service \"api\" of mapping imagedef.json: base-directory imagedef-out/api, files imagedefinitions.json, imageDetail.json, taskdef.json, appspec.yaml
 FAILED  buildspec buildspec.yml, key \"artifacts.secondary-artifacts.web\": names no service of mapping imagedef.json (its services: frontend, api; its service \"frontend\" has no artifact: was \"web\" renamed?), so imagedef emit writes no imagedef-out/web and CodeBuild fails at UPLOAD_ARTIFACTS (\"no matching artifact paths found\"); rename the artifact as its service (and the pipeline's output artifact with it), or remove it; imagedef buildspec --mapping imagedef.json --out imagedef-out prints the artifacts that match
-FAILED  buildspec buildspec.yml, key \"artifacts.secondary-artifacts\": has no artifact \"frontend\" for service \"frontend\" of mapping imagedef.json (its artifacts without a service: web), so the pipeline's output artifact frontend gets none of its files and its deploy action fails; add frontend with base-directory imagedef-out/frontend and files imagedefinitions.json; imagedef buildspec --mapping imagedef.json --out imagedef-out prints the artifacts that match
+FAILED  buildspec buildspec.yml, key \"artifacts.secondary-artifacts\": has no artifact \"frontend\" for service \"frontend\" of mapping imagedef.json (its artifacts without a service: \"web\"), so the pipeline's output artifact frontend gets none of its files and its deploy action fails; add frontend with base-directory imagedef-out/frontend and files imagedefinitions.json; imagedef buildspec --mapping imagedef.json --out imagedef-out prints the artifacts that match
 1 passed, 2 failed
 ");
 }
@@ -223,8 +223,8 @@ fn a_malformed_buildspec_is_an_error() {
             "uses a YAML alias (*all) at line 5; aliases are refused, as a few of them can expand to gigabytes: write the value out in full",
         ),
         (
-            "artifacts:\n  secondary-artifacts:\n    web:\n      base-directory: imagedef-out/web\n      files: imagedefinitions.json\n",
-            "key \"artifacts.secondary-artifacts.web.files\" is a string, not a list of paths; write it as a list, e.g. files: [imagedefinitions.json]",
+            "artifacts:\n  secondary-artifacts:\n    web:\n      base-directory: imagedef-out/web\n      files: {a: 1}\n",
+            "key \"artifacts.secondary-artifacts.web.files\" is an object, not a list of paths; write it as a list, e.g. files: [imagedefinitions.json]",
         ),
         (
             "version: 0.2\n---\nversion: 0.2\n",
@@ -311,4 +311,30 @@ ok      mapping src/imagedef-deploy.json, service \"batch\": its folder imagedef
         .code(0)
         .stdout_is(report);
     }
+}
+
+/// CodeBuild also takes a lone path for `files`, and `discard-paths: yes` puts every file at the
+/// artifact's root whatever its folder: both hand a service its files as well.
+#[test]
+fn a_lone_path_and_discard_paths_are_read_as_codebuild_reads_them() {
+    let env = project();
+    let web = "    web:\n      base-directory: imagedef-out/web\n      files:\n        - imagedefinitions.json\n";
+    let written = PRINTED.replace(
+        web,
+        "    web:\n      base-directory: imagedef-out\n      discard-paths: yes\n      files: web/imagedefinitions.json\n",
+    );
+    assert_ne!(written, PRINTED);
+    env.write("buildspec.yml", &written);
+    verify(&env)
+        .code(0)
+        .stdout_is(&format!("{BOTH_OK}2 passed, 0 failed\n"));
+    // Flattened from the wrong folder, it fails as any other file the service does not get.
+    env.write(
+        "buildspec.yml",
+        written.replace(
+            "files: web/imagedefinitions.json",
+            "files: api/imagedefinitions.json",
+        ),
+    );
+    verify(&env).code(1).stdout_is(&format!("{}FAILED  buildspec buildspec.yml, key \"artifacts.secondary-artifacts.web.files\": holds \"api/imagedefinitions.json\", but imagedef emit writes no such file for service \"web\" of mapping imagedef.json (it writes imagedefinitions.json), so the artifact will not have it: remove it\nFAILED  buildspec buildspec.yml, key \"artifacts.secondary-artifacts.web.files\": lacks \"imagedefinitions.json\", which imagedef emit writes for service \"web\" of mapping imagedef.json and its deploy action reads; add it\n1 passed, 2 failed\n", BOTH_OK.lines().nth(1).unwrap().to_owned() + "\n"));
 }

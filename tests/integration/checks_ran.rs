@@ -275,4 +275,12 @@ fn junit_has_a_case_per_service_and_check_named_relative_to_the_build() {
     env.run(&["emit", "--mapping", "m.json", "--out", "out", "--junit", "./out/x.xml"])
         .code(2)
         .stderr_is("imagedef: error: --junit ./out/x.xml lies inside --out out, which emit replaces as a whole (the report would be lost, or would stand in the way of the next run); write it beside OUT, e.g. --junit imagedef-junit.xml\n");
+    // `..` is resolved as written: inside OUT by way of a detour is inside.
+    env.run(&["emit", "--mapping", "m.json", "--out", "x/../out", "--junit", "out/j.xml"])
+        .code(2)
+        .stderr_is("imagedef: error: --junit out/j.xml lies inside --out x/../out, which emit replaces as a whole (the report would be lost, or would stand in the way of the next run); write it beside OUT, e.g. --junit imagedef-junit.xml\n");
+    // A folder is refused before anything is written.
+    env.run(&["emit", "--mapping", "m.json", "--out", "out", "--junit", "reports"])
+        .code(2)
+        .stderr_is("imagedef: error: --junit reports is a folder, not a file to write; name the file, e.g. --junit reports/imagedef-junit.xml\n");
 }

@@ -89,9 +89,8 @@ fn junit_names_hold_no_absolute_build_path() {
         [
             "imagedef verify",
             "imageDetail",
-            // Relative to the working directory ($CODEBUILD_SRC_DIR in a build).
-            "primary:imageDetail.json (imageDetail.json)",
-            "ApiImage:imageDetail.json (api/imageDetail.json)",
+            "primary:imageDetail.json",
+            "ApiImage:imageDetail.json",
         ],
         "{xml}"
     );

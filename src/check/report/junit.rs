@@ -37,51 +37,87 @@ impl Case {
     }
 }
 
-/// The directories a build's absolute paths start with (the working directory and
-/// `$CODEBUILD_SRC_DIR`): a subject's path under one is named relative to it, and an absolute
-/// path in parentheses after a subject's stable name (`web:imageDetail.json (/codebuild/...)`)
-/// is left out.
+/// The directories a build's absolute paths start with (the working directory,
+/// `$CODEBUILD_SRC_DIR`, and each `$CODEBUILD_SRC_DIR_<id>`, whose paths are named `<id>:...` as
+/// discovery names them): a subject's path under one is named relative to it, and an absolute
+/// path in parentheses after a subject's stable name (`web:imageDetail.json (/codebuild/...)`) is
+/// left out.
 #[derive(Clone, Debug, Default)]
 pub struct Paths {
-    /// Longest first, each ending in `/`.
-    bases: Vec<String>,
+    /// Each base ending in `/`, with what stands for it; longest first.
+    bases: Vec<(String, String)>,
 }
 
 impl Paths {
-    /// The bases of this process: its working directory and `$CODEBUILD_SRC_DIR`.
+    /// The bases of this process: its working directory, `$CODEBUILD_SRC_DIR` and every
+    /// `$CODEBUILD_SRC_DIR_<id>`.
     #[must_use]
     pub fn here() -> Paths {
-        let bases = [
-            std::env::current_dir().ok(),
-            std::env::var_os("CODEBUILD_SRC_DIR").map(PathBuf::from),
-        ];
-        Paths::of(bases.iter().flatten().map(PathBuf::as_path))
+        let mut bases: Vec<(PathBuf, String)> = std::env::current_dir()
+            .ok()
+            .map(|d| (d, String::new()))
+            .into_iter()
+            .collect();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if name == "CODEBUILD_SRC_DIR" {
+                bases.push((PathBuf::from(value), String::new()));
+            } else if let Some(id) = name.strip_prefix("CODEBUILD_SRC_DIR_") {
+                bases.push((PathBuf::from(value), format!("{id}:")));
+            }
+        }
+        Paths::with(bases)
     }
 
-    /// The bases `dirs`.
+    /// The bases `dirs`, each named relative to itself.
+    #[cfg(test)]
     pub fn of<'a>(dirs: impl IntoIterator<Item = &'a Path>) -> Paths {
-        let mut bases: Vec<String> = dirs
+        Paths::with(dirs.into_iter().map(|d| (d.to_path_buf(), String::new())))
+    }
+
+    fn with(dirs: impl IntoIterator<Item = (PathBuf, String)>) -> Paths {
+        let mut bases: Vec<(String, String)> = dirs
             .into_iter()
-            .filter(|d| d.is_absolute() && d.parent().is_some())
-            .map(|d| format!("{}/", d.display().to_string().trim_end_matches('/')))
+            .filter(|(d, _)| d.is_absolute() && d.parent().is_some())
+            .map(|(d, to)| {
+                (
+                    format!("{}/", d.display().to_string().trim_end_matches('/')),
+                    to,
+                )
+            })
             .collect();
-        bases.sort_by_key(|b| std::cmp::Reverse(b.len()));
-        bases.dedup();
+        bases.sort_by_key(|(b, _)| std::cmp::Reverse(b.len()));
+        bases.dedup_by(|a, b| a.0 == b.0);
         Paths { bases }
     }
 
-    /// `subject` with every base's absolute paths made relative and an absolute path in closing
-    /// parentheses left out.
+    /// `subject` without an absolute path in closing parentheses (what follows a discovered
+    /// file's `artifact:path`), and every other absolute path under a base made relative (only
+    /// where a path starts: at the start, or after a space, a parenthesis or a quote).
     #[must_use]
     pub fn name(&self, subject: &str) -> String {
         let mut name = subject.to_owned();
-        for base in &self.bases {
-            name = name.replace(base.as_str(), "");
-        }
         if name.ends_with(')')
             && let Some(at) = name.rfind(" (/")
         {
             name.truncate(at);
+        }
+        for (base, to) in &self.bases {
+            let mut out = String::with_capacity(name.len());
+            let mut rest = name.as_str();
+            while let Some(at) = rest.find(base.as_str()) {
+                let starts = out.is_empty() && at == 0
+                    || rest[..at]
+                        .chars()
+                        .next_back()
+                        .or_else(|| out.chars().next_back())
+                        .is_some_and(|c| matches!(c, ' ' | '(' | '"' | '\''));
+                out.push_str(&rest[..at]);
+                out.push_str(if starts { to } else { base });
+                rest = &rest[at + base.len()..];
+            }
+            out.push_str(rest);
+            name = out;
         }
         name
     }
@@ -96,7 +132,11 @@ impl Paths {
         let shown = path.display().to_string();
         self.bases
             .iter()
-            .find_map(|b| shown.strip_prefix(b.as_str()).map(str::to_owned))
+            .find_map(|(b, to)| {
+                shown
+                    .strip_prefix(b.as_str())
+                    .map(|rest| format!("{to}{rest}"))
+            })
             .unwrap_or_else(|| {
                 path.file_name()
                     .map_or(shown.clone(), |n| n.to_string_lossy().into_owned())
@@ -293,7 +333,7 @@ mod tests {
             paths.name(
                 "web:imageDetail.json (/codebuild/output/src123/src/s3/00/web/imageDetail.json)"
             ),
-            "web:imageDetail.json (web/imageDetail.json)"
+            "web:imageDetail.json"
         );
         assert_eq!(
             paths
@@ -305,6 +345,20 @@ mod tests {
             "out/web.zip"
         );
         assert_eq!(paths.name("service \"web\" (x)"), "service \"web\" (x)");
+        // Only where a path starts: a base inside another path or an image name stays.
+        let short = Paths::of([Path::new("/app")]);
+        assert_eq!(short.name("deploy/app/x.json"), "deploy/app/x.json");
+        assert_eq!(short.name("reg.io/app/web:1"), "reg.io/app/web:1");
+        assert_eq!(short.name("/app/out/web.zip"), "out/web.zip");
+        assert_eq!(short.name("bundle \"/app/w.zip\""), "bundle \"w.zip\"");
+        let secondary = Paths::with([(
+            PathBuf::from("/codebuild/output/src1/src/s3/01"),
+            "Bundles:".to_owned(),
+        )]);
+        assert_eq!(
+            secondary.name("/codebuild/output/src1/src/s3/01/web.zip"),
+            "Bundles:web.zip"
+        );
         assert_eq!(
             paths.path(Path::new("/codebuild/output/src123/src/s3/00/imagedef-out")),
             "imagedef-out"

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::follow::Line;
-use crate::check::report::junit::escape as xml;
+use crate::check::report::junit::{Case, render};
 use crate::config::deploy::Output;
 use crate::error::Severity;
 use crate::io::escape;
@@ -180,78 +180,32 @@ struct Document<'a> {
 }
 
 /// The outcome as JUnit XML: one test case per service, failing (exit 1 outcomes) or in error
-/// (exit 2) with its summary and causes.
+/// (exit 2) with its summary and causes, written by the one JUnit writer verify and emit use.
 #[must_use]
 pub fn junit(command: &str, rows: &[Row]) -> String {
-    let failures = rows
-        .iter()
-        .filter(|r| r.outcome.severity() == Some(Severity::Failed))
-        .count();
-    let errors = rows
-        .iter()
-        .filter(|r| r.outcome.severity() == Some(Severity::Error))
-        .count();
-    let skipped = rows.iter().filter(|r| r.outcome == Kind::Skipped).count();
     let suite = format!("imagedef {command}");
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">",
-        xml(&suite),
-        rows.len()
-    );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">",
-        xml(&suite),
-        rows.len()
-    );
-    for row in rows {
-        let body = std::iter::once(row.summary.as_str())
-            .chain(row.cause.iter().map(String::as_str))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let _ = write!(
-            out,
-            "    <testcase classname=\"{}\" name=\"{}\"",
-            xml(&suite),
-            xml(&row.service)
-        );
-        match (row.outcome.severity(), row.outcome) {
-            (_, Kind::Skipped) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    xml(&row.summary)
-                );
+    let cases = rows
+        .iter()
+        .map(|row| {
+            let said: Vec<String> = std::iter::once(&row.summary)
+                .chain(&row.cause)
+                .cloned()
+                .collect();
+            let mut case = Case {
+                classname: suite.clone(),
+                name: row.service.clone(),
+                ..Case::default()
+            };
+            match (row.outcome.severity(), row.outcome) {
+                (_, Kind::Skipped) => case.skipped = Some(row.summary.clone()),
+                (None, _) => case.passed = vec![said.join("\n")],
+                (Some(Severity::Failed), _) => case.failed = said,
+                (Some(Severity::Error), _) => case.errors = said,
             }
-            (None, _) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <system-out>{}</system-out>\n    </testcase>",
-                    xml(&body)
-                );
-            }
-            (Some(Severity::Failed), _) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    xml(&row.summary),
-                    xml(&body)
-                );
-            }
-            (Some(Severity::Error), _) => {
-                let _ = writeln!(
-                    out,
-                    ">\n      <error message=\"{}\">{}</error>\n    </testcase>",
-                    xml(&row.summary),
-                    xml(&body)
-                );
-            }
-        }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+            case
+        })
+        .collect();
+    render(&suite, &[(suite.clone(), cases)])
 }
 
 #[cfg(test)]

@@ -267,8 +267,7 @@ fn case(out: &mut String, c: &Case) {
 }
 
 /// Text made safe for XML content and attributes; characters XML 1.0 cannot hold become U+FFFD.
-/// `deploy`'s and `confirm`'s JUnit reports use it too.
-pub(crate) fn escape(text: &str) -> String {
+fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -462,20 +462,8 @@ fn junit_beside(
 /// Whether `path` names OUT or something inside it, both taken from here with `.` and `..`
 /// resolved as written (symbolic links aside).
 fn inside(path: &Path, out: &Path) -> bool {
-    let normal = |p: &Path| -> Option<PathBuf> {
-        let mut normal = PathBuf::new();
-        for c in std::path::absolute(p).ok()?.components() {
-            match c {
-                std::path::Component::CurDir => {}
-                std::path::Component::ParentDir => {
-                    normal.pop();
-                }
-                other => normal.push(other),
-            }
-        }
-        Some(normal)
-    };
-    matches!((normal(path), normal(out)), (Some(path), Some(out)) if path.starts_with(&out))
+    let normal = |p: &Path| std::path::absolute(p).map(|a| crate::write::normal(&a));
+    matches!((normal(path), normal(out)), (Ok(path), Ok(out)) if path.starts_with(&out))
 }
 
 /// `imagedef buildspec`.

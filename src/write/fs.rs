@@ -11,7 +11,7 @@ use rustix::fs::{Mode, OFlags};
 use super::error::{At as _, Op, WriteError};
 
 /// `path` with `.` and `..` folded away, without touching the filesystem.
-pub(super) fn normal(path: &Path) -> PathBuf {
+pub(crate) fn normal(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

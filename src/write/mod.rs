@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use error::At as _;
 pub use error::{Op, WriteError};
+pub(crate) use fs::normal;
 
 /// One file to write: its path under the folder written to (`/`-separated, as OUT's names are)
 /// and its bytes, borrowed from whoever made them (the output stage, the JUnit report).
